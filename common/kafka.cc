@@ -1,0 +1,268 @@
+#include "common/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace ordering::kafka {
+
+void RdKafkaDeleter::operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+void RdKafkaConfDeleter::operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+
+std::string LibraryVersion() { return rd_kafka_version_str(); }
+
+Status BuildConfig(const std::string& brokers, const Properties& props, RdKafkaConfPtr* out) {
+  RdKafkaConfPtr conf(rd_kafka_conf_new());
+  char err[512];
+  if (!brokers.empty() &&
+      rd_kafka_conf_set(conf.get(), "bootstrap.servers", brokers.c_str(), err, sizeof(err)) !=
+          RD_KAFKA_CONF_OK) {
+    return Status::InvalidArgument(std::string("bootstrap.servers: ") + err);
+  }
+  for (const auto& p : props) {
+    if (rd_kafka_conf_set(conf.get(), p.key.c_str(), p.value.c_str(), err, sizeof(err)) !=
+        RD_KAFKA_CONF_OK) {
+      return Status::InvalidArgument(p.origin + ": Kafka property '" + p.key + "=" + p.value +
+                                     "': " + err);
+    }
+  }
+  *out = std::move(conf);
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------- Producer
+
+void Producer::DeliveryCallback(rd_kafka_t*, const void* msg_ptr, void* opaque) {
+  auto* self = static_cast<Producer*>(opaque);
+  auto* msg = static_cast<const rd_kafka_message_t*>(msg_ptr);
+  if (!self->options_.on_delivery) return;
+  DeliveryReport report;
+  report.opaque = msg->_private;
+  if (msg->err) {
+    report.status = Status::Unavailable(std::string("delivery failed: ") +
+                                        rd_kafka_err2name(msg->err) + ": " +
+                                        rd_kafka_err2str(msg->err));
+  } else {
+    report.offset = Offset(msg->offset);
+  }
+  self->options_.on_delivery(report);
+}
+
+Status Producer::Create(const Options& options, std::unique_ptr<Producer>* out) {
+  std::unique_ptr<Producer> p(new Producer());
+  p->options_ = options;
+  RdKafkaConfPtr conf;
+  ORDERING_RETURN_IF_ERROR(BuildConfig(options.brokers, options.properties, &conf));
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), reinterpret_cast<void (*)(
+                                              rd_kafka_t*, const rd_kafka_message_t*, void*)>(
+                                              &Producer::DeliveryCallback));
+  rd_kafka_conf_set_opaque(conf.get(), p.get());
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
+  if (rk == nullptr) return Status::InvalidArgument(std::string("creating producer: ") + err);
+  conf.release();  // owned by rk now
+  p->rk_.reset(rk);
+  Producer* raw = p.get();
+  p->poller_ = std::thread([raw] {
+    while (!raw->stop_.load(std::memory_order_relaxed)) rd_kafka_poll(raw->rk_.get(), 50);
+  });
+  *out = std::move(p);
+  return Status::OK();
+}
+
+Producer::~Producer() {
+  if (rk_) {
+    rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), 10000);
+    if (err) spdlog::warn("producer closed with {} records undelivered", OutQueueLength());
+  }
+  stop_ = true;
+  if (poller_.joinable()) poller_.join();
+}
+
+Status Producer::Produce(const std::string& topic, int32_t partition, std::string_view value,
+                         void* opaque) {
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_BLOCK), RD_KAFKA_V_OPAQUE(opaque),
+      RD_KAFKA_V_END);
+  if (err) {
+    return Status::Unavailable(std::string("produce to ") + topic + ": " + rd_kafka_err2name(err) +
+                               ": " + rd_kafka_err2str(err));
+  }
+  return Status::OK();
+}
+
+Status Producer::Flush(int timeout_ms) {
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), timeout_ms);
+  if (err) {
+    return Status::Unavailable("flush timed out with " + std::to_string(OutQueueLength()) +
+                               " records undelivered");
+  }
+  return Status::OK();
+}
+
+int Producer::OutQueueLength() const { return rd_kafka_outq_len(rk_.get()); }
+
+// ---------------------------------------------------------------- Consumer
+
+Status PartitionConsumer::Create(const Options& options, std::unique_ptr<PartitionConsumer>* out) {
+  std::unique_ptr<PartitionConsumer> c(new PartitionConsumer());
+  c->options_ = options;
+  // Defaults the caller's properties may override: no group offsets (the
+  // caller owns offsets) and never jump over missing data.
+  Properties props = {
+      {"group.id", "ordering-" + options.topic, "default"},
+      {"enable.auto.commit", "false", "default"},
+      {"enable.auto.offset.store", "false", "default"},
+      {"auto.offset.reset", "error", "default"},
+      {"enable.partition.eof", "false", "default"},
+  };
+  props.insert(props.end(), options.properties.begin(), options.properties.end());
+  RdKafkaConfPtr conf;
+  ORDERING_RETURN_IF_ERROR(BuildConfig(options.brokers, props, &conf));
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
+  if (rk == nullptr) return Status::InvalidArgument(std::string("creating consumer: ") + err);
+  conf.release();
+  c->rk_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, options.topic.c_str(), options.partition)->offset =
+      options.start_offset.value();
+  rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  if (aerr) return Status::Internal(std::string("assign: ") + rd_kafka_err2str(aerr));
+  *out = std::move(c);
+  return Status::OK();
+}
+
+PartitionConsumer::~PartitionConsumer() {
+  if (rk_) {
+    rd_kafka_assign(rk_.get(), nullptr);
+    rd_kafka_consumer_close(rk_.get());
+  }
+}
+
+Status PartitionConsumer::Poll(int timeout_ms, ConsumedRecord* record, bool* got) {
+  *got = false;
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), timeout_ms);
+  if (m == nullptr) return Status::OK();
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
+      m, rd_kafka_message_destroy);
+  if (m->err) {
+    switch (m->err) {
+      case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+        return Status::OK();
+      case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+      case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
+        return Status::NotFound("offset " + std::to_string(options_.start_offset.value()) +
+                                "+ of " + options_.topic + " is no longer on the broker (" +
+                                rd_kafka_message_errstr(m) +
+                                "); refusing to skip records");
+      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+      case RD_KAFKA_RESP_ERR__FATAL:
+        return Status::Unavailable(std::string("consumer: ") + rd_kafka_message_errstr(m));
+      default:
+        // Transient (broker down, leader change, unknown topic while it is
+        // being created): librdkafka retries by itself.
+        spdlog::debug("consumer: {} (retrying)", rd_kafka_message_errstr(m));
+        return Status::OK();
+    }
+  }
+  record->offset = Offset(m->offset);
+  record->value.assign(static_cast<const char*>(m->payload), m->len);
+  *got = true;
+  return Status::OK();
+}
+
+Status PartitionConsumer::QueryWatermarks(Offset* low, Offset* high, int timeout_ms) {
+  int64_t lo = 0, hi = 0;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      rk_.get(), options_.topic.c_str(), options_.partition, &lo, &hi, timeout_ms);
+  if (err) return Status::Unavailable(std::string("watermarks: ") + rd_kafka_err2str(err));
+  *low = Offset(lo);
+  *high = Offset(hi);
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------- Admin
+
+Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic,
+                   int partitions, int replication_factor, int timeout_ms) {
+  RdKafkaConfPtr conf;
+  ORDERING_RETURN_IF_ERROR(BuildConfig(brokers, props, &conf));
+  char err[512];
+  RdKafkaPtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err)));
+  if (!rk) return Status::InvalidArgument(std::string("admin client: ") + err);
+  conf.release();
+
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, err, sizeof(err));
+  if (nt == nullptr) return Status::InvalidArgument(std::string("new topic: ") + err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof(err));
+  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof(err));
+  rd_kafka_CreateTopics(rk.get(), &nt, 1, opts, q);
+
+  Status result = Status::Unavailable("no CreateTopics result within " +
+                                      std::to_string(timeout_ms) + " ms from " + brokers);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
+  if (ev != nullptr) {
+    if (rd_kafka_event_error(ev)) {
+      result = Status::Unavailable(std::string("CreateTopics: ") + rd_kafka_event_error_string(ev));
+    } else {
+      const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+      size_t n = 0;
+      const rd_kafka_topic_result_t** trs = rd_kafka_CreateTopics_result_topics(res, &n);
+      result = Status::OK();
+      for (size_t i = 0; i < n; ++i) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(trs[i]);
+        if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+          const char* s = rd_kafka_topic_result_error_string(trs[i]);
+          result = Status::Unavailable("creating topic " + topic + ": " + rd_kafka_err2name(e) +
+                                       ": " + (s ? s : rd_kafka_err2str(e)));
+        }
+      }
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_NewTopic_destroy(nt);
+  rd_kafka_queue_destroy(q);
+  return result;
+}
+
+// ---------------------------------------------------------------- Mock
+
+Status MockCluster::Start(int broker_count, std::unique_ptr<MockCluster>* out) {
+  std::unique_ptr<MockCluster> m(new MockCluster());
+  RdKafkaConfPtr conf(rd_kafka_conf_new());
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
+  if (rk == nullptr) return Status::Internal(std::string("mock host handle: ") + err);
+  conf.release();
+  m->host_.reset(rk);
+  m->mcluster_ = rd_kafka_mock_cluster_new(rk, broker_count);
+  if (m->mcluster_ == nullptr) return Status::Internal("rd_kafka_mock_cluster_new failed");
+  m->bootstrap_ = rd_kafka_mock_cluster_bootstraps(m->mcluster_);
+  *out = std::move(m);
+  return Status::OK();
+}
+
+MockCluster::~MockCluster() {
+  if (mcluster_ != nullptr) rd_kafka_mock_cluster_destroy(mcluster_);
+}
+
+Status MockCluster::CreateTopic(const std::string& topic, int partitions, int replication_factor) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_mock_topic_create(mcluster_, topic.c_str(), partitions, replication_factor);
+  if (err) return Status::Internal(std::string("mock topic create: ") + rd_kafka_err2str(err));
+  return Status::OK();
+}
+
+}  // namespace ordering::kafka

@@ -1,0 +1,142 @@
+// RAII wrappers over librdkafka's C API: a producer with its own poll thread,
+// a partition consumer that starts at an exact offset, topic administration,
+// and librdkafka's in-process mock cluster (the embedded broker).
+//
+// Every config property is passed to librdkafka verbatim; an unknown key or
+// bad value fails Create() with a message naming the property and its origin
+// (file:line), so a typo in a profile never silently falls back to a default.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "common/properties.h"
+#include "common/status.h"
+#include "common/types.h"
+
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_conf_s rd_kafka_conf_t;
+typedef struct rd_kafka_mock_cluster_s rd_kafka_mock_cluster_t;
+
+namespace ordering::kafka {
+
+struct RdKafkaDeleter {
+  void operator()(rd_kafka_t* rk) const;
+};
+using RdKafkaPtr = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
+struct RdKafkaConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const;
+};
+using RdKafkaConfPtr = std::unique_ptr<rd_kafka_conf_t, RdKafkaConfDeleter>;
+
+// Builds a librdkafka config: bootstrap.servers=brokers, then `props` in order.
+[[nodiscard]] Status BuildConfig(const std::string& brokers, const Properties& props,
+                                 RdKafkaConfPtr* out);
+
+// librdkafka's version string, e.g. "2.0.2".
+std::string LibraryVersion();
+
+struct DeliveryReport {
+  Status status;       // OK once the broker acknowledged the record (per `acks`)
+  Offset offset{-1};   // the record's partition offset when status is OK
+  void* opaque = nullptr;
+};
+
+class Producer {
+ public:
+  struct Options {
+    std::string brokers;
+    Properties properties;
+    // Called on the producer's poll thread for every record, exactly once.
+    std::function<void(const DeliveryReport&)> on_delivery;
+  };
+
+  [[nodiscard]] static Status Create(const Options& options, std::unique_ptr<Producer>* out);
+  // Flushes what is in flight (up to 10 s) and stops the poll thread.
+  ~Producer();
+
+  // Queues `value` for `topic`/`partition`, copying it. Blocks while the
+  // local queue is full (queue.buffering.max.*), so callers get backpressure
+  // rather than an error. Thread-safe.
+  [[nodiscard]] Status Produce(const std::string& topic, int32_t partition,
+                               std::string_view value, void* opaque = nullptr);
+  // Waits until every queued record has a delivery report.
+  [[nodiscard]] Status Flush(int timeout_ms);
+  // Records queued or in flight.
+  int OutQueueLength() const;
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  Producer() = default;
+  static void DeliveryCallback(rd_kafka_t*, const void* msg, void* opaque);
+  Options options_;
+  RdKafkaPtr rk_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+struct ConsumedRecord {
+  Offset offset{-1};
+  std::string value;
+};
+
+// Reads one partition from an exact offset. Offsets are never committed to
+// Kafka: the caller stores them (the orderer keeps them in its ledger).
+class PartitionConsumer {
+ public:
+  struct Options {
+    std::string brokers;
+    std::string topic;
+    int32_t partition = 0;
+    Offset start_offset{0};
+    Properties properties;
+  };
+  [[nodiscard]] static Status Create(const Options& options,
+                                     std::unique_ptr<PartitionConsumer>* out);
+  ~PartitionConsumer();
+
+  // Waits up to `timeout_ms` for the next record. On timeout returns OK with
+  // *got == false. A fatal condition, e.g. the start offset no longer exists
+  // on the broker, returns an error: the caller must not skip data.
+  [[nodiscard]] Status Poll(int timeout_ms, ConsumedRecord* record, bool* got);
+
+  // Low and high watermarks of the partition (high = next offset to write).
+  [[nodiscard]] Status QueryWatermarks(Offset* low, Offset* high, int timeout_ms);
+
+ private:
+  PartitionConsumer() = default;
+  Options options_;
+  RdKafkaPtr rk_;
+};
+
+// Creates `topic` with the given layout; an existing topic is fine.
+[[nodiscard]] Status EnsureTopic(const std::string& brokers, const Properties& props,
+                                 const std::string& topic, int partitions,
+                                 int replication_factor, int timeout_ms);
+
+// librdkafka's mock cluster: real Kafka protocol on loopback, in this
+// process. A demo and fault-injection harness, not a performance reference;
+// it keeps only the last ~5 MB of each partition.
+class MockCluster {
+ public:
+  [[nodiscard]] static Status Start(int broker_count, std::unique_ptr<MockCluster>* out);
+  ~MockCluster();
+  // "127.0.0.1:port,..."
+  const std::string& bootstrap() const { return bootstrap_; }
+  [[nodiscard]] Status CreateTopic(const std::string& topic, int partitions,
+                                   int replication_factor);
+  rd_kafka_mock_cluster_t* handle() const { return mcluster_; }
+
+ private:
+  MockCluster() = default;
+  RdKafkaPtr host_;  // the mock cluster lives inside this handle
+  rd_kafka_mock_cluster_t* mcluster_ = nullptr;
+  std::string bootstrap_;
+};
+
+}  // namespace ordering::kafka

@@ -1,0 +1,99 @@
+// BlockStore: the orderer's ledger on RocksDB.
+//
+// Invariants (hold after every Append and across crashes):
+//   * blocks 0..height-1 are stored, contiguous, each linked to the previous
+//     by HeaderHash;
+//   * the ledger info (height, last block hash, last consumed partition
+//     offset) always describes the last stored block, because block, tx-id
+//     index entries and info are written in one WriteBatch with sync=true;
+//   * a tx id appears at most once in the index.
+//
+// Thread-safety: Append() from one thread at a time; every const method may
+// be called concurrently with Append() and with each other.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/crypto.h"
+#include "common/status.h"
+#include "common/types.h"
+#include "proto/common.pb.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace ordering {
+
+struct LedgerOptions {
+  std::string path;
+  // Default: true. Each Append is durable (fsync) before it returns.
+  bool sync_writes = true;
+  // Default: true. Opening a missing path creates an empty ledger.
+  bool create_if_missing = true;
+  // Default: false. Open for reading only (the ledger CLI on a live orderer's
+  // directory uses RocksDB's secondary/read-only mode).
+  bool read_only = false;
+};
+
+struct LedgerInfo {
+  uint64_t height = 0;               // number of blocks; 0 = empty ledger
+  std::string last_hash;             // HeaderHash of block height-1 (raw 32 bytes); empty if height 0
+  Offset last_offset{kBeforeFirstOffset};  // metadata.last_offset of the last block
+};
+
+struct TxLocation {
+  BlockNumber block{0};
+  uint32_t index = 0;  // position in block.data
+};
+
+struct VerifyOptions {
+  // Default: false. Also check every envelope's signature against its creator.
+  bool check_signatures = false;
+};
+
+struct VerifyResult {
+  uint64_t blocks_checked = 0;
+  uint64_t transactions = 0;
+  std::optional<BlockNumber> first_bad_block;  // set when verification failed
+  std::string problem;                         // what was wrong with it
+};
+
+class BlockStore {
+ public:
+  [[nodiscard]] static Status Open(const LedgerOptions& options, std::unique_ptr<BlockStore>* out);
+  ~BlockStore();
+
+  LedgerInfo Info() const;
+
+  // REQUIRES: block.header().number() == Info().height and
+  //           block.header().previous_hash() == Info().last_hash.
+  // Writes the block, its tx-id index entries (not for genesis) and the new
+  // info atomically; returns InvalidArgument (and writes nothing) if the
+  // requirements do not hold.
+  [[nodiscard]] Status Append(const Block& block);
+
+  [[nodiscard]] Status GetBlock(BlockNumber number, Block* block) const;
+  [[nodiscard]] Status GetBlockBytes(BlockNumber number, std::string* bytes) const;
+  // NotFound if the tx id is not in any stored block.
+  [[nodiscard]] Status FindTx(std::string_view tx_id, TxLocation* location) const;
+
+  // Recomputes every block's data hash and the hash chain, checks numbering
+  // and that the info matches the last block. Returns Corruption naming the
+  // first bad block (also in *result), OK if the whole chain verifies.
+  [[nodiscard]] Status Verify(const VerifyOptions& options, VerifyResult* result) const;
+
+ private:
+  BlockStore() = default;
+  LedgerOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  mutable std::mutex info_mu_;
+  LedgerInfo info_;  // GUARDED_BY(info_mu_)
+};
+
+}  // namespace ordering

@@ -175,4 +175,11 @@ bool Verifier::Verify(std::string_view public_key_der, std::string_view data,
   return rc == 1;
 }
 
+std::string ComputeTxId(std::string_view nonce, std::string_view creator) {
+  std::string buf;
+  buf.reserve(nonce.size() + creator.size());
+  buf.append(nonce).append(creator);
+  return ToHex(Sha256(buf));
+}
+
 }  // namespace ordering

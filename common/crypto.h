@@ -24,6 +24,9 @@ std::string ToHex(const Digest& d);
 // Returns false if `hex` is not an even-length hex string.
 bool FromHex(std::string_view hex, std::string* out);
 
+// A transaction id as Fabric derives it: hex(SHA-256(nonce || creator)).
+std::string ComputeTxId(std::string_view nonce, std::string_view creator);
+
 struct EvpPkeyDeleter {
   void operator()(EVP_PKEY* k) const;
 };

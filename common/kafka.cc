@@ -243,6 +243,9 @@ Status MockCluster::Start(int broker_count, std::unique_ptr<MockCluster>* out) {
   std::unique_ptr<MockCluster> m(new MockCluster());
   RdKafkaConfPtr conf(rd_kafka_conf_new());
   char err[512];
+  // The host handle never connects anywhere; silence its notice about
+  // having no bootstrap.servers.
+  rd_kafka_conf_set(conf.get(), "log_level", "4", err, sizeof(err));
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
   if (rk == nullptr) return Status::Internal(std::string("mock host handle: ") + err);
   conf.release();
@@ -262,6 +265,19 @@ Status MockCluster::CreateTopic(const std::string& topic, int partitions, int re
   rd_kafka_resp_err_t err =
       rd_kafka_mock_topic_create(mcluster_, topic.c_str(), partitions, replication_factor);
   if (err) return Status::Internal(std::string("mock topic create: ") + rd_kafka_err2str(err));
+  return Status::OK();
+}
+
+Status MockCluster::SetBrokerRtt(int broker_id, int rtt_ms) {
+  rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_rtt(mcluster_, broker_id, rtt_ms);
+  if (err) return Status::InvalidArgument(std::string("mock broker rtt: ") + rd_kafka_err2str(err));
+  return Status::OK();
+}
+
+Status MockCluster::SetBrokerUp(int broker_id, bool up) {
+  rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(mcluster_, broker_id)
+                               : rd_kafka_mock_broker_set_down(mcluster_, broker_id);
+  if (err) return Status::InvalidArgument(std::string("mock broker up/down: ") + rd_kafka_err2str(err));
   return Status::OK();
 }
 

@@ -130,6 +130,11 @@ class MockCluster {
   const std::string& bootstrap() const { return bootstrap_; }
   [[nodiscard]] Status CreateTopic(const std::string& topic, int partitions,
                                    int replication_factor);
+  // Fault injection. Broker ids are 1..broker_count.
+  // Adds `rtt_ms` of round-trip time to every request to the broker.
+  [[nodiscard]] Status SetBrokerRtt(int broker_id, int rtt_ms);
+  // Takes a broker down (connections closed and refused) or back up.
+  [[nodiscard]] Status SetBrokerUp(int broker_id, bool up);
   rd_kafka_mock_cluster_t* handle() const { return mcluster_; }
 
  private:

@@ -13,7 +13,7 @@ TxFactory::TxFactory(const Signer* signer, const TxFactoryOptions& options, cons
 }
 
 std::string TxFactory::ComputeTxId(const std::string& nonce, const std::string& creator) {
-  return ToHex(Sha256(nonce + creator));
+  return ordering::ComputeTxId(nonce, creator);
 }
 
 Header TxFactory::NewHeader() {

@@ -2,7 +2,7 @@
 //
 // Invariants (hold after every Append and across crashes):
 //   * blocks 0..height-1 are stored, contiguous, each linked to the previous
-//     by HeaderHash;
+//     by BlockHash;
 //   * the ledger info (height, last block hash, last consumed partition
 //     offset) always describes the last stored block, because block, tx-id
 //     index entries and info are written in one WriteBatch with sync=true;
@@ -36,14 +36,14 @@ struct LedgerOptions {
   bool sync_writes = true;
   // Default: true. Opening a missing path creates an empty ledger.
   bool create_if_missing = true;
-  // Default: false. Open for reading only (the ledger CLI on a live orderer's
-  // directory uses RocksDB's secondary/read-only mode).
+  // Default: false. Open for reading only (RocksDB's read-only mode: a
+  // consistent view as of open time, usable on a live orderer's directory).
   bool read_only = false;
 };
 
 struct LedgerInfo {
   uint64_t height = 0;               // number of blocks; 0 = empty ledger
-  std::string last_hash;             // HeaderHash of block height-1 (raw 32 bytes); empty if height 0
+  std::string last_hash;             // BlockHash of block height-1 (raw 32 bytes); empty if height 0
   Offset last_offset{kBeforeFirstOffset};  // metadata.last_offset of the last block
 };
 

@@ -4,13 +4,20 @@
 //   DataHash(data)     = SHA-256( for each entry e in data.data, in order:
 //                                   be32(len(e)) || e )
 //                        (the empty block hashes the empty string)
-//   HeaderHash(header) = SHA-256( be64(number)
+//   BlockHash(block)   = SHA-256( be64(header.number)
 //                                 || be32(len(previous_hash)) || previous_hash
-//                                 || be32(len(data_hash))     || data_hash )
+//                                 || be32(len(data_hash))     || data_hash
+//                                 || be64(metadata.last_offset)   (two's complement)
+//                                 || be32(metadata.cut_reason) )
 //
-// be32/be64 are big-endian unsigned integers. Length prefixes make both
-// encodings unambiguous. A block's previous_hash is the HeaderHash of the
+// be32/be64 are big-endian unsigned integers. Length prefixes make the
+// encodings unambiguous. A block's previous_hash is the BlockHash of the
 // block before it; genesis (number 0) has an empty previous_hash.
+//
+// Unlike Fabric, whose block metadata carries signatures added after the
+// fact, our metadata is deterministic, so the block hash covers it: a
+// tampered last_offset would make a restarted orderer skip or replay records,
+// and the chain must expose that.
 #pragma once
 
 #include <string>
@@ -26,7 +33,7 @@
 namespace ordering {
 
 Digest DataHash(const BlockData& data);
-Digest HeaderHash(const BlockHeader& header);
+Digest BlockHash(const Block& block);
 
 // Builds block `number` over `envelopes` (serialized Envelopes), linked to
 // `previous_hash` (empty only for genesis), with data_hash filled in.

@@ -1,0 +1,255 @@
+#include "ledger/block_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "ledger/block_util.h"
+
+namespace ordering {
+namespace {
+
+// Key layout (one column family):
+//   'b' be64(number)  -> serialized Block
+//   't' tx_id         -> be64(block number) be32(index in block.data)
+//   'i'               -> be64(height) be64(last_offset as two's complement) last_hash
+constexpr char kBlockPrefix = 'b';
+constexpr char kTxPrefix = 't';
+const std::string kInfoKey = "i";
+
+void AppendBe32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+void AppendBe64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+uint64_t ReadBe(std::string_view s, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[pos + i]);
+  return v;
+}
+
+std::string BlockKey(uint64_t number) {
+  std::string k(1, kBlockPrefix);
+  AppendBe64(&k, number);
+  return k;
+}
+std::string TxKey(std::string_view tx_id) {
+  std::string k(1, kTxPrefix);
+  k.append(tx_id);
+  return k;
+}
+
+std::string EncodeInfo(const LedgerInfo& info) {
+  std::string v;
+  AppendBe64(&v, info.height);
+  AppendBe64(&v, static_cast<uint64_t>(info.last_offset.value()));
+  v += info.last_hash;
+  return v;
+}
+bool DecodeInfo(std::string_view v, LedgerInfo* info) {
+  if (v.size() < 16) return false;
+  info->height = ReadBe(v, 0, 8);
+  info->last_offset = Offset(static_cast<int64_t>(ReadBe(v, 8, 8)));
+  info->last_hash = std::string(v.substr(16));
+  return true;
+}
+
+std::string DigestBytes(const Digest& d) { return std::string(reinterpret_cast<const char*>(d.data()), d.size()); }
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::OK();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  return Status::IOError(msg);
+}
+
+}  // namespace
+
+Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore>* out) {
+  if (options.path.empty()) return Status::InvalidArgument("ledger path is empty");
+  rocksdb::Options ro;
+  ro.create_if_missing = options.create_if_missing && !options.read_only;
+  ro.compression = rocksdb::kNoCompression;  // block data is signed, random-looking payload
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  ro.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  ro.keep_log_file_num = 2;
+
+  std::unique_ptr<BlockStore> store(new BlockStore());
+  store->options_ = options;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, options.path, &db)
+                                        : rocksdb::DB::Open(ro, options.path, &db);
+  if (!s.ok()) return FromRocks(s, "opening ledger at " + options.path);
+  store->db_.reset(db);
+
+  std::string v;
+  s = db->Get(rocksdb::ReadOptions(), kInfoKey, &v);
+  if (s.IsNotFound()) {
+    store->info_ = LedgerInfo{};
+  } else if (!s.ok()) {
+    return FromRocks(s, "reading ledger info");
+  } else if (!DecodeInfo(v, &store->info_)) {
+    return Status::Corruption("ledger info record is " + std::to_string(v.size()) + " bytes");
+  }
+  *out = std::move(store);
+  return Status::OK();
+}
+
+BlockStore::~BlockStore() = default;
+
+LedgerInfo BlockStore::Info() const {
+  std::lock_guard<std::mutex> lock(info_mu_);
+  return info_;
+}
+
+Status BlockStore::Append(const Block& block) {
+  if (options_.read_only) return Status::InvalidArgument("ledger is open read-only");
+  LedgerInfo cur = Info();
+  const BlockHeader& h = block.header();
+  if (h.number() != cur.height) {
+    return Status::InvalidArgument("block number " + std::to_string(h.number()) + " but ledger height is " +
+                                   std::to_string(cur.height));
+  }
+  if (h.previous_hash() != cur.last_hash) {
+    return Status::InvalidArgument("block " + std::to_string(h.number()) +
+                                   " does not link to the last block (previous_hash mismatch)");
+  }
+  std::string bytes;
+  if (!block.SerializeToString(&bytes)) return Status::Internal("serializing block");
+
+  rocksdb::WriteBatch batch;
+  batch.Put(BlockKey(h.number()), bytes);
+  if (h.number() != 0) {
+    std::vector<std::string> ids;
+    ORDERING_RETURN_IF_ERROR(ExtractTxIds(block, &ids));
+    for (size_t i = 0; i < ids.size(); ++i) {
+      std::string loc;
+      AppendBe64(&loc, h.number());
+      AppendBe32(&loc, static_cast<uint32_t>(i));
+      batch.Put(TxKey(ids[i]), loc);
+    }
+  }
+  LedgerInfo next;
+  next.height = cur.height + 1;
+  next.last_hash = DigestBytes(BlockHash(block));
+  next.last_offset = Offset(block.metadata().last_offset());
+  batch.Put(kInfoKey, EncodeInfo(next));
+
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  ORDERING_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "writing block " + std::to_string(h.number())));
+  std::lock_guard<std::mutex> lock(info_mu_);
+  info_ = std::move(next);
+  return Status::OK();
+}
+
+Status BlockStore::GetBlockBytes(BlockNumber number, std::string* bytes) const {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), BlockKey(number.value()), bytes);
+  if (s.IsNotFound()) return Status::NotFound("block " + std::to_string(number.value()) + " is not in the ledger");
+  return FromRocks(s, "reading block " + std::to_string(number.value()));
+}
+
+Status BlockStore::GetBlock(BlockNumber number, Block* block) const {
+  std::string bytes;
+  ORDERING_RETURN_IF_ERROR(GetBlockBytes(number, &bytes));
+  if (!block->ParseFromString(bytes)) {
+    return Status::Corruption("block " + std::to_string(number.value()) + " does not parse");
+  }
+  return Status::OK();
+}
+
+Status BlockStore::FindTx(std::string_view tx_id, TxLocation* location) const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), TxKey(tx_id), &v);
+  if (s.IsNotFound()) return Status::NotFound("transaction " + std::string(tx_id) + " is not in the ledger");
+  ORDERING_RETURN_IF_ERROR(FromRocks(s, "looking up transaction"));
+  if (v.size() != 12) return Status::Corruption("tx index entry for " + std::string(tx_id) + " is malformed");
+  location->block = BlockNumber(ReadBe(v, 0, 8));
+  location->index = static_cast<uint32_t>(ReadBe(v, 8, 4));
+  return Status::OK();
+}
+
+Status BlockStore::Verify(const VerifyOptions& options, VerifyResult* result) const {
+  *result = VerifyResult{};
+  const LedgerInfo info = Info();
+  auto fail = [&](uint64_t number, std::string problem) {
+    result->first_bad_block = BlockNumber(number);
+    result->problem = problem;
+    return Status::Corruption("block " + std::to_string(number) + ": " + problem);
+  };
+  Verifier verifier;
+  std::string prev_hash;
+  int64_t prev_offset = kBeforeFirstOffset.value();
+  Block block;
+  std::vector<std::string> ids;
+  for (uint64_t n = 0; n < info.height; ++n) {
+    std::string bytes;
+    Status s = GetBlockBytes(BlockNumber(n), &bytes);
+    if (s.IsNotFound()) return fail(n, "missing");
+    ORDERING_RETURN_IF_ERROR(s);
+    if (!block.ParseFromString(bytes)) return fail(n, "does not parse");
+    // Every field that matters is covered by a hash below; this covers the
+    // rest of the bytes (unknown fields, non-canonical encodings).
+    block.DiscardUnknownFields();
+    if (block.SerializeAsString() != bytes) return fail(n, "stored bytes are not the block's canonical encoding");
+    const BlockHeader& h = block.header();
+    if (h.number() != n) return fail(n, "header says number " + std::to_string(h.number()));
+    if (h.previous_hash() != prev_hash) return fail(n, "previous_hash does not match the previous block's hash");
+    if (h.data_hash() != DigestBytes(DataHash(block.data()))) return fail(n, "data hash mismatch");
+    const int64_t off = block.metadata().last_offset();
+    if (n == 0) {
+      ChannelConfig cfg;
+      if (block.metadata().cut_reason() != CUT_REASON_GENESIS || block.data().data_size() != 1 ||
+          !cfg.ParseFromString(block.data().data(0)) || off != kBeforeFirstOffset.value()) {
+        return fail(n, "is not a genesis block");
+      }
+    } else {
+      if (off <= prev_offset) {
+        return fail(n, "last_offset " + std::to_string(off) + " does not advance past " + std::to_string(prev_offset));
+      }
+      if (block.data().data_size() == 0) return fail(n, "has no transactions");
+      s = ExtractTxIds(block, &ids);
+      if (!s.ok()) return fail(n, s.message());
+      for (size_t i = 0; i < ids.size(); ++i) {
+        TxLocation loc;
+        s = FindTx(ids[i], &loc);
+        if (!s.ok() || loc.block.value() != n || loc.index != i) {
+          return fail(n, "transaction " + ids[i] + " (entry " + std::to_string(i) +
+                             ") is not indexed at this position (duplicate or missing index entry)");
+        }
+        if (options.check_signatures) {
+          Envelope env;
+          Payload payload;
+          env.ParseFromString(block.data().data(static_cast<int>(i)));
+          payload.ParseFromString(env.payload());
+          if (!verifier.Verify(payload.header().creator(), env.payload(), env.signature())) {
+            return fail(n, "transaction " + ids[i] + " has a bad signature");
+          }
+        }
+      }
+      result->transactions += ids.size();
+    }
+    prev_offset = off;
+    prev_hash = DigestBytes(BlockHash(block));
+    result->blocks_checked = n + 1;
+  }
+  if (info.height > 0) {
+    if (prev_hash != info.last_hash) return fail(info.height - 1, "ledger info holds a different last hash");
+    if (prev_offset != info.last_offset.value()) return fail(info.height - 1, "ledger info holds a different last offset");
+  }
+  // Nothing may be stored beyond the height.
+  std::string extra;
+  if (db_->Get(rocksdb::ReadOptions(), BlockKey(info.height), &extra).ok()) {
+    return fail(info.height, "stored beyond the ledger height");
+  }
+  return Status::OK();
+}
+
+}  // namespace ordering

@@ -1,0 +1,108 @@
+#include "ledger/block_util.h"
+
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "peer-sim/tx_factory.h"
+
+namespace ordering {
+namespace {
+
+// Expected values computed independently (Python hashlib over the documented
+// encodings), so a change to the format fails here.
+TEST(BlockUtil, DataHashOfEmptyBlockIsHashOfEmptyString) {
+  BlockData d;
+  EXPECT_EQ(ToHex(DataHash(d)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(BlockUtil, DataHashLengthPrefixesEveryEntry) {
+  BlockData d;
+  d.add_data("abc");
+  d.add_data("");
+  EXPECT_EQ(ToHex(DataHash(d)), "2ddb14a1438cb06f0658085e174f50efba5cfb97b27cfcc9d5c69735e9602e1e");
+  // Moving the boundary between entries changes the hash.
+  BlockData e;
+  e.add_data("ab");
+  e.add_data("c");
+  EXPECT_NE(DataHash(d), DataHash(e));
+}
+
+TEST(BlockUtil, BlockHashMatchesVectorAndCoversMetadata) {
+  Block b;
+  b.mutable_header()->set_number(258);
+  b.mutable_header()->set_previous_hash("pq");
+  b.mutable_header()->set_data_hash("xyz");
+  b.mutable_metadata()->set_last_offset(-1);
+  b.mutable_metadata()->set_cut_reason(CUT_REASON_TIMEOUT);
+  EXPECT_EQ(ToHex(BlockHash(b)), "c996b9ffbb83d00be30b9b92d4a210190c8fab75cc9d7671a12b684c47d71d58");
+  b.mutable_metadata()->set_cut_reason(CUT_REASON_OVERSIZED_MESSAGE);
+  EXPECT_EQ(ToHex(BlockHash(b)), "386655020a4542c6d6c79ee0633a8f6f6142675737b127d63aa82c51d2652ed6");
+  Block zero;
+  EXPECT_EQ(ToHex(BlockHash(zero)), "3addfb141cd7c9c4c6543a82191a3707ac29c7a041217782e61d4d91c691aee8");
+}
+
+ChannelConfig TestConfig() {
+  ChannelConfig c;
+  c.set_channel_id("ch");
+  c.set_consensus_type("kafka");
+  c.set_batch_timeout_ms(2000);
+  c.mutable_batch_size()->set_max_message_count(10);
+  c.mutable_batch_size()->set_preferred_max_bytes(1000);
+  c.mutable_batch_size()->set_absolute_max_bytes(5000);
+  return c;
+}
+
+TEST(BlockUtil, GenesisIsDeterministicAndDescribesTheChannel) {
+  Block a = MakeGenesisBlock(TestConfig());
+  Block b = MakeGenesisBlock(TestConfig());
+  EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
+  EXPECT_EQ(a.header().number(), 0u);
+  EXPECT_TRUE(a.header().previous_hash().empty());
+  EXPECT_EQ(a.metadata().last_offset(), -1);
+  EXPECT_EQ(a.metadata().cut_reason(), CUT_REASON_GENESIS);
+  ASSERT_EQ(a.data().data_size(), 1);
+  ChannelConfig parsed;
+  ASSERT_TRUE(parsed.ParseFromString(a.data().data(0)));
+  EXPECT_EQ(parsed.channel_id(), "ch");
+  EXPECT_EQ(a.header().data_hash().size(), 32u);
+  nlohmann::json j = BlockToJson(a, false);
+  EXPECT_EQ(j["channel_config"]["max_message_count"], 10);
+  EXPECT_EQ(j["tx_count"], 0);
+}
+
+TEST(BlockUtil, MakeBlockLinksAndExtractsTxIds) {
+  std::unique_ptr<Signer> signer;
+  ASSERT_TRUE(Signer::Generate(&signer).ok());
+  TxFactory f(signer.get(), TxFactoryOptions{"ch", 1024}, SystemClock::Default());
+  std::vector<std::string> envs, ids;
+  for (int i = 0; i < 3; ++i) {
+    BuiltTx tx;
+    ASSERT_TRUE(f.Build(&tx).ok());
+    envs.push_back(tx.envelope);
+    ids.push_back(tx.tx_id);
+  }
+  Block g = MakeGenesisBlock(TestConfig());
+  std::string prev(reinterpret_cast<const char*>(BlockHash(g).data()), 32);
+  BlockMetadata md;
+  md.set_last_offset(7);
+  md.set_cut_reason(CUT_REASON_MAX_MESSAGE_COUNT);
+  Block b = MakeBlock(BlockNumber(1), prev, envs, md);
+  EXPECT_EQ(b.header().previous_hash(), prev);
+  EXPECT_EQ(b.header().data_hash(), std::string(reinterpret_cast<const char*>(DataHash(b.data()).data()), 32));
+  std::vector<std::string> got;
+  ASSERT_TRUE(ExtractTxIds(b, &got).ok());
+  EXPECT_EQ(got, ids);
+  nlohmann::json j = BlockToJson(b, true);
+  EXPECT_EQ(j["tx_count"], 3);
+  EXPECT_EQ(j["tx_ids"][1], ids[1]);
+  EXPECT_EQ(j["envelopes"][0]["channel_id"], "ch");
+  EXPECT_EQ(j["cut_reason"], "CUT_REASON_MAX_MESSAGE_COUNT");
+
+  b.mutable_data()->add_data("not an envelope");
+  Status s = ExtractTxIds(b, &got);
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_NE(s.message().find("entry 3"), std::string::npos) << s.ToString();
+}
+
+}  // namespace
+}  // namespace ordering

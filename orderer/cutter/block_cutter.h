@@ -11,11 +11,11 @@
 //  | size > P, nothing pending                  | [msg]                       | false         |
 //  | size > P, something pending                | [pending], [msg]            | false         |
 //  | pending bytes + size > P                   | [pending]; msg starts anew  | true          |
-//  |   ... and msg alone reaches C (C == 1)     | [pending], [msg]            | false         |
 //  | msg fits; pending count reaches C          | [pending + msg]             | false         |
 //  | msg fits; below C                          | []                          | true          |
 //
-// So one input yields at most two batches. AbsoluteMaxBytes is not checked
+// So one input yields at most two batches (only the oversized row gives two:
+// with C == 1 nothing is ever pending). AbsoluteMaxBytes is not checked
 // here: ingress rejects such messages before they reach the cutter.
 //
 // Thread-compatible: one owner thread.

@@ -1,0 +1,210 @@
+#include "orderer/ingress/validator.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "common/clock.h"
+#include "peer-sim/tx_factory.h"
+#include "proto/kafka.pb.h"
+
+namespace ordering {
+namespace {
+
+using Kind = CheckedMessage::Kind;
+
+class ValidatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(Signer::Generate(&signer_).ok());
+    ASSERT_TRUE(Signer::Generate(&other_).ok());
+    factory_ = std::make_unique<TxFactory>(signer_.get(), TxFactoryOptions{"ch", 1024}, SystemClock::Default());
+    options_.channel_id = "ch";
+    options_.absolute_max_bytes = 4096;
+  }
+
+  kafka::ConsumedRecord Record(std::string value, int64_t offset = 7) {
+    return kafka::ConsumedRecord{Offset(offset), std::move(value)};
+  }
+
+  // A record whose payload has been changed by `edit` and then signed by `signer`.
+  std::string Crafted(const std::function<void(Payload*)>& edit, const Signer* signer = nullptr) {
+    Payload p;
+    *p.mutable_header() = factory_->NewHeader();
+    p.set_data(std::string(100, 'd'));
+    edit(&p);
+    Envelope env;
+    std::string bytes = p.SerializeAsString();
+    std::string sig;
+    EXPECT_TRUE((signer ? signer : signer_.get())->Sign(bytes, &sig).ok());
+    env.set_payload(bytes);
+    env.set_signature(sig);
+    return TxFactory::WrapRegular(env.SerializeAsString());
+  }
+
+  CheckedMessage Check(std::string value) {
+    Validator v(options_);
+    return v.Check(Record(std::move(value)));
+  }
+
+  std::unique_ptr<Signer> signer_, other_;
+  std::unique_ptr<TxFactory> factory_;
+  IngressOptions options_;
+};
+
+TEST_F(ValidatorTest, AcceptsAValidTransaction) {
+  BuiltTx tx;
+  ASSERT_TRUE(factory_->Build(&tx).ok());
+  CheckedMessage m = Check(tx.record);
+  ASSERT_EQ(m.kind, Kind::kRegular) << m.detail;
+  EXPECT_EQ(m.offset, Offset(7));
+  EXPECT_EQ(m.tx_id, tx.tx_id);
+  EXPECT_EQ(m.envelope, tx.envelope);
+  Envelope env;
+  ASSERT_TRUE(env.ParseFromString(m.envelope));
+  EXPECT_EQ(m.size, env.payload().size() + env.signature().size());
+}
+
+TEST_F(ValidatorTest, ControlMessages) {
+  KafkaMessage ttc;
+  ttc.mutable_time_to_cut()->set_block_number(42);
+  CheckedMessage m = Check(ttc.SerializeAsString());
+  EXPECT_EQ(m.kind, Kind::kTimeToCut);
+  EXPECT_EQ(m.ttc_block_number, 42u);
+  KafkaMessage connect;
+  connect.mutable_connect();
+  EXPECT_EQ(Check(connect.SerializeAsString()).kind, Kind::kConnect);
+}
+
+TEST_F(ValidatorTest, RandomBytesAreMalformed) {
+  std::string junk = "\xff\xfe\x01 this is not protobuf \x07";
+  CheckedMessage m = Check(junk);
+  EXPECT_EQ(m.kind, Kind::kRejected);
+  EXPECT_EQ(m.cause, RejectCause::kMalformed);
+  EXPECT_FALSE(m.detail.empty());
+  EXPECT_EQ(Check("").cause, RejectCause::kMalformed);  // empty KafkaMessage: no type
+  EXPECT_EQ(Check(TxFactory::WrapRegular("\x0a\x05garb")).cause, RejectCause::kMalformed);
+}
+
+TEST_F(ValidatorTest, MissingHeaderFieldsAreMalformed) {
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->clear_header(); })).cause, RejectCause::kMalformed);
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->clear_tx_id(); })).cause, RejectCause::kMalformed);
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->clear_creator(); })).cause,
+            RejectCause::kMalformed);
+}
+
+TEST_F(ValidatorTest, OversizedBeforeAndAfterParsing) {
+  // Far too big: rejected unparsed.
+  EXPECT_EQ(Check(std::string(5000 + kFramingAllowance, 'x')).cause, RejectCause::kOversized);
+  // Within the framing allowance but payload + signature over the limit.
+  options_.absolute_max_bytes = 1000;
+  std::string rec = Crafted([](Payload* p) { p->set_data(std::string(760, 'd')); });
+  ASSERT_LE(rec.size(), 1000 + kFramingAllowance);
+  CheckedMessage m = Check(rec);
+  EXPECT_EQ(m.cause, RejectCause::kOversized) << m.detail;
+}
+
+TEST_F(ValidatorTest, WrongChannel) {
+  CheckedMessage m = Check(Crafted([](Payload* p) { p->mutable_header()->set_channel_id("other"); }));
+  EXPECT_EQ(m.cause, RejectCause::kWrongChannel);
+  EXPECT_NE(m.detail.find("other"), std::string::npos);
+}
+
+TEST_F(ValidatorTest, TxIdNotDerivedFromNonceAndCreator) {
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->set_tx_id(std::string(64, 'a')); })).cause,
+            RejectCause::kBadTxId);
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->set_nonce("different"); })).cause,
+            RejectCause::kBadTxId);
+}
+
+TEST_F(ValidatorTest, SignedWithAnotherKey) {
+  EXPECT_EQ(Check(Crafted([](Payload*) {}, other_.get())).cause, RejectCause::kBadSignature);
+}
+
+TEST_F(ValidatorTest, TruncatedSignature) {
+  BuiltTx tx;
+  ASSERT_TRUE(factory_->Build(&tx).ok());
+  Envelope env;
+  ASSERT_TRUE(env.ParseFromString(tx.envelope));
+  env.set_signature(env.signature().substr(0, env.signature().size() - 3));
+  EXPECT_EQ(Check(TxFactory::WrapRegular(env.SerializeAsString())).cause, RejectCause::kBadSignature);
+  env.clear_signature();
+  EXPECT_EQ(Check(TxFactory::WrapRegular(env.SerializeAsString())).cause, RejectCause::kBadSignature);
+}
+
+TEST_F(ValidatorTest, AlteredPayloadAfterSigning) {
+  BuiltTx tx;
+  ASSERT_TRUE(factory_->Build(&tx).ok());
+  Envelope env;
+  ASSERT_TRUE(env.ParseFromString(tx.envelope));
+  Payload p;
+  ASSERT_TRUE(p.ParseFromString(env.payload()));
+  p.set_data(p.data() + "!");
+  env.set_payload(p.SerializeAsString());
+  EXPECT_EQ(Check(TxFactory::WrapRegular(env.SerializeAsString())).cause, RejectCause::kBadSignature);
+}
+
+TEST(RejectCause, NamesAreMetricLabels) {
+  EXPECT_STREQ(RejectCauseName(RejectCause::kMalformed), "malformed");
+  EXPECT_STREQ(RejectCauseName(RejectCause::kOversized), "oversized");
+  EXPECT_STREQ(RejectCauseName(RejectCause::kWrongChannel), "wrong_channel");
+  EXPECT_STREQ(RejectCauseName(RejectCause::kBadTxId), "bad_tx_id");
+  EXPECT_STREQ(RejectCauseName(RejectCause::kBadSignature), "bad_signature");
+  EXPECT_STREQ(RejectCauseName(RejectCause::kDuplicate), "duplicate");
+}
+
+// Results come back in submission order whatever order workers finish in;
+// good and bad records are interleaved so work per record varies.
+TEST_F(ValidatorTest, PoolPreservesOrderAcrossWorkers) {
+  constexpr int kRecords = 600;
+  std::vector<std::string> values;
+  for (int i = 0; i < kRecords; ++i) {
+    if (i % 5 == 3) {
+      values.push_back("junk" + std::to_string(i));
+    } else {
+      BuiltTx tx;
+      ASSERT_TRUE(factory_->Build(&tx).ok());
+      values.push_back(tx.record);
+    }
+  }
+  OrderedValidationPool pool(options_, 3, 16);
+  std::thread producer([&] {
+    for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(pool.Submit(Record(values[i], i)));
+  });
+  for (int i = 0; i < kRecords; ++i) {
+    CheckedMessage m;
+    ASSERT_TRUE(pool.Next(std::chrono::seconds(30), &m)) << "at " << i;
+    ASSERT_EQ(m.offset, Offset(i));
+    EXPECT_EQ(m.kind, i % 5 == 3 ? Kind::kRejected : Kind::kRegular);
+  }
+  producer.join();
+  CheckedMessage m;
+  EXPECT_FALSE(pool.Next(std::chrono::milliseconds(20), &m));  // nothing more
+}
+
+TEST_F(ValidatorTest, PoolSubmitBlocksWhenFullAndShutdownReleasesEveryone) {
+  auto pool = std::make_unique<OrderedValidationPool>(options_, 2, 2);
+  ASSERT_TRUE(pool->Submit(Record("a", 0)));
+  ASSERT_TRUE(pool->Submit(Record("b", 1)));
+  std::atomic<int> third{-1};
+  std::thread t([&] { third = pool->Submit(Record("c", 2)) ? 1 : 0; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(third.load(), -1);  // still blocked: two results not taken
+  CheckedMessage m;
+  ASSERT_TRUE(pool->Next(std::chrono::seconds(5), &m));
+  EXPECT_EQ(m.offset, Offset(0));
+  t.join();
+  EXPECT_EQ(third.load(), 1);
+
+  std::thread blocked([&] { third = pool->Submit(Record("e", 4)) ? 1 : 0; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  pool->Shutdown();
+  blocked.join();
+  EXPECT_EQ(third.load(), 0);
+  EXPECT_FALSE(pool->Next(std::chrono::milliseconds(10), &m));
+  pool->Shutdown();  // idempotent
+  EXPECT_FALSE(pool->Submit(Record("f", 5)));
+}
+
+}  // namespace
+}  // namespace ordering

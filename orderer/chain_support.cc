@@ -1,0 +1,141 @@
+#include "orderer/chain_support.h"
+
+#include <spdlog/spdlog.h>
+
+#include "ledger/block_util.h"
+
+namespace ordering {
+namespace {
+
+ChannelConfig ToChannelConfig(const ChannelOptions& o, const std::string& consensus_type) {
+  ChannelConfig c;
+  c.set_channel_id(o.channel_id);
+  c.mutable_batch_size()->set_max_message_count(o.batch_size.max_message_count);
+  c.mutable_batch_size()->set_absolute_max_bytes(o.batch_size.absolute_max_bytes);
+  c.mutable_batch_size()->set_preferred_max_bytes(o.batch_size.preferred_max_bytes);
+  c.set_batch_timeout_ms(o.batch_timeout_ms);
+  c.set_consensus_type(consensus_type);
+  return c;
+}
+
+ChannelOptions FromChannelConfig(const ChannelConfig& c) {
+  ChannelOptions o;
+  o.channel_id = c.channel_id();
+  o.batch_size.max_message_count = c.batch_size().max_message_count();
+  o.batch_size.absolute_max_bytes = c.batch_size().absolute_max_bytes();
+  o.batch_size.preferred_max_bytes = c.batch_size().preferred_max_bytes();
+  o.batch_timeout_ms = c.batch_timeout_ms();
+  return o;
+}
+
+}  // namespace
+
+ChainSupport::ChainSupport(const ChannelOptions& options, BlockStore* ledger,
+                           OrdererMetrics* metrics, const Clock* clock)
+    : options_(options), ledger_(ledger), metrics_(metrics), clock_(clock),
+      cutter_(options.batch_size) {}
+
+Status ChainSupport::Create(const ChannelOptions& requested, const std::string& consensus_type,
+                            BlockStore* ledger, OrdererMetrics* metrics, const Clock* clock,
+                            std::unique_ptr<ChainSupport>* out, std::string* config_note) {
+  const BatchSizeOptions& b = requested.batch_size;
+  if (b.max_message_count == 0) return Status::InvalidArgument("MaxMessageCount must be > 0");
+  if (b.preferred_max_bytes == 0 || b.preferred_max_bytes > b.absolute_max_bytes) {
+    return Status::InvalidArgument("PreferredMaxBytes must be in 1..AbsoluteMaxBytes");
+  }
+  if (requested.batch_timeout_ms == 0) return Status::InvalidArgument("BatchTimeout must be > 0");
+  if (requested.channel_id.empty()) return Status::InvalidArgument("channel id is empty");
+
+  ChannelOptions effective = requested;
+  LedgerInfo info = ledger->Info();
+  ChannelConfig wanted = ToChannelConfig(requested, consensus_type);
+  if (info.height == 0) {
+    ORDERING_RETURN_IF_ERROR(ledger->Append(MakeGenesisBlock(wanted)).WithContext("writing genesis"));
+  } else {
+    Block genesis;
+    ORDERING_RETURN_IF_ERROR(ledger->GetBlock(BlockNumber(0), &genesis).WithContext("reading genesis"));
+    ChannelConfig stored;
+    if (genesis.data().data_size() != 1 || !stored.ParseFromString(genesis.data().data(0))) {
+      return Status::Corruption("genesis block does not hold a channel config");
+    }
+    if (stored.channel_id() != requested.channel_id) {
+      return Status::InvalidArgument("ledger belongs to channel '" + stored.channel_id() +
+                                     "', not '" + requested.channel_id + "'");
+    }
+    if (stored.consensus_type() != consensus_type) {
+      return Status::InvalidArgument("ledger was ordered by '" + stored.consensus_type() +
+                                     "', not '" + consensus_type + "'");
+    }
+    effective = FromChannelConfig(stored);
+    if (config_note != nullptr && stored.SerializeAsString() != wanted.SerializeAsString()) {
+      *config_note = "batch settings come from the ledger's genesis block (" +
+                     stored.ShortDebugString() + "); the requested ones (" +
+                     wanted.ShortDebugString() + ") are ignored";
+    }
+  }
+  metrics->height = ledger->Info().height;
+  metrics->last_offset = ledger->Info().last_offset.value();
+  out->reset(new ChainSupport(effective, ledger, metrics, clock));
+  return Status::OK();
+}
+
+IngressOptions ChainSupport::ingress_options() const {
+  IngressOptions o;
+  o.channel_id = options_.channel_id;
+  o.absolute_max_bytes = options_.batch_size.absolute_max_bytes;
+  return o;
+}
+
+void ChainSupport::AddListener(BlockListener listener) { listeners_.push_back(std::move(listener)); }
+
+bool ChainSupport::IsDuplicate(const std::string& tx_id) const {
+  if (pending_tx_ids_.count(tx_id)) return true;
+  TxLocation loc;
+  return ledger_->FindTx(tx_id, &loc).ok();
+}
+
+OrderedResult ChainSupport::Ordered(CutterMessage msg) {
+  pending_tx_ids_.insert(msg.tx_id);
+  OrderedResult r = cutter_.Ordered(std::move(msg));
+  for (const Batch& b : r.batches) {
+    for (const CutterMessage& m : b.messages) pending_tx_ids_.erase(m.tx_id);
+  }
+  return r;
+}
+
+Batch ChainSupport::CutPending(CutReason reason) {
+  Batch b = cutter_.Cut(reason);
+  for (const CutterMessage& m : b.messages) pending_tx_ids_.erase(m.tx_id);
+  return b;
+}
+
+Status ChainSupport::WriteBlock(Batch batch, Offset last_offset, int64_t first_seen_nanos) {
+  LedgerInfo info = ledger_->Info();
+  std::vector<std::string> envelopes;
+  envelopes.reserve(batch.messages.size());
+  uint64_t bytes = 0;
+  for (CutterMessage& m : batch.messages) {
+    bytes += m.size;
+    envelopes.push_back(std::move(m.envelope));
+  }
+  BlockMetadata md;
+  md.set_last_offset(last_offset.value());
+  md.set_cut_reason(batch.reason);
+  auto block = std::make_shared<Block>(
+      MakeBlock(BlockNumber(info.height), info.last_hash, std::move(envelopes), md));
+  ORDERING_RETURN_IF_ERROR(
+      ledger_->Append(*block).WithContext("appending block " + std::to_string(info.height)));
+  metrics_->blocks_written++;
+  metrics_->txs_ordered += batch.messages.size();
+  metrics_->bytes_ordered += bytes;
+  metrics_->height = info.height + 1;
+  metrics_->Cut(batch.reason);
+  if (first_seen_nanos > 0) metrics_->cut_latency_ns_sum += clock_->NowNanos() - first_seen_nanos;
+  SPDLOG_DEBUG("block {} written: {} txs, last offset {}, cut {}", info.height, batch.messages.size(),
+               last_offset.value(), CutReason_Name(batch.reason));
+  std::shared_ptr<const Block> committed = std::move(block);
+  for (const auto& l : listeners_) l(committed);
+  return Status::OK();
+}
+
+}  // namespace ordering

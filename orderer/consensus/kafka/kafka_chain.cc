@@ -1,0 +1,245 @@
+#include "orderer/consensus/kafka/kafka_chain.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "proto/kafka.pb.h"
+
+namespace ordering {
+namespace {
+
+// Delivery-report tags for the records this chain produces.
+char kConnectTag;
+char kTimeToCutTag;
+
+constexpr int kPollTimeoutMs = 100;
+constexpr int64_t kMaxWaitNanos = 100'000'000;  // ordering thread wakes at least every 100 ms
+
+}  // namespace
+
+KafkaChain::KafkaChain(ChainSupport* support, const KafkaChainOptions& options)
+    : support_(support),
+      options_(options),
+      topic_(options.topic.empty() ? support->options().channel_id : options.topic),
+      connect_future_(connect_acked_.get_future().share()) {}
+
+KafkaChain::~KafkaChain() { Halt(); }
+
+Status KafkaChain::Start() {
+  if (options_.brokers.empty()) return Status::InvalidArgument("no Kafka brokers given");
+  if (options_.create_topic) {
+    Status st = kafka::EnsureTopic(options_.brokers, options_.producer_properties, topic_, 1,
+                                   options_.replication_factor, 10000);
+    if (!st.ok()) return st.WithContext("creating topic '" + topic_ + "'");
+  }
+
+  kafka::Producer::Options po;
+  po.brokers = options_.brokers;
+  po.properties = options_.producer_properties;
+  po.on_delivery = [this](const kafka::DeliveryReport& r) {
+    if (r.opaque == &kConnectTag) {
+      connect_acked_.set_value(r.status);
+    } else if (!r.status.ok()) {
+      spdlog::warn("{}: {}", r.opaque == &kTimeToCutTag ? "time-to-cut" : "order", r.status.ToString());
+    }
+  };
+  ORDERING_RETURN_IF_ERROR(kafka::Producer::Create(po, &producer_).WithContext("orderer producer"));
+
+  KafkaMessage connect;
+  connect.mutable_connect();
+  ORDERING_RETURN_IF_ERROR(producer_->Produce(topic_, 0, connect.SerializeAsString(), &kConnectTag));
+
+  int workers = options_.verify_workers > 0
+                    ? options_.verify_workers
+                    : std::max(1u, std::thread::hardware_concurrency());
+  pool_ = std::make_unique<OrderedValidationPool>(support_->ingress_options(), workers,
+                                                  options_.max_in_flight);
+  Offset start = support_->LastOffset().next();
+  spdlog::info("kafka chain: channel {} topic {} resumes at block {} offset {} ({} verify workers)",
+               support_->options().channel_id, topic_, support_->NextBlockNumber().value(),
+               start.value(), workers);
+  consumer_thread_ = std::thread([this, start] { ConsumeLoop(start); });
+  ordering_thread_ = std::thread([this] { OrderLoop(); });
+  return Status::OK();
+}
+
+Status KafkaChain::WaitReady() {
+  if (connect_future_.wait_for(std::chrono::milliseconds(options_.ready_timeout_ms)) !=
+      std::future_status::ready) {
+    return Status::Unavailable("brokers " + options_.brokers + " did not acknowledge within " +
+                               std::to_string(options_.ready_timeout_ms) + " ms");
+  }
+  return connect_future_.get().WithContext("connect message to " + options_.brokers);
+}
+
+Status KafkaChain::Order(const std::string& envelope) {
+  ORDERING_RETURN_IF_ERROR(Errored());
+  KafkaMessage msg;
+  msg.mutable_regular()->set_payload(envelope);
+  return producer_->Produce(topic_, 0, msg.SerializeAsString());
+}
+
+Status KafkaChain::Errored() const {
+  std::lock_guard<std::mutex> l(error_mu_);
+  return error_;
+}
+
+void KafkaChain::Fail(const Status& st) {
+  {
+    std::lock_guard<std::mutex> l(error_mu_);
+    if (error_.ok()) error_ = st;
+  }
+  spdlog::error("kafka chain stopped: {}", st.ToString());
+  stop_ = true;
+  if (pool_) pool_->Shutdown();
+}
+
+void KafkaChain::Halt() {
+  std::call_once(halt_once_, [this] {
+    stop_ = true;
+    if (pool_) pool_->Shutdown();
+    if (consumer_thread_.joinable()) consumer_thread_.join();
+    if (ordering_thread_.joinable()) ordering_thread_.join();
+    producer_.reset();  // flushes pending time-to-cut messages
+  });
+}
+
+void KafkaChain::ConsumeLoop(Offset start) {
+  kafka::PartitionConsumer::Options co;
+  co.brokers = options_.brokers;
+  co.topic = topic_;
+  co.start_offset = start;
+  co.properties = options_.consumer_properties;
+  std::unique_ptr<kafka::PartitionConsumer> consumer;
+  Status st = kafka::PartitionConsumer::Create(co, &consumer);
+  if (!st.ok()) return Fail(st.WithContext("orderer consumer"));
+  while (!stop_.load()) {
+    kafka::ConsumedRecord rec;
+    bool got = false;
+    st = consumer->Poll(kPollTimeoutMs, &rec, &got);
+    if (!st.ok()) return Fail(st);
+    if (got && !pool_->Submit(std::move(rec))) break;  // pool shut down
+  }
+}
+
+void KafkaChain::OrderLoop() {
+  const Clock* clock = support_->clock();
+  while (!stop_.load()) {
+    int64_t wait = kMaxWaitNanos;
+    if (timer_deadline_ != 0) wait = std::clamp<int64_t>(timer_deadline_ - clock->NowNanos(), 0, wait);
+    CheckedMessage m;
+    if (pool_->Next(std::chrono::nanoseconds(wait), &m)) {
+      Status st = Process(m);
+      if (!st.ok()) return Fail(st);
+    }
+    if (timer_deadline_ != 0 && clock->NowNanos() >= timer_deadline_) SendTimeToCut();
+  }
+}
+
+Status KafkaChain::Process(CheckedMessage& m) {
+  OrdererMetrics* metrics = support_->metrics();
+  metrics->records_received++;
+  Status st;
+  switch (m.kind) {
+    case CheckedMessage::Kind::kRejected:
+      metrics->Reject(m.cause);
+      LogRejection(m);
+      break;
+    case CheckedMessage::Kind::kConnect:
+      metrics->connect_seen++;
+      break;
+    case CheckedMessage::Kind::kTimeToCut:
+      st = ProcessTimeToCut(m);
+      break;
+    case CheckedMessage::Kind::kRegular:
+      st = ProcessRegular(m);
+      break;
+  }
+  metrics->last_offset = m.offset.value();
+  return st;
+}
+
+Status KafkaChain::ProcessRegular(CheckedMessage& m) {
+  if (support_->IsDuplicate(m.tx_id)) {
+    m.kind = CheckedMessage::Kind::kRejected;
+    m.cause = RejectCause::kDuplicate;
+    m.detail = "tx id " + m.tx_id + " already ordered";
+    support_->metrics()->Reject(m.cause);
+    LogRejection(m);
+    return Status::OK();
+  }
+  const int64_t now = support_->clock()->NowNanos();
+  if (support_->cutter().pending_count() == 0) batch_first_seen_ = now;
+  OrderedResult r = support_->Ordered(CutterMessage{std::move(m.envelope), m.size, m.tx_id});
+  for (size_t i = 0; i < r.batches.size(); ++i) {
+    // Only the batch holding this record accounts for its offset; anything
+    // cut before it ends at the previous offset.
+    bool holds_message = r.message_in_batches && i + 1 == r.batches.size();
+    Offset last = holds_message ? m.offset : m.offset.prev();
+    int64_t first_seen = (i == 0 || !holds_message) ? batch_first_seen_ : now;
+    ORDERING_RETURN_IF_ERROR(support_->WriteBlock(std::move(r.batches[i]), last, first_seen));
+  }
+  if (!r.batches.empty()) {
+    // What remains pending (if anything) is this record, which began a new batch.
+    batch_first_seen_ = now;
+    timer_deadline_ = r.pending ? now + support_->options().batch_timeout_ms * 1'000'000 : 0;
+  } else if (timer_deadline_ == 0) {
+    timer_deadline_ = now + support_->options().batch_timeout_ms * 1'000'000;
+  }
+  return Status::OK();
+}
+
+Status KafkaChain::ProcessTimeToCut(const CheckedMessage& m) {
+  BlockNumber expected = support_->NextBlockNumber();
+  BlockNumber wanted(m.ttc_block_number);
+  if (wanted < expected) {
+    support_->metrics()->ttc_stale++;
+    return Status::OK();
+  }
+  if (wanted > expected) {
+    // Cannot happen with orderers sharing this partition's history; skipping
+    // it keeps the chain deterministic (every orderer skips it too).
+    support_->metrics()->ttc_stale++;
+    spdlog::error("time-to-cut for block {} at offset {} while block {} is next; ignored",
+                  wanted.value(), m.offset.value(), expected.value());
+    return Status::OK();
+  }
+  timer_deadline_ = 0;
+  Batch batch = support_->CutPending(CUT_REASON_TIMEOUT);
+  if (batch.messages.empty()) {
+    spdlog::warn("time-to-cut for block {} at offset {} with nothing pending; ignored",
+                 wanted.value(), m.offset.value());
+    return Status::OK();
+  }
+  return support_->WriteBlock(std::move(batch), m.offset, batch_first_seen_);
+}
+
+void KafkaChain::SendTimeToCut() {
+  KafkaMessage ttc;
+  uint64_t n = support_->NextBlockNumber().value();
+  ttc.mutable_time_to_cut()->set_block_number(n);
+  Status st = producer_->Produce(topic_, 0, ttc.SerializeAsString(), &kTimeToCutTag);
+  if (st.ok()) {
+    support_->metrics()->ttc_sent++;
+  } else {
+    spdlog::warn("posting time-to-cut for block {}: {}", n, st.ToString());
+  }
+  // If the TTC is lost, post another after a further timeout.
+  timer_deadline_ = support_->clock()->NowNanos() + support_->options().batch_timeout_ms * 1'000'000;
+}
+
+void KafkaChain::LogRejection(const CheckedMessage& m) {
+  uint64_t& n = rejections_logged_[static_cast<size_t>(m.cause)];
+  // Once per cause at warning level, then every 1000th at debug level.
+  if (n++ == 0) {
+    spdlog::warn("rejected record at offset {}: {}: {} (further '{}' rejections are counted, logged at debug)",
+                 m.offset.value(), RejectCauseName(m.cause), m.detail, RejectCauseName(m.cause));
+  } else {
+    SPDLOG_DEBUG("rejected record at offset {}: {}: {}", m.offset.value(), RejectCauseName(m.cause),
+                 m.detail);
+  }
+}
+
+}  // namespace ordering

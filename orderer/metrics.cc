@@ -1,0 +1,64 @@
+#include "orderer/metrics.h"
+
+#include <sstream>
+
+namespace ordering {
+namespace {
+const char* CutReasonLabel(int r) {
+  switch (r) {
+    case CUT_REASON_GENESIS: return "genesis";
+    case CUT_REASON_MAX_MESSAGE_COUNT: return "max_message_count";
+    case CUT_REASON_PREFERRED_MAX_BYTES: return "preferred_max_bytes";
+    case CUT_REASON_OVERSIZED_MESSAGE: return "oversized_message";
+    case CUT_REASON_TIMEOUT: return "timeout";
+    default: return "unspecified";
+  }
+}
+}  // namespace
+
+nlohmann::json OrdererMetrics::ToJson() const {
+  nlohmann::json j;
+  j["records_received"] = records_received.load();
+  j["txs_ordered"] = txs_ordered.load();
+  j["bytes_ordered"] = bytes_ordered.load();
+  nlohmann::json rej = nlohmann::json::object();
+  for (int c = 1; c < static_cast<int>(RejectCause::kCount); ++c) {
+    rej[RejectCauseName(static_cast<RejectCause>(c))] = rejected[c].load();
+  }
+  j["rejected"] = rej;
+  j["rejected_total"] = rejected_total();
+  j["blocks_written"] = blocks_written.load();
+  nlohmann::json cuts = nlohmann::json::object();
+  for (size_t r = 2; r < cuts_by_reason.size(); ++r) cuts[CutReasonLabel(r)] = cuts_by_reason[r].load();
+  j["cuts"] = cuts;
+  j["ttc_sent"] = ttc_sent.load();
+  j["ttc_stale"] = ttc_stale.load();
+  j["connect_seen"] = connect_seen.load();
+  j["last_offset"] = last_offset.load();
+  j["height"] = height.load();
+  uint64_t blocks = blocks_written.load();
+  j["mean_block_cut_latency_ms"] =
+      blocks ? static_cast<double>(cut_latency_ns_sum.load()) / blocks / 1e6 : 0.0;
+  return j;
+}
+
+std::string OrdererMetrics::Summary() const {
+  std::ostringstream os;
+  uint64_t blocks = blocks_written.load();
+  os << "height=" << height.load() << " blocks=" << blocks << " txs=" << txs_ordered.load()
+     << " records=" << records_received.load() << " last_offset=" << last_offset.load()
+     << " rejected=" << rejected_total();
+  bool first = true;
+  for (int c = 1; c < static_cast<int>(RejectCause::kCount); ++c) {
+    uint64_t n = rejected[c].load();
+    if (n == 0) continue;
+    os << (first ? " (" : " ") << RejectCauseName(static_cast<RejectCause>(c)) << "=" << n;
+    first = false;
+  }
+  if (!first) os << ")";
+  if (blocks) os << " txs/block=" << static_cast<double>(txs_ordered.load()) / blocks;
+  os << " ttc_sent=" << ttc_sent.load();
+  return os.str();
+}
+
+}  // namespace ordering

@@ -1,0 +1,336 @@
+// End to end on the embedded broker, in-process: peers' signed transactions
+// go through Kafka into an OrdererNode; the ledger must hold each exactly
+// once, in partition order, in a chain that verifies.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "orderer/node.h"
+#include "proto/ab.grpc.pb.h"
+#include "proto/kafka.pb.h"
+#include "tests/pipeline_harness.h"
+
+namespace ordering::testing {
+namespace {
+
+constexpr char kChannel[] = "mychannel";
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(kafka::MockCluster::Start(1, &cluster_).ok());
+    ASSERT_TRUE(cluster_->CreateTopic(kChannel, 1, 1).ok());
+  }
+
+  OrdererOptions NodeOptions(const std::string& ledger_dir) {
+    OrdererOptions o;
+    o.ledger_dir = ledger_dir;
+    o.listen = "127.0.0.1:0";
+    o.channel.channel_id = kChannel;
+    o.channel.batch_size.max_message_count = 50;
+    o.channel.batch_timeout_ms = 300;
+    o.kafka.brokers = cluster_->bootstrap();
+    o.kafka.verify_workers = 2;
+    return o;
+  }
+
+  std::unique_ptr<OrdererNode> StartNode(const OrdererOptions& o) {
+    std::unique_ptr<OrdererNode> node;
+    Status st = OrdererNode::Start(o, SystemClock::Default(), &node);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return node;
+  }
+
+  std::unique_ptr<kafka::MockCluster> cluster_;
+  TempDir dir_{"pipeline"};
+};
+
+TEST_F(PipelineTest, EveryTransactionOrderedExactlyOnceInPartitionOrder) {
+  auto node = StartNode(NodeOptions(dir_.path("ledger")));
+  ASSERT_TRUE(node);
+  Submitter sub(cluster_->bootstrap(), kChannel);
+  std::vector<TestPeer> peers(3);
+  constexpr int kTxs = 600;
+  for (int i = 0; i < kTxs; ++i) {
+    BuiltTx tx = peers[i % 3].Next();
+    sub.Send(tx.record, tx.tx_id);
+  }
+  sub.Flush();
+  ASSERT_EQ(sub.failed(), 0);
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= kTxs; }))
+      << node->metrics().Summary();
+  EXPECT_EQ(node->metrics().rejected_total(), 0u) << node->metrics().Summary();
+  EXPECT_TRUE(node->Errored().ok());
+  node->Stop();
+
+  LedgerContents ledger = ReadLedger(dir_.path("ledger"));
+  ExpectExactlyOnceInOffsetOrder(ledger, sub.offsets());
+  ASSERT_GE(ledger.blocks.size(), 1u + kTxs / 50);
+  for (size_t n = 1; n < ledger.blocks.size(); ++n) {
+    EXPECT_LE(ledger.blocks[n].data().data_size(), 50) << "block " << n;
+  }
+  // The partition ends with a block that the batch timeout cut (600 = 12 x 50
+  // exactly, so all are count cuts) - and genesis records the config.
+  EXPECT_EQ(ledger.blocks[0].metadata().cut_reason(), CUT_REASON_GENESIS);
+  EXPECT_EQ(ledger.blocks.back().metadata().cut_reason(), CUT_REASON_MAX_MESSAGE_COUNT);
+}
+
+TEST_F(PipelineTest, BatchTimeoutCutsAPartialBlockThroughTimeToCut) {
+  auto node = StartNode(NodeOptions(dir_.path("ledger")));
+  ASSERT_TRUE(node);
+  Submitter sub(cluster_->bootstrap(), kChannel);
+  TestPeer peer;
+  for (int i = 0; i < 7; ++i) {
+    BuiltTx tx = peer.Next();
+    sub.Send(tx.record, tx.tx_id);
+  }
+  sub.Flush();
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 7; }, std::chrono::seconds(10)))
+      << node->metrics().Summary();
+  EXPECT_GE(node->metrics().ttc_sent.load(), 1u);
+  node->Stop();
+  LedgerContents ledger = ReadLedger(dir_.path("ledger"));
+  ASSERT_EQ(ledger.blocks.size(), 2u);
+  EXPECT_EQ(ledger.blocks[1].data().data_size(), 7);
+  EXPECT_EQ(ledger.blocks[1].metadata().cut_reason(), CUT_REASON_TIMEOUT);
+  ExpectExactlyOnceInOffsetOrder(ledger, sub.offsets());
+}
+
+// A time-to-cut for a block already cut (stale) or not yet reachable
+// (future) must not cut the pending batch; only counts and real timeouts do.
+TEST_F(PipelineTest, StaleAndFutureTimeToCutAreIgnored) {
+  OrdererOptions o = NodeOptions(dir_.path("ledger"));
+  o.channel.batch_size.max_message_count = 20;
+  o.channel.batch_timeout_ms = 60'000;  // no timer cut during the test
+  auto node = StartNode(o);
+  ASSERT_TRUE(node);
+  Submitter sub(cluster_->bootstrap(), kChannel);
+  TestPeer peer;
+  auto send_txs = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      BuiltTx tx = peer.Next();
+      sub.Send(tx.record, tx.tx_id);
+    }
+  };
+  auto ttc = [](uint64_t block) {
+    KafkaMessage m;
+    m.mutable_time_to_cut()->set_block_number(block);
+    return m.SerializeAsString();
+  };
+  send_txs(20);  // block 1, by count
+  sub.Flush();
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().height.load() >= 2; })) << node->metrics().Summary();
+  send_txs(5);
+  sub.Send(ttc(1), "ttc-stale");
+  sub.Send(ttc(9), "ttc-future");
+  send_txs(15);  // completes block 2 by count: 5 + 15
+  sub.Flush();
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 40; })) << node->metrics().Summary();
+  EXPECT_EQ(node->metrics().ttc_stale.load(), 2u);
+  node->Stop();
+  LedgerContents ledger = ReadLedger(dir_.path("ledger"));
+  ASSERT_EQ(ledger.blocks.size(), 3u);
+  EXPECT_EQ(ledger.blocks[2].data().data_size(), 20);
+  EXPECT_EQ(ledger.blocks[2].metadata().cut_reason(), CUT_REASON_MAX_MESSAGE_COUNT);
+}
+
+TEST_F(PipelineTest, StopAndRestartMidStreamLosesAndDoublesNothing) {
+  const std::string ledger_dir = dir_.path("ledger");
+  Submitter sub(cluster_->bootstrap(), kChannel);
+  std::vector<TestPeer> peers(2);
+  int sent = 0;
+  auto send = [&](int n) {
+    for (int i = 0; i < n; ++i, ++sent) {
+      BuiltTx tx = peers[sent % 2].Next();
+      sub.Send(tx.record, tx.tx_id);
+    }
+    sub.Flush();
+  };
+
+  auto node = StartNode(NodeOptions(ledger_dir));
+  ASSERT_TRUE(node);
+  send(230);  // 4 full blocks + 30 pending when we stop
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 200; }));
+  node->Stop();  // may stop with a partial batch pending: it must be re-read
+  LedgerContents before = ReadLedger(ledger_dir);
+  const uint64_t height_before = before.blocks.size();
+  const uint64_t ordered_before = before.tx_ids.size();
+  EXPECT_GE(ordered_before, 200u);
+
+  send(170);  // produced while no orderer runs
+  node = StartNode(NodeOptions(ledger_dir));
+  ASSERT_TRUE(node);
+  send(100);
+  ASSERT_TRUE(WaitFor([&] { return ordered_before + node->metrics().txs_ordered.load() >= 500; }))
+      << node->metrics().Summary();
+  // Give a wrongly replayed record the chance to show up as a duplicate.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(node->metrics().rejected_total(), 0u) << node->metrics().Summary();
+  node->Stop();
+
+  LedgerContents ledger = ReadLedger(ledger_dir);
+  EXPECT_GT(ledger.blocks.size(), height_before);
+  ExpectExactlyOnceInOffsetOrder(ledger, sub.offsets());
+  EXPECT_EQ(ledger.tx_ids.size(), 500u);
+}
+
+TEST_F(PipelineTest, BadInputIsRejectedAndCountedWhileGoodTransactionsAreOrdered) {
+  OrdererOptions o = NodeOptions(dir_.path("ledger"));
+  o.channel.batch_size.absolute_max_bytes = 8 * 1024;
+  o.channel.batch_size.preferred_max_bytes = 8 * 1024;
+  auto node = StartNode(o);
+  ASSERT_TRUE(node);
+  Submitter sub(cluster_->bootstrap(), kChannel);
+  TestPeer alice, mallory;
+  TestPeer stranger("otherchannel");
+  TestPeer big(kChannel, 10 * 1024);
+  std::map<std::string, std::vector<int64_t>> good;
+  std::vector<std::string> good_ids;
+
+  auto send_good = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      BuiltTx tx = alice.Next();
+      sub.Send(tx.record, tx.tx_id);
+      good_ids.push_back(tx.tx_id);
+    }
+  };
+  send_good(10);
+  sub.Send("\x01\x02 definitely not a protobuf \xff\xff", "garbage");  // malformed
+  {
+    // Valid shape, but the payload is altered after signing.
+    Payload p;
+    *p.mutable_header() = alice.factory().NewHeader();
+    p.set_data("pay 10");
+    Envelope env;
+    ASSERT_TRUE(alice.factory().Seal(p, &env).ok());
+    p.set_data("pay 99");
+    env.set_payload(p.SerializeAsString());
+    sub.Send(TxFactory::WrapRegular(env.SerializeAsString()), "bad-signature");
+  }
+  {
+    // Signed by mallory but claiming alice as creator.
+    Payload p;
+    *p.mutable_header() = alice.factory().NewHeader();
+    std::string sig;
+    ASSERT_TRUE(mallory.signer().Sign(p.SerializeAsString(), &sig).ok());
+    Envelope env;
+    env.set_payload(p.SerializeAsString());
+    env.set_signature(sig);
+    sub.Send(TxFactory::WrapRegular(env.SerializeAsString()), "wrong-key");
+  }
+  send_good(10);
+  BuiltTx oversized = big.Next();
+  sub.Send(oversized.record, "oversized");
+  BuiltTx foreign = stranger.Next();
+  sub.Send(foreign.record, "wrong-channel");
+  BuiltTx twice = alice.Next();
+  sub.Send(twice.record, twice.tx_id);
+  good_ids.push_back(twice.tx_id);
+  send_good(5);
+  sub.Send(twice.record, "duplicate");  // same tx again, after others
+  send_good(10);
+  sub.Flush();
+
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= good_ids.size(); }))
+      << node->metrics().Summary();
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().rejected_total() >= 6; }))
+      << node->metrics().Summary();
+  EXPECT_TRUE(node->Errored().ok());
+  const OrdererMetrics& m = node->metrics();
+  auto rejected = [&](RejectCause c) { return m.rejected[static_cast<size_t>(c)].load(); };
+  EXPECT_EQ(rejected(RejectCause::kMalformed), 1u);
+  EXPECT_EQ(rejected(RejectCause::kBadSignature), 2u);
+  EXPECT_EQ(rejected(RejectCause::kOversized), 1u);
+  EXPECT_EQ(rejected(RejectCause::kWrongChannel), 1u);
+  EXPECT_EQ(rejected(RejectCause::kDuplicate), 1u);
+  EXPECT_EQ(m.rejected_total(), 6u);
+  node->Stop();
+
+  LedgerContents ledger = ReadLedger(dir_.path("ledger"));
+  EXPECT_EQ(ledger.tx_ids, good_ids);
+}
+
+TEST_F(PipelineTest, TwoOrderersOnOnePartitionWriteIdenticalChains) {
+  OrdererOptions a = NodeOptions(dir_.path("a"));
+  OrdererOptions b = NodeOptions(dir_.path("b"));
+  auto node_a = StartNode(a);
+  auto node_b = StartNode(b);
+  ASSERT_TRUE(node_a && node_b);
+  Submitter sub(cluster_->bootstrap(), kChannel);
+  TestPeer peer;
+  // Bursts separated by pauses longer than the batch timeout, so both
+  // orderers post time-to-cut messages and must agree on which one counts.
+  for (int burst = 0; burst < 4; ++burst) {
+    for (int i = 0; i < 35; ++i) {
+      BuiltTx tx = peer.Next();
+      sub.Send(tx.record, tx.tx_id);
+    }
+    sub.Flush();
+    std::this_thread::sleep_for(std::chrono::milliseconds(450));
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return node_a->metrics().txs_ordered.load() >= 140 && node_b->metrics().txs_ordered.load() >= 140;
+  })) << node_a->metrics().Summary() << " / " << node_b->metrics().Summary();
+  EXPECT_GE(node_a->metrics().ttc_sent.load() + node_b->metrics().ttc_sent.load(), 1u);
+  node_a->Stop();
+  node_b->Stop();
+  LedgerContents la = ReadLedger(dir_.path("a")), lb = ReadLedger(dir_.path("b"));
+  ASSERT_EQ(la.blocks.size(), lb.blocks.size());
+  bool saw_timeout_cut = false;
+  for (size_t n = 0; n < la.blocks.size(); ++n) {
+    EXPECT_EQ(la.blocks[n].SerializeAsString(), lb.blocks[n].SerializeAsString()) << "block " << n;
+    saw_timeout_cut |= la.blocks[n].metadata().cut_reason() == CUT_REASON_TIMEOUT;
+  }
+  EXPECT_TRUE(saw_timeout_cut);
+  ExpectExactlyOnceInOffsetOrder(la, sub.offsets());
+}
+
+TEST_F(PipelineTest, DeliverStreamsCommittedBlocksFromOldestAndFollowsTheTail) {
+  auto node = StartNode(NodeOptions(dir_.path("ledger")));
+  ASSERT_TRUE(node);
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(node->deliver_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = AtomicBroadcast::NewStub(channel);
+  grpc::ClientContext ctx;
+  SeekInfo seek;
+  seek.set_start(SeekInfo::OLDEST);
+  auto reader = stub->Deliver(&ctx, seek);
+
+  Submitter sub(cluster_->bootstrap(), kChannel);
+  TestPeer peer;
+  for (int i = 0; i < 120; ++i) {
+    BuiltTx tx = peer.Next();
+    sub.Send(tx.record, tx.tx_id);
+  }
+  sub.Flush();
+  std::vector<std::string> delivered_ids;
+  uint64_t expect_number = 0;
+  DeliverResponse resp;
+  while (delivered_ids.size() < 120 && reader->Read(&resp)) {
+    ASSERT_TRUE(resp.has_block());
+    EXPECT_EQ(resp.block().header().number(), expect_number++);
+    if (resp.block().header().number() == 0) continue;
+    std::vector<std::string> ids;
+    ASSERT_TRUE(ExtractTxIds(resp.block(), &ids).ok());
+    delivered_ids.insert(delivered_ids.end(), ids.begin(), ids.end());
+  }
+  ctx.TryCancel();
+  node->Stop();
+  LedgerContents ledger = ReadLedger(dir_.path("ledger"));
+  EXPECT_EQ(delivered_ids, ledger.tx_ids);
+  EXPECT_EQ(delivered_ids.size(), 120u);
+}
+
+TEST_F(PipelineTest, LedgerOfAnotherChannelIsRefused) {
+  auto node = StartNode(NodeOptions(dir_.path("ledger")));
+  ASSERT_TRUE(node);
+  node->Stop();
+  OrdererOptions o = NodeOptions(dir_.path("ledger"));
+  o.channel.channel_id = "otherchannel";
+  std::unique_ptr<OrdererNode> other;
+  Status st = OrdererNode::Start(o, SystemClock::Default(), &other);
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  EXPECT_NE(st.message().find("mychannel"), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace ordering::testing

@@ -1,5 +1,7 @@
 #include "ledger/block_store.h"
 
+#include <filesystem>
+
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
@@ -81,6 +83,11 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
   ro.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   ro.keep_log_file_num = 2;
 
+  if (ro.create_if_missing) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path, ec);
+    if (ec) return Status::IOError("creating ledger directory " + options.path + ": " + ec.message());
+  }
   std::unique_ptr<BlockStore> store(new BlockStore());
   store->options_ = options;
   rocksdb::DB* db = nullptr;

@@ -111,7 +111,17 @@ void KafkaChain::ConsumeLoop(Offset start) {
   co.brokers = options_.brokers;
   co.topic = topic_;
   co.start_offset = start;
-  co.properties = options_.consumer_properties;
+  // Defaults the configured properties may override: hand records over as
+  // soon as they arrive (librdkafka would wait up to 500 ms to fill a
+  // fetch), and fetch records up to AbsoluteMaxBytes so an oversized one
+  // reaches ingress to be rejected and counted instead of stalling us.
+  const uint64_t max_record = support_->options().batch_size.absolute_max_bytes + 1024 * 1024;
+  co.properties = {
+      {"fetch.wait.max.ms", "10", "orderer default"},
+      {"fetch.message.max.bytes", std::to_string(max_record), "orderer default"},
+  };
+  co.properties.insert(co.properties.end(), options_.consumer_properties.begin(),
+                       options_.consumer_properties.end());
   std::unique_ptr<kafka::PartitionConsumer> consumer;
   Status st = kafka::PartitionConsumer::Create(co, &consumer);
   if (!st.ok()) return Fail(st.WithContext("orderer consumer"));

@@ -1,0 +1,49 @@
+// Latency samples and their summary (percentiles by nearest rank).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ordering {
+
+struct LatencySummary {
+  uint64_t count = 0;
+  double mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+};
+
+// Nearest-rank percentile of sorted samples (q in [0, 1]).
+inline int64_t Percentile(const std::vector<int64_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+// Summarizes nanosecond samples in milliseconds. Sorts `samples`.
+inline LatencySummary Summarize(std::vector<int64_t>* samples) {
+  LatencySummary s;
+  if (samples->empty()) return s;
+  std::sort(samples->begin(), samples->end());
+  double sum = 0;
+  for (int64_t v : *samples) sum += static_cast<double>(v);
+  constexpr double kMs = 1e6;
+  s.count = samples->size();
+  s.mean_ms = sum / static_cast<double>(samples->size()) / kMs;
+  s.p50_ms = static_cast<double>(Percentile(*samples, 0.50)) / kMs;
+  s.p90_ms = static_cast<double>(Percentile(*samples, 0.90)) / kMs;
+  s.p99_ms = static_cast<double>(Percentile(*samples, 0.99)) / kMs;
+  s.p999_ms = static_cast<double>(Percentile(*samples, 0.999)) / kMs;
+  s.max_ms = static_cast<double>(samples->back()) / kMs;
+  return s;
+}
+
+inline nlohmann::json ToJson(const LatencySummary& s) {
+  return {{"count", s.count}, {"mean", s.mean_ms}, {"p50", s.p50_ms}, {"p90", s.p90_ms},
+          {"p99", s.p99_ms},  {"p999", s.p999_ms}, {"max", s.max_ms}};
+}
+
+}  // namespace ordering

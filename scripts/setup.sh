@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything the build and tests need, idempotently: Debian packages
+# (only the missing ones; `apt-get update` only when something is missing).
+# Safe to run again and again.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  librdkafka-dev            # Kafka client (C API) incl. rdkafka_mock.h
+  libssl-dev                # OpenSSL 3: SHA-256, ECDSA P-256
+  librocksdb-dev            # ledger storage
+  protobuf-compiler libprotobuf-dev
+  libgrpc++-dev protobuf-compiler-grpc   # Deliver service
+  libboost-program-options-dev
+  libgtest-dev libgmock-dev
+  libspdlog-dev nlohmann-json3-dev
+  python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install packages" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi

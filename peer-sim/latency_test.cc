@@ -14,6 +14,7 @@ TEST(Latency, NearestRankPercentiles) {
   EXPECT_EQ(s.count, 100u);
   EXPECT_DOUBLE_EQ(s.p50_ms, 50);
   EXPECT_DOUBLE_EQ(s.p90_ms, 90);
+  EXPECT_DOUBLE_EQ(s.p95_ms, 95);
   EXPECT_DOUBLE_EQ(s.p99_ms, 99);
   EXPECT_DOUBLE_EQ(s.p999_ms, 100);
   EXPECT_DOUBLE_EQ(s.max_ms, 100);

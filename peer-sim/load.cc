@@ -414,9 +414,11 @@ std::string ReportToText(const LoadReport& r) {
                 static_cast<unsigned long long>(r.acked), static_cast<unsigned long long>(r.failed));
   out << buf;
   if (!raw) {
-    std::snprintf(buf, sizeof(buf), ", delivered %llu, lost %llu, duplicates %llu, in %llu blocks",
+    const double per_block =
+        r.blocks > 0 ? static_cast<double>(r.delivered + r.duplicates) / static_cast<double>(r.blocks) : 0.0;
+    std::snprintf(buf, sizeof(buf), ", delivered %llu, lost %llu, duplicates %llu, in %llu blocks (%.1f tx/block)",
                   static_cast<unsigned long long>(r.delivered), static_cast<unsigned long long>(r.lost),
-                  static_cast<unsigned long long>(r.duplicates), static_cast<unsigned long long>(r.blocks));
+                  static_cast<unsigned long long>(r.duplicates), static_cast<unsigned long long>(r.blocks), per_block);
     out << buf;
   } else {
     std::snprintf(buf, sizeof(buf), ", never acknowledged %llu", static_cast<unsigned long long>(r.lost));

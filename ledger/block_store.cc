@@ -8,6 +8,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "common/bytes.h"
 #include "ledger/block_util.h"
 
 namespace ordering {
@@ -20,18 +21,6 @@ namespace {
 constexpr char kBlockPrefix = 'b';
 constexpr char kTxPrefix = 't';
 const std::string kInfoKey = "i";
-
-void AppendBe32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-void AppendBe64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-uint64_t ReadBe(std::string_view s, size_t pos, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[pos + i]);
-  return v;
-}
 
 std::string BlockKey(uint64_t number) {
   std::string k(1, kBlockPrefix);
@@ -59,7 +48,6 @@ bool DecodeInfo(std::string_view v, LedgerInfo* info) {
   return true;
 }
 
-std::string DigestBytes(const Digest& d) { return std::string(reinterpret_cast<const char*>(d.data()), d.size()); }
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();

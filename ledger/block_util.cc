@@ -6,16 +6,10 @@
 
 #include <memory>
 
+#include "common/bytes.h"
+
 namespace ordering {
 namespace {
-
-void AppendBe32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void AppendBe64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
 
 // Incremental SHA-256 so that a block's data is hashed without first being
 // copied into one buffer.
@@ -37,7 +31,6 @@ class Sha256Stream {
   std::unique_ptr<EVP_MD_CTX, Free> ctx_;
 };
 
-std::string DigestBytes(const Digest& d) { return std::string(reinterpret_cast<const char*>(d.data()), d.size()); }
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/cli.h"
 #include "ledger/block_store.h"
 #include "ledger/block_util.h"
 
@@ -24,10 +25,7 @@ constexpr const char* kUsage =
     "The ledger is opened read-only, so a running orderer's directory can be inspected.\n"
     "Exit status: 0 ok, 1 the ledger is missing, unreadable or fails verification, 2 usage error.\n";
 
-int UsageError(const std::string& msg) {
-  std::cerr << "ledger: " << msg << "\n(run 'ledger --help' for usage)\n";
-  return 2;
-}
+int UsageError(const std::string& msg) { return cli::UsageError("ledger", msg); }
 
 int DataError(const Status& s) {
   std::cerr << "ledger: " << s.ToString() << "\n";

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/cli.h"
 #include "common/kafka.h"
 #include "common/properties.h"
 #include "common/units.h"
@@ -21,10 +22,7 @@ namespace {
 std::atomic<int> g_signal{0};
 void OnSignal(int sig) { g_signal = sig; }
 
-int UsageError(const std::string& msg) {
-  std::cerr << "orderer: " << msg << "\n(run 'orderer --help' for usage)\n";
-  return 2;
-}
+int UsageError(const std::string& msg) { return cli::UsageError("orderer", msg); }
 
 // Loads a properties file (if given) then key=value overrides.
 Status CollectProperties(const std::string& file, const std::vector<std::string>& overrides,
@@ -87,26 +85,8 @@ int main(int argc, char** argv) {
   all.add(general).add(channel).add(kafka_opts);
 
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, all), vm);
-    if (vm.count("config")) {
-      std::string path = vm["config"].as<std::string>();
-      std::ifstream in(path);
-      if (!in) return UsageError("cannot read config file '" + path + "'");
-      po::store(po::parse_config_file(in, all), vm);
-    }
-    if (vm.count("help")) {
-      std::cout << all << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return UsageError(e.what());
-  }
-
-  auto level = spdlog::level::from_str(log_level);
-  if (level == spdlog::level::off && log_level != "off") return UsageError("unknown --log-level '" + log_level + "'");
-  spdlog::set_level(level);
+  if (auto code = cli::ParseFlags(argc, argv, "orderer", all, &vm)) return *code;
+  if (!cli::SetLogLevel(log_level)) return UsageError("unknown --log-level '" + log_level + "'");
   if (brokers.empty()) return UsageError("--brokers is required (e.g. --brokers 127.0.0.1:9092)");
   o.kafka.brokers = brokers;
   o.sync_writes = !no_sync;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/cli.h"
 #include "common/kafka.h"
 #include "common/properties.h"
 #include "common/units.h"
@@ -22,10 +23,7 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
-int UsageError(const std::string& msg) {
-  std::cerr << "peer-sim: " << msg << "\n(run 'peer-sim --help' for usage)\n";
-  return 2;
-}
+int UsageError(const std::string& msg) { return cli::UsageError("peer-sim", msg); }
 
 std::string ProfileName(const std::string& path) {
   std::string name = path.substr(path.find_last_of('/') + 1);
@@ -71,24 +69,8 @@ int main(int argc, char** argv) {
       ("log-level", po::value(&log_level)->default_value("warn"), "trace|debug|info|warn|error");
 
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("config")) {
-      std::ifstream in(vm["config"].as<std::string>());
-      if (!in) return UsageError("cannot read config file '" + vm["config"].as<std::string>() + "'");
-      po::store(po::parse_config_file(in, opts), vm);
-    }
-    if (vm.count("help")) {
-      std::cout << opts << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return UsageError(e.what());
-  }
-  auto level = spdlog::level::from_str(log_level);
-  if (level == spdlog::level::off && log_level != "off") return UsageError("unknown --log-level '" + log_level + "'");
-  spdlog::set_level(level);
+  if (auto code = cli::ParseFlags(argc, argv, "peer-sim", opts, &vm)) return *code;
+  if (!cli::SetLogLevel(log_level)) return UsageError("unknown --log-level '" + log_level + "'");
 
   if (o.brokers.empty()) return UsageError("--brokers is required");
   if (!o.raw && o.orderer.empty()) return UsageError("--orderer is required (or --raw to time the producer alone)");

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/cli.h"
 #include "common/kafka.h"
 
 namespace po = boost::program_options;
@@ -38,20 +39,10 @@ int main(int argc, char** argv) {
       ("rtt-ms", po::value(&rtt_ms)->default_value(0), "add this round-trip time to every broker (fault injection)")
       ("bootstrap-file", po::value(&bootstrap_file), "also write the bootstrap address to FILE");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "embedded-broker: " << e.what() << "\n";
-    return 2;
-  }
+  if (auto code = ordering::cli::ParseFlags(argc, argv, "embedded-broker", desc, &vm)) return *code;
   if (broker_count < 1 || partitions < 1 || rtt_ms < 0) {
-    std::cerr << "embedded-broker: --brokers-count and --partitions must be >= 1, --rtt-ms >= 0\n";
-    return 2;
+    return ordering::cli::UsageError("embedded-broker",
+                                     "--brokers-count and --partitions must be >= 1, --rtt-ms >= 0");
   }
   if (topics.empty()) topics.push_back("mychannel");
 

@@ -1,0 +1,34 @@
+// Big-endian integer encodings used by the chain's hash inputs and the
+// ledger's keys (fixed formats: see ledger/block_util.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/crypto.h"
+
+namespace ordering {
+
+inline void AppendBe32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+inline void AppendBe64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// Reads `bytes` (<= 8) big-endian bytes of `s` starting at `pos`. REQUIRES
+// pos + bytes <= s.size().
+inline uint64_t ReadBe(std::string_view s, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[pos + i]);
+  return v;
+}
+
+// A digest as the raw 32 bytes stored in headers.
+inline std::string DigestBytes(const Digest& d) {
+  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+}
+
+}  // namespace ordering

@@ -216,8 +216,9 @@ Status EnsureTopic(const std::string& brokers, const Properties& props, const st
     if (found) return Status::OK();
   }
 
-  rd_kafka_NewTopic_t* nt =
-      rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, err, sizeof(err));
+  // A replication factor <= 0 asks for the broker's default.replication.factor.
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions,
+                                                  replication_factor > 0 ? replication_factor : -1, err, sizeof(err));
   if (nt == nullptr) return Status::InvalidArgument(std::string("new topic: ") + err);
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
   rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);

@@ -114,7 +114,8 @@ class PartitionConsumer {
   RdKafkaPtr rk_;
 };
 
-// Creates `topic` with the given layout; an existing topic is fine.
+// Creates `topic` with the given layout; an existing topic is fine. A
+// replication factor <= 0 means the broker's default.replication.factor.
 [[nodiscard]] Status EnsureTopic(const std::string& brokers, const Properties& props,
                                  const std::string& topic, int partitions,
                                  int replication_factor, int timeout_ms);

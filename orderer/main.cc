@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       ("producer-config", po::value(&producer_config), "librdkafka producer properties FILE (time-to-cut/connect)")
       ("producer-prop", po::value(&producer_props)->composing(), "producer property key=value (repeatable)")
       ("no-create-topic", po::bool_switch(&no_create_topic), "do not create the channel topic if it is missing")
-      ("replication-factor", po::value(&o.kafka.replication_factor)->default_value(1), "replication factor when creating the topic")
+      ("replication-factor", po::value(&o.kafka.replication_factor)->default_value(0), "replication factor when creating the topic (0 = the brokers' default.replication.factor)")
       ("verify-workers", po::value(&o.kafka.verify_workers)->default_value(0), "signature-check threads (0 = one per core)");
   po::options_description all("Usage: orderer --brokers HOST:PORT [options]\n\n"
                               "Consumes the channel's Kafka partition, checks every transaction,\n"

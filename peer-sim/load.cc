@@ -204,8 +204,10 @@ Status CheckOptions(const LoadOptions& o) {
 }
 
 // Fails fast with a clear message when the brokers cannot be reached.
+// Connecting also means connection set-up is not charged to the first
+// transactions. Sets *topic_exists.
 Status CheckBrokers(kafka::Producer* producer, const std::string& brokers, const std::string& topic,
-                    bool warn_missing_topic) {
+                    bool* topic_exists) {
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(producer->handle(), 1, nullptr, &md, 10000);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -214,9 +216,7 @@ Status CheckBrokers(kafka::Producer* producer, const std::string& brokers, const
   bool found = false;
   for (int i = 0; i < md->topic_cnt; ++i) found |= topic == md->topics[i].topic;
   rd_kafka_metadata_destroy(md);
-  if (!found && warn_missing_topic) {
-    spdlog::warn("topic '{}' does not exist yet on {}; the first send may create it", topic, brokers);
-  }
+  *topic_exists = found;
   return Status::OK();
 }
 
@@ -267,8 +267,19 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   }
   // Every producer connects before the clock starts, so connection set-up
   // is not charged to the first transactions.
+  bool topic_exists = false;
   for (size_t i = 0; i < peers.size(); ++i) {
-    ORDERING_RETURN_IF_ERROR(CheckBrokers(peers[i].producer.get(), options.brokers, topic, i == 0));
+    ORDERING_RETURN_IF_ERROR(CheckBrokers(peers[i].producer.get(), options.brokers, topic, &topic_exists));
+  }
+  if (!topic_exists) {
+    if (!options.raw) {
+      return Status::Unavailable("topic '" + topic + "' does not exist on " + options.brokers +
+                                 ": start the orderer first (it creates its channel's topic)");
+    }
+    // Raw mode has no orderer to create it: one partition, the brokers'
+    // default replication.
+    ORDERING_RETURN_IF_ERROR(kafka::EnsureTopic(options.brokers, options.producer_properties, topic, 1, 0, 15000)
+                                 .WithContext("creating topic '" + topic + "'"));
   }
 
   std::unique_ptr<DeliverListener> listener;

@@ -14,17 +14,19 @@
 #include "orderer/node.h"
 #include "proto/ab.grpc.pb.h"
 #include "proto/kafka.pb.h"
+#include "tests/test_broker.h"
 
 namespace ordering {
 namespace {
 
-constexpr char kChannel[] = "mychannel";
-
 class LoadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(kafka::MockCluster::Start(1, &cluster_).ok());
-    ASSERT_TRUE(cluster_->CreateTopic(kChannel, 1, 1).ok());
+    broker_ = testing::TestBroker::Start();
+    ASSERT_TRUE(broker_);
+    channel_ = broker_->NewChannelName();
+    Status st = broker_->CreateChannel(channel_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
     dir_ = std::filesystem::path(::testing::TempDir()) /
            ("load-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -36,10 +38,10 @@ class LoadTest : public ::testing::Test {
     OrdererOptions o;
     o.ledger_dir = (dir_ / "ledger").string();
     o.listen = "127.0.0.1:0";
-    o.channel.channel_id = kChannel;
+    o.channel.channel_id = channel_;
     o.channel.batch_size.max_message_count = 100;
     o.channel.batch_timeout_ms = 200;
-    o.kafka.brokers = cluster_->bootstrap();
+    o.kafka.brokers = broker_->bootstrap();
     o.kafka.verify_workers = 2;
     o.sync_writes = false;
     std::unique_ptr<OrdererNode> node;
@@ -50,9 +52,9 @@ class LoadTest : public ::testing::Test {
 
   LoadOptions Options(const std::string& orderer) {
     LoadOptions o;
-    o.brokers = cluster_->bootstrap();
+    o.brokers = broker_->bootstrap();
     o.orderer = orderer;
-    o.channel_id = kChannel;
+    o.channel_id = channel_;
     o.peers = 2;
     o.producer_properties = {{"linger.ms", "5", "test"}, {"acks", "all", "test"},
                              {"enable.idempotence", "true", "test"}};
@@ -61,7 +63,8 @@ class LoadTest : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<kafka::MockCluster> cluster_;
+  std::unique_ptr<testing::TestBroker> broker_;
+  std::string channel_;
   std::filesystem::path dir_;
 };
 
@@ -148,11 +151,11 @@ TEST_F(LoadTest, UnreachableOrdererFailsFast) {
 // drops every 7th transaction and repeats every 11th in the next block.
 class LossyDeliver final : public AtomicBroadcast::Service {
  public:
-  explicit LossyDeliver(std::string brokers) : brokers_(std::move(brokers)) {}
+  LossyDeliver(std::string brokers, std::string topic) : brokers_(std::move(brokers)), topic_(std::move(topic)) {}
   grpc::Status Deliver(grpc::ServerContext* ctx, const SeekInfo*, grpc::ServerWriter<DeliverResponse>* w) override {
     kafka::PartitionConsumer::Options co;
     co.brokers = brokers_;
-    co.topic = kChannel;
+    co.topic = topic_;
     std::unique_ptr<kafka::PartitionConsumer> consumer;
     if (!kafka::PartitionConsumer::Create(co, &consumer).ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "consumer");
     uint64_t number = 0;
@@ -196,10 +199,11 @@ class LossyDeliver final : public AtomicBroadcast::Service {
 
  private:
   std::string brokers_;
+  std::string topic_;
 };
 
 TEST_F(LoadTest, LostAndDoubledTransactionsAreCountedExactly) {
-  LossyDeliver service(cluster_->bootstrap());
+  LossyDeliver service(broker_->bootstrap(), channel_);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

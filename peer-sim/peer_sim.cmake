@@ -15,5 +15,6 @@ target_compile_definitions(peersim_test PRIVATE PROFILES_DIR="${CMAKE_SOURCE_DIR
 ordering_test(load_test
   SOURCES load_test.cc
   LIBS ordering_peersim ordering_orderer
-  LABELS "integration;embedded"
+  LABELS embedded
   TIMEOUT 180)
+ordering_kafka_tests(load_test kafka)

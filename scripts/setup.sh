@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libspdlog-dev nlohmann-json3-dev
   python3
+  openjdk-17-jre-headless maven          # a real Kafka broker (scripts/kafka)
 )
 
 missing=()

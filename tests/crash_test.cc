@@ -10,22 +10,24 @@
 
 #include "tests/child_process.h"
 #include "tests/pipeline_harness.h"
+#include "tests/test_broker.h"
 
 namespace ordering::testing {
 namespace {
 
-constexpr char kChannel[] = "mychannel";
-
 class CrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(kafka::MockCluster::Start(1, &cluster_).ok());
-    ASSERT_TRUE(cluster_->CreateTopic(kChannel, 1, 1).ok());
+    broker_ = TestBroker::Start();
+    ASSERT_TRUE(broker_);
+    channel_ = broker_->NewChannelName();
+    Status st = broker_->CreateChannel(channel_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
   }
 
   std::vector<std::string> OrdererArgs() {
-    return {ORDERER_BIN,         "--brokers",      cluster_->bootstrap(),
-            "--channel",         kChannel,         "--ledger-dir",
+    return {ORDERER_BIN,         "--brokers",      broker_->bootstrap(),
+            "--channel",         channel_,         "--ledger-dir",
             dir_.path("ledger"), "--listen",       "127.0.0.1:0",
             "--max-message-count", "20",           "--batch-timeout",
             "150ms",             "--summary-interval", "0",
@@ -33,17 +35,19 @@ class CrashTest : public ::testing::Test {
             "1"};
   }
 
-  std::unique_ptr<kafka::MockCluster> cluster_;
+  std::unique_ptr<TestBroker> broker_;
+  std::string channel_;
   TempDir dir_{"crash"};
 };
 
 TEST_F(CrashTest, KilledOrdererResumesWithoutLossOrDuplicates) {
   const std::string log = dir_.path("orderer.log");
-  Submitter sub(cluster_->bootstrap(), kChannel);
+  Submitter sub(broker_->bootstrap(), channel_);
   std::atomic<bool> done{false};
   constexpr int kTxs = 1500;
   std::thread producer([&] {
-    std::vector<TestPeer> peers(3);
+    std::vector<TestPeer> peers;
+    for (int i = 0; i < 3; ++i) peers.emplace_back(channel_);
     for (int i = 0; i < kTxs; ++i) {
       BuiltTx tx = peers[i % 3].Next();
       sub.Send(tx.record, tx.tx_id);

@@ -8,27 +8,29 @@
 #include "proto/ab.grpc.pb.h"
 #include "proto/kafka.pb.h"
 #include "tests/pipeline_harness.h"
+#include "tests/test_broker.h"
 
 namespace ordering::testing {
 namespace {
 
-constexpr char kChannel[] = "mychannel";
-
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(kafka::MockCluster::Start(1, &cluster_).ok());
-    ASSERT_TRUE(cluster_->CreateTopic(kChannel, 1, 1).ok());
+    broker_ = TestBroker::Start();
+    ASSERT_TRUE(broker_);
+    channel_ = broker_->NewChannelName();
+    Status st = broker_->CreateChannel(channel_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
   }
 
   OrdererOptions NodeOptions(const std::string& ledger_dir) {
     OrdererOptions o;
     o.ledger_dir = ledger_dir;
     o.listen = "127.0.0.1:0";
-    o.channel.channel_id = kChannel;
+    o.channel.channel_id = channel_;
     o.channel.batch_size.max_message_count = 50;
     o.channel.batch_timeout_ms = 300;
-    o.kafka.brokers = cluster_->bootstrap();
+    o.kafka.brokers = broker_->bootstrap();
     o.kafka.verify_workers = 2;
     return o;
   }
@@ -40,15 +42,22 @@ class PipelineTest : public ::testing::Test {
     return node;
   }
 
-  std::unique_ptr<kafka::MockCluster> cluster_;
+  std::vector<TestPeer> Peers(int n) {
+    std::vector<TestPeer> peers;
+    for (int i = 0; i < n; ++i) peers.emplace_back(channel_);
+    return peers;
+  }
+
+  std::unique_ptr<TestBroker> broker_;
+  std::string channel_;
   TempDir dir_{"pipeline"};
 };
 
 TEST_F(PipelineTest, EveryTransactionOrderedExactlyOnceInPartitionOrder) {
   auto node = StartNode(NodeOptions(dir_.path("ledger")));
   ASSERT_TRUE(node);
-  Submitter sub(cluster_->bootstrap(), kChannel);
-  std::vector<TestPeer> peers(3);
+  Submitter sub(broker_->bootstrap(), channel_);
+  std::vector<TestPeer> peers = Peers(3);
   constexpr int kTxs = 600;
   for (int i = 0; i < kTxs; ++i) {
     BuiltTx tx = peers[i % 3].Next();
@@ -77,8 +86,8 @@ TEST_F(PipelineTest, EveryTransactionOrderedExactlyOnceInPartitionOrder) {
 TEST_F(PipelineTest, BatchTimeoutCutsAPartialBlockThroughTimeToCut) {
   auto node = StartNode(NodeOptions(dir_.path("ledger")));
   ASSERT_TRUE(node);
-  Submitter sub(cluster_->bootstrap(), kChannel);
-  TestPeer peer;
+  Submitter sub(broker_->bootstrap(), channel_);
+  TestPeer peer(channel_);
   for (int i = 0; i < 7; ++i) {
     BuiltTx tx = peer.Next();
     sub.Send(tx.record, tx.tx_id);
@@ -103,8 +112,8 @@ TEST_F(PipelineTest, StaleAndFutureTimeToCutAreIgnored) {
   o.channel.batch_timeout_ms = 60'000;  // no timer cut during the test
   auto node = StartNode(o);
   ASSERT_TRUE(node);
-  Submitter sub(cluster_->bootstrap(), kChannel);
-  TestPeer peer;
+  Submitter sub(broker_->bootstrap(), channel_);
+  TestPeer peer(channel_);
   auto send_txs = [&](int n) {
     for (int i = 0; i < n; ++i) {
       BuiltTx tx = peer.Next();
@@ -135,8 +144,8 @@ TEST_F(PipelineTest, StaleAndFutureTimeToCutAreIgnored) {
 
 TEST_F(PipelineTest, StopAndRestartMidStreamLosesAndDoublesNothing) {
   const std::string ledger_dir = dir_.path("ledger");
-  Submitter sub(cluster_->bootstrap(), kChannel);
-  std::vector<TestPeer> peers(2);
+  Submitter sub(broker_->bootstrap(), channel_);
+  std::vector<TestPeer> peers = Peers(2);
   int sent = 0;
   auto send = [&](int n) {
     for (int i = 0; i < n; ++i, ++sent) {
@@ -179,10 +188,10 @@ TEST_F(PipelineTest, BadInputIsRejectedAndCountedWhileGoodTransactionsAreOrdered
   o.channel.batch_size.preferred_max_bytes = 8 * 1024;
   auto node = StartNode(o);
   ASSERT_TRUE(node);
-  Submitter sub(cluster_->bootstrap(), kChannel);
-  TestPeer alice, mallory;
+  Submitter sub(broker_->bootstrap(), channel_);
+  TestPeer alice(channel_), mallory(channel_);
   TestPeer stranger("otherchannel");
-  TestPeer big(kChannel, 10 * 1024);
+  TestPeer big(channel_, 10 * 1024);
   std::map<std::string, std::vector<int64_t>> good;
   std::vector<std::string> good_ids;
 
@@ -255,8 +264,8 @@ TEST_F(PipelineTest, TwoOrderersOnOnePartitionWriteIdenticalChains) {
   auto node_a = StartNode(a);
   auto node_b = StartNode(b);
   ASSERT_TRUE(node_a && node_b);
-  Submitter sub(cluster_->bootstrap(), kChannel);
-  TestPeer peer;
+  Submitter sub(broker_->bootstrap(), channel_);
+  TestPeer peer(channel_);
   // Bursts separated by pauses longer than the batch timeout, so both
   // orderers post time-to-cut messages and must agree on which one counts.
   for (int burst = 0; burst < 4; ++burst) {
@@ -295,8 +304,8 @@ TEST_F(PipelineTest, DeliverStreamsCommittedBlocksFromOldestAndFollowsTheTail) {
   seek.set_start(SeekInfo::OLDEST);
   auto reader = stub->Deliver(&ctx, seek);
 
-  Submitter sub(cluster_->bootstrap(), kChannel);
-  TestPeer peer;
+  Submitter sub(broker_->bootstrap(), channel_);
+  TestPeer peer(channel_);
   for (int i = 0; i < 120; ++i) {
     BuiltTx tx = peer.Next();
     sub.Send(tx.record, tx.tx_id);
@@ -329,7 +338,7 @@ TEST_F(PipelineTest, LedgerOfAnotherChannelIsRefused) {
   std::unique_ptr<OrdererNode> other;
   Status st = OrdererNode::Start(o, SystemClock::Default(), &other);
   EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
-  EXPECT_NE(st.message().find("mychannel"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find(channel_), std::string::npos) << st.ToString();
 }
 
 }  // namespace

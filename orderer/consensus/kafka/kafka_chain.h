@@ -42,7 +42,7 @@ struct KafkaChainOptions {
   Properties consumer_properties;      // passed to librdkafka after our defaults
   Properties producer_properties;      // for connect / time-to-cut / Order()
   bool create_topic = true;            // Default: true; create (1 partition) if missing
-  int replication_factor = 1;          // Default: 1; used when creating the topic
+  int replication_factor = 0;          // when creating the topic; <= 0: the brokers' default
   int verify_workers = 0;              // Default: 0 = one per hardware thread
   size_t max_in_flight = 4096;         // Default: 4096 records being checked at once
   int ready_timeout_ms = 30000;        // Default: 30 s for the broker to accept `connect`

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
       ("log-level", po::value(&log_level)->default_value("info"), "trace|debug|info|warn|error")
       ("summary-interval", po::value(&summary_interval)->default_value("10s"), "how often to log a counters summary (0 = never)")
       ("metrics-file", po::value(&metrics_file), "write counters as JSON to FILE (every summary interval and at exit)")
-      ("ready-file", po::value(&ready_file), "once ready, write the Deliver port to FILE");
+      ("ready-file", po::value(&ready_file), "once ready, write the Deliver port to FILE (removed at start)");
   po::options_description channel("Channel batch settings (recorded in genesis; an existing ledger keeps its own)");
   channel.add_options()
       ("max-message-count", po::value(&o.channel.batch_size.max_message_count)->default_value(500), "MaxMessageCount: cut a block at this many transactions")
@@ -117,6 +118,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 
+  // A ready file left by an earlier run must not announce this one early.
+  if (!ready_file.empty()) std::remove(ready_file.c_str());
   std::unique_ptr<OrdererNode> node;
   st = OrdererNode::Start(o, SystemClock::Default(), &node);
   if (!st.ok()) {

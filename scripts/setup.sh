@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libspdlog-dev nlohmann-json3-dev
   python3
+  python3-yaml              # static check of docker/
   openjdk-17-jre-headless maven          # a real Kafka broker (scripts/kafka)
 )
 

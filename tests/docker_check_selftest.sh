@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Shows that docker_check.py fails on a broken copy of docker/: an unpinned
+# image, a package Debian does not have, a flag the binary lacks, and a broker
+# setting that disagrees with configs/broker.
+# Usage: docker_check_selftest.sh REPO_ROOT BUILD_DIR
+set -euo pipefail
+ROOT=$1 BUILD=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+(cd "$ROOT" && git ls-files -z 2>/dev/null | xargs -0 -I{} cp --parents {} "$TMP" 2>/dev/null) || cp -r "$ROOT"/. "$TMP"
+cp -r "$ROOT/docker" "$ROOT/configs" "$TMP"/
+sed -i 's/--rate=2000/--rat=2000/; s/KAFKA_NUM_NETWORK_THREADS: "3"/KAFKA_NUM_NETWORK_THREADS: "8"/; s#apache/kafka:3.9.1#apache/kafka#' \
+  "$TMP/docker/docker-compose.yml"
+sed -i 's/libfmt9/libfmt99/' "$TMP/docker/Dockerfile"
+set +e
+out=$(python3 "$ROOT/tests/docker_check.py" "$TMP" "$BUILD")
+rc=$?
+set -e
+echo "$out"
+[[ $rc -ne 0 ]] || { echo "selftest: the check passed a broken compose file" >&2; exit 1; }
+for want in "not pinned" "libfmt99" "no flag --rat" "KAFKA_NUM_NETWORK_THREADS=8"; do
+  grep -q -- "$want" <<<"$out" || { echo "selftest: missing problem '$want'" >&2; exit 1; }
+done
+echo "selftest: OK, all four planted problems reported"

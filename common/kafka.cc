@@ -13,8 +13,23 @@ void RdKafkaConfDeleter::operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_de
 
 std::string LibraryVersion() { return rd_kafka_version_str(); }
 
+namespace {
+
+// librdkafka's log lines go through spdlog (so --log-level filters them and
+// they share one format) instead of straight to stderr.
+void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  spdlog::level::level_enum l = level <= 3   ? spdlog::level::err
+                                : level == 4 ? spdlog::level::warn
+                                : level <= 6 ? spdlog::level::info
+                                             : spdlog::level::debug;
+  spdlog::log(l, "librdkafka {} {}: {}", rk != nullptr ? rd_kafka_name(rk) : "-", facility, message);
+}
+
+}  // namespace
+
 Status BuildConfig(const std::string& brokers, const Properties& props, RdKafkaConfPtr* out) {
   RdKafkaConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), LogToSpdlog);
   char err[512];
   if (!brokers.empty() &&
       rd_kafka_conf_set(conf.get(), "bootstrap.servers", brokers.c_str(), err, sizeof(err)) !=

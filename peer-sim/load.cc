@@ -40,11 +40,21 @@ class Tracker {
   // Registers a transaction before it is produced.
   void OnSubmit(const std::string& tx_id, int64_t due_ns) {
     std::lock_guard<std::mutex> lock(mu_);
-    txs_.emplace(tx_id, TxState{due_ns});
+    const bool measured = due_ns >= measure_from_ns_;
+    txs_.emplace(tx_id, TxState{due_ns, measured});
     ++submitted_;
     ++in_flight_;
+    if (!measured) return;
+    ++m_submitted_;
     if (first_due_ns_ == 0 || due_ns < first_due_ns_) first_due_ns_ = due_ns;
     last_submit_ns_ = clock_->NowNanos();
+  }
+
+  // Transactions due before `ns` are the warm-up: checked for loss and
+  // duplicates like all others, left out of throughput and latency.
+  void SetMeasureFrom(int64_t ns) {
+    std::lock_guard<std::mutex> lock(mu_);
+    measure_from_ns_ = ns;
   }
 
   void OnAck(const std::string& tx_id, bool ok) {
@@ -61,9 +71,15 @@ class Tracker {
     }
     ++acked_;
     s.acked = true;
-    last_ack_ns_ = now;
-    ack_samples_.push_back(now - s.due_ns);
-    if (raw_) Release();
+    if (raw_) {
+      recent_samples_.push_back(now - s.due_ns);
+      Release();
+    }
+    if (s.measured) {
+      ++m_acked_;
+      last_ack_ns_ = now;
+      ack_samples_.push_back(now - s.due_ns);
+    }
   }
 
   void OnBlock(const Block& block) {
@@ -89,8 +105,12 @@ class Tracker {
       }
       s.delivered = true;
       ++delivered_;
-      last_delivery_ns_ = now;
-      e2e_samples_.push_back(now - s.due_ns);
+      recent_samples_.push_back(now - s.due_ns);
+      if (s.measured) {
+        ++m_delivered_;
+        last_delivery_ns_ = now;
+        e2e_samples_.push_back(now - s.due_ns);
+      }
       if (!s.failed) Release();
     }
   }
@@ -116,10 +136,8 @@ class Tracker {
       p.interval_submit_tps = static_cast<double>(submitted_ - last_submitted_) / dt;
       p.interval_delivered_tps = static_cast<double>((raw_ ? acked_ : delivered_) - last_done_) / dt;
     }
-    const std::vector<int64_t>& samples = raw_ ? ack_samples_ : e2e_samples_;
-    std::vector<int64_t> recent(samples.begin() + static_cast<std::ptrdiff_t>(last_sample_index_), samples.end());
-    p.interval_latency = Summarize(&recent);
-    last_sample_index_ = samples.size();
+    p.interval_latency = Summarize(&recent_samples_);
+    recent_samples_.clear();
     last_progress_ns_ = now;
     last_submitted_ = submitted_;
     last_done_ = raw_ ? acked_ : delivered_;
@@ -142,12 +160,15 @@ class Tracker {
     }
     r->lost = lost;
     auto secs = [](int64_t from, int64_t to) { return to > from ? static_cast<double>(to - from) / 1e9 : 0.0; };
+    // Rates over the measured window: from the first measured due time to
+    // the last measured submit / ack / delivery.
+    r->warmup_transactions = submitted_ - m_submitted_;
     r->submit_seconds = secs(first_due_ns_, last_submit_ns_);
     r->run_seconds = secs(first_due_ns_, raw_ ? last_ack_ns_ : last_delivery_ns_);
     const double ack_secs = secs(first_due_ns_, last_ack_ns_);
-    r->submit_tps = r->submit_seconds > 0 ? static_cast<double>(submitted_) / r->submit_seconds : 0;
-    r->ack_tps = ack_secs > 0 ? static_cast<double>(acked_) / ack_secs : 0;
-    r->delivered_tps = !raw_ && r->run_seconds > 0 ? static_cast<double>(delivered_) / r->run_seconds : 0;
+    r->submit_tps = r->submit_seconds > 0 ? static_cast<double>(m_submitted_) / r->submit_seconds : 0;
+    r->ack_tps = ack_secs > 0 ? static_cast<double>(m_acked_) / ack_secs : 0;
+    r->delivered_tps = !raw_ && r->run_seconds > 0 ? static_cast<double>(m_delivered_) / r->run_seconds : 0;
     std::vector<int64_t> e2e = e2e_samples_, ack = ack_samples_;
     r->e2e = Summarize(&e2e);
     r->ack = Summarize(&ack);
@@ -156,6 +177,7 @@ class Tracker {
  private:
   struct TxState {
     int64_t due_ns = 0;
+    bool measured = true;  // due after the warm-up
     bool acked = false;
     bool failed = false;
     bool delivered = false;
@@ -176,12 +198,16 @@ class Tracker {
   uint64_t in_flight_ = 0;
   std::map<std::string, uint64_t> cut_reasons_;
   bool seen_first_block_ = false;
+  // Measured (post-warm-up) transactions only:
+  int64_t measure_from_ns_ = 0;
+  uint64_t m_submitted_ = 0, m_acked_ = 0, m_delivered_ = 0;
   int64_t first_due_ns_ = 0, last_submit_ns_ = 0, last_ack_ns_ = 0, last_delivery_ns_ = 0;
   std::vector<int64_t> e2e_samples_, ack_samples_;
+  // Every transaction's latency since the last progress line.
+  std::vector<int64_t> recent_samples_;
   // Progress bookkeeping.
   int64_t last_progress_ns_ = 0;
   uint64_t last_submitted_ = 0, last_done_ = 0;
-  size_t last_sample_index_ = 0;
 };
 
 struct Peer {
@@ -241,6 +267,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
                     {"count", options.count},
                     {"duration_ms", options.duration_ms},
                     {"max_in_flight", options.max_in_flight},
+                    {"warmup_ms", options.warmup_ms},
                     {"raw", options.raw}};
   nlohmann::json props = nlohmann::json::object();
   for (const Property& p : options.producer_properties) props[p.key] = p.value;
@@ -290,6 +317,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   }
 
   const int64_t start_ns = clock->NowNanos() + 50'000'000;  // let every thread get going
+  tracker.SetMeasureFrom(start_ns + options.warmup_ms * 1'000'000);
   const int64_t end_ns = options.duration_ms > 0 ? start_ns + options.duration_ms * 1'000'000 : INT64_MAX;
   const uint64_t count_limit = options.count > 0 ? options.count : UINT64_MAX;
   const uint64_t n_peers = peers.size();
@@ -412,6 +440,7 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["cut_reasons"] = r.cut_reasons;
   j["record_bytes"] = r.record_bytes;
   j["seconds"] = {{"submit", r.submit_seconds}, {"run", r.run_seconds}};
+  j["warmup"] = {{"seconds", r.config.value("warmup_ms", 0) / 1000.0}, {"transactions", r.warmup_transactions}};
   j["tps"] = {{"submitted", r.submit_tps}, {"acked", r.ack_tps}, {"delivered", r.delivered_tps}};
   j["latency_ms"] = {{"e2e", ToJson(r.e2e)}, {"ack", ToJson(r.ack)}};
   return j;
@@ -436,6 +465,11 @@ std::string ReportToText(const LoadReport& r) {
     out << buf;
   }
   out << "\n";
+  if (r.warmup_transactions > 0) {
+    std::snprintf(buf, sizeof(buf), "measured after a %.1f s warm-up (%llu transactions left out of the figures below)\n",
+                  r.config.value("warmup_ms", 0) / 1000.0, static_cast<unsigned long long>(r.warmup_transactions));
+    out << buf;
+  }
   std::snprintf(buf, sizeof(buf), "throughput: submitted %.0f tx/s, acked %.0f tx/s", r.submit_tps, r.ack_tps);
   out << buf;
   if (!raw) {

@@ -50,6 +50,9 @@ struct LoadOptions {
   double rate = 0;                    // total tx/s over all peers; 0 = flat out
   uint64_t count = 0;                 // stop after this many (0 = no limit)
   int64_t duration_ms = 0;            // stop submitting after this long (0 = no limit)
+  // Transactions due in the first `warmup_ms` are checked like all others
+  // but left out of throughput and latency. Counts toward duration.
+  int64_t warmup_ms = 0;
   uint64_t max_in_flight = 20000;     // flat-out window. Default: 20000
   int64_t drain_timeout_ms = 30000;   // wait this long for outstanding deliveries
   int64_t connect_timeout_ms = 15000; // wait this long for the orderer's first block
@@ -70,6 +73,8 @@ struct LoadReport {
   uint64_t blocks = 0;      // blocks received after the start
   std::map<std::string, uint64_t> cut_reasons;
   uint64_t record_bytes = 0;   // size of one record on the wire (first tx)
+  uint64_t warmup_transactions = 0;  // submitted during the warm-up
+  // Rates and latencies below cover the measured (post-warm-up) window.
   double submit_seconds = 0;   // first due time -> last submit
   double run_seconds = 0;      // first due time -> last delivery (last ack in raw mode)
   double submit_tps = 0;       // submitted / submit_seconds

@@ -104,6 +104,26 @@ TEST_F(LoadTest, OpenLoopRateEveryTransactionDeliveredOnce) {
   EXPECT_EQ(node->metrics().txs_ordered.load(), r.delivered);
 }
 
+TEST_F(LoadTest, WarmupIsCheckedButLeftOutOfTheFigures) {
+  auto node = StartOrderer();
+  ASSERT_TRUE(node);
+  LoadOptions o = Options("127.0.0.1:" + std::to_string(node->deliver_port()));
+  o.rate = 400;
+  o.duration_ms = 2000;
+  o.warmup_ms = 1000;
+  LoadReport r;
+  Status st = RunLoad(o, &r);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(r.submitted, 800u);
+  EXPECT_EQ(r.delivered, 800u);  // every transaction is still checked
+  EXPECT_TRUE(r.clean());
+  EXPECT_EQ(r.warmup_transactions, 400u);
+  EXPECT_EQ(r.e2e.count, 400u);
+  EXPECT_EQ(r.ack.count, 400u);
+  EXPECT_NEAR(r.submit_tps, 400, 40);
+  EXPECT_EQ(ReportToJson(r)["warmup"]["transactions"], 400);
+}
+
 TEST_F(LoadTest, FlatOutWithCountAndWindow) {
   auto node = StartOrderer();
   ASSERT_TRUE(node);

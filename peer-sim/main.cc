@@ -34,7 +34,7 @@ std::string ProfileName(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_file, profile, tx_size, duration, drain_timeout, progress_interval, json_path, log_level;
+  std::string config_file, profile, tx_size, duration, warmup, drain_timeout, progress_interval, json_path, log_level;
   std::vector<std::string> producer_props;
   LoadOptions o;
   bool quiet = false;
@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
       ("rate", po::value(&o.rate)->default_value(1000), "total tx/s over all peers, open loop; 0 = flat out")
       ("count", po::value(&o.count)->default_value(0), "stop after this many transactions (0 = no limit)")
       ("duration", po::value(&duration)->default_value("10s"), "stop submitting after this long (0 = no limit)")
+      ("warmup", po::value(&warmup)->default_value("0s"), "leave transactions due in this first part of the run out of TPS and latency")
       ("max-in-flight", po::value(&o.max_in_flight)->default_value(20000), "flat out: most transactions submitted but not yet delivered")
       ("drain-timeout", po::value(&drain_timeout)->default_value("30s"), "after submitting, wait this long for deliveries")
       ("raw", po::bool_switch(&o.raw), "producer only: time submit -> broker ack, no orderer")
@@ -98,6 +99,10 @@ int main(int argc, char** argv) {
   if (!st.ok()) return UsageError("--duration: " + st.message());
   o.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   if (vm["duration"].defaulted() && o.count > 0) o.duration_ms = 0;  // --count alone: run until the count
+  st = ParseDuration(warmup, &d, std::chrono::seconds(1));
+  if (!st.ok()) return UsageError("--warmup: " + st.message());
+  o.warmup_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  if (o.duration_ms > 0 && o.warmup_ms >= o.duration_ms) return UsageError("--warmup must be shorter than --duration");
   st = ParseDuration(drain_timeout, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--drain-timeout: " + st.message());
   o.drain_timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();

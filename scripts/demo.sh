@@ -3,28 +3,33 @@
 # embedded Kafka (librdkafka mock cluster), an orderer and simulated peers,
 # prints TPS and latency, then verifies the ledger.
 #
-# Usage: scripts/demo.sh [--duration 25s] [--rate 2000] [--peers 3]
+# Usage: scripts/demo.sh [--duration 25s] [--warmup 5s] [--rate 2000] [--peers 3] [--tx-size 1024]
 #                        [--profile configs/profiles/high-throughput.properties]
+#                        [--kafka 1|3]           (start a real Kafka for the run: scripts/kafka)
 #                        [--brokers HOST:PORT]   (use a running Kafka instead)
 # Everything is written under run/demo-<timestamp>/ (logs, ledger, report).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-DURATION=25s RATE=2000 PEERS=3 BROKERS="" TX_SIZE=1024
+DURATION=25s WARMUP=5s RATE=2000 PEERS=3 BROKERS="" TX_SIZE=1024 KAFKA=""
 PROFILE=$ROOT/configs/profiles/high-throughput.properties
 while (($#)); do
   case $1 in
     --duration) DURATION=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
     --peers) PEERS=$2; shift 2 ;;
     --profile) PROFILE=$2; shift 2 ;;
     --brokers) BROKERS=$2; shift 2 ;;
+    --kafka) KAFKA=$2; shift 2 ;;
     --tx-size) TX_SIZE=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "demo: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ -r $PROFILE ]] || { echo "demo: cannot read profile '$PROFILE'" >&2; exit 2; }
+[[ -z $KAFKA || $KAFKA == 1 || $KAFKA == 3 ]] || { echo "demo: --kafka takes 1 or 3" >&2; exit 2; }
+[[ -z $KAFKA || -z $BROKERS ]] || { echo "demo: give --kafka or --brokers, not both" >&2; exit 2; }
 
 "$ROOT/scripts/build.sh"
 BIN=${BUILD_DIR:-$ROOT/build}
@@ -36,6 +41,7 @@ PIDS=()
 cleanup() {
   for ((i=${#PIDS[@]}-1; i>=0; i--)); do kill "${PIDS[i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [[ -n $KAFKA ]]; then "$ROOT/scripts/kafka" wipe --brokers "$KAFKA" --dir "$RUN/kafka" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 
@@ -44,7 +50,12 @@ wait_for_file() {  # path, seconds, what
   echo "demo: $3 did not start within $2 s; see $RUN/*.log" >&2; exit 1
 }
 
-if [[ -z $BROKERS ]]; then
+if [[ -n $KAFKA ]]; then
+  echo "demo: starting Apache Kafka ($KAFKA broker(s), KRaft) with scripts/kafka"
+  BROKERS=$("$ROOT/scripts/kafka" start --brokers "$KAFKA" --dir "$RUN/kafka" | sed -n 's/^bootstrap.servers=//p')
+  [[ -n $BROKERS ]] || { echo "demo: Kafka did not start; see $RUN/kafka/" >&2; exit 1; }
+  echo "demo: Kafka at $BROKERS"
+elif [[ -z $BROKERS ]]; then
   "$BIN/tools/embedded-broker" --topic mychannel --bootstrap-file "$RUN/bootstrap" \
     >"$RUN/broker.log" 2>&1 &
   PIDS+=($!)
@@ -62,10 +73,10 @@ wait_for_file "$RUN/orderer.port" 30 "orderer"
 PORT=$(cat "$RUN/orderer.port")
 echo "demo: orderer delivering on 127.0.0.1:$PORT (log: $RUN/orderer.log)"
 
-echo "demo: $PEERS peers, $RATE tx/s, ${TX_SIZE}-byte transactions, profile $(basename "$PROFILE"), for $DURATION"
+echo "demo: $PEERS peers, $RATE tx/s, ${TX_SIZE}-byte transactions, profile $(basename "$PROFILE"), for $DURATION (the first $WARMUP is warm-up)"
 set +e
 "$BIN/peer-sim/peer-sim" --brokers "$BROKERS" --orderer "127.0.0.1:$PORT" --channel mychannel \
-  --peers "$PEERS" --profile "$PROFILE" --rate "$RATE" --duration "$DURATION" --tx-size "$TX_SIZE" \
+  --peers "$PEERS" --profile "$PROFILE" --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --tx-size "$TX_SIZE" \
   --json "$RUN/report.json"
 PEER_RC=$?
 set -e

@@ -22,8 +22,10 @@ namespace {
 // latency samples derived from it. All methods are thread-safe.
 class Tracker {
  public:
-  Tracker(const Clock* clock, bool raw, uint64_t max_in_flight)
-      : clock_(clock), raw_(raw), max_in_flight_(max_in_flight) {}
+  // `steady`: a duration-limited run, whose rates are taken over the
+  // submitting window; otherwise (a fixed count) until the last one is done.
+  Tracker(const Clock* clock, bool raw, bool steady, uint64_t max_in_flight)
+      : clock_(clock), raw_(raw), steady_(steady), max_in_flight_(max_in_flight) {}
 
   // Flat-out mode: waits for a free slot in the window. False if stopping.
   // Peers check concurrently, so the window may overshoot by up to one
@@ -44,6 +46,7 @@ class Tracker {
     txs_.emplace(tx_id, TxState{due_ns, measured});
     ++submitted_;
     ++in_flight_;
+    last_submit_any_ns_ = clock_->NowNanos();
     if (!measured) return;
     ++m_submitted_;
     if (first_due_ns_ == 0 || due_ns < first_due_ns_) first_due_ns_ = due_ns;
@@ -71,6 +74,7 @@ class Tracker {
     }
     ++acked_;
     s.acked = true;
+    ack_times_.push_back(now);
     if (raw_) {
       recent_samples_.push_back(now - s.due_ns);
       Release();
@@ -105,6 +109,7 @@ class Tracker {
       }
       s.delivered = true;
       ++delivered_;
+      delivery_times_.push_back(now);
       recent_samples_.push_back(now - s.due_ns);
       if (s.measured) {
         ++m_delivered_;
@@ -160,15 +165,29 @@ class Tracker {
     }
     r->lost = lost;
     auto secs = [](int64_t from, int64_t to) { return to > from ? static_cast<double>(to - from) / 1e9 : 0.0; };
-    // Rates over the measured window: from the first measured due time to
-    // the last measured submit / ack / delivery.
+    // Throughput = transactions acknowledged / committed within the measured
+    // window, divided by its length. The window opens when the warm-up ends
+    // and closes, for a duration-limited run, when submitting stops (so the
+    // drain does not dilute a steady rate); for a fixed count, when the last
+    // transaction is done.
     r->warmup_transactions = submitted_ - m_submitted_;
     r->submit_seconds = secs(first_due_ns_, last_submit_ns_);
-    r->run_seconds = secs(first_due_ns_, raw_ ? last_ack_ns_ : last_delivery_ns_);
-    const double ack_secs = secs(first_due_ns_, last_ack_ns_);
     r->submit_tps = r->submit_seconds > 0 ? static_cast<double>(m_submitted_) / r->submit_seconds : 0;
-    r->ack_tps = ack_secs > 0 ? static_cast<double>(m_acked_) / ack_secs : 0;
-    r->delivered_tps = !raw_ && r->run_seconds > 0 ? static_cast<double>(m_delivered_) / r->run_seconds : 0;
+    const int64_t open = measure_from_ns_;
+    auto rate = [&](const std::vector<int64_t>& times, double* window_s) {
+      int64_t close = last_submit_any_ns_;
+      if (!steady_) {
+        for (int64_t t : times) close = std::max(close, t);
+      }
+      uint64_t n = 0;
+      for (int64_t t : times) n += (t >= open && t <= close) ? 1 : 0;
+      *window_s = secs(open, close);
+      return *window_s > 0 ? static_cast<double>(n) / *window_s : 0.0;
+    };
+    double ack_window = 0, delivered_window = 0;
+    r->ack_tps = rate(ack_times_, &ack_window);
+    r->delivered_tps = raw_ ? 0 : rate(delivery_times_, &delivered_window);
+    r->run_seconds = raw_ ? ack_window : delivered_window;
     std::vector<int64_t> e2e = e2e_samples_, ack = ack_samples_;
     r->e2e = Summarize(&e2e);
     r->ack = Summarize(&ack);
@@ -190,6 +209,7 @@ class Tracker {
 
   const Clock* clock_;
   const bool raw_;
+  const bool steady_;
   const uint64_t max_in_flight_;
   mutable std::mutex mu_;
   std::condition_variable slot_cv_;
@@ -202,6 +222,8 @@ class Tracker {
   int64_t measure_from_ns_ = 0;
   uint64_t m_submitted_ = 0, m_acked_ = 0, m_delivered_ = 0;
   int64_t first_due_ns_ = 0, last_submit_ns_ = 0, last_ack_ns_ = 0, last_delivery_ns_ = 0;
+  int64_t last_submit_any_ns_ = 0;
+  std::vector<int64_t> ack_times_, delivery_times_;  // every ack / first delivery
   std::vector<int64_t> e2e_samples_, ack_samples_;
   // Every transaction's latency since the last progress line.
   std::vector<int64_t> recent_samples_;
@@ -252,7 +274,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   ORDERING_RETURN_IF_ERROR(CheckOptions(options));
   const std::string topic = options.topic.empty() ? options.channel_id : options.topic;
   const Clock* clock = options.clock;
-  Tracker tracker(clock, options.raw, options.max_in_flight);
+  Tracker tracker(clock, options.raw, options.duration_ms > 0, options.max_in_flight);
   std::atomic<bool> stop{false};
   auto stopping = [&] { return stop.load() || (external_stop != nullptr && external_stop->load()); };
 

@@ -76,10 +76,13 @@ struct LoadReport {
   uint64_t warmup_transactions = 0;  // submitted during the warm-up
   // Rates and latencies below cover the measured (post-warm-up) window.
   double submit_seconds = 0;   // first due time -> last submit
-  double run_seconds = 0;      // first due time -> last delivery (last ack in raw mode)
+  // The measured window: from the end of the warm-up to the end of
+  // submitting (duration-limited run) or to the last delivery (fixed count);
+  // ack_tps and delivered_tps count what completed inside it.
+  double run_seconds = 0;
   double submit_tps = 0;       // submitted / submit_seconds
-  double ack_tps = 0;          // acked / (first due -> last ack)
-  double delivered_tps = 0;    // delivered / run_seconds
+  double ack_tps = 0;          // acknowledged by the broker / window
+  double delivered_tps = 0;    // committed in delivered blocks / run_seconds
   LatencySummary e2e;          // submit (due time) -> delivered
   LatencySummary ack;          // submit (due time) -> broker ack
   bool stopped_early = false;  // interrupted

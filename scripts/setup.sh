@@ -16,6 +16,7 @@ PACKAGES=(
   libspdlog-dev nlohmann-json3-dev
   python3
   python3-yaml              # static check of docker/
+  python3-pandas python3-scipy python3-statsmodels python3-matplotlib   # bench analysis
   openjdk-17-jre-headless maven          # a real Kafka broker (scripts/kafka)
 )
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Static checks of docker/ (no Docker engine needed).
 
 Usage: docker_check.py REPO_ROOT BUILD_DIR

@@ -13,7 +13,7 @@ sed -i 's/--rate=2000/--rat=2000/; s/KAFKA_NUM_NETWORK_THREADS: "3"/KAFKA_NUM_NE
   "$TMP/docker/docker-compose.yml"
 sed -i 's/libfmt9/libfmt99/' "$TMP/docker/Dockerfile"
 set +e
-out=$(python3 "$ROOT/tests/docker_check.py" "$TMP" "$BUILD")
+out=$(/usr/bin/python3 "$ROOT/tests/docker_check.py" "$TMP" "$BUILD")
 rc=$?
 set -e
 echo "$out"

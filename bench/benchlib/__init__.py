@@ -1,0 +1,2 @@
+"""The experiment suite: runs the real orderer and peer-sim against Kafka and
+records every run before any summary."""

@@ -1,0 +1,138 @@
+"""Summaries of a study's raw runs: Markdown tables with 95% confidence
+intervals over repetitions, and PNG plots. Reads only runs.csv and env.json,
+so a report can be rebuilt from committed raw data."""
+import json
+import math
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+METRICS = ["tps", "p50_ms", "p99_ms", "raw_ack_tps", "efficiency", "orderer_cpu_s", "peersim_cpu_s",
+           "broker_cpu_s", "orderer_rss_mib", "blocks_per_s", "txs_per_block", "block_cut_ms", "rejected"]
+
+
+def ci95(values):
+    """(mean, half-width of the 95% t-interval); half-width is NaN for n < 2."""
+    v = pd.Series(values).dropna().astype(float)
+    if v.empty:
+        return math.nan, math.nan
+    if len(v) < 2:
+        return float(v.mean()), math.nan
+    half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+    return float(v.mean()), float(half)
+
+
+def fmt(mean, half, digits=0):
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    s = f"{mean:,.{digits}f}"
+    if not math.isnan(half):
+        s += f" ± {half:,.{digits}f}"
+    return s
+
+
+def summarize(df):
+    rows = []
+    for label, g in df.groupby("label", sort=False):
+        row = {"label": label, "n": len(g)}
+        for m in METRICS:
+            if m in g:
+                row[m] = ci95(g[m])
+        rows.append(row)
+    return rows
+
+
+def _cpu_per_ktx(row_df):
+    cpu = row_df["orderer_cpu_s"].fillna(0) + row_df["peersim_cpu_s"].fillna(0)
+    return cpu / (row_df["delivered"] / 1000.0)
+
+
+def headline(df):
+    """The study's headline shape: baseline vs the tuned (high-throughput)
+    profile: peak throughput, latency at a fixed rate, CPU per 1,000 tx."""
+    def pick(label):
+        return df[df["label"] == label]
+    base_peak, opt_peak = pick("baseline/peak"), pick("high-throughput/peak")
+    base_rate, opt_rate = pick("baseline/rate"), pick("high-throughput/rate")
+    if base_peak.empty or opt_peak.empty or base_rate.empty or opt_rate.empty:
+        return None
+    lines = ["| Metric | Baseline | High-throughput | Change |", "|---|---|---|---|"]
+
+    def line(name, b, o, digits=0, lower_better=False):
+        bm, bh = ci95(b)
+        om, oh = ci95(o)
+        change = (om - bm) / bm * 100 if bm else math.nan
+        lines.append(f"| {name} | {fmt(bm, bh, digits)} | {fmt(om, oh, digits)} | {change:+.1f}% |")
+
+    line("End-to-end throughput, flat out (tx/s)", base_peak["tps"], opt_peak["tps"])
+    line("Raw producer throughput, flat out (msg/s)", base_peak["raw_ack_tps"], opt_peak["raw_ack_tps"])
+    line(f"End-to-end p50 latency at {int(base_rate['cfg_rate'].iloc[0])} tx/s (ms)", base_rate["p50_ms"],
+         opt_rate["p50_ms"], 1)
+    line(f"End-to-end p99 latency at {int(base_rate['cfg_rate'].iloc[0])} tx/s (ms)", base_rate["p99_ms"],
+         opt_rate["p99_ms"], 1)
+    line("Broker ack p50 latency at that rate (ms)", base_rate["ack_p50_ms"], opt_rate["ack_p50_ms"], 1)
+    line("Orderer + peers CPU per 1,000 tx, flat out (s)", _cpu_per_ktx(base_peak), _cpu_per_ktx(opt_peak), 3)
+    return "\n".join(lines)
+
+
+def plot_bars(rows, metric, ylabel, path, title):
+    labels = [r["label"] for r in rows if metric in r]
+    means = [r[metric][0] for r in rows if metric in r]
+    errs = [0 if math.isnan(r[metric][1]) else r[metric][1] for r in rows if metric in r]
+    fig, ax = plt.subplots(figsize=(max(6, len(labels) * 0.9), 4))
+    ax.bar(range(len(labels)), means, yerr=errs, capsize=4, color="#4c72b0")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(out_dir):
+    df = pd.read_csv(os.path.join(out_dir, "runs.csv"))
+    env = json.load(open(os.path.join(out_dir, "env.json")))
+    meta = json.load(open(os.path.join(out_dir, "study.json")))
+    rows = summarize(df)
+    md = [f"# Study `{meta['study']}` ({meta['preset']} preset)", ""]
+    md.append(f"{len(df)} runs, {meta['repetitions']} repetition(s) per configuration, "
+              f"{meta['broker']}; each run {int(df['cfg_duration_s'].iloc[0])} s with "
+              f"{int(df['cfg_warmup_s'].iloc[0])} s warm-up. Figures are means ± the half-width of the "
+              "95% t-interval over repetitions (no interval from a single repetition).")
+    md.append("")
+    md.append(f"Machine: {env['cpu_model']}, {env['cores']} cores, {env['mem_total_gib']} GiB; {env['os']}; "
+              f"Kafka {env['kafka_version']}, librdkafka {env['librdkafka']}; commit "
+              f"`{(env['git_commit'] or 'unknown')[:12]}`{' (dirty)' if env['git_dirty'] else ''}.")
+    md.append("")
+    h = headline(df)
+    if h:
+        md += ["## Headline: baseline vs the tuned profile", "", h, ""]
+    md += ["## Every configuration", "",
+           "| configuration | n | e2e tx/s | p50 ms | p99 ms | raw producer msg/s | efficiency | orderer CPU s | "
+           "peers CPU s | broker CPU s | orderer RSS MiB | blocks/s | tx/block | block cut ms | rejected |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        def g(m, d=0):
+            return fmt(*r[m], d) if m in r else "–"
+        md.append(f"| {r['label']} | {r['n']} | {g('tps')} | {g('p50_ms', 1)} | {g('p99_ms', 1)} | "
+                  f"{g('raw_ack_tps')} | {g('efficiency', 2)} | {g('orderer_cpu_s', 1)} | {g('peersim_cpu_s', 1)} | "
+                  f"{g('broker_cpu_s', 1)} | {g('orderer_rss_mib')} | {g('blocks_per_s', 2)} | "
+                  f"{g('txs_per_block', 1)} | {g('block_cut_ms', 1)} | {g('rejected')} |")
+    md.append("")
+    md.append("Efficiency = end-to-end tx/s / raw producer msg/s with the same settings in the same run. "
+              "Flat-out latency is mostly queueing inside the in-flight window.")
+    md.append("")
+    plot_bars(rows, "tps", "transactions/s", os.path.join(out_dir, "throughput.png"), "End-to-end throughput")
+    plot_bars(rows, "p99_ms", "ms", os.path.join(out_dir, "p99.png"), "End-to-end p99 latency")
+    md += ["## Plots", "", "![throughput](throughput.png)", "", "![p99 latency](p99.png)", ""]
+    md += ["## Raw data", "", "`runs.csv` / `runs.jsonl` (one record per run, with its full configuration), "
+           "`env.json`, and `runs/<id>/` (each run's peer-sim and orderer reports and logs).", ""]
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write("\n".join(md))
+    return os.path.join(out_dir, "report.md")

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# CI-sized run of the experiment suite on the test broker: the profiles study
+# with the smoke preset must finish, every run must be clean and verified,
+# and the report must hold the headline table, a row per configuration and
+# its plots.
+# Usage: bench_smoke.sh REPO_ROOT BUILD_DIR BROKERS BROKER_DIR
+set -euo pipefail
+ROOT=$1 BUILD=$2 BROKERS=$3 BROKER_DIR=$4
+OUT=$BUILD/bench-smoke
+rm -rf "$OUT"
+"$ROOT/bench/bench" run profiles --preset smoke --brokers "$BROKERS" --broker-dir "$BROKER_DIR" \
+  --build "$BUILD" --out "$OUT"
+fail() { echo "bench smoke: $*" >&2; exit 1; }
+[[ -s $OUT/env.json && -s $OUT/runs.jsonl && -s $OUT/runs.csv ]] || fail "raw data missing in $OUT"
+runs=$(wc -l <"$OUT/runs.jsonl")
+[[ $runs -eq 8 ]] || fail "expected 8 runs, found $runs"
+/usr/bin/python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+for line in open(f"{out}/runs.jsonl"):
+    r = json.loads(line)
+    assert r["clean"] and r["ledger_verified"], f"run {r['run_id']} not clean/verified"
+    assert r["tps"] > 0 and r["raw_ack_tps"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0, f"run {r['run_id']}: {r}"
+    assert r["orderer_cpu_s"] > 0 and r["peersim_cpu_s"] > 0, f"run {r['run_id']}: no CPU measured"
+PY
+report=$OUT/report.md
+grep -q "## Headline: baseline vs the tuned profile" "$report" || fail "no headline table"
+for label in baseline/rate high-throughput/rate low-latency/rate balanced/rate \
+             baseline/peak high-throughput/peak low-latency/peak balanced/peak; do
+  grep -q "^| $label |" "$report" || fail "no row for $label"
+done
+for png in throughput.png p99.png; do
+  [[ $(head -c 8 "$OUT/$png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$png is not a PNG"
+done
+echo "bench smoke: OK ($runs runs, report $report)"

@@ -80,6 +80,34 @@ def headline(df):
     return "\n".join(lines)
 
 
+def anova_tables(df):
+    """ANOVA of the 2^3 factorial: throughput flat out, p99 at the fixed
+    rate; main effects and all interactions, with R^2."""
+    import statsmodels.api as sm
+    from statsmodels.formula.api import ols
+
+    prod = df["cfg_producer"].apply(json.loads)
+    d = df.assign(batch=prod.apply(lambda p: p.get("batch.size")), linger=prod.apply(lambda p: p.get("linger.ms")),
+                  compression=prod.apply(lambda p: p.get("compression.type")))
+    out = []
+    for load, metric, name in (("peak", "tps", "End-to-end throughput flat out (tx/s)"),
+                               ("rate", "p99_ms", "End-to-end p99 latency at the fixed rate (ms)")):
+        g = d[d["cfg_load"] == load]
+        if g.empty or g.groupby(["batch", "linger", "compression"]).size().min() < 2:
+            out.append(f"### {name}\n\nNot enough repetitions for an ANOVA (need 2 or more per cell).\n")
+            continue
+        model = ols(f"{metric} ~ C(batch) * C(linger) * C(compression)", data=g).fit()
+        table = sm.stats.anova_lm(model, typ=2)
+        lines = [f"### {name}", "", f"R² = {model.rsquared:.3f}, {len(g)} runs.", "",
+                 "| source | sum of squares | df | F | p |", "|---|---|---|---|---|"]
+        for src, r in table.iterrows():
+            f = "" if math.isnan(r["F"]) else f"{r['F']:.2f}"
+            p = "" if math.isnan(r["PR(>F)"]) else f"{r['PR(>F)']:.2g}"
+            lines.append(f"| {src.replace('C(', '').replace(')', '')} | {r['sum_sq']:,.1f} | {int(r['df'])} | {f} | {p} |")
+        out.append("\n".join(lines) + "\n")
+    return "\n".join(out)
+
+
 def plot_bars(rows, metric, ylabel, path, title):
     labels = [r["label"] for r in rows if metric in r]
     means = [r[metric][0] for r in rows if metric in r]
@@ -113,6 +141,8 @@ def write(out_dir):
     h = headline(df)
     if h:
         md += ["## Headline: baseline vs the tuned profile", "", h, ""]
+    if "cfg_factorial" in df and df["cfg_factorial"].fillna(False).astype(bool).any():
+        md += ["## Factorial ANOVA (batch.size x linger.ms x compression.type)", "", anova_tables(df), ""]
     md += ["## Every configuration", "",
            "| configuration | n | e2e tx/s | p50 ms | p99 ms | raw producer msg/s | efficiency | orderer CPU s | "
            "peers CPU s | broker CPU s | orderer RSS MiB | blocks/s | tx/block | block cut ms | rejected |",

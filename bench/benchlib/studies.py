@@ -22,9 +22,102 @@ def profiles(preset):
     return runs
 
 
+# Producer settings that change acks must also turn idempotence off:
+# librdkafka refuses enable.idempotence=true with acks other than all.
+ACKS = {"all": {"acks": "all", "enable.idempotence": "true"},
+        "1": {"acks": "1", "enable.idempotence": "false"},
+        "0": {"acks": "0", "enable.idempotence": "false"}}
+
+
+def sweeps(preset):
+    """Single-factor sweeps from the baseline profile, each value flat out
+    (peak) and at a fixed rate (latency): batch.size, linger.ms, compression,
+    acks, message size, number of peers."""
+    rate = 1000 if preset == "smoke" else 2000
+    if preset == "smoke":
+        factors = {"batch.size": [16384, 131072], "linger.ms": [0, 25], "compression.type": ["none", "lz4"],
+                   "acks": ["all", "1"], "tx_size": [1024, 4096], "peers": [1, 3]}
+    else:
+        factors = {"batch.size": [8192, 16384, 32768, 65536, 131072, 262144],
+                   "linger.ms": [0, 5, 10, 25, 50, 100],
+                   "compression.type": ["none", "lz4", "snappy", "zstd", "gzip"],
+                   "acks": ["all", "1", "0"], "tx_size": [512, 1024, 4096, 16384], "peers": [1, 3, 10]}
+    runs = []
+    for factor, values in factors.items():
+        for v in values:
+            cfg = {"profile": "baseline", "factor": factor, "level": str(v)}
+            if factor == "acks":
+                cfg["producer"] = dict(ACKS[str(v)])
+            elif factor in ("tx_size", "peers"):
+                cfg[factor] = int(v)
+            else:
+                cfg["producer"] = {factor: str(v)}
+            for load, r in (("rate", rate), ("peak", 0)):
+                runs.append((f"{factor}={v}/{load}", dict(cfg, rate=r, load=load)))
+    return runs
+
+
+FACTORIAL = {"batch.size": ("16384", "131072"), "linger.ms": ("0", "25"), "compression.type": ("none", "lz4")}
+
+
+def factorial(preset):
+    """2^3 full factorial of batch.size x linger.ms x compression.type from
+    the baseline profile, flat out (throughput) and at a fixed rate
+    (latency); analysed by ANOVA with main effects and interactions."""
+    rate = 1000 if preset == "smoke" else 2000
+    runs = []
+    for b in FACTORIAL["batch.size"]:
+        for l in FACTORIAL["linger.ms"]:
+            for c in FACTORIAL["compression.type"]:
+                prod = {"batch.size": b, "linger.ms": l, "compression.type": c}
+                for load, r in (("rate", rate), ("peak", 0)):
+                    runs.append((f"b{b}-l{l}-{c}/{load}",
+                                 {"profile": "baseline", "producer": prod, "rate": r, "load": load,
+                                  "factorial": True}))
+    return runs
+
+
+def load_curve(preset):
+    """Latency against offered load, per profile, from 500 tx/s up to and
+    past saturation."""
+    rates = [500, 2000, 4000] if preset == "smoke" else [500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000]
+    profiles_ = ["baseline", "high-throughput"] if preset == "smoke" else PROFILES
+    return [(f"{p}@{r}", {"profile": p, "rate": r, "load": "rate", "raw_baseline": False})
+            for p in profiles_ for r in rates]
+
+
+def blocks(preset):
+    """Block parameters: BatchTimeout and MaxMessageCount against
+    throughput and latency, at a fixed rate and flat out."""
+    timeouts = ["250ms", "2s"] if preset == "smoke" else ["100ms", "500ms", "1s", "2s"]
+    counts = [100, 500] if preset == "smoke" else [10, 100, 500, 2000]
+    rate = 1000 if preset == "smoke" else 2000
+    runs = []
+    for t in timeouts:
+        for n in counts:
+            for load, r in (("rate", rate), ("peak", 0)):
+                runs.append((f"timeout={t},count={n}/{load}",
+                             {"profile": "high-throughput", "batch_timeout": t, "max_message_count": n,
+                              "rate": r, "load": load, "raw_baseline": False}))
+    return runs
+
+
 STUDIES = {
     "profiles": profiles,
+    "sweeps": sweeps,
+    "factorial": factorial,
+    "load": load_curve,
+    "blocks": blocks,
 }
+
+
+# Studies that need more repetitions than the preset gives (ANOVA needs
+# replicates for its error term).
+MIN_REPETITIONS = {"factorial": {"smoke": 2, "full": 3}}
+
+
+def repetitions(study, preset):
+    return max(PRESETS[preset]["repetitions"], MIN_REPETITIONS.get(study, {}).get(preset, 0))
 
 
 def expand(study, preset):
@@ -34,7 +127,7 @@ def expand(study, preset):
         raise KeyError(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")
     p = PRESETS[preset]
     runs = []
-    for rep in range(1, p["repetitions"] + 1):
+    for rep in range(1, repetitions(study, preset) + 1):
         for label, cfg in STUDIES[study](preset):
             c = dict(cfg)
             c.setdefault("duration_s", p["duration_s"])

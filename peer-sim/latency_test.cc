@@ -21,6 +21,27 @@ TEST(Latency, NearestRankPercentiles) {
   EXPECT_DOUBLE_EQ(s.mean_ms, 50.5);
 }
 
+TEST(Latency, CdfRunsFromMinimumToMaximumInOrder) {
+  std::vector<int64_t> v;
+  for (int i = 1000; i >= 1; --i) v.push_back(i * 1'000'000LL);  // 1..1000 ms
+  LatencySummary s = Summarize(&v);
+  ASSERT_EQ(s.cdf.size(), CdfQuantiles().size() + 1);
+  EXPECT_EQ(s.cdf.front(), std::make_pair(0.0, 1.0));
+  EXPECT_EQ(s.cdf.back(), std::make_pair(1.0, 1000.0));
+  for (size_t i = 1; i < s.cdf.size(); ++i) {
+    EXPECT_LT(s.cdf[i - 1].first, s.cdf[i].first);
+    EXPECT_LE(s.cdf[i - 1].second, s.cdf[i].second);
+  }
+  // The 50th point is p50 by the same nearest rank as the summary.
+  EXPECT_DOUBLE_EQ(s.cdf[50].first, 0.5);
+  EXPECT_DOUBLE_EQ(s.cdf[50].second, s.p50_ms);
+  nlohmann::json j = ToJson(s);
+  ASSERT_TRUE(j["cdf"].is_array());
+  EXPECT_DOUBLE_EQ(j["cdf"][99][1].get<double>(), s.p99_ms);
+  std::vector<int64_t> none;
+  EXPECT_TRUE(Summarize(&none).cdf.empty());
+}
+
 TEST(Latency, SingleAndEmpty) {
   std::vector<int64_t> one = {7'000'000};
   LatencySummary s = Summarize(&one);

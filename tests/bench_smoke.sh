@@ -29,7 +29,9 @@ for label in baseline/rate high-throughput/rate low-latency/rate balanced/rate \
              baseline/peak high-throughput/peak low-latency/peak balanced/peak; do
   grep -q "^| $label |" "$report" || fail "no row for $label"
 done
-for png in throughput.png p99.png; do
+grep -q "^## Latency distribution" "$report" || fail "no latency CDF section"
+grep -q "^## Pareto front" "$report" || fail "no Pareto front"
+for png in throughput.png p99.png latency-cdf.png pareto.png; do
   [[ $(head -c 8 "$OUT/$png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$png is not a PNG"
 done
 echo "bench smoke: OK ($runs runs, report $report)"

@@ -10,30 +10,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
+
+from benchlib import analysis  # noqa: E402
+from benchlib.stats import ci95, fmt  # noqa: E402
 
 METRICS = ["tps", "p50_ms", "p99_ms", "raw_ack_tps", "efficiency", "orderer_cpu_s", "peersim_cpu_s",
            "broker_cpu_s", "orderer_rss_mib", "blocks_per_s", "txs_per_block", "block_cut_ms", "rejected"]
-
-
-def ci95(values):
-    """(mean, half-width of the 95% t-interval); half-width is NaN for n < 2."""
-    v = pd.Series(values).dropna().astype(float)
-    if v.empty:
-        return math.nan, math.nan
-    if len(v) < 2:
-        return float(v.mean()), math.nan
-    half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
-    return float(v.mean()), float(half)
-
-
-def fmt(mean, half, digits=0):
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "–"
-    s = f"{mean:,.{digits}f}"
-    if not math.isnan(half):
-        s += f" ± {half:,.{digits}f}"
-    return s
 
 
 def summarize(df):
@@ -123,6 +105,91 @@ def plot_bars(rows, metric, ylabel, path, title):
     plt.close(fig)
 
 
+def pareto_table(pts):
+    lines = ["| configuration | throughput tx/s | p99 ms | p99 measured at |", "|---|---|---|---|"]
+    for p in analysis.pareto(pts):
+        at = f"{p['rate']:,} tx/s" if p["rate"] else "flat out"
+        lines.append(f"| {p['key']} | {fmt(p['tps'], p['tps_ci'])} | {fmt(p['p99'], p['p99_ci'], 1)} | {at} |")
+    return "\n".join(lines)
+
+
+def tune_section(out_dir, meta):
+    t = meta["tune"]
+    md = ["## Tuning search", "",
+          f"Goal: {t['description']}. Start: the `{t['profile']}` profile; {t['budget']} candidate(s), seed "
+          f"{t['seed']}; each candidate measured flat out (throughput) and at {t['rate']:,} tx/s (p99), "
+          f"{meta['repetitions']} repetition(s) each.", "",
+          "Searched: " + "; ".join(f"`{k}` in {', '.join(v)}" for k, v in t["space"].items()) + ".", ""]
+    path = os.path.join(out_dir, "tune.json")
+    if not os.path.isfile(path):
+        return md + ["The search did not finish: no `tune.json`.", ""]
+    res = json.load(open(path))
+    best = res["best"]
+    verdict = "meets the goal" if res["best_feasible"] else "does **not** meet the goal (nothing measured did)"
+    md += [f"Best: **{best['label']}**: {best['tps']:,.0f} tx/s flat out, p99 {best['p99']:.1f} ms; {verdict}. "
+           "Its settings are in `best.properties` (a profile for `peer-sim --profile`; block settings as "
+           "orderer flags in a comment).", "",
+           "| # | candidate | tx/s flat out | p99 ms at the rate | meets goal |", "|---|---|---|---|---|"]
+    for r in res["candidates"]:
+        ok = "yes" if _meets(t, r) else "no"
+        md.append(f"| {r['label'][:2]} | {r['label'][3:]} | {r['tps']:,.0f} | {r['p99']:.1f} | {ok} |")
+    md += ["", "Candidates are measured in the order shown; single measurements are noisy on a shared machine, "
+           "so re-measure the best few with repetitions before adopting one.", ""]
+    return md
+
+
+def _meets(t, r):
+    if t["goal"] == "max-tps":
+        return r["p99"] <= t["p99_max_ms"]
+    return r["tps"] >= t["tps_min"]
+
+
+def sections(out_dir, df):
+    """The study-specific views: sweeps per factor, latency against load,
+    latency distributions, the Pareto front."""
+    md = []
+    sweeps = analysis.sweep_table(df)
+    if sweeps:
+        md += ["## Single-factor sweeps", "",
+               "Each factor varied alone from the baseline profile: end-to-end throughput and raw producer "
+               "throughput flat out, p99 latency at the fixed rate.", ""]
+        for factor, t in sweeps.items():
+            md += [f"### {factor}", "", "| level | e2e tx/s flat out | raw producer msg/s | p99 ms at fixed rate |",
+                   "|---|---|---|---|"]
+            for _, r in t.iterrows():
+                md.append(f"| {r['level']} | {fmt(r['tps'], r['tps_ci'])} | {fmt(r['raw'], r['raw_ci'])} | "
+                          f"{fmt(r['p99'], r['p99_ci'], 1)} |")
+            md.append("")
+        analysis.plot_sweeps(sweeps, os.path.join(out_dir, "sweeps.png"))
+        md += ["![sweeps](sweeps.png)", ""]
+    curves = analysis.load_curves(df)
+    if curves:
+        md += ["## Latency against offered load", "",
+               "Open-loop fixed rates; delivered is the measured window's end-to-end rate. Where delivered falls "
+               "below offered the pipeline is saturated and latency is queueing.", ""]
+        for prof, c in curves.items():
+            md += [f"### {prof}", "", "| offered tx/s | delivered tx/s | p50 ms | p99 ms | p99.9 ms |",
+                   "|---|---|---|---|---|"]
+            for _, r in c.iterrows():
+                md.append(f"| {int(r['offered']):,} | {fmt(r['tps'], r['tps_ci'])} | {fmt(r['p50_ms'], r['p50_ms_ci'], 1)} | "
+                          f"{fmt(r['p99_ms'], r['p99_ms_ci'], 1)} | {fmt(r['p999_ms'], r['p999_ms_ci'], 1)} |")
+            md.append("")
+        analysis.plot_load(curves, os.path.join(out_dir, "latency-vs-load.png"))
+        md += ["![latency against load](latency-vs-load.png)", ""]
+    if analysis.plot_cdf(out_dir, df, os.path.join(out_dir, "latency-cdf.png")):
+        md += ["## Latency distribution", "",
+               "End-to-end latency of the fixed-rate runs, quantile-wise mean over repetitions, drawn as the "
+               "fraction of transactions slower than x (log-log, so the tail shows).", "",
+               "![latency CDF](latency-cdf.png)", ""]
+    pts = analysis.points(df)
+    if len(pts) >= 2:
+        analysis.plot_pareto(pts, os.path.join(out_dir, "pareto.png"), "Throughput against p99 latency")
+        md += ["## Pareto front: throughput against p99 latency", "",
+               "A configuration is Pareto-optimal when no other one has both higher throughput and lower p99 "
+               "(means over repetitions).", "", pareto_table(pts), "", "![Pareto front](pareto.png)", ""]
+    return md
+
+
 def write(out_dir):
     df = pd.read_csv(os.path.join(out_dir, "runs.csv"))
     env = json.load(open(os.path.join(out_dir, "env.json")))
@@ -138,6 +205,8 @@ def write(out_dir):
               f"Kafka {env['kafka_version']}, librdkafka {env['librdkafka']}; commit "
               f"`{(env['git_commit'] or 'unknown')[:12]}`{' (dirty)' if env['git_dirty'] else ''}.")
     md.append("")
+    if meta["study"] == "tune":
+        md += tune_section(out_dir, meta)
     h = headline(df)
     if h:
         md += ["## Headline: baseline vs the tuned profile", "", h, ""]
@@ -158,9 +227,11 @@ def write(out_dir):
     md.append("Efficiency = end-to-end tx/s / raw producer msg/s with the same settings in the same run. "
               "Flat-out latency is mostly queueing inside the in-flight window.")
     md.append("")
+    md += sections(out_dir, df)
     plot_bars(rows, "tps", "transactions/s", os.path.join(out_dir, "throughput.png"), "End-to-end throughput")
     plot_bars(rows, "p99_ms", "ms", os.path.join(out_dir, "p99.png"), "End-to-end p99 latency")
-    md += ["## Plots", "", "![throughput](throughput.png)", "", "![p99 latency](p99.png)", ""]
+    md += ["## Throughput and p99 per configuration", "", "![throughput](throughput.png)", "",
+           "![p99 latency](p99.png)", ""]
     md += ["## Raw data", "", "`runs.csv` / `runs.jsonl` (one record per run, with its full configuration), "
            "`env.json`, and `runs/<id>/` (each run's peer-sim and orderer reports and logs).", ""]
     with open(os.path.join(out_dir, "report.md"), "w") as f:

@@ -20,7 +20,11 @@ out = sys.argv[1]
 for line in open(f"{out}/runs.jsonl"):
     r = json.loads(line)
     assert r["clean"] and r["ledger_verified"], f"run {r['run_id']} not clean/verified"
-    assert r["tps"] > 0 and r["raw_ack_tps"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0, f"run {r['run_id']}: {r}"
+    assert r["tps"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0, f"run {r['run_id']}: {r}"
+    if r["cfg_load"] == "peak":
+        assert r["raw_ack_tps"] > 0 and r["efficiency"] > 0, f"run {r['run_id']}: no raw baseline"
+    else:
+        assert "raw_ack_tps" not in r, f"run {r['run_id']}: a raw baseline beside a fixed-rate run"
     assert r["orderer_cpu_s"] > 0 and r["peersim_cpu_s"] > 0, f"run {r['run_id']}: no CPU measured"
 PY
 report=$OUT/report.md
@@ -34,4 +38,22 @@ grep -q "^## Pareto front" "$report" || fail "no Pareto front"
 for png in throughput.png p99.png latency-cdf.png pareto.png; do
   [[ $(head -c 8 "$OUT/$png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$png is not a PNG"
 done
+# A study stopped part way resumes where it stopped: drop the last two runs
+# and resume; only those two run again, the report is rebuilt whole.
+head -n 6 "$OUT/runs.jsonl" >"$OUT/runs.jsonl.tmp" && mv "$OUT/runs.jsonl.tmp" "$OUT/runs.jsonl"
+before=$(sed -n 1p "$OUT/runs.jsonl")
+if "$ROOT/bench/bench" run sweeps --preset smoke --brokers "$BROKERS" --build "$BUILD" --out "$OUT" --resume \
+    2>"$OUT/resume-err.txt"; then
+  fail "resuming a profiles study as sweeps was accepted"
+fi
+grep -q "holds study profiles" "$OUT/resume-err.txt" || fail "unclear resume error: $(cat "$OUT/resume-err.txt")"
+"$ROOT/bench/bench" run profiles --preset smoke --brokers "$BROKERS" --broker-dir "$BROKER_DIR" \
+  --build "$BUILD" --out "$OUT" --resume | tee "$OUT/resume.log"
+grep -q "resuming .*: 6 of 8 runs done" "$OUT/resume.log" || fail "resume did not report 6 of 8 done"
+[[ $(grep -c "running (" "$OUT/resume.log") -eq 2 ]] || fail "resume ran other than the 2 missing runs"
+[[ $(wc -l <"$OUT/runs.jsonl") -eq 8 && $(sed -n 1p "$OUT/runs.jsonl") == "$before" ]] || fail "resume rewrote done runs"
+[[ -s $OUT/env-resume-1.json ]] || fail "resumed environment not recorded"
+grep -q "^| balanced/peak |" "$report" || fail "resumed report lacks the last configuration"
+grep -q "Partial study" "$report" && fail "resumed report still says partial"
+
 echo "bench smoke: OK ($runs runs, report $report)"

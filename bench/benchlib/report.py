@@ -1,6 +1,7 @@
 """Summaries of a study's raw runs: Markdown tables with 95% confidence
 intervals over repetitions, and PNG plots. Reads only runs.csv and env.json,
 so a report can be rebuilt from committed raw data."""
+import glob
 import json
 import math
 import os
@@ -204,6 +205,15 @@ def write(out_dir):
     md.append(f"Machine: {env['cpu_model']}, {env['cores']} cores, {env['mem_total_gib']} GiB; {env['os']}; "
               f"Kafka {env['kafka_version']}, librdkafka {env['librdkafka']}; commit "
               f"`{(env['git_commit'] or 'unknown')[:12]}`{' (dirty)' if env['git_dirty'] else ''}.")
+    resumed = sorted(glob.glob(os.path.join(out_dir, "env-resume-*.json")))
+    for path in resumed:
+        e = json.load(open(path))
+        md.append("")
+        md.append(f"Resumed at run {e.get('resumed_at_run')} on commit `{(e['git_commit'] or 'unknown')[:12]}`"
+                  f"{' (dirty)' if e['git_dirty'] else ''} ({os.path.basename(path)}).")
+    if len(df) < meta["runs"]:
+        md += ["", f"**Partial study: {len(df)} of {meta['runs']} runs.** Configurations missing below were not "
+               f"run yet; `bench run {meta['study']} --preset {meta['preset']} --out DIR --resume` continues it."]
     md.append("")
     if meta["study"] == "tune":
         md += tune_section(out_dir, meta)

@@ -4,6 +4,7 @@ measured is returned as one flat record."""
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -118,7 +119,9 @@ class Runner:
         """Runs one configuration; returns the flat result record."""
         cfg = full_config(cfg)
         run_dir = os.path.join(self.out_dir, "runs", run_id)
-        os.makedirs(run_dir, exist_ok=True)
+        # A run left half done (a resumed study) starts again from nothing.
+        shutil.rmtree(run_dir, ignore_errors=True)
+        os.makedirs(run_dir)
         channel = f"bench-{run_id}-{random.randrange(1 << 30):x}"
         limit = cfg["duration_s"] + 180
         rec = {"run_id": run_id, "channel": channel, "started_unix": time.time()}

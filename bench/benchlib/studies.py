@@ -130,6 +130,12 @@ def expand(study, preset):
     for rep in range(1, repetitions(study, preset) + 1):
         for label, cfg in STUDIES[study](preset):
             c = dict(cfg)
+            # The raw-producer baseline is a throughput ceiling, so it runs
+            # beside flat-out runs only: at a fixed rate the producer alone
+            # just keeps up, and the pipeline run's own broker-ack latency
+            # already shows the broker's share of the latency.
+            if c.get("load") == "rate":
+                c.setdefault("raw_baseline", False)
             c.setdefault("duration_s", p["duration_s"])
             c.setdefault("warmup_s", p["warmup_s"])
             runs.append((label, rep, c))

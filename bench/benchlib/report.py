@@ -191,6 +191,23 @@ def sections(out_dir, df):
     return md
 
 
+def one_line(out_dir):
+    """The study's result in a line, for the results index."""
+    df = pd.read_csv(os.path.join(out_dir, "runs.csv"))
+    meta = json.load(open(os.path.join(out_dir, "study.json")))
+    if meta["study"] == "tune" and os.path.isfile(os.path.join(out_dir, "tune.json")):
+        b = json.load(open(os.path.join(out_dir, "tune.json")))["best"]
+        return f"{meta['tune']['description']}: best {b['label']} ({b['tps']:,.0f} tx/s, p99 {b['p99']:.0f} ms)"
+    pts = analysis.points(df)
+    peak = [p for p in pts if not math.isnan(p["tps"])]
+    if not peak:
+        return ""
+    top = max(peak, key=lambda p: p["tps"])
+    low = min((p for p in pts if not math.isnan(p["p99"])), key=lambda p: p["p99"])
+    return (f"highest throughput {top['key']} {top['tps']:,.0f} tx/s; lowest p99 {low['key']} "
+            f"{low['p99']:,.0f} ms; {len(analysis.pareto(pts))} of {len(pts)} configurations Pareto-optimal")
+
+
 def write(out_dir):
     df = pd.read_csv(os.path.join(out_dir, "runs.csv"))
     env = json.load(open(os.path.join(out_dir, "env.json")))

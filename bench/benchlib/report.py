@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from benchlib import analysis  # noqa: E402
 from benchlib.stats import ci95, fmt  # noqa: E402
 
-METRICS = ["tps", "p50_ms", "p99_ms", "raw_ack_tps", "efficiency", "orderer_cpu_s", "peersim_cpu_s",
+METRICS = ["tps", "p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "ack_p50_ms", "ack_p99_ms", "raw_ack_tps", "efficiency", "orderer_cpu_s", "peersim_cpu_s",
            "broker_cpu_s", "orderer_rss_mib", "blocks_per_s", "txs_per_block", "block_cut_ms", "rejected"]
 
 
@@ -250,6 +250,15 @@ def write(out_dir):
                   f"{g('raw_ack_tps')} | {g('efficiency', 2)} | {g('orderer_cpu_s', 1)} | {g('peersim_cpu_s', 1)} | "
                   f"{g('broker_cpu_s', 1)} | {g('orderer_rss_mib')} | {g('blocks_per_s', 2)} | "
                   f"{g('txs_per_block', 1)} | {g('block_cut_ms', 1)} | {g('rejected')} |")
+    md.append("")
+    md += ["### Latency percentiles", "",
+           "| configuration | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | broker ack p50 ms | broker ack p99 ms |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        def g1(m):
+            return fmt(*r[m], 1) if m in r else "–"
+        md.append(f"| {r['label']} | {g1('p50_ms')} | {g1('p95_ms')} | {g1('p99_ms')} | {g1('p999_ms')} | "
+                  f"{g1('max_ms')} | {g1('ack_p50_ms')} | {g1('ack_p99_ms')} |")
     md.append("")
     md.append("Efficiency = end-to-end tx/s / raw producer msg/s with the same settings in the same run. "
               "Flat-out latency is mostly queueing inside the in-flight window.")

@@ -47,12 +47,19 @@ if "$ROOT/bench/bench" run sweeps --preset smoke --brokers "$BROKERS" --build "$
   fail "resuming a profiles study as sweeps was accepted"
 fi
 grep -q "holds study profiles" "$OUT/resume-err.txt" || fail "unclear resume error: $(cat "$OUT/resume-err.txt")"
+# A STOP file ends a study before its next run: exit 3 and a partial report.
+touch "$OUT/STOP"
+code=0
+"$ROOT/bench/bench" run profiles --preset smoke --brokers "$BROKERS" --build "$BUILD" --out "$OUT" --resume || code=$?
+[[ $code -eq 3 ]] || fail "a study stopped by STOP exited $code, not 3"
+[[ ! -e $OUT/STOP && $(wc -l <"$OUT/runs.jsonl") -eq 6 ]] || fail "STOP did not stop before the next run"
+grep -q "Partial study: 6 of 8 runs" "$report" || fail "a stopped study's report does not say partial"
 "$ROOT/bench/bench" run profiles --preset smoke --brokers "$BROKERS" --broker-dir "$BROKER_DIR" \
   --build "$BUILD" --out "$OUT" --resume | tee "$OUT/resume.log"
 grep -q "resuming .*: 6 of 8 runs done" "$OUT/resume.log" || fail "resume did not report 6 of 8 done"
 [[ $(grep -c "running (" "$OUT/resume.log") -eq 2 ]] || fail "resume ran other than the 2 missing runs"
 [[ $(wc -l <"$OUT/runs.jsonl") -eq 8 && $(sed -n 1p "$OUT/runs.jsonl") == "$before" ]] || fail "resume rewrote done runs"
-[[ -s $OUT/env-resume-1.json ]] || fail "resumed environment not recorded"
+[[ -s $OUT/env-resume-1.json && -s $OUT/env-resume-2.json ]] || fail "resumed environments not recorded"
 grep -q "^| balanced/peak |" "$report" || fail "resumed report lacks the last configuration"
 grep -q "Partial study" "$report" && fail "resumed report still says partial"
 

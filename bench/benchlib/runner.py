@@ -62,7 +62,18 @@ def _proc_rss_mib(pids):
 
 def _wait_rusage(proc, timeout_s):
     """Waits for `proc` (killing it after timeout_s) and returns
-    (exit code, cpu seconds, peak RSS MiB) from wait4."""
+    (exit code, cpu seconds, peak RSS MiB) from wait4. If the wait itself is
+    interrupted (Ctrl-C, SIGTERM), the process is killed, not left behind."""
+    try:
+        return _wait_rusage_loop(proc, timeout_s)
+    except BaseException:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        raise
+
+
+def _wait_rusage_loop(proc, timeout_s):
     deadline = time.monotonic() + timeout_s
     while True:
         pid, status, ru = os.wait4(proc.pid, os.WNOHANG)

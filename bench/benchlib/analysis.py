@@ -180,11 +180,13 @@ def load_curves(df):
 
 def plot_load(curves, path):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for prof, c in curves.items():
+    for i, (prof, c) in enumerate(curves.items()):
+        color = f"C{i}"
         ci = c["p99_ms_ci"].fillna(0)
-        a1.errorbar(c["offered"], c["p99_ms"], yerr=ci, marker="o", capsize=3, label=f"{prof} p99")
-        a1.plot(c["offered"], c["p50_ms"], ls="--", marker=".", alpha=0.6, label=f"{prof} p50")
-        a2.errorbar(c["offered"], c["tps"], yerr=c["tps_ci"].fillna(0), marker="o", capsize=3, label=prof)
+        a1.errorbar(c["offered"], c["p99_ms"], yerr=ci, marker="o", capsize=3, color=color, label=f"{prof} p99")
+        a1.plot(c["offered"], c["p50_ms"], ls="--", marker=".", alpha=0.6, color=color, label=f"{prof} p50")
+        a2.errorbar(c["offered"], c["tps"], yerr=c["tps_ci"].fillna(0), marker="o", capsize=3, color=color,
+                    label=prof)
     top = max(c["offered"].max() for c in curves.values())
     a2.plot([0, top], [0, top], ":", color="grey", label="delivered = offered")
     a1.set_yscale("log")

@@ -159,36 +159,40 @@ def _meets(t, r):
     return r["tps"] >= t["tps_min"]
 
 
+def _grouped_tables(title, intro, groups, header, cells):
+    """A section with one table per group ({name: DataFrame}), a row per
+    DataFrame row made by `cells`."""
+    md = [f"## {title}", "", intro, ""]
+    for name, t in groups.items():
+        md += [f"### {name}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for _, r in t.iterrows():
+            md.append("| " + " | ".join(cells(r)) + " |")
+        md.append("")
+    return md
+
+
 def sections(out_dir, df):
     """The study-specific views: sweeps per factor, latency against load,
     latency distributions, the Pareto front."""
     md = []
     sweeps = analysis.sweep_table(df)
     if sweeps:
-        md += ["## Single-factor sweeps", "",
-               "Each factor varied alone from the baseline profile: end-to-end throughput and raw producer "
-               "throughput flat out, p99 latency at the fixed rate.", ""]
-        for factor, t in sweeps.items():
-            md += [f"### {factor}", "", "| level | e2e tx/s flat out | raw producer msg/s | p99 ms at fixed rate |",
-                   "|---|---|---|---|"]
-            for _, r in t.iterrows():
-                md.append(f"| {r['level']} | {fmt(r['tps'], r['tps_ci'])} | {fmt(r['raw'], r['raw_ci'])} | "
-                          f"{fmt(r['p99'], r['p99_ci'], 1)} |")
-            md.append("")
+        md += _grouped_tables(
+            "Single-factor sweeps", "Each factor varied alone from the baseline profile: end-to-end throughput and "
+            "raw producer throughput flat out, p99 latency at the fixed rate.", sweeps,
+            ["level", "e2e tx/s flat out", "raw producer msg/s", "p99 ms at fixed rate"],
+            lambda r: [r["level"], fmt(r["tps"], r["tps_ci"]), fmt(r["raw"], r["raw_ci"]),
+                       fmt(r["p99"], r["p99_ci"], 1)])
         analysis.plot_sweeps(sweeps, os.path.join(out_dir, "sweeps.png"))
         md += ["![sweeps](sweeps.png)", ""]
     curves = analysis.load_curves(df)
     if curves:
-        md += ["## Latency against offered load", "",
-               "Open-loop fixed rates; delivered is the measured window's end-to-end rate. Where delivered falls "
-               "below offered the pipeline is saturated and latency is queueing.", ""]
-        for prof, c in curves.items():
-            md += [f"### {prof}", "", "| offered tx/s | delivered tx/s | p50 ms | p99 ms | p99.9 ms |",
-                   "|---|---|---|---|---|"]
-            for _, r in c.iterrows():
-                md.append(f"| {int(r['offered']):,} | {fmt(r['tps'], r['tps_ci'])} | {fmt(r['p50_ms'], r['p50_ms_ci'], 1)} | "
-                          f"{fmt(r['p99_ms'], r['p99_ms_ci'], 1)} | {fmt(r['p999_ms'], r['p999_ms_ci'], 1)} |")
-            md.append("")
+        md += _grouped_tables(
+            "Latency against offered load", "Open-loop fixed rates; delivered is the measured window's end-to-end "
+            "rate. Where delivered falls below offered the pipeline is saturated and latency is queueing.", curves,
+            ["offered tx/s", "delivered tx/s", "p50 ms", "p99 ms", "p99.9 ms"],
+            lambda r: [f"{int(r['offered']):,}", fmt(r["tps"], r["tps_ci"]), fmt(r["p50_ms"], r["p50_ms_ci"], 1),
+                       fmt(r["p99_ms"], r["p99_ms_ci"], 1), fmt(r["p999_ms"], r["p999_ms_ci"], 1)])
         analysis.plot_load(curves, os.path.join(out_dir, "latency-vs-load.png"))
         md += ["![latency against load](latency-vs-load.png)", ""]
     if analysis.plot_cdf(out_dir, df, os.path.join(out_dir, "latency-cdf.png")):

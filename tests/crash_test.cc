@@ -6,6 +6,8 @@
 #include <fcntl.h>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include "tests/child_process.h"
@@ -40,6 +42,13 @@ class CrashTest : public ::testing::Test {
   TempDir dir_{"crash"};
 };
 
+// The end of a log, for failure messages (the test's folder is removed).
+std::string LogTail(const std::string& path, size_t bytes = 3000) {
+  std::ifstream in(path);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return all.size() > bytes ? all.substr(all.size() - bytes) : all;
+}
+
 TEST_F(CrashTest, KilledOrdererResumesWithoutLossOrDuplicates) {
   const std::string log = dir_.path("orderer.log");
   Submitter sub(broker_->bootstrap(), channel_);
@@ -67,7 +76,8 @@ TEST_F(CrashTest, KilledOrdererResumesWithoutLossOrDuplicates) {
     ASSERT_TRUE(orderer.Start(OrdererArgs(), log));
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
     orderer.Signal(SIGKILL);
-    EXPECT_EQ(orderer.Wait(), 128 + SIGKILL) << "orderer exited before it was killed; see " << log;
+    EXPECT_EQ(orderer.Wait(), 128 + SIGKILL) << "orderer exited before it was killed; its log ends:\n"
+                                             << LogTail(log);
     ++kills;
     size_t txs = ReadLedger(dir_.path("ledger")).tx_ids.size();
     if (txs > last_txs) ++kills_after_progress;
@@ -84,7 +94,7 @@ TEST_F(CrashTest, KilledOrdererResumesWithoutLossOrDuplicates) {
     ASSERT_TRUE(orderer.Start(OrdererArgs(), log));
     std::this_thread::sleep_for(std::chrono::seconds(2));
     orderer.Signal(SIGTERM);
-    ASSERT_EQ(orderer.Wait(), 0) << "orderer failed; see " << log;
+    ASSERT_EQ(orderer.Wait(), 0) << "orderer failed; its log ends:\n" << LogTail(log);
     ledger = ReadLedger(dir_.path("ledger"));
   }
   EXPECT_GE(kills, 4);

@@ -16,6 +16,24 @@ from benchlib.stats import ci95  # noqa: E402
 LOADS = ("rate", "peak")
 
 
+def _grid(n):
+    """A figure of n panels, three to a row; returns (figure, flat list of
+    axes), which may hold more axes than panels."""
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
+    return fig, list(axes.flat)
+
+
+def _save(fig, path, unused=()):
+    """Hides the unused panels, writes the PNG and frees the figure."""
+    for ax in unused:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def config_key(label):
     """'b16384-l0-none/rate' -> 'b16384-l0-none'; labels without a load
     suffix are their own key."""
@@ -82,9 +100,7 @@ def plot_pareto(pts, path, title):
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def load_cdf(out_dir, run_id):
@@ -137,10 +153,8 @@ def plot_cdf(out_dir, df, path):
     groups = [(t, lines) for t, lines in groups if lines]
     if not groups:
         return False
-    cols = min(3, len(groups))
-    rows = math.ceil(len(groups) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
-    for ax, (title, lines) in zip(axes.flat, groups):
+    fig, axes = _grid(len(groups))
+    for ax, (title, lines) in zip(axes, groups):
         for lbl, c in lines:
             xs = [ms for q, ms in c if q < 1]
             ys = [1 - q for q, ms in c if q < 1]
@@ -152,11 +166,7 @@ def plot_cdf(out_dir, df, path):
         ax.set_title(title if title != "all" else "latency at the fixed rate")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6)
-    for ax in list(axes.flat)[len(groups):]:
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, axes[len(groups):])
     return True
 
 
@@ -199,9 +209,7 @@ def plot_load(curves, path):
     for a in (a1, a2):
         a.grid(True, which="both", alpha=0.3)
         a.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def sweep_table(df):
@@ -224,11 +232,8 @@ def sweep_table(df):
 
 
 def plot_sweeps(tables, path):
-    n = len(tables)
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
-    for ax, (factor, t) in zip(axes.flat, tables.items()):
+    fig, axes = _grid(len(tables))
+    for ax, (factor, t) in zip(axes, tables.items()):
         x = range(len(t))
         ax.errorbar(x, t["tps"], yerr=t["tps_ci"].fillna(0), marker="o", capsize=3, color="#4c72b0",
                     label="e2e tx/s flat out")
@@ -247,8 +252,4 @@ def plot_sweeps(tables, path):
         h2, l2 = ax2.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")
         ax.grid(True, alpha=0.3)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, axes[len(tables):])

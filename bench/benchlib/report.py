@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchlib import analysis  # noqa: E402
+from benchlib import analysis, tune  # noqa: E402
 from benchlib.stats import ci95, fmt  # noqa: E402
 
 METRICS = ["tps", "p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "ack_p50_ms", "ack_p99_ms", "raw_ack_tps", "efficiency", "orderer_cpu_s", "peersim_cpu_s",
@@ -145,18 +145,13 @@ def tune_section(out_dir, meta):
            "Its settings are in `best.properties` (a profile for `peer-sim --profile`; block settings as "
            "orderer flags in a comment).", "",
            "| # | candidate | tx/s flat out | p99 ms at the rate | meets goal |", "|---|---|---|---|---|"]
+    goal = tune.Goal(t["goal"], t["p99_max_ms"], t["tps_min"])
     for r in res["candidates"]:
-        ok = "yes" if _meets(t, r) else "no"
+        ok = "yes" if goal.feasible(r) else "no"
         md.append(f"| {r['label'][:2]} | {r['label'][3:]} | {r['tps']:,.0f} | {r['p99']:.1f} | {ok} |")
     md += ["", "Candidates are measured in the order shown; single measurements are noisy on a shared machine, "
            "so re-measure the best few with repetitions before adopting one.", ""]
     return md
-
-
-def _meets(t, r):
-    if t["goal"] == "max-tps":
-        return r["p99"] <= t["p99_max_ms"]
-    return r["tps"] >= t["tps_min"]
 
 
 def _grouped_tables(title, intro, groups, header, cells):

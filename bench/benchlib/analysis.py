@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchlib.stats import ci95  # noqa: E402
+from benchlib.studies import SWEEP_BASELINE  # noqa: E402
 
 LOADS = ("rate", "peak")
 
@@ -134,7 +135,7 @@ def cdf_groups(df):
     if "cfg_factor" in rate and rate["cfg_factor"].notna().any():
         by = rate["cfg_factor"]
     elif rate["label"].str.contains("@").all():
-        by = rate["label"].str.split("@").str[0]
+        by = rate["cfg_profile"]
     else:
         by = pd.Series(["all"] * len(rate), index=rate.index)
     groups = []
@@ -175,7 +176,7 @@ def load_curves(df):
     studies that run one configuration at three or more fixed rates."""
     rate = df[(df["cfg_load"] == "rate") & df["label"].str.contains("@")]
     curves = {}
-    for prof, g in rate.groupby(rate["label"].str.split("@").str[0], sort=False):
+    for prof, g in rate.groupby(rate["cfg_profile"], sort=False):
         if g["cfg_rate"].nunique() < 3:
             continue
         rows = []
@@ -213,16 +214,19 @@ def plot_load(curves, path):
 
 
 def sweep_table(df):
-    """{factor: DataFrame(level, tps, tps_ci, p99, p99_ci, raw, raw_ci)}:
-    flat-out throughput and fixed-rate p99 per level, in the sweep's order."""
+    """{factor: DataFrame(level, baseline, started, tps, tps_ci, p99, p99_ci,
+    raw, raw_ci)}: flat-out throughput and fixed-rate p99 per level, in the
+    sweep's order; `baseline` marks the baseline profile's own level and
+    `started` is the mean start time of the level's runs."""
     if "cfg_factor" not in df or df["cfg_factor"].isna().all():
         return {}
     out = {}
     for factor, g in df.groupby("cfg_factor", sort=False):
         rows = []
-        for level, gg in g.groupby("cfg_level", sort=False):
+        for level, gg in g.groupby(g["cfg_level"].astype(str), sort=False):
             peak, rate = gg[gg["cfg_load"] == "peak"], gg[gg["cfg_load"] == "rate"]
-            row = {"level": str(level)}
+            row = {"level": level, "baseline": SWEEP_BASELINE.get(factor) == level,
+                   "started": gg["started_unix"].mean() if "started_unix" in gg else math.nan}
             row["tps"], row["tps_ci"] = ci95(peak["tps"])
             row["raw"], row["raw_ci"] = ci95(peak["raw_ack_tps"]) if "raw_ack_tps" in peak else (math.nan, math.nan)
             row["p99"], row["p99_ci"] = ci95(rate["p99_ms"])
@@ -253,3 +257,61 @@ def plot_sweeps(tables, path):
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")
         ax.grid(True, alpha=0.3)
     _save(fig, path, axes[len(tables):])
+
+
+def baseline_drift(tables):
+    """The baseline configuration as measured in each sweep, in the order
+    measured: (factor, row) pairs. Every sweep repeats the same settings at
+    a different time, so their spread is the study's drift and noise."""
+    rows = [(f, t[t["baseline"]].iloc[0]) for f, t in tables.items() if t["baseline"].any()]
+    return sorted(rows, key=lambda fr: fr[1]["started"])
+
+
+def _duration_ms(text):
+    """'500ms' / '2s' / '1m' -> milliseconds (for ordering BatchTimeouts)."""
+    for unit, scale in (("ms", 1), ("s", 1000), ("m", 60000)):
+        if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
+            return float(text[: -len(unit)]) * scale
+    return math.nan
+
+
+def block_grid(df):
+    """For studies that vary both BatchTimeout and MaxMessageCount: a
+    DataFrame per (timeout, count) with flat-out throughput, and p99,
+    tx/block and block-cut latency at the fixed rate; else None."""
+    if not {"cfg_batch_timeout", "cfg_max_message_count"} <= set(df.columns):
+        return None
+    if df["cfg_batch_timeout"].nunique() < 2 or df["cfg_max_message_count"].nunique() < 2:
+        return None
+    rows = []
+    for (t, n), g in df.groupby(["cfg_batch_timeout", "cfg_max_message_count"]):
+        peak, rate = g[g["cfg_load"] == "peak"], g[g["cfg_load"] == "rate"]
+        row = {"timeout": t, "timeout_ms": _duration_ms(str(t)), "count": int(n)}
+        row["tps"], row["tps_ci"] = ci95(peak["tps"])
+        row["peak_txs_per_block"], _ = ci95(peak["txs_per_block"]) if "txs_per_block" in peak else (math.nan, 0)
+        for m in ("p50_ms", "p99_ms", "txs_per_block", "block_cut_ms"):
+            row[m], row[m + "_ci"] = ci95(rate[m]) if m in rate else (math.nan, math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values(["timeout_ms", "count"]).reset_index(drop=True)
+
+
+def plot_blocks(grid, path):
+    """Flat-out throughput and fixed-rate p99 against MaxMessageCount, a
+    line per BatchTimeout."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for i, (t, g) in enumerate(grid.groupby("timeout", sort=False)):
+        a1.errorbar(g["count"], g["tps"], yerr=g["tps_ci"].fillna(0), marker="o", capsize=3, color=f"C{i}",
+                    label=f"BatchTimeout {t}")
+        a2.errorbar(g["count"], g["p99_ms"], yerr=g["p99_ms_ci"].fillna(0), marker="o", capsize=3,
+                    color=f"C{i}", label=f"BatchTimeout {t}")
+    a1.set_ylabel("end-to-end tx/s, flat out")
+    a1.set_title("Throughput against block size")
+    a2.set_ylabel("end-to-end p99 latency at the fixed rate (ms)")
+    a2.set_title("Latency against block size")
+    a2.set_yscale("log")
+    for a in (a1, a2):
+        a.set_xscale("log")
+        a.set_xlabel("MaxMessageCount (transactions per block at most)")
+        a.grid(True, which="both", alpha=0.3)
+        a.legend(fontsize=7)
+    _save(fig, path)

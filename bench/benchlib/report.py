@@ -166,6 +166,46 @@ def _grouped_tables(title, intro, groups, header, cells):
     return md
 
 
+def drift_section(rows):
+    """The baseline configuration as each sweep measured it, in time order:
+    how far apart the same settings land within one study."""
+    if len(rows) < 2:
+        return []
+    md = ["### The baseline, measured in every sweep", "",
+          "Each sweep includes the baseline profile's own level, so the same configuration is measured once per "
+          "sweep, at different times in the study. Read differences between levels against this spread.", "",
+          "| measured in the sweep of | e2e tx/s flat out | p99 ms at fixed rate |", "|---|---|---|"]
+    for factor, r in rows:
+        md.append(f"| {factor} | {fmt(r['tps'], r['tps_ci'])} | {fmt(r['p99'], r['p99_ci'], 1)} |")
+    tps = [r["tps"] for _, r in rows if not math.isnan(r["tps"])]
+    p99 = [r["p99"] for _, r in rows if not math.isnan(r["p99"])]
+    if tps and p99 and min(tps) > 0 and min(p99) > 0:
+        md += ["", f"Highest / lowest of these means: throughput {max(tps) / min(tps):.2f}x, "
+               f"p99 {max(p99) / min(p99):.2f}x."]
+    return md + [""]
+
+
+def blocks_section(grid):
+    """BatchTimeout x MaxMessageCount grids: throughput flat out, p99 and
+    block fill at the fixed rate."""
+    counts = sorted(grid["count"].unique())
+    md = ["## Block parameters: BatchTimeout x MaxMessageCount", "",
+          "A block is cut when it holds MaxMessageCount transactions or BatchTimeout after its first one, "
+          "whichever comes first. Rows: BatchTimeout; columns: MaxMessageCount.", ""]
+    for title, cell in (
+            ("End-to-end throughput flat out (tx/s)", lambda r: fmt(r["tps"], r["tps_ci"])),
+            ("End-to-end p99 latency at the fixed rate (ms)", lambda r: fmt(r["p99_ms"], r["p99_ms_ci"], 1)),
+            ("End-to-end p50 latency at the fixed rate (ms)", lambda r: fmt(r["p50_ms"], r["p50_ms_ci"], 1)),
+            ("Transactions per block at the fixed rate", lambda r: fmt(r["txs_per_block"], r["txs_per_block_ci"], 1))):
+        md += [f"### {title}", "", "| BatchTimeout | " + " | ".join(f"{n:,}" for n in counts) + " |",
+               "|---|" + "---|" * len(counts)]
+        for t, g in grid.groupby("timeout", sort=False):
+            by = {int(r["count"]): r for _, r in g.iterrows()}
+            md.append(f"| {t} | " + " | ".join(cell(by[n]) if n in by else "–" for n in counts) + " |")
+        md.append("")
+    return md
+
+
 def sections(out_dir, df):
     """The study-specific views: sweeps per factor, latency against load,
     latency distributions, the Pareto front."""
@@ -176,10 +216,16 @@ def sections(out_dir, df):
             "Single-factor sweeps", "Each factor varied alone from the baseline profile: end-to-end throughput and "
             "raw producer throughput flat out, p99 latency at the fixed rate.", sweeps,
             ["level", "e2e tx/s flat out", "raw producer msg/s", "p99 ms at fixed rate"],
-            lambda r: [r["level"], fmt(r["tps"], r["tps_ci"]), fmt(r["raw"], r["raw_ci"]),
-                       fmt(r["p99"], r["p99_ci"], 1)])
+            lambda r: [r["level"] + (" (baseline)" if r["baseline"] else ""), fmt(r["tps"], r["tps_ci"]),
+                       fmt(r["raw"], r["raw_ci"]), fmt(r["p99"], r["p99_ci"], 1)])
         analysis.plot_sweeps(sweeps, os.path.join(out_dir, "sweeps.png"))
         md += ["![sweeps](sweeps.png)", ""]
+        md += drift_section(analysis.baseline_drift(sweeps))
+    grid = analysis.block_grid(df)
+    if grid is not None:
+        md += blocks_section(grid)
+        analysis.plot_blocks(grid, os.path.join(out_dir, "blocks.png"))
+        md += ["![block parameters](blocks.png)", ""]
     curves = analysis.load_curves(df)
     if curves:
         md += _grouped_tables(

@@ -29,6 +29,13 @@ ACKS = {"all": {"acks": "all", "enable.idempotence": "true"},
         "0": {"acks": "0", "enable.idempotence": "false"}}
 
 
+# The baseline profile's level of each swept factor (configs/profiles/
+# baseline.properties and the runner's defaults): every sweep measures this
+# same configuration once, so the report can show how it drifts over the study.
+SWEEP_BASELINE = {"batch.size": "16384", "linger.ms": "0", "compression.type": "none", "acks": "all",
+                  "tx_size": "1024", "peers": "3"}
+
+
 def sweeps(preset):
     """Single-factor sweeps from the baseline profile, each value flat out
     (peak) and at a fixed rate (latency): batch.size, linger.ms, compression,

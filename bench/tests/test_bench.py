@@ -106,6 +106,28 @@ class SearchTest(unittest.TestCase):
         self.assertIsNone(s.next())
 
 
+class StudiesTest(unittest.TestCase):
+    def test_sweep_baseline_is_the_baseline_profile(self):
+        from benchlib import runner, studies
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        props = {}
+        for line in open(os.path.join(root, "configs", "profiles", "baseline.properties")):
+            if "=" in line and not line.lstrip().startswith("#"):
+                k, v = line.strip().split("=", 1)
+                props[k] = v
+        for factor, level in studies.SWEEP_BASELINE.items():
+            want = str(runner.DEFAULTS[factor]) if factor in ("tx_size", "peers") else props[factor]
+            self.assertEqual(level, want, factor)
+        # Every sweep in both presets includes the baseline's level.
+        for preset in ("smoke", "full"):
+            levels = {}
+            for _, cfg in studies.sweeps(preset):
+                levels.setdefault(cfg["factor"], set()).add(cfg["level"])
+            self.assertEqual(set(levels), set(studies.SWEEP_BASELINE))
+            for factor, lv in levels.items():
+                self.assertIn(studies.SWEEP_BASELINE[factor], lv, (preset, factor))
+
+
 class ParetoTest(unittest.TestCase):
     def test_front_keeps_only_undominated_points(self):
         pts = [{"key": k, "tps": t, "p99": p} for k, t, p in
@@ -132,7 +154,7 @@ def fake_study(out, study, rows):
         cdf = [[0.0, p50 / 2]] + [[q / 100, p50 if q <= 50 else p99 if q <= 99 else p99 * 1.5]
                                   for q in range(1, 100)] + [[1.0, p99 * 2]]
         json.dump({"latency_ms": {"e2e": {"cdf": cdf}}}, open(os.path.join(run_dir, "peer-sim.json"), "w"))
-        rec = {"run_id": i, "repetition": 1, "cfg_duration_s": 30, "cfg_warmup_s": 10, "cfg_producer": "{}",
+        rec = {"run_id": i, "repetition": 1, "cfg_profile": "baseline", "cfg_duration_s": 30, "cfg_warmup_s": 10, "cfg_producer": "{}",
                "delivered": row["tps"] * 30, "orderer_cpu_s": 5.0, "peersim_cpu_s": 3.0, "p999_ms": p99 * 1.5,
                "raw_ack_tps": row["tps"] * 2}
         rec.update(row)
@@ -159,7 +181,8 @@ class ReportTest(unittest.TestCase):
         for factor, levels in (("linger.ms", ["0", "25"]), ("peers", ["1", "3"])):
             for j, level in enumerate(levels):
                 for rep in (1, 2):
-                    base = {"cfg_factor": factor, "cfg_level": level, "repetition": rep}
+                    base = {"cfg_factor": factor, "cfg_level": level, "repetition": rep,
+                            "started_unix": 1000 * len(rows)}
                     rows.append(dict(base, label=f"{factor}={level}/rate", cfg_load="rate", cfg_rate=2000,
                                      tps=2000 + rep, p50_ms=100 + 10 * j, p99_ms=200 + 50 * j + rep))
                     rows.append(dict(base, label=f"{factor}={level}/peak", cfg_load="peak", cfg_rate=0,
@@ -169,10 +192,41 @@ class ReportTest(unittest.TestCase):
         self.assertIn("## Single-factor sweeps", md)
         self.assertIn("### linger.ms", md)
         self.assertIn("| 25 | 6,015 ± ", md)  # mean of 6010 and 6020 with its interval
+        self.assertIn("| 0 (baseline) | 5,015 ± ", md)
+        self.assertIn("| 3 (baseline) | 6,015 ± ", md)
+        drift = md.split("### The baseline, measured in every sweep")[1].split("![")[0]
+        self.assertLess(drift.index("| linger.ms | 5,015"), drift.index("| peers | 6,015"))  # time order
+        self.assertIn("throughput 1.20x", drift)
         self.assertIn("## Pareto front", md)
         self.assertIn("## Latency distribution", md)
         for png in ("sweeps.png", "latency-cdf.png", "pareto.png", "throughput.png", "p99.png"):
             self.assertTrue(open(os.path.join(self.tmp, png), "rb").read(8).startswith(b"\x89PNG"), png)
+
+    def test_blocks_report_has_a_grid_per_metric(self):
+        from benchlib import report
+        rows = []
+        for t, t_ms in (("2s", 2000), ("100ms", 100)):
+            for n in (10, 500):
+                for rep in (1, 2):
+                    base = {"label": f"timeout={t},count={n}", "cfg_batch_timeout": t, "cfg_max_message_count": n,
+                            "repetition": rep}
+                    fill = min(n, 2000 * t_ms / 1000)  # a block per n tx or per timeout at 2,000 tx/s
+                    rows.append(dict(base, label=base["label"] + "/rate", cfg_load="rate", cfg_rate=2000,
+                                     tps=2000, p50_ms=fill / 4, p99_ms=fill / 2 + rep, txs_per_block=fill))
+                    rows.append(dict(base, label=base["label"] + "/peak", cfg_load="peak", cfg_rate=0,
+                                     tps=1000 * math.log10(n) + rep, p50_ms=900, p99_ms=2000, txs_per_block=n))
+        fake_study(self.tmp, "blocks", rows)
+        md = open(report.write(self.tmp)).read()
+        sec = md.split("## Block parameters")[1]
+        p99 = sec.split("### End-to-end p99 latency")[1].split("###")[0]
+        self.assertIn("| BatchTimeout | 10 | 500 |", p99)
+        # Timeouts in duration order (100ms before 2s), whatever the run order.
+        self.assertLess(p99.index("| 100ms |"), p99.index("| 2s |"))
+        self.assertIn("| 2s | 6.5 ± ", p99)          # 10-tx blocks fill before the timeout
+        self.assertIn("| 100ms | 6.5 ± 6.4 | 101.5 ± ", p99)
+        fill = sec.split("### Transactions per block")[1].split("###")[0]
+        self.assertIn("| 2s | 10.0 ± 0.0 | 500.0 ± 0.0 |", fill)
+        self.assertTrue(open(os.path.join(self.tmp, "blocks.png"), "rb").read(8).startswith(b"\x89PNG"))
 
     def test_load_report_has_a_curve_per_profile(self):
         from benchlib import report
@@ -180,7 +234,7 @@ class ReportTest(unittest.TestCase):
         for prof in ("baseline", "high-throughput"):
             for rate in (500, 1000, 2000):
                 for rep in (1, 2):
-                    rows.append({"label": f"{prof}@{rate}", "cfg_load": "rate", "cfg_rate": rate,
+                    rows.append({"label": f"{prof}@{rate}", "cfg_profile": prof, "cfg_load": "rate", "cfg_rate": rate,
                                  "repetition": rep, "tps": min(rate, 1500 if prof == "baseline" else 2000),
                                  "p50_ms": rate / 10, "p99_ms": rate / 5})
         fake_study(self.tmp, "load", rows)

@@ -26,7 +26,7 @@ def _grid(n):
     return fig, list(axes.flat)
 
 
-def _save(fig, path, unused=()):
+def save(fig, path, unused=()):
     """Hides the unused panels, writes the PNG and frees the figure."""
     for ax in unused:
         ax.axis("off")
@@ -101,7 +101,7 @@ def plot_pareto(pts, path, title):
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    _save(fig, path)
+    save(fig, path)
 
 
 def load_cdf(out_dir, run_id):
@@ -167,7 +167,7 @@ def plot_cdf(out_dir, df, path):
         ax.set_title(title if title != "all" else "latency at the fixed rate")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6)
-    _save(fig, path, axes[len(groups):])
+    save(fig, path, axes[len(groups):])
     return True
 
 
@@ -210,7 +210,7 @@ def plot_load(curves, path):
     for a in (a1, a2):
         a.grid(True, which="both", alpha=0.3)
         a.legend(fontsize=7)
-    _save(fig, path)
+    save(fig, path)
 
 
 def sweep_table(df):
@@ -256,7 +256,7 @@ def plot_sweeps(tables, path):
         h2, l2 = ax2.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")
         ax.grid(True, alpha=0.3)
-    _save(fig, path, axes[len(tables):])
+    save(fig, path, axes[len(tables):])
 
 
 def baseline_drift(tables):
@@ -314,4 +314,4 @@ def plot_blocks(grid, path):
         a.set_xlabel("MaxMessageCount (transactions per block at most)")
         a.grid(True, which="both", alpha=0.3)
         a.legend(fontsize=7)
-    _save(fig, path)
+    save(fig, path)

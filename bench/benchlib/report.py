@@ -115,9 +115,7 @@ def plot_bars(rows, metric, ylabel, path, title):
     ax.set_xticklabels(labels, rotation=30, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    analysis.save(fig, path)
 
 
 def pareto_table(pts):

@@ -269,6 +269,53 @@ Status EnsureTopic(const std::string& brokers, const Properties& props, const st
   return result;
 }
 
+Status DeleteTopics(const std::string& brokers, const Properties& props, const std::vector<std::string>& topics,
+                    int timeout_ms) {
+  if (topics.empty()) return Status::OK();
+  RdKafkaConfPtr conf;
+  ORDERING_RETURN_IF_ERROR(BuildConfig(brokers, props, &conf));
+  char err[512];
+  RdKafkaPtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err)));
+  if (!rk) return Status::InvalidArgument(std::string("admin client: ") + err);
+  conf.release();
+
+  std::vector<rd_kafka_DeleteTopic_t*> dts;
+  for (const std::string& t : topics) dts.push_back(rd_kafka_DeleteTopic_new(t.c_str()));
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof(err));
+  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof(err));
+  rd_kafka_DeleteTopics(rk.get(), dts.data(), dts.size(), opts, q);
+
+  Status result = Status::Unavailable("no DeleteTopics result within " + std::to_string(timeout_ms) +
+                                      " ms from " + brokers);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
+  if (ev != nullptr) {
+    if (rd_kafka_event_error(ev)) {
+      result = Status::Unavailable(std::string("DeleteTopics: ") + rd_kafka_event_error_string(ev));
+    } else {
+      const rd_kafka_DeleteTopics_result_t* res = rd_kafka_event_DeleteTopics_result(ev);
+      size_t n = 0;
+      const rd_kafka_topic_result_t** trs = rd_kafka_DeleteTopics_result_topics(res, &n);
+      std::string failures;
+      for (size_t i = 0; i < n; ++i) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(trs[i]);
+        if (e) {
+          const char* s = rd_kafka_topic_result_error_string(trs[i]);
+          failures += std::string(failures.empty() ? "" : "; ") + rd_kafka_topic_result_name(trs[i]) + ": " +
+                      rd_kafka_err2name(e) + ": " + (s ? s : rd_kafka_err2str(e));
+        }
+      }
+      result = failures.empty() ? Status::OK() : Status::Unavailable("deleting topics: " + failures);
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_DeleteTopic_destroy_array(dts.data(), dts.size());
+  rd_kafka_queue_destroy(q);
+  return result;
+}
+
 // ---------------------------------------------------------------- Mock
 
 Status MockCluster::Start(int broker_count, std::unique_ptr<MockCluster>* out) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "common/properties.h"
 #include "common/status.h"
@@ -119,6 +120,12 @@ class PartitionConsumer {
 [[nodiscard]] Status EnsureTopic(const std::string& brokers, const Properties& props,
                                  const std::string& topic, int partitions,
                                  int replication_factor, int timeout_ms);
+
+// Deletes `topics` with the admin API and waits for the controller to
+// accept it (the broker removes the files shortly after). A topic that does
+// not exist is an error naming it; the others are still deleted.
+[[nodiscard]] Status DeleteTopics(const std::string& brokers, const Properties& props,
+                                  const std::vector<std::string>& topics, int timeout_ms);
 
 // librdkafka's mock cluster: real Kafka protocol on loopback, in this
 // process. A demo and fault-injection harness, not a performance reference;

@@ -27,6 +27,17 @@ for line in open(f"{out}/runs.jsonl"):
         assert "raw_ack_tps" not in r, f"run {r['run_id']}: a raw baseline beside a fixed-rate run"
     assert r["orderer_cpu_s"] > 0 and r["peersim_cpu_s"] > 0, f"run {r['run_id']}: no CPU measured"
 PY
+# Each run's topics were deleted after it (a full study would otherwise fill
+# the broker's disk): deleting them again fails, naming the unknown topic.
+channel=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["channel"])' \
+  "$OUT/runs.jsonl")
+if "$BUILD/tools/delete-topics" --brokers "$BROKERS" "$channel" 2>"$OUT/delete-err.txt"; then
+  fail "run 001's topic $channel was still on the broker"
+fi
+grep -q "$channel: UNKNOWN_TOPIC_OR_PART" "$OUT/delete-err.txt" || fail "unexpected: $(cat "$OUT/delete-err.txt")"
+code=0
+"$BUILD/tools/delete-topics" --brokers "$BROKERS" 2>"$OUT/delete-err.txt" || code=$?
+[[ $code -eq 2 ]] && grep -q "no topic given" "$OUT/delete-err.txt" || fail "delete-topics without a topic: exit $code"
 report=$OUT/report.md
 grep -q "## Headline: baseline vs the tuned profile" "$report" || fail "no headline table"
 for label in baseline/rate high-throughput/rate low-latency/rate balanced/rate \

@@ -97,6 +97,7 @@ class Runner:
             "orderer": os.path.join(build_dir, "orderer", "orderer"),
             "peer-sim": os.path.join(build_dir, "peer-sim", "peer-sim"),
             "ledger": os.path.join(build_dir, "ledger", "ledger"),
+            "delete-topics": os.path.join(build_dir, "tools", "delete-topics"),
         }
         for name, path in self.bin.items():
             if not os.access(path, os.X_OK):
@@ -127,13 +128,29 @@ class Runner:
         return args
 
     def run(self, cfg, run_id):
-        """Runs one configuration; returns the flat result record."""
+        """Runs one configuration; returns the flat result record. The run's
+        topics are deleted afterwards, whatever happened: a full study writes
+        tens of GB to the broker, more than a disk may hold."""
         cfg = full_config(cfg)
+        channel = f"bench-{run_id}-{random.randrange(1 << 30):x}"
+        topics = [channel] + ([channel + "-raw"] if cfg["raw_baseline"] else [])
+        ok = False
+        try:
+            rec = self._run(cfg, run_id, channel)
+            ok = True
+            return rec
+        finally:
+            p = subprocess.run([self.bin["delete-topics"], "--brokers", self.brokers] + topics,
+                               capture_output=True, text=True)
+            if p.returncode != 0 and ok:
+                self.log(f"warning: run {run_id}'s topics were not deleted (they stay on the broker's "
+                         f"disk): {p.stderr.strip()}")
+
+    def _run(self, cfg, run_id, channel):
         run_dir = os.path.join(self.out_dir, "runs", run_id)
         # A run left half done (a resumed study) starts again from nothing.
         shutil.rmtree(run_dir, ignore_errors=True)
         os.makedirs(run_dir)
-        channel = f"bench-{run_id}-{random.randrange(1 << 30):x}"
         limit = cfg["duration_s"] + 180
         rec = {"run_id": run_id, "channel": channel, "started_unix": time.time()}
         rec.update({f"cfg_{k}": v for k, v in cfg.items() if k != "producer"})

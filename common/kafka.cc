@@ -206,14 +206,66 @@ Status PartitionConsumer::QueryWatermarks(Offset* low, Offset* high, int timeout
 
 // ---------------------------------------------------------------- Admin
 
-Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic,
-                   int partitions, int replication_factor, int timeout_ms) {
+namespace {
+
+Status NewAdminClient(const std::string& brokers, const Properties& props, RdKafkaPtr* out) {
   RdKafkaConfPtr conf;
   ORDERING_RETURN_IF_ERROR(BuildConfig(brokers, props, &conf));
   char err[512];
   RdKafkaPtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err)));
   if (!rk) return Status::InvalidArgument(std::string("admin client: ") + err);
   conf.release();
+  *out = std::move(rk);
+  return Status::OK();
+}
+
+// Sends one admin request (`issue` posts it with the options on the queue)
+// and reads the per-topic results of its answer: any error but `tolerated`
+// fails, naming the topic.
+Status RunTopicAdmin(rd_kafka_t* rk, rd_kafka_admin_op_t op, const char* what, const std::string& brokers,
+                     int timeout_ms, rd_kafka_resp_err_t tolerated,
+                     const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue,
+                     const std::function<const rd_kafka_topic_result_t**(rd_kafka_event_t*, size_t*)>& results) {
+  char err[512];
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, op);
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof(err));
+  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof(err));
+  issue(opts, q);
+
+  Status result = Status::Unavailable(std::string("no ") + what + " result within " + std::to_string(timeout_ms) +
+                                      " ms from " + brokers);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
+  if (ev != nullptr) {
+    if (rd_kafka_event_error(ev)) {
+      result = Status::Unavailable(std::string(what) + ": " + rd_kafka_event_error_string(ev));
+    } else {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** trs = results(ev, &n);
+      std::string failures;
+      for (size_t i = 0; i < n; ++i) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(trs[i]);
+        if (e && e != tolerated) {
+          const char* text = rd_kafka_topic_result_error_string(trs[i]);
+          failures += std::string(failures.empty() ? "" : "; ") + rd_kafka_topic_result_name(trs[i]) + ": " +
+                      rd_kafka_err2name(e) + ": " + (text ? text : rd_kafka_err2str(e));
+        }
+      }
+      result = failures.empty() ? Status::OK() : Status::Unavailable(std::string(what) + ": " + failures);
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  return result;
+}
+
+}  // namespace
+
+Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic,
+                   int partitions, int replication_factor, int timeout_ms) {
+  RdKafkaPtr rk;
+  ORDERING_RETURN_IF_ERROR(NewAdminClient(brokers, props, &rk));
 
   // An existing topic is fine. Asking for all topics does not trigger the
   // broker's auto-creation, and works where CreateTopics does not (the
@@ -232,88 +284,38 @@ Status EnsureTopic(const std::string& brokers, const Properties& props, const st
   }
 
   // A replication factor <= 0 asks for the broker's default.replication.factor.
+  char err[512];
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions,
                                                   replication_factor > 0 ? replication_factor : -1, err, sizeof(err));
   if (nt == nullptr) return Status::InvalidArgument(std::string("new topic: ") + err);
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof(err));
-  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof(err));
-  rd_kafka_CreateTopics(rk.get(), &nt, 1, opts, q);
-
-  Status result = Status::Unavailable("no CreateTopics result within " +
-                                      std::to_string(timeout_ms) + " ms from " + brokers);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
-  if (ev != nullptr) {
-    if (rd_kafka_event_error(ev)) {
-      result = Status::Unavailable(std::string("CreateTopics: ") + rd_kafka_event_error_string(ev));
-    } else {
-      const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
-      size_t n = 0;
-      const rd_kafka_topic_result_t** trs = rd_kafka_CreateTopics_result_topics(res, &n);
-      result = Status::OK();
-      for (size_t i = 0; i < n; ++i) {
-        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(trs[i]);
-        if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-          const char* s = rd_kafka_topic_result_error_string(trs[i]);
-          result = Status::Unavailable("creating topic " + topic + ": " + rd_kafka_err2name(e) +
-                                       ": " + (s ? s : rd_kafka_err2str(e)));
-        }
-      }
-    }
-    rd_kafka_event_destroy(ev);
-  }
-  rd_kafka_AdminOptions_destroy(opts);
+  Status st = RunTopicAdmin(
+      rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, "CreateTopics", brokers, timeout_ms,
+      RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS,
+      [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) { rd_kafka_CreateTopics(rk.get(), &nt, 1, opts, q); },
+      [](rd_kafka_event_t* ev, size_t* n) {
+        return rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), n);
+      });
   rd_kafka_NewTopic_destroy(nt);
-  rd_kafka_queue_destroy(q);
-  return result;
+  return st;
 }
 
 Status DeleteTopics(const std::string& brokers, const Properties& props, const std::vector<std::string>& topics,
                     int timeout_ms) {
   if (topics.empty()) return Status::OK();
-  RdKafkaConfPtr conf;
-  ORDERING_RETURN_IF_ERROR(BuildConfig(brokers, props, &conf));
-  char err[512];
-  RdKafkaPtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err)));
-  if (!rk) return Status::InvalidArgument(std::string("admin client: ") + err);
-  conf.release();
-
+  RdKafkaPtr rk;
+  ORDERING_RETURN_IF_ERROR(NewAdminClient(brokers, props, &rk));
   std::vector<rd_kafka_DeleteTopic_t*> dts;
   for (const std::string& t : topics) dts.push_back(rd_kafka_DeleteTopic_new(t.c_str()));
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS);
-  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof(err));
-  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof(err));
-  rd_kafka_DeleteTopics(rk.get(), dts.data(), dts.size(), opts, q);
-
-  Status result = Status::Unavailable("no DeleteTopics result within " + std::to_string(timeout_ms) +
-                                      " ms from " + brokers);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
-  if (ev != nullptr) {
-    if (rd_kafka_event_error(ev)) {
-      result = Status::Unavailable(std::string("DeleteTopics: ") + rd_kafka_event_error_string(ev));
-    } else {
-      const rd_kafka_DeleteTopics_result_t* res = rd_kafka_event_DeleteTopics_result(ev);
-      size_t n = 0;
-      const rd_kafka_topic_result_t** trs = rd_kafka_DeleteTopics_result_topics(res, &n);
-      std::string failures;
-      for (size_t i = 0; i < n; ++i) {
-        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(trs[i]);
-        if (e) {
-          const char* s = rd_kafka_topic_result_error_string(trs[i]);
-          failures += std::string(failures.empty() ? "" : "; ") + rd_kafka_topic_result_name(trs[i]) + ": " +
-                      rd_kafka_err2name(e) + ": " + (s ? s : rd_kafka_err2str(e));
-        }
-      }
-      result = failures.empty() ? Status::OK() : Status::Unavailable("deleting topics: " + failures);
-    }
-    rd_kafka_event_destroy(ev);
-  }
-  rd_kafka_AdminOptions_destroy(opts);
+  Status st = RunTopicAdmin(
+      rk.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, "DeleteTopics", brokers, timeout_ms, RD_KAFKA_RESP_ERR_NO_ERROR,
+      [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+        rd_kafka_DeleteTopics(rk.get(), dts.data(), dts.size(), opts, q);
+      },
+      [](rd_kafka_event_t* ev, size_t* n) {
+        return rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), n);
+      });
   rd_kafka_DeleteTopic_destroy_array(dts.data(), dts.size());
-  rd_kafka_queue_destroy(q);
-  return result;
+  return st;
 }
 
 // ---------------------------------------------------------------- Mock

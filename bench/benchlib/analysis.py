@@ -252,6 +252,9 @@ def plot_sweeps(tables, path):
         ax2.errorbar(x, t["p99"], yerr=t["p99_ci"].fillna(0), marker="^", capsize=3, color="#c44e52",
                      label="p99 ms at fixed rate")
         ax2.set_ylabel("p99 ms", color="#c44e52")
+        # From zero, so that a difference of a few percent looks like one.
+        ax.set_ylim(bottom=0)
+        ax2.set_ylim(bottom=0)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="best")

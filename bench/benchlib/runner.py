@@ -134,17 +134,22 @@ class Runner:
         cfg = full_config(cfg)
         channel = f"bench-{run_id}-{random.randrange(1 << 30):x}"
         topics = [channel] + ([channel + "-raw"] if cfg["raw_baseline"] else [])
-        ok = False
         try:
             rec = self._run(cfg, run_id, channel)
-            ok = True
-            return rec
-        finally:
-            p = subprocess.run([self.bin["delete-topics"], "--brokers", self.brokers] + topics,
-                               capture_output=True, text=True)
-            if p.returncode != 0 and ok:
-                self.log(f"warning: run {run_id}'s topics were not deleted (they stay on the broker's "
-                         f"disk): {p.stderr.strip()}")
+        except Exception:
+            # A failed run may not have created its topics (Ctrl-C skips
+            # this: the study stops at once).
+            self._delete_topics(run_id, topics, warn=False)
+            raise
+        self._delete_topics(run_id, topics, warn=True)
+        return rec
+
+    def _delete_topics(self, run_id, topics, warn):
+        p = subprocess.run([self.bin["delete-topics"], "--brokers", self.brokers, "--timeout-ms", "10000"] + topics,
+                           capture_output=True, text=True)
+        if p.returncode != 0 and warn:
+            self.log(f"warning: run {run_id}'s topics were not deleted (they stay on the broker's disk): "
+                     f"{p.stderr.strip()}")
 
     def _run(self, cfg, run_id, channel):
         run_dir = os.path.join(self.out_dir, "runs", run_id)

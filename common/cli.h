@@ -22,13 +22,19 @@ inline int UsageError(const std::string& program, const std::string& message) {
 // Parses the command line, then the `--config` file if the options define
 // one and it was given (command-line values win). Returns an exit code when
 // the program should stop now (0 after --help, 2 on a usage error), nothing
-// when it should go on.
+// when it should go on. `positional`, if given, maps bare arguments to
+// options.
 inline std::optional<int> ParseFlags(int argc, char** argv, const std::string& program,
                                      const boost::program_options::options_description& options,
-                                     boost::program_options::variables_map* vm) {
+                                     boost::program_options::variables_map* vm,
+                                     const boost::program_options::positional_options_description* positional =
+                                         nullptr) {
   namespace po = boost::program_options;
   try {
-    po::store(po::parse_command_line(argc, argv, options), *vm);
+    po::command_line_parser parser(argc, argv);
+    parser.options(options);
+    if (positional != nullptr) parser.positional(*positional);
+    po::store(parser.run(), *vm);
     if (vm->count("config")) {
       const std::string path = (*vm)["config"].as<std::string>();
       std::ifstream in(path);

@@ -26,16 +26,7 @@ int main(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("topic", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return ordering::cli::UsageError("delete-topics", e.what());
-  }
+  if (auto code = ordering::cli::ParseFlags(argc, argv, "delete-topics", desc, &vm, &pos)) return *code;
   if (topics.empty()) return ordering::cli::UsageError("delete-topics", "no topic given");
   if (timeout_ms <= 0) return ordering::cli::UsageError("delete-topics", "--timeout-ms must be > 0");
   ordering::Status st = ordering::kafka::DeleteTopics(brokers, {}, topics, timeout_ms);

@@ -58,13 +58,29 @@ def points(df):
         p99, p99_ci = ci95(l["p99_ms"])
         out.append({"key": key, "tps": tps, "tps_ci": tps_ci, "p99": p99, "p99_ci": p99_ci,
                     "rate": int(l["cfg_rate"].iloc[0]) if not l.empty and "cfg_rate" in l else None,
+                    "tx_size": int(g["cfg_tx_size"].iloc[0]) if "cfg_tx_size" in g and pd.notna(g["cfg_tx_size"].iloc[0])
+                    else None,
                     "n": len(g)})
     return out
 
 
+def comparable(pts):
+    """Splits the points into those carrying the study's usual transaction
+    size and the rest: transactions per second at different sizes are not
+    the same work, so only the first are ranked against each other."""
+    sizes = [p.get("tx_size") for p in pts if p.get("tx_size") is not None]
+    if not sizes:
+        return list(pts), []
+    usual = max(set(sizes), key=sizes.count)
+    same = [p for p in pts if p.get("tx_size") in (None, usual)]
+    return same, [p for p in pts if p.get("tx_size") not in (None, usual)]
+
+
 def pareto(pts):
     """The points no other point beats on both throughput (higher) and p99
-    (lower), ordered by throughput."""
+    (lower), ordered by throughput; only points of the usual transaction
+    size take part (see comparable)."""
+    pts, _ = comparable(pts)
     front = []
     for p in pts:
         if any(math.isnan(p[k]) for k in ("tps", "p99")):
@@ -78,17 +94,24 @@ def pareto(pts):
 
 def plot_pareto(pts, path, title):
     front = pareto(pts)
+    _, other = comparable(pts)
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    on = {id(p) for p in front}
-    for group, color, marker in ((False, "#999999", "o"), (True, "#c44e52", "D")):
-        sel = [p for p in pts if (id(p) in on) == group]
+    on, off = {id(p) for p in front}, {id(p) for p in other}
+    groups = (("dominated", "#999999", "o", False, lambda p: id(p) not in on and id(p) not in off),
+              ("other transaction size (not ranked)", "#4c72b0", "s", True, lambda p: id(p) in off),
+              ("Pareto-optimal", "#c44e52", "D", False, lambda p: id(p) in on))
+    for label, color, marker, unranked, member in groups:
+        sel = [p for p in pts if member(p)]
         if not sel:
             continue
         ax.errorbar([p["tps"] for p in sel], [p["p99"] for p in sel],
                     xerr=[0 if math.isnan(p["tps_ci"]) else p["tps_ci"] for p in sel],
                     yerr=[0 if math.isnan(p["p99_ci"]) else p["p99_ci"] for p in sel],
-                    fmt=marker, color=color, ecolor=color, alpha=0.8, capsize=3,
-                    label="Pareto-optimal" if group else "dominated")
+                    fmt=marker, color=color, ecolor=color, alpha=0.8, capsize=3, label=label)
+        if unranked:  # the front is labelled below; these get their names too
+            for p in sel:
+                ax.annotate(p["key"], (p["tps"], p["p99"]), textcoords="offset points", xytext=(5, -10),
+                            fontsize=7, color=color)
     if front:
         ax.plot([p["tps"] for p in front], [p["p99"] for p in front], "-", color="#c44e52", alpha=0.5)
         for p in front:
@@ -308,6 +331,7 @@ def plot_blocks(grid, path):
                     color=f"C{i}", label=f"BatchTimeout {t}")
     a1.set_ylabel("end-to-end tx/s, flat out")
     a1.set_title("Throughput against block size")
+    a1.set_ylim(bottom=0)  # as in the sweeps: a difference reads at its true size
     a2.set_ylabel("end-to-end p99 latency at the fixed rate (ms)")
     a2.set_title("Latency against block size")
     a2.set_yscale("log")

@@ -244,7 +244,13 @@ def sections(out_dir, df):
         analysis.plot_pareto(pts, os.path.join(out_dir, "pareto.png"), "Throughput against p99 latency")
         md += ["## Pareto front: throughput against p99 latency", "",
                "A configuration is Pareto-optimal when no other one has both higher throughput and lower p99 "
-               "(means over repetitions).", "", pareto_table(pts), "", "![Pareto front](pareto.png)", ""]
+               "(means over repetitions)."]
+        _, other = analysis.comparable(pts)
+        if other:
+            md[-1] += (" Only configurations with the study's usual transaction size are ranked; tx/s at another "
+                       "size is not the same work, so these are drawn but left out: "
+                       + ", ".join(f"{p['key']} ({p['tx_size']:,} B)" for p in other) + ".")
+        md += ["", pareto_table(pts), "", "![Pareto front](pareto.png)", ""]
     return md
 
 
@@ -255,14 +261,14 @@ def one_line(out_dir):
     if meta["study"] == "tune" and os.path.isfile(os.path.join(out_dir, "tune.json")):
         b = json.load(open(os.path.join(out_dir, "tune.json")))["best"]
         return f"{meta['tune']['description']}: best {b['label']} ({b['tps']:,.0f} tx/s, p99 {b['p99']:.0f} ms)"
-    pts = analysis.points(df)
-    peak = [p for p in pts if not math.isnan(p["tps"])]
+    ranked, _ = analysis.comparable(analysis.points(df))  # one transaction size, like for like
+    peak = [p for p in ranked if not math.isnan(p["tps"])]
     if not peak:
         return ""
     top = max(peak, key=lambda p: p["tps"])
-    low = min((p for p in pts if not math.isnan(p["p99"])), key=lambda p: p["p99"])
+    low = min((p for p in ranked if not math.isnan(p["p99"])), key=lambda p: p["p99"])
     return (f"highest throughput {top['key']} {top['tps']:,.0f} tx/s; lowest p99 {low['key']} "
-            f"{low['p99']:,.0f} ms; {len(analysis.pareto(pts))} of {len(pts)} configurations Pareto-optimal")
+            f"{low['p99']:,.0f} ms; {len(analysis.pareto(ranked))} of {len(ranked)} configurations Pareto-optimal")
 
 
 def write(out_dir):

@@ -135,6 +135,15 @@ class ParetoTest(unittest.TestCase):
                 ("f", 300, math.nan))]
         self.assertEqual([p["key"] for p in analysis.pareto(pts)], ["a", "b"])
 
+    def test_only_the_usual_transaction_size_is_ranked(self):
+        pts = [{"key": k, "tps": t, "p99": p, "tx_size": s} for k, t, p, s in
+               (("a", 100, 10, 1024), ("b", 200, 20, 1024), ("big", 50, 5, 16384), ("c", 150, 30, 1024))]
+        same, other = analysis.comparable(pts)
+        self.assertEqual([p["key"] for p in other], ["big"])
+        self.assertEqual(len(same), 3)
+        # Ranked with the others, "big" would dominate "a" (lower p99) ... it is left out instead.
+        self.assertEqual([p["key"] for p in analysis.pareto(pts)], ["a", "b"])
+
     def test_config_key_drops_the_load(self):
         self.assertEqual(analysis.config_key("b1-l0-none/peak"), "b1-l0-none")
         self.assertEqual(analysis.config_key("baseline@500"), "baseline@500")
@@ -178,13 +187,15 @@ class ReportTest(unittest.TestCase):
     def test_sweeps_report_has_a_table_per_factor_and_its_plots(self):
         from benchlib import report
         rows = []
-        for factor, levels in (("linger.ms", ["0", "25"]), ("peers", ["1", "3"])):
+        for factor, levels in (("linger.ms", ["0", "25"]), ("peers", ["1", "3"]), ("tx_size", ["1024", "16384"])):
             for j, level in enumerate(levels):
                 for rep in (1, 2):
                     base = {"cfg_factor": factor, "cfg_level": level, "repetition": rep,
-                            "started_unix": 1000 * len(rows)}
+                            "started_unix": 1000 * len(rows), "cfg_tx_size": int(level) if factor == "tx_size" else 1024}
+                    # The 16 KB level has by far the lowest p99: it must still not lead the front.
+                    p99 = 20 if level == "16384" else 200 + 50 * j + rep
                     rows.append(dict(base, label=f"{factor}={level}/rate", cfg_load="rate", cfg_rate=2000,
-                                     tps=2000 + rep, p50_ms=100 + 10 * j, p99_ms=200 + 50 * j + rep))
+                                     tps=2000 + rep, p50_ms=100 + 10 * j, p99_ms=p99))
                     rows.append(dict(base, label=f"{factor}={level}/peak", cfg_load="peak", cfg_rate=0,
                                      tps=5000 + 1000 * j + rep * 10, p50_ms=900, p99_ms=2000))
         fake_study(self.tmp, "sweeps", rows)
@@ -198,7 +209,12 @@ class ReportTest(unittest.TestCase):
         self.assertLess(drift.index("| linger.ms | 5,015"), drift.index("| peers | 6,015"))  # time order
         self.assertIn("throughput 1.20x", drift)
         self.assertIn("## Pareto front", md)
+        front = md.split("## Pareto front")[1].split("![")[0]
+        self.assertIn("left out: tx_size=16384 (16,384 B).", front)
+        self.assertNotIn("| tx_size=16384 |", front)
+        self.assertIn("| linger.ms=0 |", front)  # lowest p99 among the 1 KB configurations
         self.assertIn("## Latency distribution", md)
+        self.assertNotIn("tx_size=16384", report.one_line(self.tmp))
         for png in ("sweeps.png", "latency-cdf.png", "pareto.png", "throughput.png", "p99.png"):
             self.assertTrue(open(os.path.join(self.tmp, png), "rb").read(8).startswith(b"\x89PNG"), png)
 

@@ -71,7 +71,7 @@ def comparable(pts):
     sizes = [p.get("tx_size") for p in pts if p.get("tx_size") is not None]
     if not sizes:
         return list(pts), []
-    usual = max(set(sizes), key=sizes.count)
+    usual = max(sorted(set(sizes)), key=sizes.count)  # a tie goes to the smaller size
     same = [p for p in pts if p.get("tx_size") in (None, usual)]
     return same, [p for p in pts if p.get("tx_size") not in (None, usual)]
 

@@ -133,9 +133,10 @@ class Runner:
         tens of GB to the broker, more than a disk may hold."""
         cfg = full_config(cfg)
         channel = f"bench-{run_id}-{random.randrange(1 << 30):x}"
-        topics = [channel] + ([channel + "-raw"] if cfg["raw_baseline"] else [])
+        raw_topic = channel + "-raw"  # the producer-alone baseline's own topic
+        topics = [channel] + ([raw_topic] if cfg["raw_baseline"] else [])
         try:
-            rec = self._run(cfg, run_id, channel)
+            rec = self._run(cfg, run_id, channel, raw_topic)
         except Exception:
             # A failed run may not have created its topics (Ctrl-C skips
             # this: the study stops at once).
@@ -151,7 +152,7 @@ class Runner:
             self.log(f"warning: run {run_id}'s topics were not deleted (they stay on the broker's disk): "
                      f"{p.stderr.strip()}")
 
-    def _run(self, cfg, run_id, channel):
+    def _run(self, cfg, run_id, channel, raw_topic):
         run_dir = os.path.join(self.out_dir, "runs", run_id)
         # A run left half done (a resumed study) starts again from nothing.
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -165,7 +166,7 @@ class Runner:
         if cfg["raw_baseline"]:
             raw_json = os.path.join(run_dir, "raw.json")
             with open(os.path.join(run_dir, "raw.log"), "w") as logf:
-                p = subprocess.Popen(self._peer_sim_args(cfg, channel + "-raw", raw_json, True),
+                p = subprocess.Popen(self._peer_sim_args(cfg, raw_topic, raw_json, True),
                                      stdout=logf, stderr=subprocess.STDOUT)
                 code, cpu, rss = _wait_rusage(p, limit)
             if code != 0:

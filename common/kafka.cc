@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace ordering::kafka {
@@ -260,28 +261,96 @@ Status RunTopicAdmin(rd_kafka_t* rk, rd_kafka_admin_op_t op, const char* what, c
   return result;
 }
 
+// True when `md` lists `topic` with at least one partition, each with a leader.
+bool TopicReady(const rd_kafka_metadata_t* md, const std::string& topic) {
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    if (topic != t.topic) continue;
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partition_cnt <= 0) return false;
+    for (int p = 0; p < t.partition_cnt; ++p) {
+      if (t.partitions[p].err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partitions[p].leader < 0) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+// All-topics metadata: it does not trigger the broker's auto-creation.
+bool AskTopicReady(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(rk, 1, nullptr, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  bool ready = TopicReady(md, topic);
+  rd_kafka_metadata_destroy(md);
+  return ready;
+}
+
+int MillisecondsLeft(std::chrono::steady_clock::time_point deadline) {
+  return static_cast<int>(std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
+}
+
+// A broker learns of a new topic from the cluster's metadata log a little
+// after the controller accepted it. A client that asks a lagging broker in
+// that window is told the topic does not exist, and librdkafka then fails
+// the messages queued for it and stops fetching it. So a topic is only handed
+// out once every broker lists it with a leader for each partition.
+Status WaitUntilEveryBrokerKnows(const std::string& brokers, const Properties& props, const std::string& topic,
+                                 int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<std::string> addresses;
+  ORDERING_RETURN_IF_ERROR(BrokerAddresses(brokers, props, timeout_ms, &addresses));
+  for (const std::string& address : addresses) {
+    bool known = false;
+    while (true) {
+      ORDERING_RETURN_IF_ERROR(BrokerKnowsTopic(address, props, topic, MillisecondsLeft(deadline), &known));
+      if (known) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Status::Unavailable("topic " + topic + " not known with a leader by broker " + address + " within " +
+                                   std::to_string(timeout_ms) + " ms");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+Status BrokerAddresses(const std::string& brokers, const Properties& props, int timeout_ms,
+                       std::vector<std::string>* out) {
+  RdKafkaPtr rk;
+  ORDERING_RETURN_IF_ERROR(NewAdminClient(brokers, props, &rk));
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 1, nullptr, &md, timeout_ms);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable("metadata from " + brokers + ": " + rd_kafka_err2str(e));
+  }
+  out->clear();
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    out->push_back(std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port));
+  }
+  rd_kafka_metadata_destroy(md);
+  return Status::OK();
+}
+
+Status BrokerKnowsTopic(const std::string& address, const Properties& props, const std::string& topic,
+                        int timeout_ms, bool* known) {
+  // A client bootstrapped from this broker alone asks it: librdkafka sends
+  // metadata requests to a broker it is connected to, and connects lazily.
+  RdKafkaPtr rk;
+  ORDERING_RETURN_IF_ERROR(NewAdminClient(address, props, &rk));
+  *known = AskTopicReady(rk.get(), topic, timeout_ms);
+  return Status::OK();
+}
 
 Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic,
                    int partitions, int replication_factor, int timeout_ms) {
   RdKafkaPtr rk;
   ORDERING_RETURN_IF_ERROR(NewAdminClient(brokers, props, &rk));
 
-  // An existing topic is fine. Asking for all topics does not trigger the
-  // broker's auto-creation, and works where CreateTopics does not (the
-  // mock cluster has no controller).
-  const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_metadata(rk.get(), 1, nullptr, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    bool found = false;
-    for (int i = 0; i < md->topic_cnt; ++i) {
-      if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          md->topics[i].partition_cnt > 0) {
-        found = true;
-      }
-    }
-    rd_kafka_metadata_destroy(md);
-    if (found) return Status::OK();
-  }
+  // An existing topic is fine. Asking for all topics works where
+  // CreateTopics does not (the mock cluster has no controller).
+  if (AskTopicReady(rk.get(), topic, timeout_ms)) return WaitUntilEveryBrokerKnows(brokers, props, topic, timeout_ms);
 
   // A replication factor <= 0 asks for the broker's default.replication.factor.
   char err[512];
@@ -296,7 +365,8 @@ Status EnsureTopic(const std::string& brokers, const Properties& props, const st
         return rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), n);
       });
   rd_kafka_NewTopic_destroy(nt);
-  return st;
+  ORDERING_RETURN_IF_ERROR(st);
+  return WaitUntilEveryBrokerKnows(brokers, props, topic, timeout_ms);
 }
 
 Status DeleteTopics(const std::string& brokers, const Properties& props, const std::vector<std::string>& topics,

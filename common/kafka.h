@@ -117,9 +117,20 @@ class PartitionConsumer {
 
 // Creates `topic` with the given layout; an existing topic is fine. A
 // replication factor <= 0 means the broker's default.replication.factor.
+// Returns once every broker lists the topic with a leader for each partition
+// (a broker that has not caught up would tell clients it does not exist).
 [[nodiscard]] Status EnsureTopic(const std::string& brokers, const Properties& props,
                                  const std::string& topic, int partitions,
                                  int replication_factor, int timeout_ms);
+
+// The cluster's brokers as HOST:PORT, from metadata.
+[[nodiscard]] Status BrokerAddresses(const std::string& brokers, const Properties& props, int timeout_ms,
+                                     std::vector<std::string>* out);
+
+// Whether the broker at `address` itself lists `topic` with a leader for
+// each partition (false too when it does not answer within timeout_ms).
+[[nodiscard]] Status BrokerKnowsTopic(const std::string& address, const Properties& props,
+                                      const std::string& topic, int timeout_ms, bool* known);
 
 // Deletes `topics` with the admin API and waits for the controller to
 // accept it (the broker removes the files shortly after). A topic that does

@@ -142,6 +142,23 @@ TEST_F(PipelineTest, StaleAndFutureTimeToCutAreIgnored) {
   EXPECT_EQ(ledger.blocks[2].metadata().cut_reason(), CUT_REASON_MAX_MESSAGE_COUNT);
 }
 
+// SetUp created the channel (kafka::EnsureTopic on a real broker): every
+// broker must list it at once. A broker still catching up with the cluster's
+// metadata would tell an orderer the topic does not exist, and librdkafka
+// then stops fetching it (seen as a hung three-broker test).
+TEST_F(PipelineTest, EveryBrokerKnowsACreatedChannelAtOnce) {
+  std::vector<std::string> addresses;
+  Status st = kafka::BrokerAddresses(broker_->bootstrap(), {}, 10000, &addresses);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_FALSE(addresses.empty());
+  for (const std::string& address : addresses) {
+    bool known = false;
+    st = kafka::BrokerKnowsTopic(address, {}, channel_, 10000, &known);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_TRUE(known) << "broker " << address << " does not list " << channel_;
+  }
+}
+
 TEST_F(PipelineTest, StopAndRestartMidStreamLosesAndDoublesNothing) {
   const std::string ledger_dir = dir_.path("ledger");
   Submitter sub(broker_->bootstrap(), channel_);

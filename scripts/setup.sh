@@ -35,8 +35,10 @@ if ((${#missing[@]})); then
     SUDO=sudo
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Another set-up (a demo and the tests started together) may hold dpkg's lock: wait for it.
+  APT=(-o DPkg::Lock::Timeout=600)
+  $SUDO apt-get "${APT[@]}" update -q
+  $SUDO apt-get "${APT[@]}" install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
 fi

@@ -57,6 +57,7 @@ void Producer::DeliveryCallback(rd_kafka_t*, const void* msg_ptr, void* opaque) 
   DeliveryReport report;
   report.opaque = msg->_private;
   if (msg->err) {
+    report.purged = msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     report.status = Status::Unavailable(std::string("delivery failed: ") +
                                         rd_kafka_err2name(msg->err) + ": " +
                                         rd_kafka_err2str(msg->err));
@@ -89,8 +90,8 @@ Status Producer::Create(const Options& options, std::unique_ptr<Producer>* out) 
 }
 
 Producer::~Producer() {
-  if (rk_) {
-    rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), 10000);
+  if (rk_ && options_.close_flush_timeout_ms > 0) {
+    rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), options_.close_flush_timeout_ms);
     if (err) spdlog::warn("producer closed with {} records undelivered", OutQueueLength());
   }
   stop_ = true;
@@ -118,6 +119,17 @@ Status Producer::Flush(int timeout_ms) {
                                " records undelivered");
   }
   return Status::OK();
+}
+
+int Producer::Purge(int timeout_ms) {
+  rd_kafka_resp_err_t err = rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  if (err) spdlog::warn("purge: {}", rd_kafka_err2str(err));
+  // The poll thread serves the purged records' delivery reports.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (OutQueueLength() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return OutQueueLength();
 }
 
 int Producer::OutQueueLength() const { return rd_kafka_outq_len(rk_.get()); }

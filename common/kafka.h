@@ -46,6 +46,10 @@ struct DeliveryReport {
   Status status;       // OK once the broker acknowledged the record (per `acks`)
   Offset offset{-1};   // the record's partition offset when status is OK
   void* opaque = nullptr;
+  // True when Producer::Purge() removed the record before the broker
+  // acknowledged it (status is then not OK). The broker may or may not have
+  // written it: an acknowledgement arriving after the purge is ignored.
+  bool purged = false;
 };
 
 class Producer {
@@ -55,10 +59,15 @@ class Producer {
     Properties properties;
     // Called on the producer's poll thread for every record, exactly once.
     std::function<void(const DeliveryReport&)> on_delivery;
+    // How long the destructor waits for queued records to be acknowledged;
+    // 0 = not at all (records still queued are dropped without a delivery
+    // report). Default: 10000.
+    int close_flush_timeout_ms = 10000;
   };
 
   [[nodiscard]] static Status Create(const Options& options, std::unique_ptr<Producer>* out);
-  // Flushes what is in flight (up to 10 s) and stops the poll thread.
+  // Flushes what is in flight (up to Options::close_flush_timeout_ms) and
+  // stops the poll thread.
   ~Producer();
 
   // Queues `value` for `topic`/`partition`, copying it. Blocks while the
@@ -68,6 +77,11 @@ class Producer {
                                std::string_view value, void* opaque = nullptr);
   // Waits until every queued record has a delivery report.
   [[nodiscard]] Status Flush(int timeout_ms);
+  // Gives up on every record not yet acknowledged, queued or in flight: each
+  // gets a delivery report with `purged` set. Waits up to `timeout_ms` for
+  // the poll thread to serve those reports; returns how many records are
+  // still outstanding then (0 normally). For a bounded shutdown.
+  int Purge(int timeout_ms);
   // Records queued or in flight.
   int OutQueueLength() const;
   rd_kafka_t* handle() const { return rk_.get(); }

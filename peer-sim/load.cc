@@ -294,6 +294,9 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   nlohmann::json props = nlohmann::json::object();
   for (const Property& p : options.producer_properties) props[p.key] = p.value;
   report->config["producer"] = props;
+  nlohmann::json broker = nlohmann::json::object();
+  for (const Property& p : options.profile_broker) broker[p.key] = p.value;
+  report->config["profile_broker"] = broker;
 
   // Peers: each its own key and producer, created before the clock starts.
   std::vector<Peer> peers(static_cast<size_t>(options.peers));

@@ -46,6 +46,7 @@ struct LoadOptions {
   int peers = 3;                      // Default: 3
   std::string profile_name;           // for the report
   Properties producer_properties;     // the profile, then overrides
+  Properties profile_broker;          // the profile's broker part (keys without "broker."), for the report
   size_t tx_size = 1024;              // record bytes on the wire. Default: 1 KB
   double rate = 0;                    // total tx/s over all peers; 0 = flat out
   uint64_t count = 0;                 // stop after this many (0 = no limit)

@@ -14,6 +14,7 @@
 #include "common/properties.h"
 #include "common/units.h"
 #include "peer-sim/load.h"
+#include "peer-sim/profile.h"
 
 namespace po = boost::program_options;
 using namespace ordering;
@@ -54,7 +55,8 @@ int main(int argc, char** argv) {
       ("channel", po::value(&o.channel_id)->default_value("mychannel"), "channel id")
       ("topic", po::value(&o.topic), "Kafka topic (default: the channel id)")
       ("peers", po::value(&o.peers)->default_value(3), "simulated peers, each with its own key and producer")
-      ("profile", po::value(&profile), "producer profile FILE (configs/profiles/*.properties)")
+      ("profile", po::value(&profile), "producer profile FILE (configs/profiles/*.properties); its broker.* keys are "
+       "broker settings: not given to the producer, recorded in the report as profile_broker")
       ("producer-prop", po::value(&producer_props)->composing(), "producer property key=value, after the profile (repeatable)")
       ("tx-size", po::value(&tx_size)->default_value("1KB"), "record size on the wire")
       ("rate", po::value(&o.rate)->default_value(1000), "total tx/s over all peers, open loop; 0 = flat out")
@@ -77,8 +79,11 @@ int main(int argc, char** argv) {
   if (!o.raw && o.orderer.empty()) return UsageError("--orderer is required (or --raw to time the producer alone)");
   if (o.raw && !o.orderer.empty()) return UsageError("--raw and --orderer exclude each other");
   if (!profile.empty()) {
-    Status st = LoadPropertiesFile(profile, &o.producer_properties);
+    ProducerProfile loaded;
+    Status st = LoadProducerProfile(profile, &loaded);
     if (!st.ok()) return UsageError("--profile: " + st.message());
+    o.producer_properties = std::move(loaded.producer);
+    o.profile_broker = std::move(loaded.broker);
     o.profile_name = ProfileName(profile);
   }
   for (const auto& kv : producer_props) {

@@ -1,5 +1,5 @@
 # Included from peer-sim/CMakeLists.txt.
-add_library(ordering_peersim STATIC load.cc deliver_listener.cc)
+add_library(ordering_peersim STATIC load.cc deliver_listener.cc profile.cc)
 target_link_libraries(ordering_peersim PUBLIC
   ordering_txfactory ordering_common ordering_proto nlohmann_json::nlohmann_json)
 

@@ -19,7 +19,7 @@ namespace ordering {
 namespace {
 
 // What the run knows about each of its transactions, and the counters and
-// latency samples derived from it. All methods are thread-safe.
+// latency histograms derived from it. All methods are thread-safe.
 class Tracker {
  public:
   // `steady`: a duration-limited run, whose rates are taken over the
@@ -76,13 +76,13 @@ class Tracker {
     s.acked = true;
     ack_times_.push_back(now);
     if (raw_) {
-      recent_samples_.push_back(now - s.due_ns);
+      recent_.Record(now - s.due_ns);
       Release();
     }
     if (s.measured) {
       ++m_acked_;
       last_ack_ns_ = now;
-      ack_samples_.push_back(now - s.due_ns);
+      ack_.Record(now - s.due_ns);
     }
   }
 
@@ -110,11 +110,11 @@ class Tracker {
       s.delivered = true;
       ++delivered_;
       delivery_times_.push_back(now);
-      recent_samples_.push_back(now - s.due_ns);
+      recent_.Record(now - s.due_ns);
       if (s.measured) {
         ++m_delivered_;
         last_delivery_ns_ = now;
-        e2e_samples_.push_back(now - s.due_ns);
+        e2e_.Record(now - s.due_ns);
       }
       if (!s.failed) Release();
     }
@@ -141,8 +141,8 @@ class Tracker {
       p.interval_submit_tps = static_cast<double>(submitted_ - last_submitted_) / dt;
       p.interval_delivered_tps = static_cast<double>((raw_ ? acked_ : delivered_) - last_done_) / dt;
     }
-    p.interval_latency = Summarize(&recent_samples_);
-    recent_samples_.clear();
+    p.interval_latency = Summarize(recent_);
+    recent_.Clear();
     last_progress_ns_ = now;
     last_submitted_ = submitted_;
     last_done_ = raw_ ? acked_ : delivered_;
@@ -188,9 +188,8 @@ class Tracker {
     r->ack_tps = rate(ack_times_, &ack_window);
     r->delivered_tps = raw_ ? 0 : rate(delivery_times_, &delivered_window);
     r->run_seconds = raw_ ? ack_window : delivered_window;
-    std::vector<int64_t> e2e = e2e_samples_, ack = ack_samples_;
-    r->e2e = Summarize(&e2e);
-    r->ack = Summarize(&ack);
+    r->e2e = Summarize(e2e_);
+    r->ack = Summarize(ack_);
   }
 
  private:
@@ -224,9 +223,9 @@ class Tracker {
   int64_t first_due_ns_ = 0, last_submit_ns_ = 0, last_ack_ns_ = 0, last_delivery_ns_ = 0;
   int64_t last_submit_any_ns_ = 0;
   std::vector<int64_t> ack_times_, delivery_times_;  // every ack / first delivery
-  std::vector<int64_t> e2e_samples_, ack_samples_;
+  LatencyHistogram e2e_, ack_;  // measured transactions
   // Every transaction's latency since the last progress line.
-  std::vector<int64_t> recent_samples_;
+  LatencyHistogram recent_;
   // Progress bookkeeping.
   int64_t last_progress_ns_ = 0;
   uint64_t last_submitted_ = 0, last_done_ = 0;

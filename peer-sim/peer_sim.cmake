@@ -1,5 +1,5 @@
 # Included from peer-sim/CMakeLists.txt.
-add_library(ordering_peersim STATIC load.cc deliver_listener.cc profile.cc latency.cc)
+add_library(ordering_peersim STATIC load.cc deliver_listener.cc latency.cc steady.cc profile.cc)
 target_link_libraries(ordering_peersim PUBLIC
   ordering_txfactory ordering_common ordering_proto nlohmann_json::nlohmann_json)
 
@@ -8,7 +8,7 @@ set_target_properties(peer_sim_cli PROPERTIES OUTPUT_NAME peer-sim)
 target_link_libraries(peer_sim_cli PRIVATE ordering_peersim Boost::program_options)
 
 ordering_test(peersim_test
-  SOURCES latency_test.cc profiles_test.cc load_report_test.cc
+  SOURCES latency_test.cc steady_test.cc profiles_test.cc load_report_test.cc
   LIBS ordering_peersim)
 target_compile_definitions(peersim_test PRIVATE PROFILES_DIR="${CMAKE_SOURCE_DIR}/configs/profiles")
 

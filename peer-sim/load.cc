@@ -3,154 +3,266 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
 #include "common/crypto.h"
 #include "common/kafka.h"
 #include "peer-sim/deliver_listener.h"
+#include "peer-sim/steady.h"
 #include "peer-sim/tx_factory.h"
 
 namespace ordering {
 namespace {
 
-// What the run knows about each of its transactions, and the counters and
-// latency histograms derived from it. All methods are thread-safe.
+constexpr int64_t kSecondNs = 1'000'000'000;
+constexpr int64_t kNever = INT64_MAX;
+// How long the exit waits for the delivery reports of purged records.
+constexpr int kPurgePollMs = 500;
+
+// A transaction's place: the peer that sends it and its position in that
+// peer's sequence (due times ascend along it).
+struct TxRef {
+  uint32_t peer = 0;
+  uint64_t index = 0;
+};
+
+// A built transaction, owned by its peer's pool for the whole run: the
+// producer's delivery report finds it through the opaque pointer.
+struct PooledTx {
+  TxRef ref;
+  std::string tx_id;
+  std::string record;  // released once produced (the producer copies it)
+};
+
+enum class Outcome { kAcked, kFailed, kPurged };
+
+uint64_t ShareOf(uint64_t total, uint64_t peers, uint64_t peer) {
+  return total / peers + (peer < total % peers ? 1 : 0);
+}
+
+// What the run knows about each of its transactions, and the counters,
+// latency histograms and per-second series derived from it. Owns the
+// phase boundaries: the warm-up's end (fixed, or decided here from the
+// per-second series by a SteadyDetector) and the measured window's end.
+// All methods are thread-safe.
 class Tracker {
  public:
-  // `steady`: a duration-limited run, whose rates are taken over the
-  // submitting window; otherwise (a fixed count) until the last one is done.
-  Tracker(const Clock* clock, bool raw, bool steady, uint64_t max_in_flight)
-      : clock_(clock), raw_(raw), steady_(steady), max_in_flight_(max_in_flight) {}
+  struct Config {
+    bool raw = false;
+    int peers = 1;
+    uint64_t max_in_flight = 1;
+    WarmupMode warmup_mode = WarmupMode::kFixed;
+    int64_t warmup_ns = 0;      // fixed
+    int64_t warmup_max_s = 0;   // auto, whole seconds
+    SteadyOptions steady;
+    int64_t duration_ns = 0;    // 0: count-limited
+  };
+
+  explicit Tracker(const Clock* clock, const Config& config)
+      : clock_(clock), c_(config), detector_(config.steady), states_(config.peers), cursor_(config.peers, 0) {
+    peers_running_ = config.peers;
+  }
+
+  // Room for `n` transactions of `peer` (a hint).
+  void Reserve(uint32_t peer, uint64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    states_[peer].reserve(n);
+    ids_.reserve(ids_.size() + n);
+  }
+
+  // Starts the clock: second 0 begins at `start_ns`. A fixed warm-up ends
+  // at start + warm-up.
+  void Start(int64_t start_ns) {
+    std::lock_guard<std::mutex> lock(mu_);
+    start_ns_ = start_ns;
+    if (c_.warmup_mode == WarmupMode::kFixed) EndWarmup(start_ns + c_.warmup_ns, false);
+  }
+
+  // When submitting must stop (exclusive): the measured window's end;
+  // kNever while an auto warm-up is undecided or for a count-limited run.
+  int64_t deadline() const { return deadline_.load(); }
 
   // Flat-out mode: waits for a free slot in the window. False if stopping.
   // Peers check concurrently, so the window may overshoot by up to one
   // transaction per peer.
   bool AcquireSlot(const std::atomic<bool>& stop) {
     std::unique_lock<std::mutex> lock(mu_);
-    while (in_flight_ >= max_in_flight_) {
+    while (in_flight_ >= c_.max_in_flight) {
       if (stop.load()) return false;
       slot_cv_.wait_for(lock, std::chrono::milliseconds(50));
     }
     return true;
   }
 
-  // Registers a transaction before it is produced.
-  void OnSubmit(const std::string& tx_id, int64_t due_ns) {
+  // Registers a transaction just before it is produced. REQUIRES: a peer's
+  // indexes arrive in order 0, 1, 2, ...; `tx_id` outlives the Tracker.
+  void OnSubmit(TxRef ref, std::string_view tx_id, int64_t due_ns) {
     std::lock_guard<std::mutex> lock(mu_);
-    const bool measured = due_ns >= measure_from_ns_;
-    txs_.emplace(tx_id, TxState{due_ns, measured});
+    const int64_t now = clock_->NowNanos();
+    std::vector<TxState>& peer = states_[ref.peer];
+    peer.push_back(TxState{due_ns});
+    ids_.emplace(tx_id, ref);
     ++submitted_;
     ++in_flight_;
-    last_submit_any_ns_ = clock_->NowNanos();
-    if (!measured) return;
-    ++m_submitted_;
-    if (first_due_ns_ == 0 || due_ns < first_due_ns_) first_due_ns_ = due_ns;
-    last_submit_ns_ = clock_->NowNanos();
+    ++BinAt(now).submitted;
+    const int64_t lag = std::max<int64_t>(0, now - due_ns);
+    if (open_known_) {
+      if (due_ns >= open_ns_) {
+        ++m_submitted_due_;
+        max_lag_ns_ = std::max(max_lag_ns_, lag);
+      }
+      if (now >= open_ns_ && now < window_end_) ++m_sent_window_;
+    } else {
+      Pending& p = pending_[SecondOf(due_ns)];
+      ++p.submitted;
+      p.max_lag_ns = std::max(p.max_lag_ns, lag);
+    }
   }
 
-  // Transactions due before `ns` are the warm-up: checked for loss and
-  // duplicates like all others, left out of throughput and latency.
-  void SetMeasureFrom(int64_t ns) {
+  // The producer's delivery report (or a failed Produce call: kFailed).
+  void OnDeliveryReport(TxRef ref, Outcome outcome) {
     std::lock_guard<std::mutex> lock(mu_);
-    measure_from_ns_ = ns;
-  }
-
-  void OnAck(const std::string& tx_id, bool ok) {
     const int64_t now = clock_->NowNanos();
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = txs_.find(tx_id);
-    if (it == txs_.end()) return;
-    TxState& s = it->second;
-    if (!ok) {
-      ++failed_;
-      s.failed = true;
-      if (!s.delivered) Release();
-      return;
-    }
-    ++acked_;
-    s.acked = true;
-    ack_times_.push_back(now);
-    if (raw_) {
-      recent_.Record(now - s.due_ns);
-      Release();
-    }
-    if (s.measured) {
-      ++m_acked_;
-      last_ack_ns_ = now;
-      ack_.Record(now - s.due_ns);
+    TxState& s = states_[ref.peer][ref.index];
+    switch (outcome) {
+      case Outcome::kAcked:
+        ++acked_;
+        s.acked = true;
+        ++BinAt(now).acked;
+        if (InCompletionWindow(now)) {
+          ++m_acked_window_;
+          last_ack_window_ns_ = now;
+        }
+        RecordLatency(/*e2e=*/false, s.due_ns, now);
+        if (c_.raw) MarkDone(&s);
+        break;
+      case Outcome::kFailed:
+        ++failed_;
+        s.failed = true;
+        ++BinAt(now).failed;
+        MarkDone(&s);
+        break;
+      case Outcome::kPurged:
+        MarkDone(&s);  // neither acknowledged nor failed: counted as never_acked
+        break;
     }
   }
 
   void OnBlock(const Block& block) {
-    const int64_t now = clock_->NowNanos();
     Envelope env;
     Payload payload;
     std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = clock_->NowNanos();
     if (!seen_first_block_) {
       // The newest block at start: committed before this run began.
       seen_first_block_ = true;
       return;
     }
+    if (start_ns_ == 0 || now < start_ns_) return;  // other clients' blocks while pre-signing
     ++blocks_;
     ++cut_reasons_[CutReason_Name(block.metadata().cut_reason())];
     for (const std::string& raw : block.data().data()) {
       if (!env.ParseFromString(raw) || !payload.ParseFromString(env.payload())) continue;
-      auto it = txs_.find(payload.header().tx_id());
-      if (it == txs_.end()) continue;  // another client's transaction
-      TxState& s = it->second;
+      auto it = ids_.find(payload.header().tx_id());
+      if (it == ids_.end()) continue;  // another client's transaction
+      TxState& s = states_[it->second.peer][it->second.index];
       if (s.delivered) {
         ++duplicates_;
         continue;
       }
       s.delivered = true;
       ++delivered_;
-      delivery_times_.push_back(now);
-      recent_.Record(now - s.due_ns);
-      if (s.measured) {
-        ++m_delivered_;
-        last_delivery_ns_ = now;
-        e2e_.Record(now - s.due_ns);
+      ++BinAt(now).delivered;
+      if (InCompletionWindow(now)) {
+        ++m_delivered_window_;
+        last_delivery_window_ns_ = now;
       }
-      if (!s.failed) Release();
+      RecordLatency(/*e2e=*/true, s.due_ns, now);
+      MarkDone(&s);
     }
   }
 
-  // True when every submitted transaction is accounted for.
+  void OnPoolExhausted() {
+    std::lock_guard<std::mutex> lock(mu_);
+    pool_exhausted_ = true;
+  }
+
+  // A peer's submitting loop has ended, `at_deadline` if because its next
+  // transaction was due at or after deadline(). When the last one stops,
+  // the run enters the drain; the measured window ends then, unless every
+  // peer ran to the deadline (then it ends at the deadline, as planned).
+  void OnPeerStopped(bool at_deadline) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = clock_->NowNanos();
+    stopped_before_deadline_ |= !at_deadline;
+    if (--peers_running_ > 0) return;
+    submit_ended_ = true;
+    submit_end_ns_ = now;
+    if (stopped_before_deadline_ || c_.duration_ns == 0) window_end_ = std::min(window_end_, now);
+  }
+
+  // True when every submitted transaction is done (delivered, or acked in
+  // raw mode; failed; purged).
   bool Settled() const {
     std::lock_guard<std::mutex> lock(mu_);
     return in_flight_ == 0;
   }
 
-  LoadProgress Progress(int64_t start_ns) {
+  // Closes every second that has ended: one series point each, and the
+  // auto warm-up's decision. Call about every 20 ms (more often is fine).
+  void Tick() {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = clock_->NowNanos();
+    while (start_ns_ + (next_second_ + 1) * kSecondNs <= now) CloseSecond(now);
+  }
+
+  // Closes the remaining seconds, the last one partial. Call once, after
+  // the producers and the listener have stopped.
+  void Finish() {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = clock_->NowNanos();
+    while (start_ns_ + next_second_ * kSecondNs < now) CloseSecond(now);
+  }
+
+  LoadProgress Progress() {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = clock_->NowNanos();
     LoadProgress p;
-    p.elapsed_s = static_cast<double>(now - start_ns) / 1e9;
+    p.elapsed_s = static_cast<double>(now - start_ns_) / 1e9;
     p.submitted = submitted_;
     p.acked = acked_;
     p.delivered = delivered_;
     p.failed = failed_;
     p.in_flight = in_flight_;
+    p.undelivered_share = submitted_ > 0 ? static_cast<double>(in_flight_) / static_cast<double>(submitted_) : 0;
+    p.oldest_undelivered_ms = OldestAgeMs(now);
     const double dt = static_cast<double>(now - last_progress_ns_) / 1e9;
+    const uint64_t done = c_.raw ? acked_ : delivered_;
     if (last_progress_ns_ != 0 && dt > 0) {
       p.interval_submit_tps = static_cast<double>(submitted_ - last_submitted_) / dt;
-      p.interval_delivered_tps = static_cast<double>((raw_ ? acked_ : delivered_) - last_done_) / dt;
+      p.interval_delivered_tps = static_cast<double>(done - last_done_) / dt;
     }
     p.interval_latency = Summarize(recent_);
     recent_.Clear();
     last_progress_ns_ = now;
     last_submitted_ = submitted_;
-    last_done_ = raw_ ? acked_ : delivered_;
+    last_done_ = done;
     return p;
   }
 
+  // Fills counts, accounting, windows, rates, latencies and the series.
   void Fill(LoadReport* r) {
     std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = clock_->NowNanos();
     r->submitted = submitted_;
     r->acked = acked_;
     r->failed = failed_;
@@ -158,75 +270,254 @@ class Tracker {
     r->duplicates = duplicates_;
     r->blocks = blocks_;
     r->cut_reasons = cut_reasons_;
-    uint64_t lost = 0;
-    for (const auto& [id, s] : txs_) {
-      if (s.failed) continue;
-      if (raw_ ? !s.acked : !s.delivered) ++lost;
-    }
-    r->lost = lost;
-    auto secs = [](int64_t from, int64_t to) { return to > from ? static_cast<double>(to - from) / 1e9 : 0.0; };
-    // Throughput = transactions acknowledged / committed within the measured
-    // window, divided by its length. The window opens when the warm-up ends
-    // and closes, for a duration-limited run, when submitting stops (so the
-    // drain does not dilute a steady rate); for a fixed count, when the last
-    // transaction is done.
-    r->warmup_transactions = submitted_ - m_submitted_;
-    r->submit_seconds = secs(first_due_ns_, last_submit_ns_);
-    r->submit_tps = r->submit_seconds > 0 ? static_cast<double>(m_submitted_) / r->submit_seconds : 0;
-    const int64_t open = measure_from_ns_;
-    auto rate = [&](const std::vector<int64_t>& times, double* window_s) {
-      int64_t close = last_submit_any_ns_;
-      if (!steady_) {
-        for (int64_t t : times) close = std::max(close, t);
+    r->undelivered_acked = 0;
+    r->never_acked = 0;
+    for (const auto& peer : states_) {
+      for (const TxState& s : peer) {
+        if (s.failed || s.delivered) continue;
+        if (!s.acked) {
+          ++r->never_acked;
+        } else if (!c_.raw) {
+          ++r->undelivered_acked;
+        }
       }
-      uint64_t n = 0;
-      for (int64_t t : times) n += (t >= open && t <= close) ? 1 : 0;
-      *window_s = secs(open, close);
-      return *window_s > 0 ? static_cast<double>(n) / *window_s : 0.0;
-    };
-    double ack_window = 0, delivered_window = 0;
-    r->ack_tps = rate(ack_times_, &ack_window);
-    r->delivered_tps = raw_ ? 0 : rate(delivery_times_, &delivered_window);
-    r->run_seconds = raw_ ? ack_window : delivered_window;
-    r->e2e = Summarize(e2e_);
-    r->ack = Summarize(ack_);
+    }
+    r->pool_exhausted = pool_exhausted_;
+    r->warmup_mode = c_.warmup_mode == WarmupMode::kAuto ? "auto" : "fixed";
+    r->steady = steady_;
+    const int64_t submit_end = submit_ended_ ? submit_end_ns_ : now;
+    r->warmup_seconds = Seconds(start_ns_, open_known_ ? std::min(open_ns_, submit_end) : submit_end);
+    r->warmup_transactions = submitted_ - m_submitted_due_;
+
+    // The measured window opens when the warm-up ends and closes, for a
+    // duration-limited run, when submitting ends (at the planned end, or
+    // earlier if stopped), so the drain does not dilute a steady rate; for a
+    // fixed count, when the last transaction is done.
+    if (open_known_) {
+      const bool count_limited = c_.duration_ns == 0;
+      const int64_t submit_close = window_end_ != kNever ? window_end_ : submit_end;
+      r->submit_seconds = Seconds(open_ns_, submit_close);
+      auto window = [&](int64_t last_completion) {
+        return count_limited ? Seconds(open_ns_, std::max(submit_close, last_completion)) : r->submit_seconds;
+      };
+      auto rate = [](uint64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
+      const double ack_window = window(last_ack_window_ns_);
+      const double delivered_window = window(last_delivery_window_ns_);
+      r->submit_tps = rate(m_sent_window_, r->submit_seconds);
+      r->ack_tps = rate(m_acked_window_, ack_window);
+      r->delivered_tps = c_.raw ? 0 : rate(m_delivered_window_, delivered_window);
+      r->run_seconds = c_.raw ? ack_window : delivered_window;
+    }
+    r->max_submit_lag_ms = static_cast<double>(max_lag_ns_) / 1e6;
+    const uint64_t done = c_.raw ? acked_ : delivered_;
+    r->undelivered_share =
+        submitted_ > 0 ? static_cast<double>(submitted_ - std::min(done, submitted_)) / static_cast<double>(submitted_) : 0;
+    r->e2e = Summarize(m_e2e_);
+    r->ack = Summarize(m_ack_);
+    r->series = series_;
+    r->backlog_growth_tps = BacklogSlope(series_);
   }
 
  private:
   struct TxState {
     int64_t due_ns = 0;
-    bool measured = true;  // due after the warm-up
     bool acked = false;
     bool failed = false;
     bool delivered = false;
+    bool done = false;  // no longer in flight: delivered (acked in raw mode), failed or purged
+  };
+  // Events in one elapsed second (by the time they happened).
+  struct Bin {
+    uint64_t submitted = 0, acked = 0, delivered = 0, failed = 0;
+    LatencyHistogram latency;  // e2e (ack in raw mode) completed in it
+  };
+  // While an auto warm-up is undecided: transactions by the second of their
+  // due time, to be counted as measured if the warm-up ends before it.
+  struct Pending {
+    uint64_t submitted = 0;
+    int64_t max_lag_ns = 0;
+    LatencyHistogram e2e, ack;
   };
 
-  void Release() {  // REQUIRES mu_
+  static double Seconds(int64_t from, int64_t to) {
+    return to > from ? static_cast<double>(to - from) / 1e9 : 0.0;
+  }
+  int64_t SecondOf(int64_t ns) const { return std::max<int64_t>(0, (ns - start_ns_) / kSecondNs); }
+  Bin& BinAt(int64_t ns) {  // REQUIRES mu_
+    return bins_[std::max(SecondOf(ns), next_second_)];
+  }
+
+  // A completion at `now` counts toward the window's rates. REQUIRES mu_
+  bool InCompletionWindow(int64_t now) const {
+    if (!open_known_ || now < open_ns_) return false;
+    if (c_.duration_ns == 0) return true;  // count-limited: up to the last completion
+    return now < window_end_;
+  }
+
+  void RecordLatency(bool e2e, int64_t due_ns, int64_t now) {  // REQUIRES mu_
+    const int64_t latency = now - due_ns;
+    if (e2e != c_.raw) {  // the run's own latency: e2e, or ack in raw mode
+      BinAt(now).latency.Record(latency);
+      recent_.Record(latency);
+    }
+    if (open_known_) {
+      if (due_ns >= open_ns_) (e2e ? m_e2e_ : m_ack_).Record(latency);
+    } else {
+      Pending& p = pending_[SecondOf(due_ns)];
+      (e2e ? p.e2e : p.ack).Record(latency);
+    }
+  }
+
+  void MarkDone(TxState* s) {  // REQUIRES mu_
+    if (s->done) return;
+    s->done = true;
     if (in_flight_ > 0) --in_flight_;
     slot_cv_.notify_one();
   }
 
+  // Age of the oldest transaction in flight, from its due time; 0 when
+  // none. Due times ascend along each peer's sequence, so each peer's
+  // oldest is its first not done. REQUIRES mu_
+  double OldestAgeMs(int64_t now) {
+    int64_t oldest = kNever;
+    for (size_t p = 0; p < states_.size(); ++p) {
+      const std::vector<TxState>& peer = states_[p];
+      uint64_t& c = cursor_[p];
+      while (c < peer.size() && peer[c].done) ++c;
+      if (c < peer.size()) oldest = std::min(oldest, peer[c].due_ns);
+    }
+    return oldest == kNever ? 0.0 : static_cast<double>(std::max<int64_t>(0, now - oldest)) / 1e6;
+  }
+
+  // The warm-up ends at `open_ns`; the measured window follows. REQUIRES mu_
+  void EndWarmup(int64_t open_ns, bool steady) {
+    open_known_ = true;
+    open_ns_ = open_ns;
+    steady_ = steady;
+    window_end_ = c_.duration_ns > 0 ? open_ns + c_.duration_ns : kNever;
+    deadline_.store(window_end_);
+    // What happened since open_ns before this decision: the open seconds'
+    // events, and the pending transactions due from open_ns on.
+    const int64_t first = SecondOf(open_ns);
+    for (auto it = bins_.lower_bound(first); it != bins_.end(); ++it) {
+      m_sent_window_ += it->second.submitted;
+      m_acked_window_ += it->second.acked;
+      m_delivered_window_ += it->second.delivered;
+      if (it->second.acked > 0) last_ack_window_ns_ = clock_->NowNanos();
+      if (it->second.delivered > 0) last_delivery_window_ns_ = clock_->NowNanos();
+    }
+    for (auto it = pending_.lower_bound(first); it != pending_.end(); ++it) {
+      m_submitted_due_ += it->second.submitted;
+      max_lag_ns_ = std::max(max_lag_ns_, it->second.max_lag_ns);
+      m_e2e_.Merge(it->second.e2e);
+      m_ack_.Merge(it->second.ack);
+    }
+    pending_.clear();
+  }
+
+  // Closes second next_second_ at `now`. REQUIRES mu_
+  void CloseSecond(int64_t now) {
+    const int64_t s = next_second_++;
+    Bin bin;
+    if (auto it = bins_.find(s); it != bins_.end()) {
+      bin = std::move(it->second);
+      bins_.erase(it);
+    }
+    const int64_t s_start = start_ns_ + s * kSecondNs;
+    const int64_t s_end = s_start + kSecondNs;
+    SeriesPoint point;
+    point.t = s + 1;
+    point.phase = s_start >= window_end_                   ? "drain"
+                  : (!open_known_ || s_start < open_ns_) ? "warmup"
+                                                         : "measured";
+    point.submitted = bin.submitted;
+    point.acked = bin.acked;
+    point.delivered = bin.delivered;
+    point.failed = bin.failed;
+    point.in_flight = in_flight_;
+    point.oldest_undelivered_ms = OldestAgeMs(now);
+    if (bin.latency.count() > 0) {
+      point.p50_ms = static_cast<double>(bin.latency.Percentile(0.5)) / 1e6;
+      point.p99_ms = static_cast<double>(bin.latency.Percentile(0.99)) / 1e6;
+    }
+    series_.push_back(std::move(point));
+
+    // The warm-up's steadiness, from seconds wholly inside it.
+    const uint64_t completed = c_.raw ? bin.acked : bin.delivered;
+    if (c_.warmup_mode == WarmupMode::kFixed) {
+      if (s_end <= open_ns_) steady_ = detector_.AddSecond(completed, bin.latency);
+    } else if (!open_known_ && !submit_ended_) {
+      if (detector_.AddSecond(completed, bin.latency)) {
+        EndWarmup(s_end, true);
+      } else if (s + 1 >= c_.warmup_max_s) {
+        EndWarmup(s_end, false);
+      }
+    }
+  }
+
+  // Least-squares slope of in_flight over the measured seconds.
+  static std::optional<double> BacklogSlope(const std::vector<SeriesPoint>& series) {
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const SeriesPoint& p : series) {
+      if (p.phase != "measured") continue;
+      const double x = static_cast<double>(p.t), y = static_cast<double>(p.in_flight);
+      n += 1;
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      sxy += x * y;
+    }
+    const double denom = n * sxx - sx * sx;
+    if (n < 2 || denom <= 0) return std::nullopt;
+    return (n * sxy - sx * sy) / denom;
+  }
+
   const Clock* clock_;
-  const bool raw_;
-  const bool steady_;
-  const uint64_t max_in_flight_;
+  const Config c_;
   mutable std::mutex mu_;
   std::condition_variable slot_cv_;
-  std::unordered_map<std::string, TxState> txs_;
+  std::atomic<int64_t> deadline_{kNever};
+
+  // Everything below is GUARDED_BY(mu_).
+  SteadyDetector detector_;
+  std::vector<std::vector<TxState>> states_;  // per peer, by index
+  std::vector<uint64_t> cursor_;              // per peer: no earlier transaction is in flight
+  std::unordered_map<std::string_view, TxRef> ids_;
   uint64_t submitted_ = 0, acked_ = 0, failed_ = 0, delivered_ = 0, duplicates_ = 0, blocks_ = 0;
   uint64_t in_flight_ = 0;
   std::map<std::string, uint64_t> cut_reasons_;
   bool seen_first_block_ = false;
-  // Measured (post-warm-up) transactions only:
-  int64_t measure_from_ns_ = 0;
-  uint64_t m_submitted_ = 0, m_acked_ = 0, m_delivered_ = 0;
-  int64_t first_due_ns_ = 0, last_submit_ns_ = 0, last_ack_ns_ = 0, last_delivery_ns_ = 0;
-  int64_t last_submit_any_ns_ = 0;
-  std::vector<int64_t> ack_times_, delivery_times_;  // every ack / first delivery
-  LatencyHistogram e2e_, ack_;  // measured transactions
-  // Every transaction's latency since the last progress line.
-  LatencyHistogram recent_;
-  // Progress bookkeeping.
+  bool pool_exhausted_ = false;
+  int peers_running_ = 0;
+
+  // Phases.
+  int64_t start_ns_ = 0;
+  bool open_known_ = false;  // the warm-up has ended
+  int64_t open_ns_ = 0;      // the measured window's start
+  // The measured window's end: kNever while unknown (an undecided warm-up,
+  // or a count-limited run still submitting); the deadline; or when
+  // submitting stopped before it.
+  int64_t window_end_ = kNever;
+  bool submit_ended_ = false;
+  bool stopped_before_deadline_ = false;
+  int64_t submit_end_ns_ = 0;
+  bool steady_ = false;
+
+  // The measured window.
+  uint64_t m_submitted_due_ = 0;  // due in it
+  uint64_t m_sent_window_ = 0, m_acked_window_ = 0, m_delivered_window_ = 0;  // happened in it
+  int64_t last_ack_window_ns_ = 0, last_delivery_window_ns_ = 0;
+  int64_t max_lag_ns_ = 0;
+  LatencyHistogram m_e2e_, m_ack_;
+  std::map<int64_t, Pending> pending_;
+
+  // The series.
+  std::map<int64_t, Bin> bins_;  // seconds not yet closed
+  int64_t next_second_ = 0;      // the first second not yet closed
+  std::vector<SeriesPoint> series_;
+
+  // Progress lines.
+  LatencyHistogram recent_;  // completed since the last progress line
   int64_t last_progress_ns_ = 0;
   uint64_t last_submitted_ = 0, last_done_ = 0;
 };
@@ -246,7 +537,22 @@ Status CheckOptions(const LoadOptions& o) {
   }
   if (o.rate < 0) return Status::InvalidArgument("rate must not be negative");
   if (o.count == 0 && o.duration_ms <= 0) return Status::InvalidArgument("give a count or a duration");
+  if (o.duration_ms < 0) return Status::InvalidArgument("duration must not be negative");
   if (o.max_in_flight == 0) return Status::InvalidArgument("max in flight must be at least 1");
+  if (o.warmup_ms < 0) return Status::InvalidArgument("warm-up must not be negative");
+  if (o.steady_window_ms < 1000 || o.steady_window_ms % 1000 != 0) {
+    return Status::InvalidArgument("steady window must be a whole number of seconds, at least 1 s");
+  }
+  if (!(o.steady_tolerance > 0 && o.steady_tolerance < 1)) {
+    return Status::InvalidArgument("steady tolerance must be between 0 and 1 (e.g. 0.05 for 5%)");
+  }
+  if (o.warmup_mode == WarmupMode::kAuto && o.warmup_max_ms < 2 * o.steady_window_ms) {
+    return Status::InvalidArgument("warm-up max must be at least two steady windows long");
+  }
+  if (o.sign_inline && o.pool_size > 0) {
+    return Status::InvalidArgument("a pool size is for pre-signed transactions; it has no meaning when signing inline");
+  }
+  if (o.drain_timeout_ms < 0) return Status::InvalidArgument("drain timeout must not be negative");
   return Status::OK();
 }
 
@@ -267,15 +573,90 @@ Status CheckBrokers(kafka::Producer* producer, const std::string& brokers, const
   return Status::OK();
 }
 
+// Builds each peer's pool, one thread per peer. Stops early (OK, pools
+// short) if *stop becomes true.
+Status PreSign(const PoolPlan& plan, std::vector<Peer>* peers, std::vector<std::deque<PooledTx>>* pools,
+               const std::function<bool()>& stopping) {
+  std::vector<Status> results(peers->size());
+  std::vector<std::thread> threads;
+  for (size_t pi = 0; pi < peers->size(); ++pi) {
+    threads.emplace_back([&, pi] {
+      BuiltTx tx;
+      for (uint64_t k = 0; k < plan.per_peer[pi]; ++k) {
+        if (k % 1024 == 0 && stopping()) return;
+        Status st = (*peers)[pi].factory->Build(&tx);
+        if (!st.ok()) {
+          results[pi] = st.WithContext("peer " + std::to_string(pi) + ": pre-signing");
+          return;
+        }
+        (*pools)[pi].push_back(PooledTx{{static_cast<uint32_t>(pi), k}, std::move(tx.tx_id), std::move(tx.record)});
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const Status& st : results) ORDERING_RETURN_IF_ERROR(st);
+  return Status::OK();
+}
+
+std::string FormatCount(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
 }  // namespace
+
+Status PlanPool(const LoadOptions& o, PoolPlan* plan) {
+  *plan = PoolPlan();
+  if (o.sign_inline) return Status::OK();
+  const uint64_t n = static_cast<uint64_t>(std::max(o.peers, 1));
+  const double warmup_bound_s = o.warmup_mode == WarmupMode::kAuto
+                                    ? std::ceil(static_cast<double>(o.warmup_max_ms) / 1000.0)
+                                    : static_cast<double>(o.warmup_ms) / 1000.0;
+  const double run_s = warmup_bound_s + static_cast<double>(o.duration_ms) / 1000.0;
+  uint64_t total = 0;
+  if (o.pool_size > 0) {
+    total = o.pool_size;
+  } else if (o.rate > 0) {
+    // Every due time in the run, plus one per peer for rounding.
+    total = o.duration_ms > 0 ? static_cast<uint64_t>(std::ceil(o.rate * run_s)) + n : UINT64_MAX;
+  } else {
+    constexpr uint64_t kFlatOutPerSecond = 20000, kFlatOutCap = 4'000'000;
+    total = o.count > 0 ? o.count
+                        : std::min(kFlatOutCap, static_cast<uint64_t>(std::ceil(run_s)) * kFlatOutPerSecond);
+  }
+  if (o.count > 0) total = std::min(total, o.count);  // never more than will be sent
+  plan->total = total;
+  if (total > kPoolMemoryLimitBytes / (o.tx_size + kPoolOverheadBytesPerTx)) {
+    char buf[160];
+    const double gib = static_cast<double>(total) * static_cast<double>(o.tx_size + kPoolOverheadBytesPerTx) / (1u << 30);
+    std::snprintf(buf, sizeof(buf), "%.1f GiB", gib);
+    return Status::InvalidArgument("a pre-signed pool of " + FormatCount(total) + " transactions of " +
+                                   std::to_string(o.tx_size) + " bytes needs about " + buf +
+                                   ", over the 8 GiB limit: lower --pool-size, or --rate or --duration "
+                                   "(the pool covers warm-up + duration at the rate), or sign inside the "
+                                   "window with --sign-inline");
+  }
+  plan->estimated_bytes = total * (o.tx_size + kPoolOverheadBytesPerTx);
+  for (uint64_t p = 0; p < n; ++p) plan->per_peer.push_back(ShareOf(total, n, p));
+  return Status::OK();
+}
 
 Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* external_stop) {
   ORDERING_RETURN_IF_ERROR(CheckOptions(options));
+  PoolPlan plan;
+  ORDERING_RETURN_IF_ERROR(PlanPool(options, &plan));
   const std::string topic = options.topic.empty() ? options.channel_id : options.topic;
   const Clock* clock = options.clock;
-  Tracker tracker(clock, options.raw, options.duration_ms > 0, options.max_in_flight);
+  const bool presigned = !options.sign_inline;
   std::atomic<bool> stop{false};
   auto stopping = [&] { return stop.load() || (external_stop != nullptr && external_stop->load()); };
+  auto notice = [&](const std::string& line) {
+    if (options.on_notice) options.on_notice(line);
+  };
 
   report->config = {{"brokers", options.brokers},
                     {"orderer", options.raw ? "" : options.orderer},
@@ -288,7 +669,14 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
                     {"count", options.count},
                     {"duration_ms", options.duration_ms},
                     {"max_in_flight", options.max_in_flight},
+                    {"warmup_mode", options.warmup_mode == WarmupMode::kAuto ? "auto" : "fixed"},
                     {"warmup_ms", options.warmup_ms},
+                    {"warmup_max_ms", options.warmup_max_ms},
+                    {"steady_window_ms", options.steady_window_ms},
+                    {"steady_tolerance", options.steady_tolerance},
+                    {"sign_inline", options.sign_inline},
+                    {"pool_size", options.pool_size},
+                    {"drain_timeout_ms", options.drain_timeout_ms},
                     {"raw", options.raw}};
   nlohmann::json props = nlohmann::json::object();
   for (const Property& p : options.producer_properties) props[p.key] = p.value;
@@ -297,7 +685,22 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   for (const Property& p : options.profile_broker) broker[p.key] = p.value;
   report->config["profile_broker"] = broker;
 
+  // Declared before the tracker and the producers: the delivery reports
+  // point into them and the tracker keys on their tx ids.
+  std::vector<std::deque<PooledTx>> pools(static_cast<size_t>(options.peers));
+  Tracker::Config tc;
+  tc.raw = options.raw;
+  tc.peers = options.peers;
+  tc.max_in_flight = options.max_in_flight;
+  tc.warmup_mode = options.warmup_mode;
+  tc.warmup_ns = options.warmup_ms * 1'000'000;
+  tc.warmup_max_s = (options.warmup_max_ms + 999) / 1000;
+  tc.steady = SteadyOptions{static_cast<int>(options.steady_window_ms / 1000), options.steady_tolerance};
+  tc.duration_ns = options.duration_ms * 1'000'000;
+  Tracker tracker(clock, tc);
+
   // Peers: each its own key and producer, created before the clock starts.
+  // The drain bounds the exit, so a producer does not flush when closed.
   std::vector<Peer> peers(static_cast<size_t>(options.peers));
   for (size_t i = 0; i < peers.size(); ++i) {
     Peer& p = peers[i];
@@ -309,10 +712,11 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     kafka::Producer::Options po;
     po.brokers = options.brokers;
     po.properties = options.producer_properties;
+    po.close_flush_timeout_ms = 0;
     po.on_delivery = [&tracker](const kafka::DeliveryReport& r) {
-      std::unique_ptr<std::string> id(static_cast<std::string*>(r.opaque));
-      if (!r.status.ok()) spdlog::debug("delivery failed for {}: {}", *id, r.status.ToString());
-      tracker.OnAck(*id, r.status.ok());
+      const auto* tx = static_cast<const PooledTx*>(r.opaque);
+      if (!r.status.ok() && !r.purged) spdlog::debug("delivery failed for {}: {}", tx->tx_id, r.status.ToString());
+      tracker.OnDeliveryReport(tx->ref, r.status.ok() ? Outcome::kAcked : r.purged ? Outcome::kPurged : Outcome::kFailed);
     };
     ORDERING_RETURN_IF_ERROR(kafka::Producer::Create(po, &p.producer).WithContext("peer " + std::to_string(i)));
   }
@@ -340,17 +744,35 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
         &listener));
   }
 
-  const int64_t start_ns = clock->NowNanos() + 50'000'000;  // let every thread get going
-  tracker.SetMeasureFrom(start_ns + options.warmup_ms * 1'000'000);
-  const int64_t end_ns = options.duration_ms > 0 ? start_ns + options.duration_ms * 1'000'000 : INT64_MAX;
-  const uint64_t count_limit = options.count > 0 ? options.count : UINT64_MAX;
-  const uint64_t n_peers = peers.size();
-  std::atomic<uint64_t> produce_errors{0};
-  std::atomic<uint64_t> next_index{0};  // flat-out: shared counter for the count limit
+  std::atomic<uint64_t> record_bytes{0};
+  report->presigned = presigned;
+  if (presigned) {
+    notice("pre-signing " + FormatCount(plan.total) + " transactions (" + std::to_string(peers.size()) +
+           " peers, a thread each)...");
+    const int64_t t0 = clock->NowNanos();
+    ORDERING_RETURN_IF_ERROR(PreSign(plan, &peers, &pools, stopping));
+    report->presign_seconds = static_cast<double>(clock->NowNanos() - t0) / 1e9;
+    for (size_t pi = 0; pi < pools.size(); ++pi) {
+      report->pool_size += pools[pi].size();
+      tracker.Reserve(static_cast<uint32_t>(pi), pools[pi].size());
+    }
+    if (!pools.empty() && !pools[0].empty()) record_bytes = pools[0][0].record.size();
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "pre-signed %s transactions in %.2f s (%.0f/s)", FormatCount(report->pool_size).c_str(),
+                  report->presign_seconds,
+                  report->presign_seconds > 0 ? static_cast<double>(report->pool_size) / report->presign_seconds : 0.0);
+    notice(buf);
+  }
 
+  const int64_t start_ns = clock->NowNanos() + 50'000'000;  // let every thread get going
+  tracker.Start(start_ns);
+  const uint64_t n_peers = peers.size();
+
+  // Sleeps until `t` or the deadline, whichever is first (the deadline can
+  // move: an auto warm-up sets it when it ends).
   auto sleep_until = [&](int64_t t) {
     while (!stopping()) {
-      int64_t left = t - clock->NowNanos();
+      int64_t left = std::min(t, tracker.deadline()) - clock->NowNanos();
       if (left <= 0) return;
       std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(left, 50'000'000)));
     }
@@ -360,95 +782,125 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   for (uint64_t pi = 0; pi < n_peers; ++pi) {
     threads.emplace_back([&, pi] {
       Peer& peer = peers[pi];
-      BuiltTx tx;
-      for (uint64_t k = 0;; ++k) {
+      std::deque<PooledTx>& pool = pools[pi];
+      const uint64_t quota = options.count > 0 ? ShareOf(options.count, n_peers, pi) : UINT64_MAX;
+      BuiltTx built;
+      bool at_deadline = false;
+      for (uint64_t k = 0; k < quota; ++k) {
         int64_t due;
         if (options.rate > 0) {
           const uint64_t index = k * n_peers + pi;
-          if (index >= count_limit) break;
           due = start_ns + static_cast<int64_t>(static_cast<double>(index) * 1e9 / options.rate);
-          if (due >= end_ns) break;
           sleep_until(due);
           if (stopping()) break;
+          // Checked after the sleep: an auto warm-up may have ended meanwhile.
+          if (due >= tracker.deadline()) {
+            at_deadline = true;
+            break;
+          }
         } else {
           if (k == 0) sleep_until(start_ns);
           if (!tracker.AcquireSlot(stop) || stopping()) break;
-          if (next_index.fetch_add(1) >= count_limit) break;
           due = clock->NowNanos();
-          if (due >= end_ns) break;
+          if (due >= tracker.deadline()) {
+            at_deadline = true;
+            break;
+          }
         }
-        Status st = peer.factory->Build(&tx);
-        if (!st.ok()) {
-          spdlog::error("peer {}: building a transaction: {}", pi, st.ToString());
-          stop = true;
-          break;
+        PooledTx* tx;
+        if (presigned) {
+          if (k >= pool.size()) {
+            tracker.OnPoolExhausted();
+            break;
+          }
+          tx = &pool[k];
+        } else {
+          Status st = peer.factory->Build(&built);
+          if (!st.ok()) {
+            spdlog::error("peer {}: building a transaction: {}", pi, st.ToString());
+            stop = true;
+            break;
+          }
+          pool.push_back(PooledTx{{static_cast<uint32_t>(pi), k}, std::move(built.tx_id), std::move(built.record)});
+          tx = &pool.back();
+          uint64_t none = 0;
+          record_bytes.compare_exchange_strong(none, tx->record.size());
         }
-        tracker.OnSubmit(tx.tx_id, due);
-        st = peer.producer->Produce(topic, 0, tx.record, new std::string(tx.tx_id));
+        tracker.OnSubmit(tx->ref, tx->tx_id, due);
+        Status st = peer.producer->Produce(topic, 0, tx->record, tx);
         if (!st.ok()) {
-          ++produce_errors;
-          tracker.OnAck(tx.tx_id, false);
+          tracker.OnDeliveryReport(tx->ref, Outcome::kFailed);
           spdlog::error("peer {}: produce: {}", pi, st.ToString());
         }
+        std::string().swap(tx->record);  // the producer holds its own copy
       }
+      tracker.OnPeerStopped(at_deadline);
     });
   }
 
-  // Progress reporting on this thread while peers submit.
+  // Progress and the per-second series on this thread while peers submit.
   std::atomic<bool> submitting_done{false};
   std::thread joiner([&] {
     for (auto& t : threads) t.join();
     submitting_done = true;
   });
   const int64_t interval_ns = options.progress_interval_ms * 1'000'000;
-  tracker.Progress(start_ns);  // baseline for the first interval
+  tracker.Progress();  // baseline for the first interval
   int64_t next_progress = start_ns + interval_ns;
-  auto maybe_progress = [&] {
+  auto tick = [&] {
+    tracker.Tick();
     if (interval_ns > 0 && options.on_progress && clock->NowNanos() >= next_progress) {
-      options.on_progress(tracker.Progress(start_ns));
+      options.on_progress(tracker.Progress());
       next_progress += interval_ns;
     }
   };
   while (!submitting_done.load()) {
     if (external_stop != nullptr && external_stop->load()) stop = true;
-    maybe_progress();
+    tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   joiner.join();
 
-  // Drain: acknowledgements, then deliveries.
-  const int64_t drain_deadline = clock->NowNanos() + options.drain_timeout_ms * 1'000'000;
-  for (Peer& p : peers) {
-    int64_t left_ms = std::max<int64_t>(1, (drain_deadline - clock->NowNanos()) / 1'000'000);
-    Status st = p.producer->Flush(static_cast<int>(left_ms));
-    if (!st.ok()) spdlog::warn("flush: {}", st.ToString());
-  }
+  // Drain, bounded as a whole by drain_timeout_ms: flush (on a helper
+  // thread, so the series keeps its one-second beat) while waiting for the
+  // deliveries; at the deadline, purge what the producers still hold (each
+  // purged record counts as never acknowledged) and close them at once.
+  const int64_t drain_start = clock->NowNanos();
+  const int64_t drain_deadline = drain_start + options.drain_timeout_ms * 1'000'000;
+  auto ms_left = [&] { return static_cast<int>(std::max<int64_t>(1, (drain_deadline - clock->NowNanos()) / 1'000'000)); };
+  std::thread flusher([&] {
+    for (Peer& p : peers) {
+      if (clock->NowNanos() >= drain_deadline) break;
+      Status st = p.producer->Flush(ms_left());
+      if (!st.ok()) spdlog::info("flush: {}", st.ToString());
+    }
+  });
   while (!tracker.Settled() && clock->NowNanos() < drain_deadline &&
          !(external_stop != nullptr && external_stop->load())) {
-    maybe_progress();
+    tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (listener) listener->Stop();
-  peers.clear();  // producers flushed; destroys them
-  report->stopped_early = external_stop != nullptr && external_stop->load();
-  tracker.Fill(report);
-  report->config["deliver_reconnects"] = listener ? listener->reconnects() : 0;
-  {
-    // One record's size on the wire, for the report.
-    std::unique_ptr<Signer> s;
-    ORDERING_RETURN_IF_ERROR(Signer::Generate(&s));
-    TxFactoryOptions fo;
-    fo.channel_id = options.channel_id;
-    fo.target_record_bytes = options.tx_size;
-    TxFactory f(s.get(), fo, clock);
-    BuiltTx tx;
-    ORDERING_RETURN_IF_ERROR(f.Build(&tx));
-    report->record_bytes = tx.record.size();
+  for (Peer& p : peers) {
+    const int left = p.producer->Purge(kPurgePollMs);
+    if (left > 0) spdlog::warn("{} records still queued after purging the producer", left);
   }
+  flusher.join();  // returns once the purge emptied the queues
+  if (listener) listener->Stop();
+  peers.clear();  // closes the producers without waiting
+  report->drain_seconds = static_cast<double>(clock->NowNanos() - drain_start) / 1e9;
+  report->stopped_early = external_stop != nullptr && external_stop->load();
+  tracker.Finish();
+  tracker.Fill(report);
+  report->record_bytes = record_bytes.load();
+  report->config["deliver_reconnects"] = listener ? listener->reconnects() : 0;
+  if (options.rate > 0) report->offered_tps = options.rate;
+  report->generator_bound =
+      report->pool_exhausted || (options.rate > 0 && report->submit_seconds > 0 && report->submit_tps < 0.95 * options.rate);
   return Status::OK();
 }
 
 nlohmann::json ReportToJson(const LoadReport& r) {
+  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   nlohmann::json j;
   j["config"] = r.config;
   j["submitted"] = r.submitted;
@@ -456,59 +908,123 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["failed"] = r.failed;
   j["delivered"] = r.delivered;
   j["duplicates"] = r.duplicates;
-  j["lost"] = r.lost;
+  j["undelivered_acked"] = r.undelivered_acked;
+  j["never_acked"] = r.never_acked;
+  j["lost"] = r.lost();
   j["clean"] = r.clean();
   j["stopped_early"] = r.stopped_early;
   j["blocks"] = r.blocks;
   j["txs_per_block"] = r.blocks > 0 ? static_cast<double>(r.delivered + r.duplicates) / static_cast<double>(r.blocks) : 0.0;
   j["cut_reasons"] = r.cut_reasons;
   j["record_bytes"] = r.record_bytes;
-  j["seconds"] = {{"submit", r.submit_seconds}, {"run", r.run_seconds}};
-  j["warmup"] = {{"seconds", r.config.value("warmup_ms", 0) / 1000.0}, {"transactions", r.warmup_transactions}};
+  j["signing"] = r.presigned ? "presigned" : "inline";
+  j["presign_seconds"] = r.presign_seconds;
+  j["pool_size"] = r.pool_size;
+  j["pool_exhausted"] = r.pool_exhausted;
+  j["seconds"] = {{"submit", r.submit_seconds}, {"run", r.run_seconds}, {"drain", r.drain_seconds}};
+  j["warmup"] = {{"mode", r.warmup_mode},
+                 {"seconds", r.warmup_seconds},
+                 {"transactions", r.warmup_transactions},
+                 {"steady", r.steady}};
+  j["offered_tps"] = opt(r.offered_tps);
   j["tps"] = {{"submitted", r.submit_tps}, {"acked", r.ack_tps}, {"delivered", r.delivered_tps}};
+  j["generator_bound"] = r.generator_bound;
+  j["max_submit_lag_ms"] = r.max_submit_lag_ms;
+  j["backlog_growth_tps"] = opt(r.backlog_growth_tps);
+  j["undelivered_share"] = r.undelivered_share;
   j["latency_ms"] = {{"e2e", ToJson(r.e2e)}, {"ack", ToJson(r.ack)}};
+  nlohmann::json series = nlohmann::json::array();
+  for (const SeriesPoint& p : r.series) {
+    series.push_back({{"t", p.t},
+                      {"phase", p.phase},
+                      {"submitted", p.submitted},
+                      {"acked", p.acked},
+                      {"delivered", p.delivered},
+                      {"failed", p.failed},
+                      {"in_flight", p.in_flight},
+                      {"oldest_undelivered_ms", p.oldest_undelivered_ms},
+                      {"p50_ms", opt(p.p50_ms)},
+                      {"p99_ms", opt(p.p99_ms)}});
+  }
+  j["series"] = std::move(series);
   return j;
 }
 
 std::string ReportToText(const LoadReport& r) {
   const bool raw = r.config.value("raw", false);
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   char buf[512];
   std::ostringstream out;
-  std::snprintf(buf, sizeof(buf), "submitted %llu, acked %llu, failed %llu", static_cast<unsigned long long>(r.submitted),
-                static_cast<unsigned long long>(r.acked), static_cast<unsigned long long>(r.failed));
+  std::snprintf(buf, sizeof(buf), "submitted %llu, acked %llu", u(r.submitted), u(r.acked));
   out << buf;
   if (!raw) {
     const double per_block =
         r.blocks > 0 ? static_cast<double>(r.delivered + r.duplicates) / static_cast<double>(r.blocks) : 0.0;
-    std::snprintf(buf, sizeof(buf), ", delivered %llu, lost %llu, duplicates %llu, in %llu blocks (%.1f tx/block)",
-                  static_cast<unsigned long long>(r.delivered), static_cast<unsigned long long>(r.lost),
-                  static_cast<unsigned long long>(r.duplicates), static_cast<unsigned long long>(r.blocks), per_block);
-    out << buf;
-  } else {
-    std::snprintf(buf, sizeof(buf), ", never acknowledged %llu", static_cast<unsigned long long>(r.lost));
+    std::snprintf(buf, sizeof(buf), ", delivered %llu in %llu blocks (%.1f tx/block)", u(r.delivered), u(r.blocks),
+                  per_block);
     out << buf;
   }
   out << "\n";
-  if (r.warmup_transactions > 0) {
-    std::snprintf(buf, sizeof(buf), "measured after a %.1f s warm-up (%llu transactions left out of the figures below)\n",
-                  r.config.value("warmup_ms", 0) / 1000.0, static_cast<unsigned long long>(r.warmup_transactions));
-    out << buf;
+  if (raw) {
+    std::snprintf(buf, sizeof(buf), "%s: never acknowledged %llu, failed %llu\n", r.clean() ? "clean" : "NOT CLEAN",
+                  u(r.never_acked), u(r.failed));
+  } else {
+    std::snprintf(buf, sizeof(buf),
+                  "%s: acknowledged but undelivered %llu, never acknowledged %llu (lost %llu), failed %llu, "
+                  "duplicates %llu\n",
+                  r.clean() ? "clean" : "NOT CLEAN", u(r.undelivered_acked), u(r.never_acked), u(r.lost()),
+                  u(r.failed), u(r.duplicates));
   }
-  std::snprintf(buf, sizeof(buf), "throughput: submitted %.0f tx/s, acked %.0f tx/s", r.submit_tps, r.ack_tps);
+  out << buf;
+  if (r.presigned) {
+    std::snprintf(buf, sizeof(buf), "signing: pre-signed pool of %llu in %.2f s before the clock%s\n", u(r.pool_size),
+                  r.presign_seconds, r.pool_exhausted ? "; a peer RAN OUT of its pool and stopped early" : "");
+  } else {
+    std::snprintf(buf, sizeof(buf), "signing: inline, inside the measured window\n");
+  }
+  out << buf;
+  std::snprintf(buf, sizeof(buf), "warm-up: %s, %.1f s, %llu transactions left out of the figures below (%s)\n",
+                r.warmup_mode.c_str(), r.warmup_seconds, u(r.warmup_transactions),
+                r.steady ? "steady" : "not shown steady");
+  out << buf;
+  if (r.offered_tps) {
+    std::snprintf(buf, sizeof(buf), "offered %.0f tx/s; ", *r.offered_tps);
+    out << buf;
+  } else {
+    out << "flat out; ";
+  }
+  std::snprintf(buf, sizeof(buf), "throughput over %.1f s: submitted %.0f tx/s, acked %.0f tx/s", r.submit_seconds,
+                r.submit_tps, r.ack_tps);
   out << buf;
   if (!raw) {
     std::snprintf(buf, sizeof(buf), ", delivered (end to end) %.0f tx/s", r.delivered_tps);
     out << buf;
   }
   out << "\n";
-  auto line = [&](const char* name, const LatencySummary& s) {
-    std::snprintf(buf, sizeof(buf), "%s latency ms: p50 %.1f  p95 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f (n=%llu)\n",
-                  name, s.p50_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms, s.mean_ms,
-                  static_cast<unsigned long long>(s.count));
+  std::snprintf(buf, sizeof(buf), "generator-bound: %s (max submit lag %.1f ms); backlog growth ",
+                r.generator_bound ? "YES" : "no", r.max_submit_lag_ms);
+  out << buf;
+  if (r.backlog_growth_tps) {
+    std::snprintf(buf, sizeof(buf), "%+.1f tx/s\n", *r.backlog_growth_tps);
     out << buf;
+  } else {
+    out << "n/a (under 2 measured seconds)\n";
+  }
+  // Latency of completed transactions alone is survivorship: say how many
+  // did not complete beside it.
+  auto line = [&](const char* name, const LatencySummary& s, bool with_share) {
+    std::snprintf(buf, sizeof(buf), "%s latency ms: p50 %.1f  p95 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f (n=%llu",
+                  name, s.p50_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms, s.mean_ms, u(s.count));
+    out << buf;
+    if (with_share) {
+      std::snprintf(buf, sizeof(buf), "; undelivered share %.2f%%: of all submitted, never %s", 100.0 * r.undelivered_share,
+                    raw ? "acknowledged" : "delivered");
+      out << buf;
+    }
+    out << ")\n";
   };
-  if (!raw) line("end-to-end", r.e2e);
-  line("ack       ", r.ack);
+  if (!raw) line("end-to-end", r.e2e, true);
+  line(raw ? "ack" : "ack       ", r.ack, raw);
   return out.str();
 }
 

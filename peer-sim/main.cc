@@ -26,6 +26,21 @@ void OnSignal(int) { g_stop = true; }
 
 int UsageError(const std::string& msg) { return cli::UsageError("peer-sim", msg); }
 
+int64_t Millis(std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+// "12.3 ms p50 .. p99" of the interval's completions, or, when none
+// completed, the age of the oldest transaction still waiting.
+std::string IntervalLatency(const LoadProgress& p, const char* what, const char* waiting) {
+  char buf[160];
+  if (p.interval_latency.count == 0) {
+    std::snprintf(buf, sizeof(buf), "no %s this interval, oldest %s %.0f ms", what, waiting, p.oldest_undelivered_ms);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%s p50 %.1f ms p99 %.1f ms", what, p.interval_latency.p50_ms,
+                  p.interval_latency.p99_ms);
+  }
+  return buf;
+}
+
 std::string ProfileName(const std::string& path) {
   std::string name = path.substr(path.find_last_of('/') + 1);
   if (auto dot = name.rfind(".properties"); dot != std::string::npos) name.resize(dot);
@@ -35,7 +50,8 @@ std::string ProfileName(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_file, profile, tx_size, duration, warmup, drain_timeout, progress_interval, json_path, log_level;
+  std::string config_file, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size, drain_timeout,
+      progress_interval, json_path, log_level;
   std::vector<std::string> producer_props;
   LoadOptions o;
   bool quiet = false;
@@ -45,8 +61,12 @@ int main(int argc, char** argv) {
       "       peer-sim --brokers HOST:PORT --raw [options]\n\n"
       "Simulated peers sign transactions and submit them to the channel's Kafka topic with a\n"
       "producer profile, then time each one until the orderer delivers it in a block.\n"
-      "Exits 0 when every transaction was delivered exactly once, 1 when any was lost,\n"
-      "doubled or failed, 2 on a usage error, 3 when the run could not start.\n\nOptions");
+      "A run is a warm-up, then the measured window (--duration), then the drain (--drain-timeout).\n"
+      "By default every transaction is signed before the clock starts (a pre-signed pool), so the\n"
+      "generator does not limit the run; the report says whether it did (generator_bound).\n"
+      "Exits 0 when every transaction was delivered exactly once, 1 when any was lost (acknowledged\n"
+      "but undelivered, or never acknowledged), doubled or failed, 2 on a usage error, 3 when the\n"
+      "run could not start.\n\nOptions");
   opts.add_options()
       ("help,h", "show this help and exit")
       ("config", po::value(&config_file), "read options from FILE (key = value lines, same names as the flags)")
@@ -60,15 +80,34 @@ int main(int argc, char** argv) {
       ("producer-prop", po::value(&producer_props)->composing(), "producer property key=value, after the profile (repeatable)")
       ("tx-size", po::value(&tx_size)->default_value("1KB"), "record size on the wire")
       ("rate", po::value(&o.rate)->default_value(1000), "total tx/s over all peers, open loop; 0 = flat out")
-      ("count", po::value(&o.count)->default_value(0), "stop after this many transactions (0 = no limit)")
-      ("duration", po::value(&duration)->default_value("10s"), "stop submitting after this long (0 = no limit)")
-      ("warmup", po::value(&warmup)->default_value("0s"), "leave transactions due in this first part of the run out of TPS and latency")
+      ("count", po::value(&o.count)->default_value(0), "stop after this many transactions, warm-up included (0 = no limit)")
+      ("duration", po::value(&duration)->default_value("10s"),
+       "length of the measured window, which starts when the warm-up ends: the run submits for warm-up + "
+       "duration (0 = no limit)")
+      ("warmup", po::value(&warmup)->default_value("0s"),
+       "warm-up before the measured window: a length (e.g. 5s), or 'auto' = until steady (see "
+       "--steady-window); its transactions are checked but left out of TPS and latency")
+      ("steady-window", po::value(&steady_window)->default_value("5s"),
+       "auto warm-up: it ends at the end of the second where the last two windows of this length (whole "
+       "seconds) agree on completed rate and p50 latency")
+      ("steady-tolerance", po::value(&o.steady_tolerance)->default_value(0.05, "0.05"),
+       "auto warm-up: how close the two windows must be, relative (0.05 = 5%)")
+      ("warmup-max", po::value(&warmup_max)->default_value("30s"),
+       "auto warm-up: measure anyway after this long (the report then says steady: false)")
+      ("pool-size", po::value(&pool_size),
+       "pre-signed transactions over all peers (default: open loop, enough for rate x (warm-up bound + "
+       "duration); flat out, --count if given, else 20000/s x (warm-up bound + duration), at most 4,000,000); "
+       "a flat-out peer that runs out stops (pool_exhausted)")
+      ("sign-inline", po::bool_switch(&o.sign_inline),
+       "sign each transaction just before producing it, inside the measured window, instead of pre-signing")
       ("max-in-flight", po::value(&o.max_in_flight)->default_value(20000), "flat out: most transactions submitted but not yet delivered")
-      ("drain-timeout", po::value(&drain_timeout)->default_value("30s"), "after submitting, wait this long for deliveries")
+      ("drain-timeout", po::value(&drain_timeout)->default_value("30s"),
+       "after submitting ends, the most the exit may take (flush, waiting for deliveries, closing the "
+       "producers); what is still unacknowledged then is purged and counted as never acknowledged")
       ("raw", po::bool_switch(&o.raw), "producer only: time submit -> broker ack, no orderer")
       ("json", po::value(&json_path), "write the report as JSON to FILE")
       ("progress-interval", po::value(&progress_interval)->default_value("5s"), "progress line interval (0 = none)")
-      ("quiet,q", po::bool_switch(&quiet), "no progress lines")
+      ("quiet,q", po::bool_switch(&quiet), "no progress lines or notes on stderr")
       ("log-level", po::value(&log_level)->default_value("warn"), "trace|debug|info|warn|error");
 
   po::variables_map vm;
@@ -102,35 +141,68 @@ int main(int argc, char** argv) {
   std::chrono::nanoseconds d;
   st = ParseDuration(duration, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--duration: " + st.message());
-  o.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  o.duration_ms = Millis(d);
   if (vm["duration"].defaulted() && o.count > 0) o.duration_ms = 0;  // --count alone: run until the count
-  st = ParseDuration(warmup, &d, std::chrono::seconds(1));
-  if (!st.ok()) return UsageError("--warmup: " + st.message());
-  o.warmup_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  if (o.duration_ms > 0 && o.warmup_ms >= o.duration_ms) return UsageError("--warmup must be shorter than --duration");
+  if (warmup == "auto") {
+    o.warmup_mode = WarmupMode::kAuto;
+  } else {
+    st = ParseDuration(warmup, &d, std::chrono::seconds(1));
+    if (!st.ok()) return UsageError("--warmup takes a length (e.g. 5s) or 'auto': " + st.message());
+    o.warmup_ms = Millis(d);
+  }
+  st = ParseDuration(steady_window, &d, std::chrono::seconds(1));
+  if (!st.ok()) return UsageError("--steady-window: " + st.message());
+  o.steady_window_ms = Millis(d);
+  if (o.steady_window_ms < 1000 || o.steady_window_ms % 1000 != 0) {
+    return UsageError("--steady-window must be a whole number of seconds, at least 1s (got '" + steady_window + "')");
+  }
+  if (!(o.steady_tolerance > 0 && o.steady_tolerance < 1)) {
+    char got[32];
+    std::snprintf(got, sizeof(got), "%g", o.steady_tolerance);
+    return UsageError(std::string("--steady-tolerance must be between 0 and 1, e.g. 0.05 for 5% (got ") + got + ")");
+  }
+  st = ParseDuration(warmup_max, &d, std::chrono::seconds(1));
+  if (!st.ok()) return UsageError("--warmup-max: " + st.message());
+  o.warmup_max_ms = Millis(d);
+  if (o.warmup_mode == WarmupMode::kAuto && o.warmup_max_ms < 2 * o.steady_window_ms) {
+    return UsageError("--warmup-max (" + warmup_max + ") must be at least two --steady-window lengths (" +
+                      steady_window + " each): the warm-up compares two windows");
+  }
+  if (vm.count("pool-size")) {
+    if (pool_size.empty() || pool_size.find_first_not_of("0123456789") != std::string::npos) {
+      return UsageError("--pool-size takes a positive whole number of transactions (got '" + pool_size + "')");
+    }
+    try {
+      o.pool_size = std::stoull(pool_size);
+    } catch (const std::exception&) {
+      return UsageError("--pool-size '" + pool_size + "' is out of range");
+    }
+    if (o.pool_size == 0) return UsageError("--pool-size must be at least 1 (leave it out for the default)");
+    if (o.sign_inline) return UsageError("--pool-size and --sign-inline exclude each other: inline signing has no pool");
+  }
   st = ParseDuration(drain_timeout, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--drain-timeout: " + st.message());
-  o.drain_timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  o.drain_timeout_ms = Millis(d);
   st = ParseDuration(progress_interval, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--progress-interval: " + st.message());
-  o.progress_interval_ms = quiet ? 0 : std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  o.progress_interval_ms = quiet ? 0 : Millis(d);
   if (o.rate < 0) return UsageError("--rate must not be negative");
   if (o.count == 0 && o.duration_ms == 0) return UsageError("give --count or a non-zero --duration");
+  {
+    PoolPlan plan;
+    st = PlanPool(o, &plan);
+    if (!st.ok()) return UsageError(st.message());
+  }
 
+  if (!quiet) o.on_notice = [](const std::string& line) { std::fprintf(stderr, "peer-sim: %s\n", line.c_str()); };
   o.on_progress = [&o](const LoadProgress& p) {
-    if (o.raw) {
-      std::fprintf(stderr, "[%6.1fs] submitted %llu (%.0f/s)  acked %llu (%.0f/s)  failed %llu  in flight %llu  ack p50 %.1f ms p99 %.1f ms\n",
-                   p.elapsed_s, static_cast<unsigned long long>(p.submitted), p.interval_submit_tps,
-                   static_cast<unsigned long long>(p.acked), p.interval_delivered_tps,
-                   static_cast<unsigned long long>(p.failed), static_cast<unsigned long long>(p.in_flight),
-                   p.interval_latency.p50_ms, p.interval_latency.p99_ms);
-    } else {
-      std::fprintf(stderr, "[%6.1fs] submitted %llu (%.0f/s)  delivered %llu (%.0f/s)  failed %llu  in flight %llu  e2e p50 %.1f ms p99 %.1f ms\n",
-                   p.elapsed_s, static_cast<unsigned long long>(p.submitted), p.interval_submit_tps,
-                   static_cast<unsigned long long>(p.delivered), p.interval_delivered_tps,
-                   static_cast<unsigned long long>(p.failed), static_cast<unsigned long long>(p.in_flight),
-                   p.interval_latency.p50_ms, p.interval_latency.p99_ms);
-    }
+    const auto n = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+    const std::string latency =
+        o.raw ? IntervalLatency(p, "ack", "unacked") : IntervalLatency(p, "e2e", "undelivered");
+    std::fprintf(stderr, "[%6.1fs] submitted %llu (%.0f/s)  %s %llu (%.0f/s)  failed %llu  in flight %llu (%.1f%% undelivered)  %s\n",
+                 p.elapsed_s, n(p.submitted), p.interval_submit_tps, o.raw ? "acked" : "delivered",
+                 n(o.raw ? p.acked : p.delivered), p.interval_delivered_tps, n(p.failed), n(p.in_flight),
+                 100.0 * p.undelivered_share, latency.c_str());
   };
 
   std::signal(SIGINT, OnSignal);
@@ -151,8 +223,9 @@ int main(int argc, char** argv) {
     }
   }
   if (!report.clean()) {
-    std::cerr << "peer-sim: " << report.lost << " lost, " << report.duplicates << " doubled, " << report.failed
-              << " failed transactions\n";
+    std::cerr << "peer-sim: not clean: " << report.undelivered_acked << " acknowledged but undelivered, "
+              << report.never_acked << " never acknowledged, " << report.failed << " failed, " << report.duplicates
+              << " doubled\n";
     return 1;
   }
   return 0;

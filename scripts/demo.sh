@@ -3,15 +3,16 @@
 # embedded Kafka (librdkafka mock cluster), an orderer and simulated peers,
 # prints TPS and latency, then verifies the ledger.
 #
-# Usage: scripts/demo.sh [--duration 25s] [--warmup 5s] [--rate 2000] [--peers 3] [--tx-size 1024]
+# Usage: scripts/demo.sh [--duration 20s] [--warmup 5s] [--rate 2000] [--peers 3] [--tx-size 1024]
 #                        [--profile configs/profiles/high-throughput.properties]
 #                        [--kafka 1|3]           (start a real Kafka for the run: scripts/kafka)
 #                        [--brokers HOST:PORT]   (use a running Kafka instead)
+# --duration is the measured window, after the --warmup (auto = until steady).
 # Everything is written under run/demo-<timestamp>/ (logs, ledger, report).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-DURATION=25s WARMUP=5s RATE=2000 PEERS=3 BROKERS="" TX_SIZE=1024 KAFKA=""
+DURATION=20s WARMUP=5s RATE=2000 PEERS=3 BROKERS="" TX_SIZE=1024 KAFKA=""
 PROFILE=$ROOT/configs/profiles/high-throughput.properties
 while (($#)); do
   case $1 in
@@ -23,7 +24,7 @@ while (($#)); do
     --brokers) BROKERS=$2; shift 2 ;;
     --kafka) KAFKA=$2; shift 2 ;;
     --tx-size) TX_SIZE=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "demo: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,7 +74,7 @@ wait_for_file "$RUN/orderer.port" 30 "orderer"
 PORT=$(cat "$RUN/orderer.port")
 echo "demo: orderer delivering on 127.0.0.1:$PORT (log: $RUN/orderer.log)"
 
-echo "demo: $PEERS peers, $RATE tx/s, ${TX_SIZE}-byte transactions, profile $(basename "$PROFILE"), for $DURATION (the first $WARMUP is warm-up)"
+echo "demo: $PEERS peers, $RATE tx/s, ${TX_SIZE}-byte transactions, profile $(basename "$PROFILE"), $WARMUP warm-up, then $DURATION measured"
 set +e
 "$BIN/peer-sim/peer-sim" --brokers "$BROKERS" --orderer "127.0.0.1:$PORT" --channel mychannel \
   --peers "$PEERS" --profile "$PROFILE" --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --tx-size "$TX_SIZE" \

@@ -84,6 +84,7 @@ class Tracker {
   void Start(int64_t start_ns) {
     std::lock_guard<std::mutex> lock(mu_);
     start_ns_ = start_ns;
+    wall_offset_ns_ = clock_->WallNanos() - clock_->NowNanos();
     if (c_.warmup_mode == WarmupMode::kFixed) EndWarmup(start_ns + c_.warmup_ns, false);
   }
 
@@ -307,7 +308,10 @@ class Tracker {
       r->ack_tps = rate(m_acked_window_, ack_window);
       r->delivered_tps = c_.raw ? 0 : rate(m_delivered_window_, delivered_window);
       r->run_seconds = c_.raw ? ack_window : delivered_window;
+      r->window_from_unix_ms = (open_ns_ + wall_offset_ns_) / 1'000'000;
+      r->window_to_unix_ms = r->window_from_unix_ms + static_cast<int64_t>(r->run_seconds * 1000);
     }
+    r->start_unix_ms = (start_ns_ + wall_offset_ns_) / 1'000'000;
     r->max_submit_lag_ms = static_cast<double>(max_lag_ns_) / 1e6;
     const uint64_t done = c_.raw ? acked_ : delivered_;
     r->undelivered_share =
@@ -492,6 +496,7 @@ class Tracker {
 
   // Phases.
   int64_t start_ns_ = 0;
+  int64_t wall_offset_ns_ = 0;  // wall clock - monotonic clock, at Start
   bool open_known_ = false;  // the warm-up has ended
   int64_t open_ns_ = 0;      // the measured window's start
   // The measured window's end: kNever while unknown (an undecided warm-up,
@@ -922,6 +927,9 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["pool_size"] = r.pool_size;
   j["pool_exhausted"] = r.pool_exhausted;
   j["seconds"] = {{"submit", r.submit_seconds}, {"run", r.run_seconds}, {"drain", r.drain_seconds}};
+  j["clock"] = {{"start_unix_ms", r.start_unix_ms},
+                {"measure_from_unix_ms", r.window_from_unix_ms},
+                {"measure_to_unix_ms", r.window_to_unix_ms}};
   j["warmup"] = {{"mode", r.warmup_mode},
                  {"seconds", r.warmup_seconds},
                  {"transactions", r.warmup_transactions},

@@ -167,6 +167,11 @@ struct LoadReport {
   double submit_seconds = 0;
   double run_seconds = 0;
   double drain_seconds = 0;       // submitting ended -> producers closed
+  // The same instants on the wall clock (ms since the Unix epoch), so other
+  // tools' samples (a CPU sampler) can be cut to exactly this window.
+  int64_t start_unix_ms = 0;          // second 0 of the series
+  int64_t window_from_unix_ms = 0;    // the measured window: warm-up end ...
+  int64_t window_to_unix_ms = 0;      // ... to its close (open + run_seconds)
   std::optional<double> offered_tps;  // the rate; none when flat out
   double submit_tps = 0;          // sent inside the window / submit_seconds
   double ack_tps = 0;             // acknowledged inside the window / its length

@@ -144,7 +144,7 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
                           "never_acked", "lost", "clean", "stopped_early", "blocks", "txs_per_block", "cut_reasons",
                           "record_bytes", "seconds", "tps", "latency_ms", "series", "signing", "presign_seconds",
                           "pool_size", "pool_exhausted", "warmup", "offered_tps", "generator_bound",
-                          "max_submit_lag_ms", "backlog_growth_tps", "undelivered_share"}) {
+                          "max_submit_lag_ms", "backlog_growth_tps", "undelivered_share", "clock"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["lost"], 10);  // undelivered_acked + never_acked

@@ -103,8 +103,17 @@ TEST_F(LoadTest, OpenLoopPresignedEveryTransactionDeliveredOnce) {
   o.on_notice = [&](const std::string& line) { notices.push_back(line); };
   o.profile_broker = {{"num.network.threads", "8", "test.properties:4"}};
   LoadReport r;
+  const int64_t wall_before_ms = SystemClock::Default()->WallNanos() / 1'000'000;
   Status st = RunLoad(o, &r);
   ASSERT_TRUE(st.ok()) << st.ToString();
+  const int64_t wall_after_ms = SystemClock::Default()->WallNanos() / 1'000'000;
+  // The measured window on the wall clock (a CPU sampler cuts its samples
+  // to it): inside the run, as long as run_seconds, after second 0.
+  EXPECT_GE(r.start_unix_ms, wall_before_ms);
+  EXPECT_GE(r.window_from_unix_ms, r.start_unix_ms);
+  EXPECT_LE(r.window_to_unix_ms, wall_after_ms);
+  EXPECT_NEAR(static_cast<double>(r.window_to_unix_ms - r.window_from_unix_ms), r.run_seconds * 1000, 1.0);
+  EXPECT_EQ(ReportToJson(r)["clock"]["measure_from_unix_ms"], r.window_from_unix_ms);
   EXPECT_EQ(r.submitted, 800u);  // 400 tx/s for 2 s: due times 0 .. 1.9975 s
   EXPECT_EQ(r.acked, r.submitted);
   EXPECT_EQ(r.delivered, r.submitted);

@@ -65,6 +65,7 @@ class Tracker {
     int64_t warmup_max_s = 0;   // auto, whole seconds
     SteadyOptions steady;
     int64_t duration_ns = 0;    // 0: count-limited
+    int64_t cooldown_ns = 0;    // unmeasured submitting after the window
   };
 
   explicit Tracker(const Clock* clock, const Config& config)
@@ -88,8 +89,9 @@ class Tracker {
     if (c_.warmup_mode == WarmupMode::kFixed) EndWarmup(start_ns + c_.warmup_ns, false);
   }
 
-  // When submitting must stop (exclusive): the measured window's end;
-  // kNever while an auto warm-up is undecided or for a count-limited run.
+  // When submitting must stop (exclusive): the measured window's end plus
+  // the cool-down; kNever while an auto warm-up is undecided or for a
+  // count-limited run.
   int64_t deadline() const { return deadline_.load(); }
 
   // Flat-out mode: waits for a free slot in the window. False if stopping.
@@ -117,7 +119,7 @@ class Tracker {
     ++BinAt(now).submitted;
     const int64_t lag = std::max<int64_t>(0, now - due_ns);
     if (open_known_) {
-      if (due_ns >= open_ns_) {
+      if (due_ns >= open_ns_ && due_ns < window_end_) {
         ++m_submitted_due_;
         max_lag_ns_ = std::max(max_lag_ns_, lag);
       }
@@ -365,7 +367,7 @@ class Tracker {
       recent_.Record(latency);
     }
     if (open_known_) {
-      if (due_ns >= open_ns_) (e2e ? m_e2e_ : m_ack_).Record(latency);
+      if (due_ns >= open_ns_ && due_ns < window_end_) (e2e ? m_e2e_ : m_ack_).Record(latency);
     } else {
       Pending& p = pending_[SecondOf(due_ns)];
       (e2e ? p.e2e : p.ack).Record(latency);
@@ -399,7 +401,7 @@ class Tracker {
     open_ns_ = open_ns;
     steady_ = steady;
     window_end_ = c_.duration_ns > 0 ? open_ns + c_.duration_ns : kNever;
-    deadline_.store(window_end_);
+    deadline_.store(window_end_ == kNever ? kNever : window_end_ + c_.cooldown_ns);
     // What happened since open_ns before this decision: the open seconds'
     // events, and the pending transactions due from open_ns on.
     const int64_t first = SecondOf(open_ns);
@@ -431,9 +433,10 @@ class Tracker {
     const int64_t s_end = s_start + kSecondNs;
     SeriesPoint point;
     point.t = s + 1;
-    point.phase = s_start >= window_end_                   ? "drain"
-                  : (!open_known_ || s_start < open_ns_) ? "warmup"
-                                                         : "measured";
+    point.phase = s_start >= window_end_ + c_.cooldown_ns ? "drain"
+                  : s_start >= window_end_                ? "cooldown"
+                  : (!open_known_ || s_start < open_ns_)  ? "warmup"
+                                                          : "measured";
     point.submitted = bin.submitted;
     point.acked = bin.acked;
     point.delivered = bin.delivered;
@@ -621,7 +624,7 @@ Status PlanPool(const LoadOptions& o, PoolPlan* plan) {
   const double warmup_bound_s = o.warmup_mode == WarmupMode::kAuto
                                     ? std::ceil(static_cast<double>(o.warmup_max_ms) / 1000.0)
                                     : static_cast<double>(o.warmup_ms) / 1000.0;
-  const double run_s = warmup_bound_s + static_cast<double>(o.duration_ms) / 1000.0;
+  const double run_s = warmup_bound_s + static_cast<double>(o.duration_ms + o.cooldown_ms) / 1000.0;
   uint64_t total = 0;
   if (o.pool_size > 0) {
     total = o.pool_size;
@@ -673,6 +676,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
                     {"rate", options.rate},
                     {"count", options.count},
                     {"duration_ms", options.duration_ms},
+                    {"cooldown_ms", options.cooldown_ms},
                     {"max_in_flight", options.max_in_flight},
                     {"warmup_mode", options.warmup_mode == WarmupMode::kAuto ? "auto" : "fixed"},
                     {"warmup_ms", options.warmup_ms},
@@ -702,6 +706,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   tc.warmup_max_s = (options.warmup_max_ms + 999) / 1000;
   tc.steady = SteadyOptions{static_cast<int>(options.steady_window_ms / 1000), options.steady_tolerance};
   tc.duration_ns = options.duration_ms * 1'000'000;
+  tc.cooldown_ns = options.duration_ms > 0 ? options.cooldown_ms * 1'000'000 : 0;
   Tracker tracker(clock, tc);
 
   // Peers: each its own key and producer, created before the clock starts.

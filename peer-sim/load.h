@@ -20,7 +20,11 @@
 // not yet delivered (acknowledged in raw mode).
 //
 // Phases: warm-up (fixed length, or until steady: see SteadyDetector), then
-// the measured window of `duration_ms`, then the drain. Transactions due in
+// the measured window of `duration_ms`, then an optional cool-down, then the
+// drain. The cool-down keeps submitting (unmeasured) after the window, so
+// the window's last transactions share their block with the traffic that
+// follows them, as in a system that does not stop; without it the last,
+// partial block waits for BatchTimeout and inflates the window's tail. Transactions due in
 // the warm-up are checked for loss and duplicates like all others but left
 // out of rates and latencies. The drain (flush, waiting for deliveries,
 // closing the producers) is bounded by `drain_timeout_ms` as a whole; what
@@ -74,6 +78,9 @@ struct LoadOptions {
   // Length of the measured window, which starts when the warm-up ends; the
   // run submits for warm-up + duration. 0 = no limit (then give a count).
   int64_t duration_ms = 0;
+  // Submitting goes on this long after the measured window (transactions
+  // due then are checked, not measured). Default: 0.
+  int64_t cooldown_ms = 0;
   WarmupMode warmup_mode = WarmupMode::kFixed;  // Default: fixed
   int64_t warmup_ms = 0;              // fixed warm-up length. Default: 0
   // Auto warm-up: ends at the end of the second where the last two windows

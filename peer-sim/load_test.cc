@@ -37,13 +37,13 @@ class LoadTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<OrdererNode> StartOrderer() {
+  std::unique_ptr<OrdererNode> StartOrderer(int64_t batch_timeout_ms = 200) {
     OrdererOptions o;
     o.ledger_dir = (dir_ / "ledger").string();
     o.listen = "127.0.0.1:0";
     o.channel.channel_id = channel_;
     o.channel.batch_size.max_message_count = 100;
-    o.channel.batch_timeout_ms = 200;
+    o.channel.batch_timeout_ms = batch_timeout_ms;
     o.kafka.brokers = broker_->bootstrap();
     o.kafka.verify_workers = 2;
     o.sync_writes = false;
@@ -81,7 +81,8 @@ uint64_t SeriesSum(const LoadReport& r, uint64_t SeriesPoint::*field) {
 int PhaseRank(const std::string& phase) {
   if (phase == "warmup") return 0;
   if (phase == "measured") return 1;
-  if (phase == "drain") return 2;
+  if (phase == "cooldown") return 2;
+  if (phase == "drain") return 3;
   ADD_FAILURE() << "unknown phase '" << phase << "'";
   return -1;
 }
@@ -220,6 +221,35 @@ TEST_F(LoadTest, SeriesHasOneEntryPerSecondInPhaseOrder) {
   nlohmann::json j = ReportToJson(r);
   EXPECT_EQ(j["series"].size(), r.series.size());
   EXPECT_EQ(j["series"][1]["phase"], "measured");
+}
+
+// Blocks of 100 at 400 tx/s fill every 250 ms, and BatchTimeout is 2 s. A
+// run that stops at the window's end leaves its last transactions in a
+// partial block that waits the full 2 s; with a cool-down the traffic after
+// the window fills that block, and only the window's transactions count.
+TEST_F(LoadTest, CooldownKeepsTheWindowsLastBlockFromWaitingForTheTimeout) {
+  auto node = StartOrderer(/*batch_timeout_ms=*/2000);
+  ASSERT_TRUE(node);
+  const std::string orderer = "127.0.0.1:" + std::to_string(node->deliver_port());
+  LoadOptions o = Options(orderer);
+  o.rate = 400;
+  o.duration_ms = 2100;  // 840 transactions: 8 full blocks and a partial one of 40
+  LoadReport without;
+  ASSERT_TRUE(RunLoad(o, &without).ok());
+  ASSERT_TRUE(without.clean());
+  EXPECT_GT(without.e2e.max_ms, 1500);  // the last partial block waited for the timeout
+  o.cooldown_ms = 1000;
+  LoadReport with;
+  ASSERT_TRUE(RunLoad(o, &with).ok());
+  ASSERT_TRUE(with.clean());
+  EXPECT_EQ(with.submitted, 1240u);  // 2.1 s measured + 1 s cool-down at 400 tx/s
+  EXPECT_EQ(with.delivered, 1240u);  // all checked ...
+  EXPECT_EQ(with.e2e.count, 840u);   // ... only the window's measured
+  EXPECT_LT(with.e2e.max_ms, 1000);
+  int cooldown_seconds = 0;
+  for (const SeriesPoint& p : with.series) cooldown_seconds += p.phase == "cooldown";
+  EXPECT_EQ(cooldown_seconds, 1);
+  EXPECT_NEAR(with.submit_tps, 400, 20);  // the window's rate, not diluted or padded by the cool-down
 }
 
 TEST_F(LoadTest, WarmupIsCheckedButLeftOutOfTheFigures) {

@@ -50,7 +50,7 @@ std::string ProfileName(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_file, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size, drain_timeout,
+  std::string config_file, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size, drain_timeout, cooldown,
       progress_interval, json_path, log_level;
   std::vector<std::string> producer_props;
   LoadOptions o;
@@ -104,6 +104,9 @@ int main(int argc, char** argv) {
       ("drain-timeout", po::value(&drain_timeout)->default_value("30s"),
        "after submitting ends, the most the exit may take (flush, waiting for deliveries, closing the "
        "producers); what is still unacknowledged then is purged and counted as never acknowledged")
+      ("cooldown", po::value(&cooldown)->default_value("0s"),
+       "keep submitting this long after the measured window, unmeasured, so the window's last "
+       "transactions are not left in a partial block waiting for the batch timeout")
       ("raw", po::bool_switch(&o.raw), "producer only: time submit -> broker ack, no orderer")
       ("json", po::value(&json_path), "write the report as JSON to FILE")
       ("progress-interval", po::value(&progress_interval)->default_value("5s"), "progress line interval (0 = none)")
@@ -180,6 +183,10 @@ int main(int argc, char** argv) {
     if (o.pool_size == 0) return UsageError("--pool-size must be at least 1 (leave it out for the default)");
     if (o.sign_inline) return UsageError("--pool-size and --sign-inline exclude each other: inline signing has no pool");
   }
+  st = ParseDuration(cooldown, &d, std::chrono::seconds(1));
+  if (!st.ok()) return UsageError("--cooldown: " + st.message());
+  o.cooldown_ms = Millis(d);
+  if (o.cooldown_ms > 0 && o.duration_ms == 0) return UsageError("--cooldown needs a --duration (it follows the measured window)");
   st = ParseDuration(drain_timeout, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--drain-timeout: " + st.message());
   o.drain_timeout_ms = Millis(d);

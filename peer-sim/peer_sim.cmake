@@ -17,4 +17,5 @@ ordering_test(load_test
   LIBS ordering_peersim ordering_orderer
   LABELS embedded
   TIMEOUT 180)
-ordering_kafka_tests(load_test kafka)
+# The drain test takes the mock cluster's broker down: not something a real broker does on cue.
+ordering_kafka_tests(load_test kafka FILTER "-LoadTest.DrainTimeoutBoundsTheExitAndCountsTheUnacknowledged")

@@ -1,77 +1,117 @@
 #!/usr/bin/env bash
-# CI-sized run of the experiment suite on the test broker: the profiles study
-# with the smoke preset must finish, every run must be clean and verified,
-# and the report must hold the headline table, a row per configuration and
-# its plots.
+# CI-sized run of the experiment suite on the test broker: the profiles
+# workload's smoke preset (two cells, one repetition, short windows) must
+# calibrate against ProducerPerformance, find a capacity per cell with roles
+# pinned apart, read latency at a fraction of it, verify every chain, delete
+# its topics, write the typed raw data and a report; a study stopped part way
+# resumes cell by cell, and mistakes are refused with clear messages.
 # Usage: bench_smoke.sh REPO_ROOT BUILD_DIR BROKERS BROKER_DIR
 set -euo pipefail
 ROOT=$1 BUILD=$2 BROKERS=$3 BROKER_DIR=$4
 OUT=$BUILD/bench-smoke
+BENCH=$ROOT/bench/bench
 rm -rf "$OUT"
-"$ROOT/bench/bench" run profiles --preset smoke --brokers "$BROKERS" --broker-dir "$BROKER_DIR" \
-  --build "$BUILD" --out "$OUT"
 fail() { echo "bench smoke: $*" >&2; exit 1; }
-[[ -s $OUT/env.json && -s $OUT/runs.jsonl && -s $OUT/runs.csv ]] || fail "raw data missing in $OUT"
-runs=$(wc -l <"$OUT/runs.jsonl")
-[[ $runs -eq 8 ]] || fail "expected 8 runs, found $runs"
+run() { "$BENCH" run profiles --preset smoke --brokers "$BROKERS" --broker-dir "$BROKER_DIR" --build "$BUILD" \
+  --out "$OUT" --allow-dirty "$@"; }
+
+# Mistakes first: nothing may run.
+code=0
+"$BENCH" run no-such-workload --out "$OUT" 2>"$BUILD/bench-err.txt" || code=$?
+[[ $code -eq 2 ]] && grep -q "no workload 'no-such-workload' (known: .*profiles" "$BUILD/bench-err.txt" ||
+  fail "an unknown workload: exit $code, $(cat "$BUILD/bench-err.txt")"
+code=0
+"$BENCH" run profiles --preset fast --out "$OUT" 2>"$BUILD/bench-err.txt" || code=$?
+[[ $code -eq 2 ]] && grep -q "no preset 'fast'" "$BUILD/bench-err.txt" || fail "an unknown preset: exit $code"
+[[ ! -e $OUT ]] || fail "a refused study wrote $OUT"
+
+run | tee "$BUILD/bench-smoke.log"
+for f in study.json env.json calibration.json runs.jsonl cells.jsonl report.md; do
+  [[ -s $OUT/$f ]] || fail "$f missing in $OUT"
+done
 /usr/bin/python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
-for line in open(f"{out}/runs.jsonl"):
-    r = json.loads(line)
-    assert r["clean"] and r["ledger_verified"], f"run {r['run_id']} not clean/verified"
-    assert r["tps"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0, f"run {r['run_id']}: {r}"
-    if r["cfg_load"] == "peak":
-        assert r["raw_ack_tps"] > 0 and r["efficiency"] > 0, f"run {r['run_id']}: no raw baseline"
-    else:
-        assert "raw_ack_tps" not in r, f"run {r['run_id']}: a raw baseline beside a fixed-rate run"
-    assert r["orderer_cpu_s"] > 0 and r["peersim_cpu_s"] > 0, f"run {r['run_id']}: no CPU measured"
+runs = [json.loads(l) for l in open(f"{out}/runs.jsonl")]
+cells = [json.loads(l) for l in open(f"{out}/cells.jsonl")]
+study = json.load(open(f"{out}/study.json"))
+cal = json.load(open(f"{out}/calibration.json"))
+assert study["placement"] == "isolated" and study["roles_cpus"]["orderer"] != study["roles_cpus"]["peers"], study
+assert [m["when"] for m in cal["machine"]] == ["start", "end"], cal
+assert cal["machine"][0]["ecdsa_p256_verify_per_s"]["median"] > 0
+# Calibration: ProducerPerformance and our raw producer, once each, both valid.
+calib = [r for r in runs if (r.get("criteria") or {}).get("calibration")]
+assert sorted(r["tool"] for r in calib) == ["ProducerPerformance", "peer-sim --raw"], calib
+for r in calib:
+    assert r["valid"] and r["records_per_s"] > 0, r
+# One capacity search per cell, its chain verified.
+assert sorted(c["cell"] for c in cells) == ["baseline", "high-throughput"], cells
+for c in cells:
+    assert c["ledger_verified"] is True, c
+    assert c["capacity"] and c["capacity"] > 0, c
+    assert c["steps"] and all(s["rate"] > 0 for s in c["steps"]), c
+steps = [r for r in runs if r["kind"] == "step"]
+assert len(steps) == sum(len(c["steps"]) for c in cells)
+for r in steps:
+    assert set(r["criteria"]) == {"valid", "achieved", "p99", "backlog"}, r["criteria"]
+    assert r["sustained"] == all(r["criteria"].values())
+    assert r["signing"] == "presigned" and isinstance(r["steady"], bool), r
+    cpu = r["cpu"]
+    assert set(cpu) == {"orderer", "broker", "peers"}, cpu
+    assert cpu["orderer"]["cpus"] == study["roles_cpus"]["orderer"], cpu
+    assert cpu["orderer"]["cpu_s"] > 0 and cpu["peers"]["cpu_s"] > 0, cpu
+    assert r["bottleneck"] in ("orderer", "broker+peers", "broker", "peers"), r["bottleneck"]
+for c in cells:
+    sustained = [s["rate"] for s in c["steps"] if s["sustained"]]
+    assert c["capacity"] == max(sustained), c
+fr = [r for r in runs if r["kind"] == "fraction"]
+assert len(fr) == 2 and all(r["valid"] and r["p99_ms"] > 0 and r["fraction"] == 0.5 for r in fr), fr
+for r in fr:
+    cap = next(c["capacity"] for c in cells if c["cell"] == r["cell"])
+    assert abs(r["offered_tps"] - 0.5 * cap) <= 1, (r["offered_tps"], cap)
+    s = json.load(open(f"{out}/runs/{r['run_id']}/peer-sim.json"))["series"]
+    assert any(p["phase"] == "measured" for p in s), s
+raw = [r for r in runs if r["kind"] == "raw" and not (r.get("criteria") or {}).get("calibration")]
+assert len(raw) == 2 and all(r["valid"] and r["acked_tps"] > 0 for r in raw), raw
 PY
-# Each run's topics were deleted after it (a full study would otherwise fill
-# the broker's disk): deleting them again fails, naming the unknown topic.
-channel=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["channel"])' \
-  "$OUT/runs.jsonl")
-if "$BUILD/tools/delete-topics" --brokers "$BROKERS" "$channel" 2>"$OUT/delete-err.txt"; then
-  fail "run 001's topic $channel was still on the broker"
-fi
-grep -q "$channel: UNKNOWN_TOPIC_OR_PART" "$OUT/delete-err.txt" || fail "unexpected: $(cat "$OUT/delete-err.txt")"
-code=0
-"$BUILD/tools/delete-topics" --brokers "$BROKERS" 2>"$OUT/delete-err.txt" || code=$?
-[[ $code -eq 2 ]] && grep -q "no topic given" "$OUT/delete-err.txt" || fail "delete-topics without a topic: exit $code"
 report=$OUT/report.md
-grep -q "## Headline: baseline vs the tuned profile" "$report" || fail "no headline table"
-for label in baseline/rate high-throughput/rate low-latency/rate balanced/rate \
-             baseline/peak high-throughput/peak low-latency/peak balanced/peak; do
-  grep -q "^| $label |" "$report" || fail "no row for $label"
+for section in "## Run integrity" "## Capacity" "## Latency at fixed fractions of capacity" \
+               "## Calibration: Kafka's ProducerPerformance against our raw producer"; do
+  grep -q "^$section" "$report" || fail "no '$section' in the report"
 done
-grep -q "^## Latency distribution" "$report" || fail "no latency CDF section"
-grep -q "^## Pareto front" "$report" || fail "no Pareto front"
-for png in throughput.png p99.png latency-cdf.png pareto.png; do
+for png in capacity.png latency.png series.png search.png calibration.png; do
   [[ $(head -c 8 "$OUT/$png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$png is not a PNG"
 done
-# A study stopped part way resumes where it stopped: drop the last two runs
-# and resume; only those two run again, the report is rebuilt whole.
-head -n 6 "$OUT/runs.jsonl" >"$OUT/runs.jsonl.tmp" && mv "$OUT/runs.jsonl.tmp" "$OUT/runs.jsonl"
-before=$(sed -n 1p "$OUT/runs.jsonl")
-if "$ROOT/bench/bench" run sweeps --preset smoke --brokers "$BROKERS" --build "$BUILD" --out "$OUT" --resume \
-    2>"$OUT/resume-err.txt"; then
-  fail "resuming a profiles study as sweeps was accepted"
+
+# Each cell's topics were deleted after it: deleting one again names it unknown.
+channel=$(head -n1 "$OUT/cells.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["channel"])')
+if "$BUILD/tools/delete-topics" --brokers "$BROKERS" "$channel" 2>"$OUT/delete-err.txt"; then
+  fail "$channel was still on the broker"
 fi
-grep -q "holds study profiles" "$OUT/resume-err.txt" || fail "unclear resume error: $(cat "$OUT/resume-err.txt")"
-# A STOP file ends a study before its next run: exit 3 and a partial report.
+grep -q "$channel: UNKNOWN_TOPIC_OR_PART" "$OUT/delete-err.txt" || fail "unexpected: $(cat "$OUT/delete-err.txt")"
+
+# Resume: a study stopped in the middle of its second cell (its runs are in
+# runs.jsonl, the cell is not in cells.jsonl) sets those runs aside and runs
+# the cell again; a STOP file stops before the next cell (exit 3).
+last=$(tail -n1 "$OUT/cells.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["cell"])')
+head -n1 "$OUT/cells.jsonl" >"$OUT/cells.tmp" && mv "$OUT/cells.tmp" "$OUT/cells.jsonl"
+runs_before=$(wc -l <"$OUT/runs.jsonl")
+first_cell_runs=$(grep -vc "\"cell\": \"$last\"" "$OUT/runs.jsonl" || true)
 touch "$OUT/STOP"
 code=0
-"$ROOT/bench/bench" run profiles --preset smoke --brokers "$BROKERS" --build "$BUILD" --out "$OUT" --resume || code=$?
-[[ $code -eq 3 ]] || fail "a study stopped by STOP exited $code, not 3"
-[[ ! -e $OUT/STOP && $(wc -l <"$OUT/runs.jsonl") -eq 6 ]] || fail "STOP did not stop before the next run"
-grep -q "Partial study: 6 of 8 runs" "$report" || fail "a stopped study's report does not say partial"
-"$ROOT/bench/bench" run profiles --preset smoke --brokers "$BROKERS" --broker-dir "$BROKER_DIR" \
-  --build "$BUILD" --out "$OUT" --resume | tee "$OUT/resume.log"
-grep -q "resuming .*: 6 of 8 runs done" "$OUT/resume.log" || fail "resume did not report 6 of 8 done"
-[[ $(grep -c "running (" "$OUT/resume.log") -eq 2 ]] || fail "resume ran other than the 2 missing runs"
-[[ $(wc -l <"$OUT/runs.jsonl") -eq 8 && $(sed -n 1p "$OUT/runs.jsonl") == "$before" ]] || fail "resume rewrote done runs"
+run --resume >"$BUILD/bench-resume1.log" 2>&1 || code=$?
+[[ $code -eq 3 ]] || fail "a study stopped by STOP exited $code, not 3: $(tail -n5 "$BUILD/bench-resume1.log")"
+[[ ! -e $OUT/STOP ]] || fail "STOP was not consumed"
+grep -q "Partial study: 1 of 2 cell runs" "$report" || fail "a stopped study's report does not say partial"
+[[ -s $OUT/discarded.jsonl ]] || fail "the unfinished cell's runs were not set aside"
+code=0
+"$BENCH" run profiles --preset full --brokers "$BROKERS" --build "$BUILD" --out "$OUT" --resume --allow-dirty \
+  2>"$BUILD/bench-err.txt" || code=$?
+[[ $code -ne 0 ]] && grep -q "holds another plan" "$BUILD/bench-err.txt" || fail "resuming another plan: exit $code"
+run --resume | tee "$BUILD/bench-resume2.log"
+grep -q "resuming .*: 1 of 2 cells done" "$BUILD/bench-resume2.log" || fail "resume did not report 1 of 2 done"
+[[ $(grep -c "^bench: \[" "$BUILD/bench-resume2.log") -eq 2 ]] || fail "resume ran other than the one missing cell"
+[[ $(wc -l <"$OUT/cells.jsonl") -eq 2 ]] || fail "cells.jsonl does not hold both cells"
+! grep -q "Partial study" "$report" || fail "the resumed report still says partial"
 [[ -s $OUT/env-resume-1.json && -s $OUT/env-resume-2.json ]] || fail "resumed environments not recorded"
-grep -q "^| balanced/peak |" "$report" || fail "resumed report lacks the last configuration"
-grep -q "Partial study" "$report" && fail "resumed report still says partial"
-
-echo "bench smoke: OK ($runs runs, report $report)"
+echo "bench smoke: OK ($runs_before runs before the resume, $first_cell_runs kept; report $report)"

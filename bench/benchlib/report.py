@@ -1,8 +1,12 @@
-"""Summaries of a study's raw runs: Markdown tables with 95% confidence
-intervals over repetitions, and PNG plots. Reads only runs.csv and env.json,
-so a report can be rebuilt from committed raw data."""
+"""A study's report: Markdown tables and PNG plots, made from the raw data
+alone (runs.jsonl, cells.jsonl, study.json, env.json, calibration.json and
+the runs' own reports), so `bench report DIR` rebuilds it any time.
+
+Conventions: capacity and fixed-fraction latency are reported apart (never
+closed-loop latency beside open-loop latency); every figure says n and its
+interval (95% t-interval of the mean; on log axes the back-transformed
+interval of the geometric mean; ratios with 95% bootstrap intervals)."""
 import glob
-import json
 import math
 import os
 
@@ -10,329 +14,496 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
 
-from benchlib import analysis, tune  # noqa: E402
-from benchlib.stats import ci95, fmt  # noqa: E402
+from benchlib import analysis, study as studymod  # noqa: E402
+from benchlib.stats import fmt, fmt_p, fmt_ratio  # noqa: E402
+from benchlib.record import read_json
 
-METRICS = ["tps", "p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "ack_p50_ms", "ack_p99_ms", "raw_ack_tps", "efficiency", "orderer_cpu_s", "peersim_cpu_s",
-           "broker_cpu_s", "orderer_rss_mib", "blocks_per_s", "txs_per_block", "block_cut_ms", "rejected"]
-
-
-def summarize(df):
-    rows = []
-    for label, g in df.groupby("label", sort=False):
-        row = {"label": label, "n": len(g)}
-        for m in METRICS:
-            if m in g:
-                row[m] = ci95(g[m])
-        rows.append(row)
-    return rows
+ROLE_NAMES = {"orderer": "orderer", "broker": "broker(s)", "peers": "peers"}
 
 
-def _cpu_per_ktx(row_df):
-    cpu = row_df["orderer_cpu_s"].fillna(0) + row_df["peersim_cpu_s"].fillna(0)
-    return cpu / (row_df["delivered"] / 1000.0)
+def _grid(n, cols=3, w=4.6, h=3.4):
+    cols = max(1, min(cols, n))
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(w * cols, h * rows), squeeze=False)
+    return fig, list(axes.flat)
 
 
-# Baseline/optimized pairs a headline can compare: (baseline key, optimized
-# key, column names, title). The factorial's corners are the producer
-# defaults and the tuned setting (batch.size 131072, linger.ms 25, none).
-HEADLINE_PAIRS = [
-    ("baseline", "high-throughput", "Baseline", "High-throughput", "baseline vs the tuned profile"),
-    ("b16384-l0-none", "b131072-l25-none", "Baseline (16 KB, 0 ms, none)", "Optimized (128 KB, 25 ms, none)",
-     "baseline vs the optimized producer setting"),
-]
+def save(fig, path, unused=()):
+    for ax in unused:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
-def headline(df):
-    """The study's headline shape: baseline vs optimized: peak throughput,
-    latency at a fixed rate, CPU per 1,000 tx. Returns (title, table) or
-    None when the study has no such pair."""
-    def pick(label):
-        return df[df["label"] == label]
-    for base, opt, base_name, opt_name, title in HEADLINE_PAIRS:
-        base_peak, opt_peak = pick(f"{base}/peak"), pick(f"{opt}/peak")
-        base_rate, opt_rate = pick(f"{base}/rate"), pick(f"{opt}/rate")
-        if not (base_peak.empty or opt_peak.empty or base_rate.empty or opt_rate.empty):
-            break
-    else:
-        return None
-    lines = [f"| Metric | {base_name} | {opt_name} | Change |", "|---|---|---|---|"]
-
-    def line(name, b, o, digits=0, lower_better=False):
-        bm, bh = ci95(b)
-        om, oh = ci95(o)
-        change = (om - bm) / bm * 100 if bm else math.nan
-        lines.append(f"| {name} | {fmt(bm, bh, digits)} | {fmt(om, oh, digits)} | {change:+.1f}% |")
-
-    line("End-to-end throughput, flat out (tx/s)", base_peak["tps"], opt_peak["tps"])
-    line("Raw producer throughput, flat out (msg/s)", base_peak["raw_ack_tps"], opt_peak["raw_ack_tps"])
-    line(f"End-to-end p50 latency at {int(base_rate['cfg_rate'].iloc[0])} tx/s (ms)", base_rate["p50_ms"],
-         opt_rate["p50_ms"], 1)
-    line(f"End-to-end p99 latency at {int(base_rate['cfg_rate'].iloc[0])} tx/s (ms)", base_rate["p99_ms"],
-         opt_rate["p99_ms"], 1)
-    line("Broker ack p50 latency at that rate (ms)", base_rate["ack_p50_ms"], opt_rate["ack_p50_ms"], 1)
-    line("Orderer + peers CPU per 1,000 tx, flat out (s)", _cpu_per_ktx(base_peak), _cpu_per_ktx(opt_peak), 3)
-    return title, "\n".join(lines)
+def _nan(x):
+    return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def anova_tables(df):
-    """ANOVA of the 2^3 factorial: throughput flat out, p99 at the fixed
-    rate; main effects and all interactions, with R^2."""
-    import statsmodels.api as sm
-    from statsmodels.formula.api import ols
+# ------------------------------------------------------------------ plots
 
-    prod = df["cfg_producer"].apply(json.loads)
-    d = df.assign(batch=prod.apply(lambda p: p.get("batch.size")), linger=prod.apply(lambda p: p.get("linger.ms")),
-                  compression=prod.apply(lambda p: p.get("compression.type")))
-    out = []
-    for load, metric, name in (("peak", "tps", "End-to-end throughput flat out (tx/s)"),
-                               ("rate", "p99_ms", "End-to-end p99 latency at the fixed rate (ms)")):
-        g = d[d["cfg_load"] == load]
-        if g.empty or g.groupby(["batch", "linger", "compression"]).size().min() < 2:
-            out.append(f"### {name}\n\nNot enough repetitions for an ANOVA (need 2 or more per cell).\n")
+def plot_capacity(rows, path, title):
+    rows = [r for r in rows if r["n"]]
+    if not rows:
+        return False
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(rows) + 2), 4))
+    x = range(len(rows))
+    means = [r["mean"] for r in rows]
+    errs = [0 if _nan(r["ci"]) else r["ci"] for r in rows]
+    ax.bar(x, means, yerr=errs, capsize=4, color="#4c72b0", alpha=0.85, label="capacity, mean ± 95% t-interval")
+    for i, r in enumerate(rows):
+        ax.plot([i] * len(r["values"]), r["values"], "k.", ms=4, alpha=0.7)
+        if not _nan(r["raw"]):
+            ax.plot(i, r["raw"], "s", color="#55a868", ms=6, label="raw producer (ours), mean" if i == 0 else None)
+    ax.set_xticks(list(x))
+    ax.set_xticklabels([f"{r['cell']}\n(n={r['n']})" for r in rows], rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel("tx/s")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, axis="y", alpha=0.3)
+    save(fig, path)
+    return True
+
+
+def plot_latency(lat_rows, path):
+    """Small multiples, one per fraction: p50 and p99 per cell on a log
+    axis with asymmetric (geometric) intervals."""
+    fractions = sorted({r["fraction"] for r in lat_rows})
+    if not fractions:
+        return False
+    fig, axes = _grid(len(fractions), cols=min(3, len(fractions)))
+    for ax, f in zip(axes, fractions):
+        rows = [r for r in lat_rows if r["fraction"] == f]
+        x = range(len(rows))
+        for m, color, marker in (("p50_ms", "#4c72b0", "o"), ("p99_ms", "#c44e52", "^")):
+            g = [r[m + "_geo"] for r in rows]
+            ys = [v[0] for v in g]
+            lo = [0 if _nan(v[1]) else v[0] - v[1] for v in g]
+            hi = [0 if _nan(v[2]) else v[2] - v[0] for v in g]
+            ax.errorbar(x, ys, yerr=[lo, hi], fmt=marker, color=color, capsize=3, label=m.replace("_ms", ""))
+        ax.set_yscale("log")
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([f"{r['cell']} (n={r['n']})" for r in rows], rotation=30, ha="right", fontsize=7)
+        ax.set_ylabel("end-to-end latency (ms)")
+        ax.set_title(f"at {f:.0%} of each cell's capacity\n(geometric mean, 95% interval)", fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    save(fig, path, axes[len(fractions):])
+    return True
+
+
+def plot_series(out_dir, rdf, meta, path):
+    """Small multiples, one per cell: the first repetition's highest-fraction
+    run, per second: delivered tx/s, p99, and CPU busy per role, with the
+    warm-up shaded, so a reader sees the measured window was steady."""
+    fr = analysis.valid(rdf, "fraction")
+    if fr.empty:
+        return False
+    picks = []
+    for name in analysis.cell_order(meta):
+        g = fr[fr["cell"] == name]
+        if g.empty:
             continue
-        model = ols(f"{metric} ~ C(batch) * C(linger) * C(compression)", data=g).fit()
-        table = sm.stats.anova_lm(model, typ=2)
-        lines = [f"### {name}", "", f"R² = {model.rsquared:.3f}, {len(g)} runs.", "",
-                 "| source | sum of squares | df | F | p |", "|---|---|---|---|---|"]
-        for src, r in table.iterrows():
-            f = "" if math.isnan(r["F"]) else f"{r['F']:.2f}"
-            p = "" if math.isnan(r["PR(>F)"]) else f"{r['PR(>F)']:.2g}"
-            lines.append(f"| {src.replace('C(', '').replace(')', '')} | {r['sum_sq']:,.1f} | {int(r['df'])} | {f} | {p} |")
-        out.append("\n".join(lines) + "\n")
-    return "\n".join(out)
+        g = g.sort_values(["repetition", "fraction"], ascending=[True, False])
+        picks.append(g.iloc[0])
+    if not picks:
+        return False
+    fig, axes = _grid(len(picks), cols=3, w=4.8, h=3.2)
+    for ax, r in zip(axes, picks):
+        s = analysis.series(out_dir, r["run_id"])
+        if not s:
+            ax.axis("off")
+            continue
+        t = [p["t"] for p in s]
+        ax.plot(t, [p.get("delivered", 0) for p in s], color="#4c72b0", lw=1, label="delivered/s")
+        ax.plot(t, [p.get("submitted", 0) for p in s], color="#999999", lw=0.8, ls="--", label="submitted/s")
+        warm = [p["t"] for p in s if p.get("phase") == "warmup"]
+        if warm:
+            ax.axvspan(min(warm), max(warm) + 1, color="#dddddd", alpha=0.6, label="warm-up")
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("s")
+        ax.set_ylabel("tx/s", fontsize=7)
+        ax2 = ax.twinx()
+        ax2.plot(t, [p.get("p99_ms") if p.get("p99_ms") is not None else float("nan") for p in s],
+                 color="#c44e52", lw=1, label="p99 ms")
+        ax2.set_yscale("log")
+        ax2.set_ylabel("p99 of the second (ms)", fontsize=7, color="#c44e52")
+        ax.set_title(f"{r['cell']}, rep {int(r['repetition'])}, {r['fraction']:.0%} "
+                     f"({r['offered_tps']:,.0f} tx/s)", fontsize=8)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="lower right")
+    save(fig, path, axes[len(picks):])
+    return True
 
 
-def plot_bars(rows, metric, ylabel, path, title):
-    labels = [r["label"] for r in rows if metric in r]
-    means = [r[metric][0] for r in rows if metric in r]
-    errs = [0 if math.isnan(r[metric][1]) else r[metric][1] for r in rows if metric in r]
-    fig, ax = plt.subplots(figsize=(max(6, len(labels) * 0.9), 4))
-    ax.bar(range(len(labels)), means, yerr=errs, capsize=4, color="#4c72b0")
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=30, ha="right")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    analysis.save(fig, path)
+def plot_search(rdf, meta, path):
+    """Each cell's capacity-search steps: offered rate against p99, sustained
+    steps filled, failed ones open, one panel per cell."""
+    st = rdf[rdf["kind"] == "step"] if not rdf.empty else rdf
+    if st.empty:
+        return False
+    names = [n for n in analysis.cell_order(meta) if (st["cell"] == n).any()]
+    fig, axes = _grid(len(names), cols=4, w=3.6, h=2.9)
+    for ax, name in zip(axes, names):
+        g = st[st["cell"] == name]
+        ok = g[g["sustained"] == True]  # noqa: E712
+        bad = g[g["sustained"] != True]  # noqa: E712
+        ax.plot(ok["offered_tps"], ok["p99_ms"], "o", color="#55a868", label="sustained")
+        ax.plot(bad["offered_tps"], bad["p99_ms"], "o", mfc="none", color="#c44e52", label="not sustained")
+        ax.axhline(meta["capacity"]["slo_p99_ms"], color="grey", ls=":", lw=1, label="SLO")
+        ax.set_yscale("log")
+        ax.set_title(f"{name} ({len(g)} steps)", fontsize=8)
+        ax.set_xlabel("offered tx/s", fontsize=7)
+        ax.set_ylabel("p99 ms", fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    save(fig, path, axes[len(names):])
+    return True
 
 
-def pareto_table(pts):
-    lines = ["| configuration | throughput tx/s | p99 ms | p99 measured at |", "|---|---|---|---|"]
-    for p in analysis.pareto(pts):
-        at = f"{p['rate']:,} tx/s" if p["rate"] else "flat out"
-        lines.append(f"| {p['key']} | {fmt(p['tps'], p['tps_ci'])} | {fmt(p['p99'], p['p99_ci'], 1)} | {at} |")
-    return "\n".join(lines)
+def plot_calibration(cal_rows, path):
+    if not cal_rows:
+        return False
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.4 * len(cal_rows) + 2), 4))
+    w = 0.38
+    for i, r in enumerate(cal_rows):
+        for j, (k, color, name) in enumerate((("pp", "#8172b2", "ProducerPerformance (Java)"),
+                                              ("raw", "#55a868", "peer-sim --raw (librdkafka)"))):
+            ax.bar(i + (j - 0.5) * w, r[k], w, yerr=0 if _nan(r[k + "_ci"]) else r[k + "_ci"], capsize=3,
+                   color=color, label=name if i == 0 else None)
+            ax.plot([i + (j - 0.5) * w] * len(r[k + "_values"]), r[k + "_values"], "k.", ms=4)
+    ax.set_xticks(range(len(cal_rows)))
+    ax.set_xticklabels([f"{r['cell']}\n(n={r['n_pp']}/{r['n_raw']})" for r in cal_rows], fontsize=7)
+    ax.set_ylabel("1 KB messages/s, one producer, flat out")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Kafka's producer benchmark against ours (mean ± 95% t-interval, dots = runs)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, axis="y", alpha=0.3)
+    save(fig, path)
+    return True
+
+
+# ------------------------------------------------------------------ sections
+
+def header(meta, env, rdf, cdf, out_dir):
+    md = [f"# Study `{meta['study']}` ({meta['preset']} preset, driver {meta['driver']})", ""]
+    if meta.get("description"):
+        md += [meta["description"], ""]
+    cells_total = len(meta["cells"]) * meta["repetitions"]
+    md.append(f"{len(meta['cells'])} cells x {meta['repetitions']} repetitions ({len(cdf)} of {cells_total} "
+              f"cell runs done), {len(rdf)} measured runs; run order shuffled within each repetition with seed "
+              f"{meta['seed']} (order in `study.json`).")
+    roles = meta["roles_cpus"]
+    if meta["placement"] == "isolated":
+        md.append(f"Placement **isolated**: orderer on CPU {roles['orderer']}, broker(s) on {roles['broker']}, "
+                  f"peers (and Kafka's producer tool) on {roles['peers']}"
+                  + (" (brokers and peers share that set, so they compete with each other)."
+                     if roles["broker"] == roles["peers"] else "."))
+    else:
+        md.append(f"Placement **shared**: every role may use every CPU ({roles['orderer']}); roles compete for "
+                  "CPU, so a setting that makes one role cheaper frees CPU for another.")
+    cap, lat = meta["capacity"], meta["latency"]
+    md.append(f"Capacity = the highest offered rate sustained (delivered >= {cap['min_achieved']:.0%} of offered "
+              f"less one block per window, p99 <= {cap['slo_p99_ms']:g} ms, in-flight growth <= "
+              f"{cap['max_backlog_growth']:.0%} of offered per second, a valid run with the generator keeping up), "
+              f"found by a step search ({cap['step_window_s']:g} s measured per step after a warm-up until steady, "
+              f"at most {cap['warmup_max_s']:g} s; steps x{cap['growth']:g} until bracketed, then geometric "
+              f"bisection to {cap['precision']:.0%}). Latency is read open loop at "
+              f"{', '.join(f'{f:.0%}' for f in lat['fractions'])} of each repetition's own capacity, "
+              f"{lat['window_s']:g} s windows. Transactions are pre-signed before each window.")
+    e = env
+    md += ["", f"Machine: {e.get('cpu_model')}, {e.get('cores')} cores, {e.get('mem_total_gib')} GiB; {e.get('os')}, "
+           f"kernel {e.get('kernel')}; {e.get('openssl')}; Kafka {e.get('kafka_version')}, librdkafka "
+           f"{e.get('librdkafka')}; commit `{(e.get('git_commit') or 'unknown')[:12]}`"
+           f"{' (**dirty tree**)' if e.get('git_dirty') else ''}."]
+    for path in sorted(glob.glob(os.path.join(out_dir, "env-resume-*.json"))):
+        r = read_json(path)
+        md.append(f"Resumed on commit `{(r.get('git_commit') or 'unknown')[:12]}` ({os.path.basename(path)}).")
+    cal_path = os.path.join(out_dir, "calibration.json")
+    if os.path.isfile(cal_path):
+        rows = analysis.drift(read_json(cal_path))
+        md += ["", "Machine calibration (one core, median of 3; compare studies by these):", "",
+               "| micro-benchmark | study start | study end | end / start |", "|---|---|---|---|"]
+        for name, s, en, ratio in rows:
+            md.append(f"| {name} | {fmt(s) if s else '–'} | {fmt(en) if en else '–'} | "
+                      f"{f'{ratio:.3f}' if ratio else '–'} |")
+    return md + [""]
+
+
+def integrity_section(info):
+    md = ["## Run integrity", ""]
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(info["by_kind"].items()))
+    md.append(f"{info['runs']} runs ({kinds}). {len(info['invalid'])} invalid (kept in `runs.jsonl`, left out of "
+              f"every figure below); {info['generator_bound']} generator-bound (the load generator fell behind "
+              f"its offered rate: never counted as capacity); {info['not_steady']} whose warm-up hit its bound "
+              "before two windows agreed (measured anyway, flagged `steady: false`).")
+    if info["cells_unverified"]:
+        md.append(f"{len(info['cells_unverified'])} cell run(s) whose chain did not verify: all their runs are "
+                  "invalid.")
+    if info["invalid"]:
+        md += ["", "| run | cell | kind | why invalid |", "|---|---|---|---|"]
+        for run_id, cell, kind, why in info["invalid"][:40]:
+            md.append(f"| {run_id} | {cell} | {kind} | {why} |")
+        if len(info["invalid"]) > 40:
+            md.append(f"| … | {len(info['invalid']) - 40} more | | |")
+    return md + [""]
+
+
+def capacity_section(meta, rows, comps, ref, cal_rows):
+    md = ["## Capacity", "",
+          "Mean ± 95% t-interval over repetitions (n = usable searches: chain verified, generator not the "
+          "limit). Outliers by the declared rule (more than 3 scaled MADs from the cell's median, n >= 4) are "
+          "counted and the mean without them shown beside. The bottleneck is the CPU set busiest in the step "
+          "just above capacity (utilisation of its CPUs). Pipeline efficiency = capacity / the producer alone, "
+          "flat out, with the same settings: our raw producer (the cell's own raw runs, else the calibration's, "
+          "one producer) and Kafka's ProducerPerformance (calibration, one producer), where measured.", "",
+          "| cell | n | capacity tx/s | median [min, max] | without outliers | bracket | bottleneck (util) | "
+          "raw producer msg/s (per cell) | capacity / raw | capacity / ProducerPerformance |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    pp = {r["cell"]: r for r in cal_rows}
+    for r in rows:
+        outl = f"{fmt(r['mean_wo'], r['ci_wo'])} ({r['outliers']} out)" if r["outliers"] else "no outliers"
+        raw = r["raw"] if not _nan(r["raw"]) else (pp[r["cell"]]["raw"] if r["cell"] in pp else math.nan)
+        eff = r["mean"] / raw if r["n"] and not _nan(raw) and raw else math.nan
+        ppv = pp[r["cell"]]["pp"] if r["cell"] in pp else math.nan
+        effpp = r["mean"] / ppv if r["n"] and not _nan(ppv) else math.nan
+        bn = f"{r['bottleneck']} ({r['bottleneck_util'] * 100:.0f}%)" if r["bottleneck"] else "–"
+        extra = f" ({r['unusable']} unusable)" if r["unusable"] else ""
+        bracket = "–" if _nan(r["bracket"]) else f"{r['bracket']:.3f}"
+        md.append(f"| {r['cell']} | {r['n']}{extra} | {fmt(r['mean'], r['ci'])} | {fmt(r['median'])} "
+                  f"[{fmt(r['min'])}, {fmt(r['max'])}] | {outl} | {bracket} | "
+                  f"{bn} | {fmt(r['raw'], r['raw_ci'])} | {fmt(eff, None, 2)} | {fmt(effpp, None, 2)} |")
+    md.append("")
+    md += ["CPU per transaction at the highest sustained step (µs of CPU per delivered transaction, and the "
+           "utilisation of the role's own CPU set):", "",
+           "| cell | orderer µs/tx (util) | broker(s) µs/tx (util) | peers µs/tx (util) |", "|---|---|---|---|"]
+    for r in rows:
+        def c(role):
+            us, u = r[f"{role}_us_per_tx"], r[f"{role}_util"]
+            return "–" if _nan(us) else f"{us:,.1f} ({u * 100:.0f}%)"
+        md.append(f"| {r['cell']} | {c('orderer')} | {c('broker')} | {c('peers')} |")
+    md.append("")
+    if comps:
+        md += [f"Against `{ref}` (ratio of mean capacities, 95% bootstrap interval; Welch's t-test, "
+               f"Holm-adjusted over the {len(comps)} comparisons):", "",
+               "| cell | capacity change | p | p (Holm) |", "|---|---|---|---|"]
+        for c in comps:
+            md.append(f"| {c['cell']} | {fmt_ratio(c['ratio'], c['lo'], c['hi'])} | {fmt_p(c['p'])} | "
+                      f"{fmt_p(c['p_holm'])} |")
+        md.append("")
+    return md
+
+
+def latency_section(lat_rows):
+    md = ["## Latency at fixed fractions of capacity", "",
+          "Open loop, each repetition at the fraction of its own capacity; latency from each transaction's due "
+          "time to the arrival of its block. Mean ± 95% t-interval over repetitions; undelivered = share of the "
+          "run's transactions not delivered by its end (latency of delivered transactions alone would hide them).",
+          "", "| cell | fraction | offered tx/s | n | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | broker ack p50 ms "
+          "| tx/block | undelivered |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in lat_rows:
+        und = "–" if _nan(r["undelivered"]) else f"{r['undelivered'] * 100:.2f}%"
+        md.append(f"| {r['cell']} | {r['fraction']:.0%} | {fmt(r['offered'])} | {r['n']} | "
+                  f"{fmt(r['p50_ms'], r['p50_ms_ci'], 1)} | {fmt(r['p95_ms'], r['p95_ms_ci'], 1)} | "
+                  f"{fmt(r['p99_ms'], r['p99_ms_ci'], 1)} | {fmt(r['p999_ms'], r['p999_ms_ci'], 1)} | "
+                  f"{fmt(r['max_ms'], r['max_ms_ci'], 1)} | {fmt(r['ack_p50_ms'], None, 1)} | "
+                  f"{fmt(r['txs_per_block'], None, 0)} | {und} |")
+    return md + [""]
+
+
+def calibration_section(cal_rows):
+    md = ["## Calibration: Kafka's ProducerPerformance against our raw producer", "",
+          "The same producer settings (librdkafka names mapped to the Java client's), one producer each, flat "
+          "out, 1 KB records, interleaved (PP, raw, raw, PP, ...), on the peers' CPU set. Our raw producer sends "
+          "pre-signed transactions. Ratio = raw / ProducerPerformance, 95% bootstrap interval.", "",
+          "| settings of cell | ProducerPerformance msg/s | peer-sim --raw msg/s | raw / PP | PP CPU µs/msg | "
+          "raw CPU µs/msg | PP p99 ms | raw ack p99 ms |", "|---|---|---|---|---|---|---|---|"]
+    for r in cal_rows:
+        md.append(f"| {r['cell']} (n={r['n_pp']}/{r['n_raw']}) | {fmt(r['pp'], r['pp_ci'])} | "
+                  f"{fmt(r['raw'], r['raw_ci'])} | {fmt_ratio(r['ratio'], r['lo'], r['hi'], as_change=False)} | "
+                  f"{fmt(r['pp_us_per_msg'], None, 1)} | {fmt(r['raw_us_per_msg'], None, 1)} | "
+                  f"{fmt(r['pp_p99_ms'], None, 0)} | {fmt(r['raw_p99_ms'], None, 1)} |")
+    unm = sorted({u for r in cal_rows for u in r["unmapped"]})
+    if unm:
+        md += ["", "Not passed to ProducerPerformance (no Java equivalent): " + ", ".join(f"`{u}`" for u in unm) + "."]
+    return md + [""]
+
+
+def anova_section(results, dropped_results):
+    md = ["## Factorial ANOVA", "",
+          "All main effects and interactions (type II sums of squares). Beside each: residual checks "
+          "(Shapiro-Wilk for normality of residuals, Brown-Forsythe for equal variance across cells; small p = "
+          "the assumption is doubtful) and the largest externally studentized residual; then the same fit "
+          "without runs whose |studentized residual| > 3 (the declared outlier rule for ANOVA).", ""]
+    for (title, table, r2, checks, n, _), (_, t2, r2b, checks2, n2, dropped) in zip(results, dropped_results):
+        md += [f"### {title}", ""]
+        if table is None:
+            md += ["Not enough repetitions in every cell for an ANOVA.", ""]
+            continue
+        md += [f"R² = {r2:.3f}, n = {n}. Residuals: Shapiro-Wilk p = {fmt_p(checks.get('shapiro_p', math.nan))}, "
+               f"Brown-Forsythe p = {fmt_p(checks.get('levene_p', math.nan))}, max |studentized| = "
+               f"{checks.get('max_abs_studentized', math.nan):.1f}.", "",
+               "| source | F | p | " + ("F without outliers | p without outliers |" if dropped else ""),
+               "|---|---|---|" + ("---|---|" if dropped else "")]
+        for src, row in table.iterrows():
+            if src == "Residual":
+                continue
+            line = f"| {src} | {fmt(row['F'], None, 2)} | {fmt_p(row['PR(>F)'])} |"
+            if dropped and t2 is not None and src in t2.index:
+                line += f" {fmt(t2.loc[src, 'F'], None, 2)} | {fmt_p(t2.loc[src, 'PR(>F)'])} |"
+            md.append(line)
+        md.append("")
+        if dropped:
+            md += [f"Without {dropped} outlier(s): R² = {r2b:.3f}, n = {n2}; Shapiro-Wilk p = "
+                   f"{fmt_p(checks2.get('shapiro_p', math.nan))}.", ""]
+        else:
+            md += ["No run has |studentized residual| > 3: nothing to drop.", ""]
+    return md
+
+
+def sweep_section(tables, fractions):
+    md = ["## Single-factor sweeps", "",
+          "Each factor moved alone from the base cell (measured once, shared by every sweep, in random order "
+          "with the others). Change = ratio of mean capacity to the base's, 95% bootstrap interval; p = Welch's "
+          "t-test against the base, Holm-adjusted over every comparison in the study.", ""]
+    for factor, rows in tables.items():
+        md += [f"### {factor}", "",
+               "| level | n | capacity tx/s | change | p (Holm) | "
+               + " | ".join(f"p99 ms at {f:.0%}" for f in fractions) + " |",
+               "|---|---|---|---|---|" + "---|" * len(fractions)]
+        for r in rows:
+            c, cmp_ = r["cap"], r["cmp"]
+            lvl = r["level"] + (" (base)" if r["base"] else "")
+            lat = [fmt(r["lat"][f]["p99_ms"], r["lat"][f]["p99_ms_ci"], 1) if f in r["lat"] else "–"
+                   for f in fractions]
+            md.append(f"| {lvl} | {c['n'] if c else 0} | {fmt(c['mean'], c['ci']) if c else '–'} | "
+                      f"{fmt_ratio(cmp_['ratio'], cmp_['lo'], cmp_['hi']) if cmp_ else '–'} | "
+                      f"{fmt_p(cmp_['p_holm']) if cmp_ else '–'} | " + " | ".join(lat) + " |")
+        md.append("")
+    return md
 
 
 def tune_section(out_dir, meta):
     t = meta["tune"]
     md = ["## Tuning search", "",
-          f"Goal: {t['description']}. Start: the `{t['profile']}` profile; {t['budget']} candidate(s), seed "
-          f"{t['seed']}; each candidate measured flat out (throughput) and at {t['rate']:,} tx/s (p99), "
-          f"{meta['repetitions']} repetition(s) each.", "",
-          "Searched: " + "; ".join(f"`{k}` in {', '.join(v)}" for k, v in t["space"].items()) + ".", ""]
+          f"Goal: {t['description']}. Start: the `{t['profile']}` profile; budget {t['budget']} candidate(s), seed "
+          f"{t['seed']}; each candidate is a cell, run {meta['repetitions']} time(s). For max-tps a candidate's "
+          "figures are its capacity (p99 under the bound is part of the capacity's definition) and the p99 of the "
+          "step at that capacity; for min-p99, its capacity and its p99 at the rate; both from the same cell runs.",
+          "", "Searched: " + "; ".join(f"`{k}` in {', '.join(v)}" for k, v in t["space"].items()) + ".", ""]
     path = os.path.join(out_dir, "tune.json")
     if not os.path.isfile(path):
         return md + ["The search did not finish: no `tune.json`.", ""]
-    res = json.load(open(path))
+    res = read_json(path)
     best = res["best"]
     verdict = "meets the goal" if res["best_feasible"] else "does **not** meet the goal (nothing measured did)"
-    md += [f"Best: **{best['label']}**: {best['tps']:,.0f} tx/s flat out, p99 {best['p99']:.1f} ms; {verdict}. "
-           "Its settings are in `best.properties` (a profile for `peer-sim --profile`; block settings as "
-           "orderer flags in a comment).", "",
-           "| # | candidate | tx/s flat out | p99 ms at the rate | meets goal |", "|---|---|---|---|---|"]
-    goal = tune.Goal(t["goal"], t["p99_max_ms"], t["tps_min"])
+    md += [f"Best: **{best['label']}**: capacity {best['tps']:,.0f} tx/s, p99 {best['p99']:.1f} ms; {verdict}. "
+           "Its settings are in `best.properties` (a profile for `peer-sim --profile`; block settings as orderer "
+           "flags in a comment).", "",
+           "| candidate | capacity tx/s (mean of n) | n | p99 ms | ", "|---|---|---|---|"]
     for r in res["candidates"]:
-        ok = "yes" if goal.feasible(r) else "no"
-        md.append(f"| {r['label'][:2]} | {r['label'][3:]} | {r['tps']:,.0f} | {r['p99']:.1f} | {ok} |")
-    md += ["", "Candidates are measured in the order shown; single measurements are noisy on a shared machine, "
-           "so re-measure the best few with repetitions before adopting one.", ""]
-    return md
-
-
-def _grouped_tables(title, intro, groups, header, cells):
-    """A section with one table per group ({name: DataFrame}), a row per
-    DataFrame row made by `cells`."""
-    md = [f"## {title}", "", intro, ""]
-    for name, t in groups.items():
-        md += [f"### {name}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for _, r in t.iterrows():
-            md.append("| " + " | ".join(cells(r)) + " |")
-        md.append("")
-    return md
-
-
-def drift_section(rows):
-    """The baseline configuration as each sweep measured it, in time order:
-    how far apart the same settings land within one study."""
-    if len(rows) < 2:
-        return []
-    md = ["### The baseline, measured in every sweep", "",
-          "Each sweep includes the baseline profile's own level, so the same configuration is measured once per "
-          "sweep, at different times in the study. Read differences between levels against this spread.", "",
-          "| measured in the sweep of | e2e tx/s flat out | p99 ms at fixed rate |", "|---|---|---|"]
-    for factor, r in rows:
-        md.append(f"| {factor} | {fmt(r['tps'], r['tps_ci'])} | {fmt(r['p99'], r['p99_ci'], 1)} |")
-    tps = [r["tps"] for _, r in rows if not math.isnan(r["tps"])]
-    p99 = [r["p99"] for _, r in rows if not math.isnan(r["p99"])]
-    if tps and p99 and min(tps) > 0 and min(p99) > 0:
-        md += ["", f"Highest / lowest of these means: throughput {max(tps) / min(tps):.2f}x, "
-               f"p99 {max(p99) / min(p99):.2f}x."]
-    return md + [""]
-
-
-def blocks_section(grid):
-    """BatchTimeout x MaxMessageCount grids: throughput flat out, p99 and
-    block fill at the fixed rate."""
-    counts = sorted(grid["count"].unique())
-    md = ["## Block parameters: BatchTimeout x MaxMessageCount", "",
-          "A block is cut when it holds MaxMessageCount transactions or BatchTimeout after its first one, "
-          "whichever comes first. Rows: BatchTimeout; columns: MaxMessageCount.", ""]
-    for title, cell in (
-            ("End-to-end throughput flat out (tx/s)", lambda r: fmt(r["tps"], r["tps_ci"])),
-            ("End-to-end p99 latency at the fixed rate (ms)", lambda r: fmt(r["p99_ms"], r["p99_ms_ci"], 1)),
-            ("End-to-end p50 latency at the fixed rate (ms)", lambda r: fmt(r["p50_ms"], r["p50_ms_ci"], 1)),
-            ("Transactions per block at the fixed rate", lambda r: fmt(r["txs_per_block"], r["txs_per_block_ci"], 1))):
-        md += [f"### {title}", "", "| BatchTimeout | " + " | ".join(f"{n:,}" for n in counts) + " |",
-               "|---|" + "---|" * len(counts)]
-        for t, g in grid.groupby("timeout", sort=False):
-            by = {int(r["count"]): r for _, r in g.iterrows()}
-            md.append(f"| {t} | " + " | ".join(cell(by[n]) if n in by else "–" for n in counts) + " |")
-        md.append("")
-    return md
-
-
-def sections(out_dir, df):
-    """The study-specific views: sweeps per factor, latency against load,
-    latency distributions, the Pareto front."""
-    md = []
-    sweeps = analysis.sweep_table(df)
-    if sweeps:
-        md += _grouped_tables(
-            "Single-factor sweeps", "Each factor varied alone from the baseline profile: end-to-end throughput and "
-            "raw producer throughput flat out, p99 latency at the fixed rate.", sweeps,
-            ["level", "e2e tx/s flat out", "raw producer msg/s", "p99 ms at fixed rate"],
-            lambda r: [r["level"] + (" (baseline)" if r["baseline"] else ""), fmt(r["tps"], r["tps_ci"]),
-                       fmt(r["raw"], r["raw_ci"]), fmt(r["p99"], r["p99_ci"], 1)])
-        analysis.plot_sweeps(sweeps, os.path.join(out_dir, "sweeps.png"))
-        md += ["![sweeps](sweeps.png)", ""]
-        md += drift_section(analysis.baseline_drift(sweeps))
-    grid = analysis.block_grid(df)
-    if grid is not None:
-        md += blocks_section(grid)
-        analysis.plot_blocks(grid, os.path.join(out_dir, "blocks.png"))
-        md += ["![block parameters](blocks.png)", ""]
-    curves = analysis.load_curves(df)
-    if curves:
-        md += _grouped_tables(
-            "Latency against offered load", "Open-loop fixed rates; delivered is the measured window's end-to-end "
-            "rate. Where delivered falls below offered the pipeline is saturated and latency is queueing.", curves,
-            ["offered tx/s", "delivered tx/s", "p50 ms", "p99 ms", "p99.9 ms"],
-            lambda r: [f"{int(r['offered']):,}", fmt(r["tps"], r["tps_ci"]), fmt(r["p50_ms"], r["p50_ms_ci"], 1),
-                       fmt(r["p99_ms"], r["p99_ms_ci"], 1), fmt(r["p999_ms"], r["p999_ms_ci"], 1)])
-        analysis.plot_load(curves, os.path.join(out_dir, "latency-vs-load.png"))
-        md += ["![latency against load](latency-vs-load.png)", ""]
-    if analysis.plot_cdf(out_dir, df, os.path.join(out_dir, "latency-cdf.png")):
-        md += ["## Latency distribution", "",
-               "End-to-end latency of the fixed-rate runs, quantile-wise mean over repetitions, drawn as the "
-               "fraction of transactions slower than x (log-log, so the tail shows).", "",
-               "![latency CDF](latency-cdf.png)", ""]
-    pts = analysis.points(df)
-    if len(pts) >= 2:
-        analysis.plot_pareto(pts, os.path.join(out_dir, "pareto.png"), "Throughput against p99 latency")
-        md += ["## Pareto front: throughput against p99 latency", "",
-               "A configuration is Pareto-optimal when no other one has both higher throughput and lower p99 "
-               "(means over repetitions)."]
-        _, other = analysis.comparable(pts)
-        if other:
-            md[-1] += (" Only configurations with the study's usual transaction size are ranked; tx/s at another "
-                       "size is not the same work, so these are drawn but left out: "
-                       + ", ".join(f"{p['key']} ({p['tx_size']:,} B)" for p in other) + ".")
-        md += ["", pareto_table(pts), "", "![Pareto front](pareto.png)", ""]
-    return md
-
-
-def one_line(out_dir):
-    """The study's result in a line, for the results index."""
-    df = pd.read_csv(os.path.join(out_dir, "runs.csv"))
-    meta = json.load(open(os.path.join(out_dir, "study.json")))
-    if meta["study"] == "tune" and os.path.isfile(os.path.join(out_dir, "tune.json")):
-        b = json.load(open(os.path.join(out_dir, "tune.json")))["best"]
-        return f"{meta['tune']['description']}: best {b['label']} ({b['tps']:,.0f} tx/s, p99 {b['p99']:.0f} ms)"
-    ranked, _ = analysis.comparable(analysis.points(df))  # one transaction size, like for like
-    peak = [p for p in ranked if not math.isnan(p["tps"])]
-    if not peak:
-        return ""
-    top = max(peak, key=lambda p: p["tps"])
-    low = min((p for p in ranked if not math.isnan(p["p99"])), key=lambda p: p["p99"])
-    return (f"highest throughput {top['key']} {top['tps']:,.0f} tx/s; lowest p99 {low['key']} "
-            f"{low['p99']:,.0f} ms; {len(analysis.pareto(ranked))} of {len(ranked)} configurations Pareto-optimal")
+        md.append(f"| {r['label']} | {fmt(r['tps'])} | {r.get('n', '–')} | {fmt(r['p99'], None, 1)} |")
+    return md + ["", "Candidates are listed in the order measured; with one repetition each, re-measure the best "
+                 "few with a workload of their own before adopting one.", ""]
 
 
 def write(out_dir):
-    df = pd.read_csv(os.path.join(out_dir, "runs.csv"))
-    env = json.load(open(os.path.join(out_dir, "env.json")))
-    meta = json.load(open(os.path.join(out_dir, "study.json")))
-    rows = summarize(df)
-    md = [f"# Study `{meta['study']}` ({meta['preset']} preset)", ""]
-    md.append(f"{len(df)} runs, {meta['repetitions']} repetition(s) per configuration, "
-              f"{meta['broker']}; each run {int(df['cfg_duration_s'].iloc[0])} s with "
-              f"{int(df['cfg_warmup_s'].iloc[0])} s warm-up. Figures are means ± the half-width of the "
-              "95% t-interval over repetitions (no interval from a single repetition).")
-    md.append("")
-    md.append(f"Machine: {env['cpu_model']}, {env['cores']} cores, {env['mem_total_gib']} GiB; {env['os']}; "
-              f"Kafka {env['kafka_version']}, librdkafka {env['librdkafka']}; commit "
-              f"`{(env['git_commit'] or 'unknown')[:12]}`{' (dirty)' if env['git_dirty'] else ''}.")
-    resumed = sorted(glob.glob(os.path.join(out_dir, "env-resume-*.json")))
-    for path in resumed:
-        e = json.load(open(path))
-        md.append("")
-        md.append(f"Resumed at run {e.get('resumed_at_run')} on commit `{(e['git_commit'] or 'unknown')[:12]}`"
-                  f"{' (dirty)' if e['git_dirty'] else ''} ({os.path.basename(path)}).")
-    if len(df) < meta["runs"]:
-        md += ["", f"**Partial study: {len(df)} of {meta['runs']} runs.** Configurations missing below were not "
-               f"run yet; `bench run {meta['study']} --preset {meta['preset']} --out DIR --resume` continues it."]
-    md.append("")
-    if meta["study"] == "tune":
+    runs, cells, meta = studymod.load_records(out_dir)
+    env = read_json(os.path.join(out_dir, "env.json")) if os.path.isfile(os.path.join(out_dir, "env.json")) else {}
+    rdf, cdf = analysis.frames(runs, cells)
+    md = header(meta, env, rdf, cdf, out_dir)
+    total = len(meta["cells"]) * meta["repetitions"]
+    if len(cdf) < total:
+        md += [f"**Partial study: {len(cdf)} of {total} cell runs.** "
+               f"`bench run {meta.get('workload') or meta['study']} "
+               f"--preset {meta['preset']} --out DIR --resume` continues it.", ""]
+    info = analysis.integrity(rdf, cdf)
+    md += integrity_section(info)
+    if meta.get("tune"):
         md += tune_section(out_dir, meta)
-    h = headline(df)
-    if h:
-        md += [f"## Headline: {h[0]}", "", h[1], ""]
-    if "cfg_factorial" in df and df["cfg_factorial"].fillna(False).astype(bool).any():
-        md += ["## Factorial ANOVA (batch.size x linger.ms x compression.type)", "", anova_tables(df), ""]
-    md += ["## Every configuration", "",
-           "| configuration | n | e2e tx/s | p50 ms | p99 ms | raw producer msg/s | efficiency | orderer CPU s | "
-           "peers CPU s | broker CPU s | orderer RSS MiB | blocks/s | tx/block | block cut ms | rejected |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        def g(m, d=0):
-            return fmt(*r[m], d) if m in r else "–"
-        md.append(f"| {r['label']} | {r['n']} | {g('tps')} | {g('p50_ms', 1)} | {g('p99_ms', 1)} | "
-                  f"{g('raw_ack_tps')} | {g('efficiency', 2)} | {g('orderer_cpu_s', 1)} | {g('peersim_cpu_s', 1)} | "
-                  f"{g('broker_cpu_s', 1)} | {g('orderer_rss_mib')} | {g('blocks_per_s', 2)} | "
-                  f"{g('txs_per_block', 1)} | {g('block_cut_ms', 1)} | {g('rejected')} |")
-    md.append("")
-    md += ["### Latency percentiles", "",
-           "| configuration | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | broker ack p50 ms | broker ack p99 ms |",
-           "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        def g1(m):
-            return fmt(*r[m], 1) if m in r else "–"
-        md.append(f"| {r['label']} | {g1('p50_ms')} | {g1('p95_ms')} | {g1('p99_ms')} | {g1('p999_ms')} | "
-                  f"{g1('max_ms')} | {g1('ack_p50_ms')} | {g1('ack_p99_ms')} |")
-    md.append("")
-    md.append("Efficiency = end-to-end tx/s / raw producer msg/s with the same settings in the same run. "
-              "Flat-out latency is mostly queueing inside the in-flight window.")
-    md.append("")
-    md += sections(out_dir, df)
-    plot_bars(rows, "tps", "transactions/s", os.path.join(out_dir, "throughput.png"), "End-to-end throughput")
-    plot_bars(rows, "p99_ms", "ms", os.path.join(out_dir, "p99.png"), "End-to-end p99 latency")
-    md += ["## Throughput and p99 per configuration", "", "![throughput](throughput.png)", "",
-           "![p99 latency](p99.png)", ""]
-    md += ["## Raw data", "", "`runs.csv` / `runs.jsonl` (one record per run, with its full configuration), "
-           "`env.json`, and `runs/<id>/` (each run's peer-sim and orderer reports and logs).", ""]
-    with open(os.path.join(out_dir, "report.md"), "w") as f:
+    caps = analysis.capacities(cdf)
+    cap_rows = analysis.capacity_table(meta, caps, rdf) if not cdf.empty else []
+    cal_rows = analysis.calibration_table(meta, rdf)
+    ref = analysis.reference_cell(meta)
+    comps = analysis.comparisons(cap_rows, ref) if meta.get("design") != "sweep" else []
+    lat_rows = analysis.latency_table(meta, rdf)
+    if cap_rows:
+        md += capacity_section(meta, cap_rows, comps, ref, cal_rows)
+        if plot_capacity(cap_rows, os.path.join(out_dir, "capacity.png"),
+                         "Capacity per cell (bars: mean ± 95% t-interval; dots: repetitions)"):
+            md += ["![capacity](capacity.png)", ""]
+        if plot_search(rdf, meta, os.path.join(out_dir, "search.png")):
+            md += ["Every capacity-search step (offered rate against p99; open markers failed a criterion):", "",
+                   "![capacity search](search.png)", ""]
+    if lat_rows:
+        md += latency_section(lat_rows)
+        if plot_latency(lat_rows, os.path.join(out_dir, "latency.png")):
+            md += ["![latency at fractions of capacity](latency.png)", ""]
+        if plot_series(out_dir, rdf, meta, os.path.join(out_dir, "series.png")):
+            md += ["Per-second series of one run per cell (its first repetition, highest fraction): delivered and "
+                   "submitted rate, and the p99 of each second; the warm-up is shaded.", "",
+                   "![time series](series.png)", ""]
+    if cal_rows:
+        md += calibration_section(cal_rows)
+        if plot_calibration(cal_rows, os.path.join(out_dir, "calibration.png")):
+            md += ["![calibration](calibration.png)", ""]
+    if meta.get("design") == "grid" and cap_rows:
+        md += anova_section(analysis.anova(meta, caps, rdf), analysis.anova(meta, caps, rdf, drop_outliers=True))
+    if meta.get("design") == "sweep" and cap_rows:
+        md += sweep_section(analysis.sweep_tables(meta, cap_rows, lat_rows), meta["latency"]["fractions"])
+    md += ["## Raw data", "",
+           "`runs.jsonl` (one typed record per run, valid or not: `bench/benchlib/record.py`), `cells.jsonl` (each "
+           "capacity search: steps, bracket, chain verified), `study.json` (the workload as run, placement, seed "
+           "and order), `env.json`, `calibration.json`, and `runs/<id>/` (each run's peer-sim report with its "
+           "per-second series and latency histogram summary, its log, and the CPU series of every role).", ""]
+    path = os.path.join(out_dir, "report.md")
+    with open(path, "w") as f:
         f.write("\n".join(md))
-    return os.path.join(out_dir, "report.md")
+    return path
+
+
+def one_line(out_dir):
+    """The study in a line, for the results index."""
+    runs, cells, meta = studymod.load_records(out_dir)
+    rdf, cdf = analysis.frames(runs, cells)
+    if cdf.empty:
+        return "no cell finished"
+    rows = [r for r in analysis.capacity_table(meta, analysis.capacities(cdf), rdf) if r["n"]]
+    if not rows:
+        return "no capacity found"
+    top = max(rows, key=lambda r: r["mean"])
+    low = min(rows, key=lambda r: r["mean"])
+    return f"capacity from {low['cell']} {low['mean']:,.0f} to {top['cell']} {top['mean']:,.0f} tx/s"
+
+
+def write_index(root_dir):
+    rows = []
+    for d in sorted(glob.glob(os.path.join(root_dir, "*", "study.json"))):
+        folder = os.path.dirname(d)
+        meta = read_json(d)
+        if "cells" not in meta or not isinstance(meta["cells"], list):
+            continue  # an older study format: listed by hand in the README
+        try:
+            e = read_json(os.path.join(folder, "env.json"))
+            line = one_line(folder)
+        except (OSError, ValueError, KeyError):
+            continue
+        import datetime
+        day = datetime.datetime.fromtimestamp(meta.get("started_unix", 0)).strftime("%Y-%m-%d")
+        rows.append((day, os.path.basename(folder), meta, e, line))
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    md = ["# Study results", "",
+          "Each folder holds one study's raw data and its `report.md` with plots. Rebuild a report with "
+          "`bench/bench report FOLDER`; this page with `bench/bench index bench/results`.", "",
+          "| folder | study | preset | driver | placement | date | commit | in one line |",
+          "|---|---|---|---|---|---|---|---|"]
+    for day, name, meta, e, line in rows:
+        md.append(f"| [{name}]({name}/report.md) | {meta['study']} | {meta['preset']} | {meta['driver']} | "
+                  f"{meta['placement']} | {day} | `{(e.get('git_commit') or '')[:8]}` | {line} |")
+    path = os.path.join(root_dir, "README.md")
+    with open(path, "w") as f:
+        f.write("\n".join(md) + "\n")
+    return path

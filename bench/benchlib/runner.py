@@ -1,71 +1,34 @@
-"""One run = a fresh channel (topic) and ledger, an orderer, the peers, and
-optionally the raw-producer baseline with the same settings; everything
-measured is returned as one flat record."""
+"""One measured run: a load-generator process (peer-sim) against a running
+ordering service, or Kafka's ProducerPerformance, pinned to the peers' CPU
+set, with every role's CPU sampled; the result is one RunResult."""
 import json
 import os
-import random
-import shutil
-import signal
 import subprocess
 import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-# A run's configuration and its defaults (the demo's settings).
-DEFAULTS = {
-    "profile": "high-throughput",  # configs/profiles/<name>.properties
-    "producer": {},                # overrides on top of the profile
-    "peers": 3,
-    "tx_size": 1024,
-    "rate": 2000,                  # tx/s over all peers; 0 = flat out
-    "max_in_flight": 20000,        # flat out: undelivered transactions at most
-    "duration_s": 20,
-    "warmup_s": 5,
-    "max_message_count": 500,
-    "batch_timeout": "2s",
-    "preferred_max_bytes": "2MB",
-    "raw_baseline": True,          # also time the producer alone, same settings
-}
+from benchlib import kafka_driver, placement
+from benchlib.record import RunResult
+from benchlib.record import read_json, read_text
 
 
-def full_config(partial):
-    cfg = dict(DEFAULTS)
-    cfg.update(partial)
-    cfg["producer"] = dict(DEFAULTS["producer"], **partial.get("producer", {}))
-    return cfg
+class RunFailed(Exception):
+    pass
 
 
-def _proc_cpu_seconds(pids):
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-def _proc_rss_mib(pids):
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        total += int(line.split()[1]) / 1024
-        except OSError:
-            pass
-    return total
-
-
-def _wait_rusage(proc, timeout_s):
-    """Waits for `proc` (killing it after timeout_s) and returns
-    (exit code, cpu seconds, peak RSS MiB) from wait4. If the wait itself is
-    interrupted (Ctrl-C, SIGTERM), the process is killed, not left behind."""
+def _wait(proc, timeout_s):
+    """(exit code, cpu seconds, peak RSS MiB) from wait4; kills the process
+    after timeout_s, and on Ctrl-C/SIGTERM (never left behind)."""
     try:
-        return _wait_rusage_loop(proc, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                return proc.returncode, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+            if time.monotonic() > deadline:
+                proc.kill()
+                deadline = float("inf")
+            time.sleep(0.05)
     except BaseException:
         if proc.poll() is None:
             proc.kill()
@@ -73,179 +36,254 @@ def _wait_rusage(proc, timeout_s):
         raise
 
 
-def _wait_rusage_loop(proc, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
-        if time.monotonic() > deadline:
-            proc.kill()
-            deadline = float("inf")
-        time.sleep(0.05)
+def _descendants(pid):
+    """pid and every process below it (a wrapper script's JVM)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return out
 
 
-class RunFailed(Exception):
-    pass
+def steady_window_s(configured, rate, block, warmup_max_s):
+    """The warm-up's comparison window, in whole seconds: as configured, or
+    long enough for ~20 blocks at the offered rate (deliveries come a block
+    at a time), 2 to 10 s; never more than half the warm-up's bound (two
+    windows must fit)."""
+    if configured:
+        w = configured
+    elif not rate:
+        w = 2.0
+    else:
+        w = min(10.0, max(2.0, 20 * block_interval_s(rate, block)))
+    return max(1, min(int(round(w)), int(warmup_max_s // 2)))
+
+
+def block_interval_s(rate, block):
+    """How long a block takes to be cut at `rate`: filled, or timed out."""
+    timeout_s = _seconds(block["batch_timeout"])
+    return min(float(block["max_message_count"]) / rate, timeout_s) if rate else timeout_s
+
+
+def cooldown_s(rate, block):
+    """Unmeasured submitting after the window: long enough to fill the
+    window's last block (1.5 block intervals and half a second), so it is
+    not left waiting for BatchTimeout."""
+    return round(1.5 * block_interval_s(rate, block) + 0.5, 1)
+
+
+def _seconds(text):
+    text = str(text)
+    for unit, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        if text.endswith(unit):
+            try:
+                return float(text[: -len(unit)]) * scale
+            except ValueError:
+                break
+    return float(text)
 
 
 class Runner:
-    def __init__(self, root, build_dir, out_dir, brokers, broker_pids=lambda: [], log=print):
-        self.root = root
-        self.bin = {
-            "orderer": os.path.join(build_dir, "orderer", "orderer"),
-            "peer-sim": os.path.join(build_dir, "peer-sim", "peer-sim"),
-            "ledger": os.path.join(build_dir, "ledger", "ledger"),
-            "delete-topics": os.path.join(build_dir, "tools", "delete-topics"),
-        }
+    """Runs peer-sim and ProducerPerformance for a study; knows the
+    binaries, the placement and the brokers."""
+
+    def __init__(self, root, build_dir, out_dir, brokers, roles_cpus, study, placement_name, backend="kafka"):
+        self.root, self.out_dir, self.brokers = root, out_dir, brokers
+        self.roles_cpus, self.study, self.placement = roles_cpus, study, placement_name
+        self.backend = backend
+        self.bin = {n: os.path.join(build_dir, *p) for n, p in {
+            "orderer": ("orderer", "orderer"), "peer-sim": ("peer-sim", "peer-sim"),
+            "ledger": ("ledger", "ledger"), "delete-topics": ("tools", "delete-topics"),
+            "machine-calibrate": ("tools", "machine-calibrate")}.items()}
         for name, path in self.bin.items():
             if not os.access(path, os.X_OK):
                 raise RunFailed(f"{name} binary not found at {path}: build first (scripts/build.sh)")
-        self.out_dir = out_dir
-        self.brokers = brokers
-        self.broker_pids = broker_pids
-        self.log = log
+        self.run_count = 0
 
-    def _profile_path(self, name):
-        path = os.path.join(self.root, "configs", "profiles", name + ".properties")
-        if not os.path.isfile(path):
-            raise RunFailed(f"no profile {path}")
-        return path
+    def next_id(self):
+        self.run_count += 1
+        return f"{self.run_count:04d}"
 
-    def _peer_sim_args(self, cfg, topic_or_channel, json_path, raw, orderer=None):
-        args = [self.bin["peer-sim"], "--brokers", self.brokers, "--profile", self._profile_path(cfg["profile"]),
-                "--peers", str(cfg["peers"]), "--tx-size", str(cfg["tx_size"]), "--rate", str(cfg["rate"]),
-                "--duration", f"{cfg['duration_s']}s", "--warmup", f"{cfg['warmup_s']}s",
-                "--max-in-flight", str(cfg["max_in_flight"]), "--json", json_path, "--quiet",
-                "--drain-timeout", "60s"]
+    def _base(self, run_id, cell, rep, kind, cfg):
+        return RunResult(study=self.study, run_id=run_id, cell=cell, repetition=rep, kind=kind,
+                         backend=self.backend, brokers=self.brokers.count, placement=self.placement,
+                         config=cfg, started_unix=time.time())
+
+    def peer_sim(self, run_id, cell, rep, kind, cfg, profile_path, rate, window_s, warmup_max_s, block,
+                 steady_cfg, tolerance, orderer=None, raw_topic=None, peers=None, channel=None, count=None):
+        """One peer-sim process: open loop at `rate`, a warm-up until steady,
+        then a `window_s` measured window; or (`count`) flat out, `count`
+        pre-signed transactions sent as fast as they go, timed first send to
+        last acknowledgement, as ProducerPerformance times --num-records."""
+        rec = self._base(run_id, cell, rep, kind, cfg)
+        rec.offered_tps = float(rate) if rate else None
+        run_dir = os.path.join(self.out_dir, "runs", run_id)
+        os.makedirs(run_dir, exist_ok=True)
+        json_path = os.path.join(run_dir, "peer-sim.json")
+        args = placement.taskset(self.roles_cpus["peers"]) + [
+            self.bin["peer-sim"], "--brokers", self.brokers.bootstrap, "--profile", profile_path,
+            "--peers", str(peers or cfg["peers"]), "--tx-size", str(cfg["tx_size"]), "--rate", str(int(rate)),
+            "--json", json_path, "--quiet", "--drain-timeout", "60s"]
+        if count:
+            args += ["--count", str(count), "--duration", "0", "--warmup", "0s", "--max-in-flight", "100000"]
+        else:
+            args += ["--duration", f"{int(window_s * 1000)}ms",
+                     "--cooldown", f"{int(cooldown_s(rate, block) * 1000)}ms",
+                     "--warmup", "auto", "--warmup-max", f"{warmup_max_s:g}s",
+                     "--steady-window", f"{steady_window_s(steady_cfg, rate, block, warmup_max_s)}s",
+                     "--steady-tolerance", f"{tolerance:g}"]
         for k, v in sorted(cfg["producer"].items()):
             args += ["--producer-prop", f"{k}={v}"]
-        if raw:
-            args += ["--raw", "--topic", topic_or_channel, "--channel", topic_or_channel]
+        if raw_topic:
+            args += ["--raw", "--topic", raw_topic, "--channel", raw_topic]
         else:
-            args += ["--orderer", orderer, "--channel", topic_or_channel]
-        return args
-
-    def run(self, cfg, run_id):
-        """Runs one configuration; returns the flat result record. The run's
-        topics are deleted afterwards, whatever happened: a full study writes
-        tens of GB to the broker, more than a disk may hold."""
-        cfg = full_config(cfg)
-        channel = f"bench-{run_id}-{random.randrange(1 << 30):x}"
-        raw_topic = channel + "-raw"  # the producer-alone baseline's own topic
-        topics = [channel] + ([raw_topic] if cfg["raw_baseline"] else [])
-        try:
-            rec = self._run(cfg, run_id, channel, raw_topic)
-        except Exception:
-            # A failed run may not have created its topics (Ctrl-C skips
-            # this: the study stops at once).
-            self._delete_topics(run_id, topics, warn=False)
-            raise
-        self._delete_topics(run_id, topics, warn=True)
+            args += ["--orderer", orderer.address(), "--channel", channel]
+        # Never poll() here: it would reap the child under _wait's wait4. A
+        # pid that is gone keeps its last CPU reading in the sampler.
+        roles = {"peers": lambda: [p.pid], "broker": self.brokers.pids}
+        if orderer is not None:
+            roles["orderer"] = orderer.pids
+        counters0 = orderer.counters() if orderer else {}
+        t0 = time.monotonic()
+        with open(os.path.join(run_dir, "peer-sim.log"), "w") as logf:
+            p = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)
+            with placement.Sampler(roles) as sampler:
+                code, _, rss = _wait(p, warmup_max_s + window_s + 600)
+        rec.wall_s = time.monotonic() - t0
+        rec.exit_code = code
+        if code == 2:
+            raise RunFailed(f"peer-sim refused its arguments (a bench bug or a bad workload value): "
+                            f"{read_text(os.path.join(run_dir, 'peer-sim.log')).strip()[-500:]}")
+        if code not in (0, 1) or not os.path.isfile(json_path):
+            rec.invalidate(f"peer-sim exited {code}; see runs/{run_id}/peer-sim.log")
+            return rec
+        r = read_json(json_path)
+        self._fill(rec, r, raw=bool(raw_topic))
+        if code == 1:
+            rec.invalidate("lost, doubled or failed transactions (peer-sim exit 1)")
+        done = rec.acked if raw_topic else rec.delivered
+        clock = r.get("clock") or {}
+        t_from = clock.get("measure_from_unix_ms", 0) / 1000.0
+        t_to = clock.get("measure_to_unix_ms", 0) / 1000.0
+        in_window = (rec.acked_tps if raw_topic else rec.delivered_tps) or 0.0
+        roles_cpus = {k: v for k, v in self.roles_cpus.items() if k in roles}
+        cpu, bottleneck, util = placement.window_cpu(sampler, t_from, t_to, roles_cpus,
+                                                     in_window * max(0.0, t_to - t_from) or done)
+        cpu.setdefault("peers", {})["rss_mib"] = rss
+        if orderer is not None and "orderer" in cpu:
+            cpu["orderer"]["rss_mib"] = orderer.rss_mib()
+        rec.cpu, rec.bottleneck, rec.bottleneck_util = cpu, bottleneck, util
+        rec.saturated = util is not None and util >= placement.SATURATED
+        if orderer is not None:
+            counters1 = orderer.counters()
+            rec.rejected = counters1.get("rejected_total", 0) - counters0.get("rejected_total", 0)
+        _write_cpu_series(sampler, os.path.join(run_dir, "cpu.csv"))
         return rec
 
-    def _delete_topics(self, run_id, topics, warn):
-        p = subprocess.run([self.bin["delete-topics"], "--brokers", self.brokers, "--timeout-ms", "10000"] + topics,
-                           capture_output=True, text=True)
-        if p.returncode != 0 and warn:
-            self.log(f"warning: run {run_id}'s topics were not deleted (they stay on the broker's disk): "
-                     f"{p.stderr.strip()}")
+    @staticmethod
+    def _fill(rec, r, raw):
+        rec.submitted, rec.acked, rec.delivered = r["submitted"], r["acked"], r["delivered"]
+        rec.failed, rec.duplicates = r["failed"], r["duplicates"]
+        rec.undelivered_acked = r.get("undelivered_acked", 0)
+        rec.never_acked = r.get("never_acked", 0)
+        rec.undelivered_share = r.get("undelivered_share")
+        rec.signing = r.get("signing")
+        rec.generator_bound = bool(r.get("generator_bound"))
+        rec.max_submit_lag_ms = r.get("max_submit_lag_ms")
+        w = r.get("warmup") or {}
+        rec.steady, rec.warmup_s = w.get("steady"), w.get("seconds")
+        rec.window_s = r["seconds"]["run"]
+        rec.submit_tps, rec.acked_tps = r["tps"]["submitted"], r["tps"]["acked"]
+        rec.delivered_tps = None if raw else r["tps"]["delivered"]
+        rec.backlog_growth_tps = r.get("backlog_growth_tps")
+        lat = r["latency_ms"]["ack" if raw else "e2e"]
+        if lat["count"]:
+            rec.p50_ms, rec.p95_ms, rec.p99_ms = lat["p50"], lat["p95"], lat["p99"]
+            rec.p999_ms, rec.max_ms, rec.mean_ms = lat["p999"], lat["max"], lat["mean"]
+        ack = r["latency_ms"]["ack"]
+        if ack["count"]:
+            rec.ack_p50_ms, rec.ack_p99_ms = ack["p50"], ack["p99"]
+        if not raw:
+            rec.blocks, rec.txs_per_block, rec.cut_reasons = r["blocks"], r["txs_per_block"], r["cut_reasons"]
+        rec.records_per_s = rec.acked_tps if raw else None
+        if r.get("pool_exhausted"):
+            rec.generator_bound = True
 
-    def _run(self, cfg, run_id, channel, raw_topic):
+    def producer_perf(self, run_id, cell, rep, cfg, records, topic):
+        """Kafka's own ProducerPerformance, flat out, with the cell's producer
+        settings mapped to the Java client's names."""
+        rec = self._base(run_id, cell, rep, "pp", cfg)
+        rec.tool = "ProducerPerformance"
         run_dir = os.path.join(self.out_dir, "runs", run_id)
-        # A run left half done (a resumed study) starts again from nothing.
-        shutil.rmtree(run_dir, ignore_errors=True)
-        os.makedirs(run_dir)
-        limit = cfg["duration_s"] + 180
-        rec = {"run_id": run_id, "channel": channel, "started_unix": time.time()}
-        rec.update({f"cfg_{k}": v for k, v in cfg.items() if k != "producer"})
-        rec["cfg_producer"] = json.dumps(cfg["producer"], sort_keys=True)
+        os.makedirs(run_dir, exist_ok=True)
+        props, unmapped = kafka_driver.java_producer_props(cfg["producer"])
+        rec.criteria = {"unmapped_properties": unmapped}
+        args = placement.taskset(self.roles_cpus["peers"]) + [
+            os.path.join(self.root, "scripts", "kafka"), "producer-perf", "--topic", topic,
+            "--num-records", str(records), "--record-size", str(cfg["tx_size"]), "--throughput", "-1",
+            "--producer-props", f"bootstrap.servers={self.brokers.bootstrap}"] + \
+            [f"{k}={v}" for k, v in sorted(props.items())]
+        log_path = os.path.join(run_dir, "producer-perf.log")
+        t0 = time.monotonic()
+        with open(log_path, "w") as logf:
+            logf.write(" ".join(args) + "\n")
+            logf.flush()
+            p = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)
+            seen = set()
 
-        # 1. The producer alone, same settings, its own topic.
-        if cfg["raw_baseline"]:
-            raw_json = os.path.join(run_dir, "raw.json")
-            with open(os.path.join(run_dir, "raw.log"), "w") as logf:
-                p = subprocess.Popen(self._peer_sim_args(cfg, raw_topic, raw_json, True),
-                                     stdout=logf, stderr=subprocess.STDOUT)
-                code, cpu, rss = _wait_rusage(p, limit)
-            if code != 0:
-                raise RunFailed(f"raw peer-sim exited {code}; see {run_dir}/raw.log")
-            raw = json.load(open(raw_json))
-            rec.update({"raw_ack_tps": raw["tps"]["acked"], "raw_ack_p50_ms": raw["latency_ms"]["ack"]["p50"],
-                        "raw_ack_p99_ms": raw["latency_ms"]["ack"]["p99"], "raw_failed": raw["failed"]})
-
-        # 2. The pipeline.
-        ready = os.path.join(run_dir, "orderer.port")
-        metrics = os.path.join(run_dir, "orderer-metrics.json")
-        ledger = os.path.join(run_dir, "ledger")
-        orderer_args = [self.bin["orderer"], "--brokers", self.brokers, "--channel", channel,
-                        "--ledger-dir", ledger, "--listen", "127.0.0.1:0", "--ready-file", ready,
-                        "--metrics-file", metrics, "--summary-interval", "5s",
-                        "--max-message-count", str(cfg["max_message_count"]),
-                        "--batch-timeout", str(cfg["batch_timeout"]),
-                        "--preferred-max-bytes", str(cfg["preferred_max_bytes"])]
-        with open(os.path.join(run_dir, "orderer.log"), "w") as ologf:
-            orderer = subprocess.Popen(orderer_args, stdout=ologf, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + 60
-                while not (os.path.exists(ready) and open(ready).read().strip()):
-                    if orderer.poll() is not None:
-                        raise RunFailed(f"orderer exited {orderer.returncode} at start; see {run_dir}/orderer.log")
-                    if time.monotonic() > deadline:
-                        raise RunFailed(f"orderer not ready in 60 s; see {run_dir}/orderer.log")
-                    time.sleep(0.05)
-                port = open(ready).read().strip()
-                broker_pids = self.broker_pids()
-                broker_cpu0 = _proc_cpu_seconds(broker_pids)
-                t0 = time.monotonic()
-                e2e_json = os.path.join(run_dir, "peer-sim.json")
-                with open(os.path.join(run_dir, "peer-sim.log"), "w") as plogf:
-                    p = subprocess.Popen(self._peer_sim_args(cfg, channel, e2e_json, False, f"127.0.0.1:{port}"),
-                                         stdout=plogf, stderr=subprocess.STDOUT)
-                    peer_code, peer_cpu, peer_rss = _wait_rusage(p, limit)
-                wall = time.monotonic() - t0
-                broker_cpu = _proc_cpu_seconds(broker_pids) - broker_cpu0
-                broker_rss = _proc_rss_mib(broker_pids)
-            finally:
-                if orderer.poll() is None:
-                    orderer.send_signal(signal.SIGTERM)
-            ord_code, ord_cpu, ord_rss = _wait_rusage(orderer, 60)
-        if peer_code not in (0, 1):
-            raise RunFailed(f"peer-sim exited {peer_code}; see {run_dir}/peer-sim.log")
-        if ord_code != 0:
-            raise RunFailed(f"orderer exited {ord_code}; see {run_dir}/orderer.log")
-
-        r = json.load(open(e2e_json))
-        m = json.load(open(metrics))
-        lat = r["latency_ms"]["e2e"]
-        rec.update({
-            "submitted": r["submitted"], "delivered": r["delivered"], "lost": r["lost"],
-            "duplicates": r["duplicates"], "failed": r["failed"], "clean": r["clean"],
-            "window_s": r["seconds"]["run"],
-            "tps": r["tps"]["delivered"], "ack_tps": r["tps"]["acked"],
-            "p50_ms": lat["p50"], "p95_ms": lat["p95"], "p99_ms": lat["p99"], "p999_ms": lat["p999"],
-            "max_ms": lat["max"], "mean_ms": lat["mean"],
-            "ack_p50_ms": r["latency_ms"]["ack"]["p50"], "ack_p99_ms": r["latency_ms"]["ack"]["p99"],
-            "blocks": m["blocks_written"], "txs_per_block": (m["txs_ordered"] / m["blocks_written"]) if m["blocks_written"] else 0,
-            "blocks_per_s": m["blocks_written"] / wall if wall > 0 else 0,
-            "block_cut_ms": m.get("mean_block_cut_latency_ms", 0),
-            "rejected": m["rejected_total"],
-            "orderer_cpu_s": ord_cpu, "orderer_rss_mib": ord_rss,
-            "peersim_cpu_s": peer_cpu, "peersim_rss_mib": peer_rss,
-            "broker_cpu_s": broker_cpu if broker_pids else None,
-            "broker_rss_mib": broker_rss if broker_pids else None,
-            "wall_s": wall,
-        })
-        if cfg["raw_baseline"]:
-            rec["efficiency"] = rec["tps"] / rec["raw_ack_tps"] if rec["raw_ack_tps"] else None
-
-        # 3. The chain must verify (hashes and links; signatures were checked
-        # by the orderer on the way in).
-        v = subprocess.run([self.bin["ledger"], "--path", ledger, "verify", "--json"], capture_output=True, text=True)
-        rec["ledger_verified"] = v.returncode == 0
-        if v.returncode != 0:
-            raise RunFailed(f"ledger of run {run_id} does not verify: {v.stdout.strip()}")
-        # Keep the evidence, not the bulk: ledgers are large and reproducible.
-        subprocess.run(["rm", "-rf", ledger])
+            def tool_pids():
+                seen.update(_descendants(p.pid))  # the script and its JVM, remembered after they exit
+                return sorted(seen)
+            with placement.Sampler({"peers": tool_pids, "broker": self.brokers.pids}) as sampler:
+                code, _, rss = _wait(p, 900)
+        t1 = time.monotonic()
+        rec.wall_s = t1 - t0
+        rec.exit_code = code
+        out = kafka_driver.parse_pp(read_text(log_path))
+        if code != 0 or out is None:
+            rec.invalidate(f"ProducerPerformance exited {code} without a summary; see runs/{run_id}/producer-perf.log")
+            return rec
+        if out["records"] < records:
+            rec.invalidate(f"ProducerPerformance sent {out['records']} of {records} records")
+        rec.records_per_s, rec.mb_per_s = out["records_per_s"], out["mb_per_s"]
+        rec.pp_avg_latency_ms, rec.pp_p99_ms = out["avg_ms"], out["p99_ms"]
+        rec.p50_ms, rec.p99_ms, rec.p999_ms, rec.max_ms = out["p50_ms"], out["p99_ms"], out["p999_ms"], out["max_ms"]
+        rec.acked = rec.submitted = out["records"]
+        # The tool times its whole run (JVM start-up aside): CPU over the process's life.
+        now = time.time()
+        span = out["records"] / out["records_per_s"] if out["records_per_s"] else rec.wall_s
+        roles = {k: v for k, v in self.roles_cpus.items() if k in ("peers", "broker")}
+        cpu, bottleneck, util = placement.window_cpu(sampler, now - rec.wall_s, now, roles, out["records"])
+        cpu.setdefault("peers", {})["rss_mib"] = rss
+        rec.cpu, rec.bottleneck, rec.bottleneck_util = cpu, bottleneck, util
+        rec.window_s = span
         return rec
+
+    def machine_calibration(self, cpus):
+        """tools/machine-calibrate pinned to one CPU of `cpus`: ECDSA sign
+        and verify per second, SHA-256 of 1 KB, so days can be compared."""
+        one = [cpus[0]] if cpus else []
+        p = subprocess.run(placement.taskset(one) + [self.bin["machine-calibrate"], "--json"],
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            raise RunFailed(f"machine-calibrate failed: {p.stderr.strip()}")
+        out = json.loads(p.stdout)
+        out["taken_unix"] = time.time()
+        return out
+
+
+def _write_cpu_series(sampler, path):
+    rows = sampler.series()
+    if not rows:
+        return
+    roles = sorted({r for _, d in rows for r in d})
+    with open(path, "w") as f:
+        f.write("unix_time," + ",".join(f"{r}_cpus_busy" for r in roles) + "\n")
+        for t, d in rows:
+            f.write(f"{t:.3f}," + ",".join(f"{d.get(r, 0.0):.3f}" for r in roles) + "\n")

@@ -1,11 +1,13 @@
 """`bench tune`: a search over producer settings for a stated goal.
 
-A candidate is one value per searched setting. Each is measured twice: flat
-out (its throughput) and at a fixed offered rate (its p99 latency there), the
-same pair every study uses. The goal is either
+A candidate is one value per searched setting, run as a cell of a study: its
+capacity search and, for min-p99, an open-loop run at the goal's rate. The
+two figures a candidate is judged by come from the same cell runs:
 
-  max-tps: the highest throughput whose p99 at the rate is <= a bound, or
-  min-p99: the lowest p99 at the rate whose throughput is >= a bound.
+  max-tps: the highest capacity, where the capacity's own p99 bound is the
+           goal's (p99 is the p99 of the step at that capacity), or
+  min-p99: the lowest p99 at the rate among candidates whose capacity is at
+           least a bound.
 
 The searched settings are producer properties and, by their Fabric names,
 the orderer's MaxMessageCount and BatchTimeout (block cutting often decides
@@ -17,7 +19,8 @@ setting one level away) of the best candidate so far, best first being the
 feasible one with the best objective, else the one nearest to feasible. When
 every neighbour of the best has been measured it is a local optimum, and the
 next candidate is drawn at random from the unmeasured grid. The budget counts
-candidates. Everything measured is reported with its Pareto front."""
+candidates.
+"""
 import math
 import random
 
@@ -141,10 +144,10 @@ class Goal:
             raise SpecError("--goal min-p99 needs --tps-min > 0")
         self.goal, self.p99_max_ms, self.tps_min = goal, p99_max_ms, tps_min
 
-    def describe(self, rate):
+    def describe(self, rate=None):
         if self.goal == "max-tps":
-            return f"maximum throughput with p99 <= {self.p99_max_ms:g} ms at {rate:,} tx/s"
-        return f"minimum p99 at {rate:,} tx/s with throughput >= {self.tps_min:,.0f} tx/s"
+            return f"the highest capacity with p99 <= {self.p99_max_ms:g} ms (at the capacity step)"
+        return f"the lowest p99 at {rate:,.0f} tx/s with capacity >= {self.tps_min:,.0f} tx/s"
 
     def feasible(self, r):
         if math.isnan(r["tps"]) or math.isnan(r["p99"]):

@@ -1,26 +1,271 @@
-"""Unit tests of bench tune's search and the report's Pareto front."""
+"""Unit tests of the experiment suite's logic: workloads, the capacity
+search, statistics, placement, the Kafka driver's parsing, tune's search and
+the reports (built from model studies written by fake_study.py)."""
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
 
-from benchlib import analysis, tune  # noqa: E402
+from benchlib import capacity, kafka_driver, placement, report, stats, tune  # noqa: E402
+from benchlib import workload as wl  # noqa: E402
+from benchlib.record import RunResult  # noqa: E402
+from benchlib.record import read_text  # noqa: E402
+import fake_study  # noqa: E402
+
+WORKLOADS = sorted(f[:-5] for f in os.listdir(wl.WORKLOAD_DIR) if f.endswith(".yaml"))
+
+
+def base_workload(**over):
+    d = {"name": "t", "driver": "kafka-1", "repetitions": 3, "seed": 5,
+         "cells": [{"name": "a", "profile": "baseline"}, {"name": "b", "profile": "high-throughput"},
+                   {"name": "c", "profile": "balanced"}]}
+    d.update(over)
+    return d
+
+
+class WorkloadTest(unittest.TestCase):
+    def test_every_shipped_workload_loads_in_every_preset(self):
+        self.assertGreaterEqual(len(WORKLOADS), 5)
+        for name in WORKLOADS:
+            for preset in ("full", "smoke"):
+                w = wl.load(name, preset)
+                self.assertTrue(w.cells, name)
+                if preset == "full":
+                    self.assertGreaterEqual(w.repetitions, 5, f"{name}: the full preset needs >= 5 repetitions")
+                    self.assertTrue(w.latency.window_s >= 60 or not w.latency.fractions,
+                                    f"{name}: the full preset needs >= 60 s latency windows")
+
+    def test_identical_cells_are_refused(self):
+        d = base_workload(cells=[{"name": "a", "profile": "baseline"}, {"name": "b", "profile": "baseline"}])
+        with self.assertRaisesRegex(wl.WorkloadError, "identical settings"):
+            wl.from_dict(d)
+        # A broker setting makes them differ.
+        d["cells"][1]["broker.num.network.threads"] = 8
+        self.assertEqual(len(wl.from_dict(d).cells), 2)
+
+    def test_low_latency_differs_from_baseline_only_in_its_broker_part(self):
+        p_base, b_base = wl.read_profile("baseline")
+        p_low, b_low = wl.read_profile("low-latency")
+        self.assertEqual(p_base, p_low)
+        self.assertEqual(b_low, {"num.network.threads": "8"})
+        self.assertEqual(b_base, {})
+
+    def test_mistakes_name_themselves(self):
+        for over, needle in (({"capacitty": {}}, "unknown key"), ({"capacity": {"slo": 1}}, "unknown key"),
+                             ({"latency": {"fractions": [0.5, 3]}}, "fractions"),
+                             ({"repetitions": 0}, "repetitions"), ({"capacity": {"growth": 1}}, "growth"),
+                             ({"cells": [{"name": "a", "profile": "nope"}]}, "no profile"),
+                             ({"cells": [{"name": "a", "block.max_msg": 5}]}, "unknown block setting"),
+                             ({"grid": {"factors": {"batch.size": [1, 2]}}}, "exactly one of")):
+            with self.assertRaisesRegex(wl.WorkloadError, needle, msg=str(over)):
+                wl.from_dict(base_workload(**over))
+        with self.assertRaisesRegex(wl.WorkloadError, "no preset"):
+            wl.from_dict(base_workload(), preset="fast")
+
+    def test_grid_expands_every_combination_with_its_levels(self):
+        d = base_workload(cells=None, grid={"base": {"profile": "baseline"},
+                                            "factors": {"batch.size": [16384, 131072], "linger.ms": [0, 25],
+                                                        "compression.type": ["none", "lz4"]}})
+        del d["cells"]
+        w = wl.from_dict(d)
+        self.assertEqual(len(w.cells), 8)
+        c = w.cell("b131072-l25-clz4")
+        self.assertEqual(c.producer, {"batch.size": "131072", "linger.ms": "25", "compression.type": "lz4"})
+        self.assertEqual(c.factors, {"batch.size": "131072", "linger.ms": "25", "compression.type": "lz4"})
+
+    def test_sweep_measures_the_base_once_and_keeps_acks_apart_from_idempotence(self):
+        w = wl.load("sweeps")
+        names = [c.name for c in w.cells]
+        self.assertEqual(names.count("base"), 1)
+        self.assertNotIn("linger.ms=0", names)  # the base's own level is the base cell
+        acks1 = w.cell("acks=1 (idempotence off)")
+        self.assertEqual(acks1.producer, {"acks": "1", "enable.idempotence": "false"})
+        idem = w.cell("enable.idempotence=false")
+        self.assertEqual(idem.producer, {"enable.idempotence": "false"})
+        self.assertEqual(wl.effective(idem, w.block)["producer"]["acks"], "all")
+
+    def test_sweep_without_the_base_level_is_refused(self):
+        d = base_workload(sweep={"base": {"profile": "baseline"}, "factors": {"linger.ms": [5, 25]}})
+        del d["cells"]
+        with self.assertRaisesRegex(wl.WorkloadError, "no level equal to the base"):
+            wl.from_dict(d)
+
+    def test_plan_is_seeded_and_runs_every_cell_once_per_repetition(self):
+        w = wl.from_dict(base_workload(repetitions=6))
+        plan = w.plan()
+        self.assertEqual([rep for rep, _ in plan], list(range(1, 7)))
+        for _, names in plan:
+            self.assertEqual(sorted(names), ["a", "b", "c"])
+        self.assertGreater(len({tuple(n) for _, n in plan}), 1, "every repetition in the same order")
+        self.assertEqual(plan, wl.from_dict(base_workload(repetitions=6)).plan())
+        other = wl.from_dict(base_workload(repetitions=6, seed=6)).plan()
+        self.assertNotEqual(plan, other)
+
+    def test_preset_factors_replace_the_workloads(self):
+        w = wl.load("sweeps", "smoke")
+        self.assertEqual(set(w.factors), {"linger.ms", "acks"})
+
+
+class CapacitySearchTest(unittest.TestCase):
+    def search(self, true, start, growth=1.5, precision=0.05, max_steps=12):
+        s = capacity.Search(start, growth, precision, max_steps)
+        rates = []
+        while (r := s.next()) is not None:
+            self.assertNotIn(r, rates, "a rate measured twice")
+            rates.append(r)
+            s.tell(r, r <= true)
+        return s, rates
+
+    def test_brackets_the_capacity_within_the_precision(self):
+        for true, start in ((10000, 4000), (10000, 30000), (2500, 2500), (777, 4000)):
+            s, rates = self.search(true, start)
+            lo, hi = s.bracket()
+            self.assertIsNotNone(lo, (true, start))
+            self.assertLessEqual(lo, true)
+            self.assertGreater(hi, true)
+            self.assertLessEqual(hi / lo, 1.05 + 1e-9, (true, start, rates))
+            self.assertEqual(s.capacity(), lo)
+
+    def test_stops_after_max_steps(self):
+        s, rates = self.search(1e9, 1000, max_steps=4)
+        self.assertEqual(len(rates), 4)
+        self.assertEqual(s.bracket(), (max(rates), None))
+
+    def test_a_later_repetition_starting_near_the_last_capacity_takes_few_steps(self):
+        _, rates = self.search(10000, 9500, growth=1.1)
+        self.assertLessEqual(len(rates), 4, rates)
+
+    def test_criteria(self):
+        cap = wl.Capacity(slo_p99_ms=500)
+        good = RunResult(study="s", run_id="1", cell="c", repetition=1, kind="step", offered_tps=10000,
+                         delivered_tps=9950, p99_ms=120, backlog_growth_tps=10, window_s=10)
+        self.assertTrue(all(capacity.step_criteria(good, cap, 500).values()))
+        # Deliveries come a block at a time: one block short of 99% over the window still passes.
+        self.assertTrue(capacity.step_criteria(
+            RunResult(**dict(good.__dict__, delivered_tps=9900 - 49)), cap, 500)["achieved"])
+        for change, failing in (({"delivered_tps": 9000}, "achieved"), ({"p99_ms": 800}, "p99"),
+                                ({"backlog_growth_tps": 500}, "backlog"), ({"generator_bound": True}, "valid"),
+                                ({"valid": False}, "valid"), ({"p99_ms": None}, "p99")):
+            c = capacity.step_criteria(RunResult(**dict(good.__dict__, **change)), cap, 500)
+            self.assertFalse(c[failing], change)
+            self.assertEqual([k for k, v in c.items() if not v], [failing], change)
+
+
+class StatsTest(unittest.TestCase):
+    def test_holm(self):
+        adj = stats.holm([0.01, 0.04, 0.03, math.nan])
+        self.assertAlmostEqual(adj[0], 0.03)
+        self.assertAlmostEqual(adj[1], 0.06)
+        self.assertAlmostEqual(adj[2], 0.06)
+        self.assertTrue(math.isnan(adj[3]))
+
+    def test_bootstrap_ratio_covers_the_true_ratio(self):
+        a = [110, 112, 108, 111, 109]
+        b = [100, 101, 99, 100, 100]
+        point, lo, hi = stats.bootstrap_ratio(a, b)
+        self.assertAlmostEqual(point, 110 / 100)
+        self.assertLess(lo, 1.1)
+        self.assertGreater(hi, 1.1)
+        self.assertGreater(lo, 1.0)
+        self.assertEqual((point, lo, hi), stats.bootstrap_ratio(a, b), "not reproducible")
+        self.assertTrue(math.isnan(stats.bootstrap_ratio([1], [2])[1]))
+
+    def test_outlier_rule(self):
+        self.assertEqual(stats.outliers([100, 101, 99, 100, 60]), [False, False, False, False, True])
+        self.assertEqual(stats.outliers([100, 101, 60]), [False] * 3, "fewer than 4 values: no rule")
+        self.assertEqual(stats.outliers([5, 5, 5, 5, 5]), [False] * 5)
+
+    def test_geometric_interval_is_asymmetric(self):
+        m, lo, hi = stats.geo_ci95([10, 20, 40, 80])
+        self.assertAlmostEqual(m, math.sqrt(20 * 40))
+        self.assertGreater(hi - m, m - lo)
+        self.assertGreater(lo, 0)
+
+    def test_formats(self):
+        self.assertEqual(stats.fmt_ratio(1.25, 1.1, 1.4), "+25.0% [+10.0, +40.0]")
+        self.assertEqual(stats.fmt_ratio(0.5, math.nan, math.nan, as_change=False), "0.50x")
+        self.assertEqual(stats.fmt(1234.5, 10.2), "1,234 ± 10")
+
+
+class PlacementTest(unittest.TestCase):
+    def test_two_cpus(self):
+        self.assertEqual(placement.plan("isolated", [0, 1]), {"orderer": [1], "broker": [0], "peers": [0]})
+        self.assertEqual(placement.plan("shared", [0, 1]), {"orderer": [0, 1], "broker": [0, 1], "peers": [0, 1]})
+        with self.assertRaisesRegex(ValueError, "two CPUs"):
+            placement.plan("isolated", [0])
+
+    def test_four_cpus_give_every_role_its_own_set(self):
+        p = placement.plan("isolated", [0, 1, 2, 3])
+        self.assertEqual(p, {"orderer": [2, 3], "broker": [1], "peers": [0]})
+
+    def test_window_cpu_and_bottleneck(self):
+        class FakeSampler(placement.Sampler):
+            pass
+        s = FakeSampler({})
+        s.samples = [(100.0, {"orderer": 0.0, "broker": 0.0, "peers": 0.0}),
+                     (110.0, {"orderer": 9.5, "broker": 3.0, "peers": 4.0})]
+        roles = {"orderer": [1], "broker": [0], "peers": [0]}
+        cpu, bottleneck, util = placement.window_cpu(s, 100.0, 110.0, roles, 50000)
+        self.assertAlmostEqual(cpu["orderer"]["util"], 0.95)
+        self.assertAlmostEqual(cpu["orderer"]["us_per_tx"], 9.5 / 50000 * 1e6)
+        self.assertEqual(bottleneck, "orderer")
+        self.assertAlmostEqual(util, 0.95)
+        s.samples[1] = (110.0, {"orderer": 2.0, "broker": 6.0, "peers": 3.5})
+        _, bottleneck, util = placement.window_cpu(s, 100.0, 110.0, roles, 50000)
+        self.assertEqual(bottleneck, "broker+peers")  # one CPU set, shared
+        self.assertAlmostEqual(util, 0.95)
+        # Half a window: interpolated.
+        cpu, _, _ = placement.window_cpu(s, 100.0, 105.0, roles, 1)
+        self.assertAlmostEqual(cpu["broker"]["cpu_s"], 3.0)
+
+    def test_cpu_list_round_trip(self):
+        self.assertEqual(placement.parse_cpu_list("0-2,5"), [0, 1, 2, 5])
+        self.assertEqual(placement.cpu_list([0, 1]), "0,1")
+
+
+class DriverTest(unittest.TestCase):
+    def test_producer_performance_summary(self):
+        text = ("38 records sent, 7.6 records/sec ...\n"
+                "300000 records sent, 41234.5 records/sec (40.27 MB/sec), 12.34 ms avg latency, 456.00 ms max "
+                "latency, 3 ms 50th, 30 ms 95th, 150 ms 99th, 400 ms 99.9th.\n")
+        r = kafka_driver.parse_pp(text)
+        self.assertEqual(r["records"], 300000)
+        self.assertAlmostEqual(r["records_per_s"], 41234.5)
+        self.assertAlmostEqual(r["p99_ms"], 150)
+        self.assertIsNone(kafka_driver.parse_pp("Exception in thread main"))
+
+    def test_java_names(self):
+        props, unmapped = kafka_driver.java_producer_props(
+            {"queue.buffering.max.kbytes": "32768", "linger.ms": "5", "batch.size": "16384", "acks": "all",
+             "enable.idempotence": "true", "compression.type": "lz4", "socket.nagle.disable": "true"})
+        self.assertEqual(props["buffer.memory"], str(32768 * 1024))
+        self.assertEqual(props["linger.ms"], "5")
+        self.assertEqual(unmapped, ["socket.nagle.disable"])
+
+    def test_drivers(self):
+        self.assertEqual(kafka_driver.load_driver("kafka-1")["brokers"], 1)
+        self.assertEqual(kafka_driver.load_driver("kafka-3")["brokers"], 3)
+        with self.assertRaisesRegex(kafka_driver.DriverError, "no driver"):
+            kafka_driver.load_driver("kafka-7")
+
+
+class RecordTest(unittest.TestCase):
+    def test_nan_becomes_null_and_round_trips(self):
+        r = RunResult(study="s", run_id="0001", cell="c", repetition=1, kind="step", p99_ms=math.nan,
+                      cpu={"orderer": {"util": 0.5}})
+        d = json.loads(r.to_json())
+        self.assertIsNone(d["p99_ms"])
+        self.assertEqual(RunResult.from_dict(d).cpu, {"orderer": {"util": 0.5}})
 
 
 class SpaceTest(unittest.TestCase):
-    def test_default_space_is_a_copy(self):
-        s = tune.parse_space(None)
-        s["batch.size"].append("1")
-        self.assertNotIn("1", tune.DEFAULT_SPACE["batch.size"])
-
-    def test_custom_space_keeps_order(self):
-        s = tune.parse_space("linger.ms=0,5 ; batch.size=16384,65536;MaxMessageCount=10,100")
-        self.assertEqual(list(s), ["linger.ms", "batch.size", "MaxMessageCount"])
-        self.assertEqual(s["batch.size"], ["16384", "65536"])
-
     def test_bad_spaces_name_the_problem(self):
         for spec, needle in (("batch.size", "NAME=V1"), ("=1,2", "NAME=V1"), ("a=1;a=2", "twice"),
                              ("a=1,1", "repeats"), (";", "empty"), ("a=", "NAME=V1")):
@@ -29,58 +274,19 @@ class SpaceTest(unittest.TestCase):
             self.assertIn(needle, str(c.exception), spec)
 
     def test_start_point_puts_profile_values_on_the_grid(self):
-        space = tune.parse_space("batch.size=16384,131072;compression.type=lz4,zstd;linger.ms=0,5;"
-                                 "MaxMessageCount=10,100")
-        start = tune.start_point(space, {"batch.size": "65536", "compression.type": "none"},
-                                 {"max_message_count": 500})
-        self.assertEqual(start, {"batch.size": "65536", "compression.type": "none", "linger.ms": "0",
-                                 "MaxMessageCount": "500"})
-        self.assertEqual(space["batch.size"], ["16384", "65536", "131072"])  # numeric order
-        self.assertEqual(space["compression.type"][0], "none")
-        self.assertEqual(space["MaxMessageCount"], ["10", "100", "500"])
+        space = tune.parse_space("batch.size=16384,131072;linger.ms=0,5;MaxMessageCount=10,100")
+        start = tune.start_point(space, {"batch.size": "65536"}, {"max_message_count": 500})
+        self.assertEqual(start, {"batch.size": "65536", "linger.ms": "0", "MaxMessageCount": "500"})
+        self.assertEqual(space["batch.size"], ["16384", "65536", "131072"])
 
     def test_split_separates_block_settings(self):
         producer, block = tune.split({"batch.size": "1", "MaxMessageCount": "50", "BatchTimeout": "100ms"})
         self.assertEqual(producer, {"batch.size": "1"})
         self.assertEqual(block, {"max_message_count": 50, "batch_timeout": "100ms"})
 
-    def test_neighbours_are_one_level_away(self):
-        space = tune.parse_space("a=1,2,3;b=x,y")
-        n = tune.neighbours(space, {"a": "2", "b": "x"})
-        self.assertEqual(n, [{"a": "1", "b": "x"}, {"a": "3", "b": "x"}, {"a": "2", "b": "y"}])
-
-
-class GoalTest(unittest.TestCase):
-    def test_goals_need_their_bound(self):
-        with self.assertRaises(tune.SpecError):
-            tune.Goal("max-tps")
-        with self.assertRaises(tune.SpecError):
-            tune.Goal("min-p99", tps_min=0)
-        with self.assertRaises(tune.SpecError):
-            tune.Goal("fastest", p99_max_ms=1)
-
-    def test_max_tps_prefers_feasible_then_throughput(self):
-        g = tune.Goal("max-tps", p99_max_ms=50)
-        a = {"tps": 9000, "p99": 80}   # fast, too slow a tail
-        b = {"tps": 5000, "p99": 40}
-        c = {"tps": 6000, "p99": 49}
-        d = {"tps": 100, "p99": 60}    # infeasible but nearer than a
-        self.assertEqual(g.best([a, b, c, d]), c)
-        self.assertEqual(g.best([a, d]), d)
-        self.assertFalse(g.feasible({"tps": math.nan, "p99": 1}))
-
-    def test_min_p99_prefers_feasible_then_latency(self):
-        g = tune.Goal("min-p99", tps_min=5000)
-        a = {"tps": 4000, "p99": 10}
-        b = {"tps": 5000, "p99": 40}
-        c = {"tps": 7000, "p99": 30}
-        self.assertEqual(g.best([a, b, c]), c)
-
 
 class SearchTest(unittest.TestCase):
     def measure(self, cand):
-        # A made-up response: throughput grows with batch and linger, p99
-        # grows with linger; the best feasible (p99 <= 30) is b=4, l=2.
         b, l = int(cand["b"]), int(cand["l"])
         return 1000 * b + 300 * l, 10 + 10 * l
 
@@ -93,178 +299,89 @@ class SearchTest(unittest.TestCase):
             self.assertNotIn(c, seen)
             seen.append(c)
             s.tell(c, *self.measure(c))
-        best = s.goal.best(s.results)
-        self.assertEqual(best["cand"], {"b": "4", "l": "2"})
+        self.assertEqual(s.goal.best(s.results)["cand"], {"b": "4", "l": "2"})
 
-    def test_whole_grid_then_none(self):
-        space = tune.parse_space("b=1,2;l=0,1")
-        s = tune.Search(space, {"b": "1", "l": "0"}, tune.Goal("min-p99", tps_min=1), seed=1)
-        for _ in range(4):
-            c = s.next()
-            s.tell(c, *self.measure(c))
-        self.assertEqual(len({tune.key(r["cand"]) for r in s.results}), 4)
-        self.assertIsNone(s.next())
-
-
-class StudiesTest(unittest.TestCase):
-    def test_sweep_baseline_is_the_baseline_profile(self):
-        from benchlib import runner, studies
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        props = {}
-        for line in open(os.path.join(root, "configs", "profiles", "baseline.properties")):
-            if "=" in line and not line.lstrip().startswith("#"):
-                k, v = line.strip().split("=", 1)
-                props[k] = v
-        for factor, level in studies.SWEEP_BASELINE.items():
-            want = str(runner.DEFAULTS[factor]) if factor in ("tx_size", "peers") else props[factor]
-            self.assertEqual(level, want, factor)
-        # Every sweep in both presets includes the baseline's level.
-        for preset in ("smoke", "full"):
-            levels = {}
-            for _, cfg in studies.sweeps(preset):
-                levels.setdefault(cfg["factor"], set()).add(cfg["level"])
-            self.assertEqual(set(levels), set(studies.SWEEP_BASELINE))
-            for factor, lv in levels.items():
-                self.assertIn(studies.SWEEP_BASELINE[factor], lv, (preset, factor))
-
-
-class ParetoTest(unittest.TestCase):
-    def test_front_keeps_only_undominated_points(self):
-        pts = [{"key": k, "tps": t, "p99": p} for k, t, p in
-               (("a", 100, 10), ("b", 200, 20), ("c", 150, 30), ("d", 200, 25), ("e", 50, 10),
-                ("f", 300, math.nan))]
-        self.assertEqual([p["key"] for p in analysis.pareto(pts)], ["a", "b"])
-
-    def test_only_the_usual_transaction_size_is_ranked(self):
-        pts = [{"key": k, "tps": t, "p99": p, "tx_size": s} for k, t, p, s in
-               (("a", 100, 10, 1024), ("b", 200, 20, 1024), ("big", 50, 5, 16384), ("c", 150, 30, 1024))]
-        same, other = analysis.comparable(pts)
-        self.assertEqual([p["key"] for p in other], ["big"])
-        self.assertEqual(len(same), 3)
-        # Ranked with the others, "big" would dominate "a" (lower p99) ... it is left out instead.
-        self.assertEqual([p["key"] for p in analysis.pareto(pts)], ["a", "b"])
-
-    def test_config_key_drops_the_load(self):
-        self.assertEqual(analysis.config_key("b1-l0-none/peak"), "b1-l0-none")
-        self.assertEqual(analysis.config_key("baseline@500"), "baseline@500")
-        self.assertEqual(analysis.config_key("timeout=1s,count=10/rate"), "timeout=1s,count=10")
-
-
-def fake_study(out, study, rows):
-    """A study folder with runs.csv, env.json, study.json and a peer-sim
-    report (with its latency curve) per run, as the runner writes them."""
-    import pandas as pd
-    os.makedirs(out, exist_ok=True)
-    recs = []
-    for i, row in enumerate(rows, 1):
-        run_dir = os.path.join(out, "runs", f"{i:03d}")
-        os.makedirs(run_dir)
-        p50, p99 = row["p50_ms"], row["p99_ms"]
-        cdf = [[0.0, p50 / 2]] + [[q / 100, p50 if q <= 50 else p99 if q <= 99 else p99 * 1.5]
-                                  for q in range(1, 100)] + [[1.0, p99 * 2]]
-        json.dump({"latency_ms": {"e2e": {"cdf": cdf}}}, open(os.path.join(run_dir, "peer-sim.json"), "w"))
-        rec = {"run_id": i, "repetition": 1, "cfg_profile": "baseline", "cfg_duration_s": 30, "cfg_warmup_s": 10, "cfg_producer": "{}",
-               "delivered": row["tps"] * 30, "orderer_cpu_s": 5.0, "peersim_cpu_s": 3.0, "p999_ms": p99 * 1.5,
-               "raw_ack_tps": row["tps"] * 2}
-        rec.update(row)
-        recs.append(rec)
-    pd.DataFrame(recs).to_csv(os.path.join(out, "runs.csv"), index=False)
-    json.dump({"cpu_model": "test", "cores": 2, "mem_total_gib": 1, "os": "test", "kafka_version": "x",
-               "librdkafka": "x", "git_commit": "0" * 40, "git_dirty": False}, open(os.path.join(out, "env.json"), "w"))
-    json.dump({"study": study, "preset": "full", "repetitions": 2, "broker": "test", "runs": len(recs)},
-              open(os.path.join(out, "study.json"), "w"))
+    def test_goals(self):
+        g = tune.Goal("min-p99", tps_min=5000)
+        self.assertEqual(g.best([{"tps": 4000, "p99": 10}, {"tps": 5000, "p99": 40}, {"tps": 7000, "p99": 30}]),
+                         {"tps": 7000, "p99": 30})
+        with self.assertRaises(tune.SpecError):
+            tune.Goal("max-tps")
 
 
 class ReportTest(unittest.TestCase):
     def setUp(self):
-        import tempfile
-        self.tmp = tempfile.mkdtemp(prefix="bench-report-test-")
+        self.dir = tempfile.mkdtemp(prefix="bench-report-")
 
     def tearDown(self):
-        import shutil
-        shutil.rmtree(self.tmp)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
-    def test_sweeps_report_has_a_table_per_factor_and_its_plots(self):
-        from benchlib import report
-        rows = []
-        for factor, levels in (("linger.ms", ["0", "25"]), ("peers", ["1", "3"]), ("tx_size", ["1024", "16384"])):
-            for j, level in enumerate(levels):
-                for rep in (1, 2):
-                    base = {"cfg_factor": factor, "cfg_level": level, "repetition": rep,
-                            "started_unix": 1000 * len(rows), "cfg_tx_size": int(level) if factor == "tx_size" else 1024}
-                    # The 16 KB level has by far the lowest p99: it must still not lead the front.
-                    p99 = 20 if level == "16384" else 200 + 50 * j + rep
-                    rows.append(dict(base, label=f"{factor}={level}/rate", cfg_load="rate", cfg_rate=2000,
-                                     tps=2000 + rep, p50_ms=100 + 10 * j, p99_ms=p99))
-                    rows.append(dict(base, label=f"{factor}={level}/peak", cfg_load="peak", cfg_rate=0,
-                                     tps=5000 + 1000 * j + rep * 10, p50_ms=900, p99_ms=2000))
-        fake_study(self.tmp, "sweeps", rows)
-        md = open(report.write(self.tmp)).read()
+    def build(self, name, **kw):
+        w = wl.load(name)
+        effects = {"batch.size": {"131072": 1.4}, "linger.ms": {"25": 1.3}}
+        fake_study.write(self.dir, w, fake_study.true_capacities(w, effects=effects), **kw)
+        path = report.write(self.dir)
+        return w, read_text(path)
+
+    def assert_png(self, name):
+        with open(os.path.join(self.dir, name), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", name)
+
+    def test_profiles_report(self):
+        w, md = self.build("profiles", invalid_run=("baseline", 2))
+        for section in ("## Run integrity", "## Capacity", "## Latency at fixed fractions of capacity",
+                        "## Calibration: Kafka's ProducerPerformance against our raw producer", "## Raw data"):
+            self.assertIn(section, md)
+        self.assertIn("1 invalid", md)
+        self.assertIn("Placement **isolated**: orderer on CPU 1", md)
+        for png in ("capacity.png", "latency.png", "series.png", "search.png", "calibration.png"):
+            self.assert_png(png)
+        # The invalid run is out of its cell's latency figures: 4 of 5 repetitions remain.
+        self.assertRegex(md, r"\| baseline \| 50% \| [\d,]+ \| 4 \|")
+        self.assertRegex(md, r"\| high-throughput \| 50% \| [\d,]+ \| 5 \|")
+        # Calibration: raw / PP near the model's 1.3.
+        self.assertRegex(md, r"\| 1\.[23]\dx \[")
+
+    def test_factorial_report_has_anova_with_residual_checks_and_an_outlier_refit(self):
+        _, md = self.build("factorial", outlier=("b131072-l25-cnone", 3, 0.5))
+        self.assertIn("## Factorial ANOVA", md)
+        self.assertIn("Shapiro-Wilk p =", md)
+        self.assertIn("Brown-Forsythe p =", md)
+        self.assertIn("Without 1 outlier(s)", md)
+        rows = [l for l in md.splitlines() if l.startswith("| batch.size |")]
+        self.assertTrue(rows and "<1e-4" in rows[0], rows)
+
+    def test_sweeps_report_is_holm_corrected_per_level(self):
+        w, md = self.build("sweeps")
         self.assertIn("## Single-factor sweeps", md)
-        self.assertIn("### linger.ms", md)
-        self.assertIn("| 25 | 6,015 ± ", md)  # mean of 6010 and 6020 with its interval
-        self.assertIn("| 0 (baseline) | 5,015 ± ", md)
-        self.assertIn("| 3 (baseline) | 6,015 ± ", md)
-        drift = md.split("### The baseline, measured in every sweep")[1].split("![")[0]
-        self.assertLess(drift.index("| linger.ms | 5,015"), drift.index("| peers | 6,015"))  # time order
-        self.assertIn("throughput 1.20x", drift)
-        self.assertIn("## Pareto front", md)
-        front = md.split("## Pareto front")[1].split("![")[0]
-        self.assertIn("left out: tx_size=16384 (16,384 B).", front)
-        self.assertNotIn("| tx_size=16384 |", front)
-        self.assertIn("| linger.ms=0 |", front)  # lowest p99 among the 1 KB configurations
-        self.assertIn("## Latency distribution", md)
-        self.assertNotIn("tx_size=16384", report.one_line(self.tmp))
-        for png in ("sweeps.png", "latency-cdf.png", "pareto.png", "throughput.png", "p99.png"):
-            self.assertTrue(open(os.path.join(self.tmp, png), "rb").read(8).startswith(b"\x89PNG"), png)
+        for factor in w.factors:
+            self.assertIn(f"### {factor}", md)
+        self.assertIn("| 0 (base) |", md)
+        self.assertIn("Holm", md)
+        self.assertRegex(md, r"\| 131072 \| 5 \| [\d,]+ ± [\d,]+ \| \+4\d\.\d% \[")
 
-    def test_blocks_report_has_a_grid_per_metric(self):
-        from benchlib import report
-        rows = []
-        for t, t_ms in (("2s", 2000), ("100ms", 100)):
-            for n in (10, 500):
-                for rep in (1, 2):
-                    base = {"label": f"timeout={t},count={n}", "cfg_batch_timeout": t, "cfg_max_message_count": n,
-                            "repetition": rep}
-                    fill = min(n, 2000 * t_ms / 1000)  # a block per n tx or per timeout at 2,000 tx/s
-                    rows.append(dict(base, label=base["label"] + "/rate", cfg_load="rate", cfg_rate=2000,
-                                     tps=2000, p50_ms=fill / 4, p99_ms=fill / 2 + rep, txs_per_block=fill))
-                    rows.append(dict(base, label=base["label"] + "/peak", cfg_load="peak", cfg_rate=0,
-                                     tps=1000 * math.log10(n) + rep, p50_ms=900, p99_ms=2000, txs_per_block=n))
-        fake_study(self.tmp, "blocks", rows)
-        md = open(report.write(self.tmp)).read()
-        sec = md.split("## Block parameters")[1]
-        p99 = sec.split("### End-to-end p99 latency")[1].split("###")[0]
-        self.assertIn("| BatchTimeout | 10 | 500 |", p99)
-        # Timeouts in duration order (100ms before 2s), whatever the run order.
-        self.assertLess(p99.index("| 100ms |"), p99.index("| 2s |"))
-        self.assertIn("| 2s | 6.5 ± ", p99)          # 10-tx blocks fill before the timeout
-        self.assertIn("| 100ms | 6.5 ± 6.4 | 101.5 ± ", p99)
-        fill = sec.split("### Transactions per block")[1].split("###")[0]
-        self.assertIn("| 2s | 10.0 ± 0.0 | 500.0 ± 0.0 |", fill)
-        self.assertTrue(open(os.path.join(self.tmp, "blocks.png"), "rb").read(8).startswith(b"\x89PNG"))
+    def test_partial_study_says_so(self):
+        w = wl.load("load")
+        fake_study.write(self.dir, w, fake_study.true_capacities(w))
+        lines = read_text(os.path.join(self.dir, "cells.jsonl")).splitlines()
+        with open(os.path.join(self.dir, "cells.jsonl"), "w") as f:
+            f.write("\n".join(lines[:3]) + "\n")
+        md = read_text(report.write(self.dir))
+        self.assertIn(f"**Partial study: 3 of {len(w.cells) * w.repetitions} cell runs.**", md)
 
-    def test_load_report_has_a_curve_per_profile(self):
-        from benchlib import report
-        rows = []
-        for prof in ("baseline", "high-throughput"):
-            for rate in (500, 1000, 2000):
-                for rep in (1, 2):
-                    rows.append({"label": f"{prof}@{rate}", "cfg_profile": prof, "cfg_load": "rate", "cfg_rate": rate,
-                                 "repetition": rep, "tps": min(rate, 1500 if prof == "baseline" else 2000),
-                                 "p50_ms": rate / 10, "p99_ms": rate / 5})
-        fake_study(self.tmp, "load", rows)
-        md = open(report.write(self.tmp)).read()
-        self.assertIn("## Latency against offered load", md)
-        self.assertIn("### high-throughput", md)
-        self.assertIn("| 2,000 | 1,500 ± 0 | 200.0 ± 0.0 | 400.0 ± 0.0 |", md)
-        self.assertTrue(os.path.isfile(os.path.join(self.tmp, "latency-vs-load.png")))
-        # baseline@2000 delivers less than high-throughput@2000 at the same p99.
-        front = md.split("## Pareto front")[1].split("![")[0]
-        self.assertIn("| baseline@500 |", front)
-        self.assertIn("| high-throughput@2000 |", front)
-        self.assertNotIn("| baseline@2000 |", front)
+    def test_index_lists_the_study(self):
+        root = tempfile.mkdtemp(prefix="bench-index-")
+        try:
+            d = os.path.join(root, "load-full-x")
+            os.makedirs(d)
+            w = wl.load("load")
+            fake_study.write(d, w, fake_study.true_capacities(w))
+            text = read_text(report.write_index(root))
+            self.assertIn("[load-full-x](load-full-x/report.md)", text)
+            self.assertIn("capacity from baseline", text)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    unittest.main()
+    unittest.main(verbosity=1)

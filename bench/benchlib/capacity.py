@@ -1,0 +1,102 @@
+"""Capacity: the highest offered rate a configuration sustains.
+
+A step offers a fixed rate, open loop, and is *sustained* when, over its
+measured window, all of these hold (each recorded per step):
+
+  valid       nothing lost, doubled or failed; the generator kept up
+              (a generator-bound step says nothing about the pipeline)
+  achieved    delivered >= min_achieved x offered, less one block per window
+              (deliveries come a block at a time)
+  p99         p99 end-to-end latency <= the SLO
+  backlog     the in-flight count grows by at most max_backlog_growth x
+              offered per second, plus one block per window (least-squares
+              slope over the window's seconds; in flight saw-tooths by up to
+              a block as blocks are cut)
+
+The search (pure: the caller measures) starts at a rate, multiplies it by
+`growth` while steps are sustained (divides while they are not) until it
+brackets the capacity, then bisects geometrically until the failing rate is
+within 1 + precision of the sustained one, or max_steps are spent. The
+capacity is the highest sustained rate; None when no step was sustained.
+
+  outcome of the bracketing phase         next rate
+  -------------------------------------   ------------------------------
+  no result yet                           start
+  all sustained so far                    last x growth
+  none sustained so far                   last / growth
+  bracketed: lo sustained, hi not         sqrt(lo x hi), until hi/lo <= 1+p
+"""
+import math
+
+
+def step_criteria(run, cap, max_message_count):
+    """{criterion: passed} for one step's result (a RunResult)."""
+    offered = run.offered_tps or 0.0
+    window = run.window_s or 0.0
+    block_slack = (float(max_message_count) / window) if window > 0 else 0.0
+    c = {"valid": bool(run.valid) and not run.generator_bound,
+         "achieved": run.delivered_tps is not None and offered > 0
+         and run.delivered_tps >= cap.min_achieved * offered - block_slack,
+         "p99": run.p99_ms is not None and run.p99_ms <= cap.slo_p99_ms,
+         "backlog": run.backlog_growth_tps is not None
+         and run.backlog_growth_tps <= cap.max_backlog_growth * offered + block_slack}
+    return c
+
+
+class Search:
+    """Proposes rates one at a time; tell it whether each was sustained.
+    Rates are rounded to whole tx/s."""
+
+    def __init__(self, start, growth, precision, max_steps):
+        if start <= 0 or growth <= 1 or precision <= 0 or max_steps < 1:
+            raise ValueError("bad search parameters")
+        self.start, self.growth, self.precision, self.max_steps = start, growth, precision, max_steps
+        self.steps = []   # (rate, sustained)
+
+    @property
+    def lo(self):
+        ok = [r for r, s in self.steps if s]
+        return max(ok) if ok else None
+
+    @property
+    def hi(self):
+        lo = self.lo
+        bad = [r for r, s in self.steps if not s and (lo is None or r > lo)]
+        return min(bad) if bad else None
+
+    def capacity(self):
+        return self.lo
+
+    def done(self):
+        if len(self.steps) >= self.max_steps:
+            return True
+        lo, hi = self.lo, self.hi
+        if lo is not None and hi is not None:
+            return hi / lo <= 1 + self.precision or self._next_bisect() in {r for r, _ in self.steps}
+        return False
+
+    def _next_bisect(self):
+        return float(round(math.sqrt(self.lo * self.hi)))
+
+    def next(self):
+        """The next rate to measure, or None when done."""
+        if self.done():
+            return None
+        if not self.steps:
+            return float(round(self.start))
+        lo, hi = self.lo, self.hi
+        if lo is not None and hi is not None:
+            return self._next_bisect()
+        last, sustained = self.steps[-1]
+        rate = last * self.growth if sustained else last / self.growth
+        if rate < 1:
+            return None
+        return float(round(rate))
+
+    def tell(self, rate, sustained):
+        self.steps.append((float(rate), bool(sustained)))
+
+    def bracket(self):
+        """(highest sustained, lowest failing above it): the capacity lies
+        between; either may be None."""
+        return self.lo, self.hi

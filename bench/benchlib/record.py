@@ -1,0 +1,160 @@
+"""One typed record per measured run, for every backend.
+
+A run is one load-generator process against a running ordering service
+(a capacity-search step, a fixed-fraction latency run, a raw-producer
+run) or one ProducerPerformance process. Records are appended to
+runs.jsonl as each run ends, valid or not: an invalid run (lost, doubled or
+failed transactions, a chain that does not verify, a crashed process) is
+kept in the raw data, left out of every summary and counted in the report.
+"""
+import dataclasses
+import json
+import math
+import os
+
+KINDS = ("step", "fraction", "rate", "raw", "pp", "warmup")
+
+
+@dataclasses.dataclass
+class RoleCpu:
+    """A role's CPU over the run's measured window."""
+    cpus: str = ""            # the CPU set it was pinned to ("" = not pinned)
+    cpu_s: float = 0.0        # user + system seconds
+    util: float = 0.0         # cpu_s / (window x CPUs in its set)
+    us_per_tx: float = None   # cpu_s per delivered (acked for raw/pp) transaction, microseconds
+    rss_mib: float = None
+
+
+@dataclasses.dataclass
+class RunResult:
+    # What ran.
+    study: str
+    run_id: str               # "0001", in the order runs happened
+    cell: str                 # the configuration's name in the workload
+    repetition: int
+    kind: str                 # one of KINDS
+    backend: str = "kafka"
+    brokers: int = 1
+    placement: str = "isolated"
+    order: int = 0            # position of the cell within its repetition's shuffled order
+    search: str = None        # capacity search id (cell/repetition) for steps and fractions
+    step: int = None          # step number within a search
+    fraction: float = None    # fraction of the capacity (fraction runs)
+    capacity_used: float = None  # the capacity the fraction was taken of (tx/s)
+    offered_tps: float = None  # open-loop rate; None flat out
+    config: dict = dataclasses.field(default_factory=dict)   # effective settings (workload.effective)
+    started_unix: float = 0.0
+    wall_s: float = 0.0
+    # Integrity.
+    valid: bool = True
+    invalid_reason: str = None
+    exit_code: int = None
+    submitted: int = 0
+    acked: int = 0
+    delivered: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    undelivered_acked: int = 0
+    never_acked: int = 0
+    undelivered_share: float = None
+    # The generator.
+    signing: str = None       # presigned | inline
+    generator_bound: bool = False
+    max_submit_lag_ms: float = None
+    steady: bool = None
+    warmup_s: float = None
+    window_s: float = None
+    # Outcome over the measured window.
+    submit_tps: float = None
+    acked_tps: float = None
+    delivered_tps: float = None
+    backlog_growth_tps: float = None
+    p50_ms: float = None
+    p95_ms: float = None
+    p99_ms: float = None
+    p999_ms: float = None
+    max_ms: float = None
+    mean_ms: float = None
+    ack_p50_ms: float = None
+    ack_p99_ms: float = None
+    sustained: bool = None    # steps: met every capacity criterion
+    criteria: dict = dataclasses.field(default_factory=dict)  # steps: criterion -> passed
+    blocks: int = None
+    txs_per_block: float = None
+    cut_reasons: dict = dataclasses.field(default_factory=dict)
+    rejected: int = None
+    # Where the CPU went.
+    cpu: dict = dataclasses.field(default_factory=dict)      # role -> RoleCpu (as dict)
+    bottleneck: str = None    # the role whose CPU set was busiest
+    bottleneck_util: float = None
+    saturated: bool = None    # bottleneck_util >= 0.9
+    # ProducerPerformance / raw calibration.
+    tool: str = None          # "ProducerPerformance" | "peer-sim --raw"
+    records_per_s: float = None
+    mb_per_s: float = None
+    pp_avg_latency_ms: float = None
+    pp_p99_ms: float = None
+
+    def invalidate(self, reason):
+        self.valid = False
+        self.invalid_reason = reason if not self.invalid_reason else f"{self.invalid_reason}; {reason}"
+
+    def to_json(self):
+        return json.dumps(_clean(dataclasses.asdict(self)), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def _clean(x):
+    """NaN/inf are not JSON: they become null."""
+    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_clean(v) for v in x]
+    return x
+
+
+def flat(d, prefix=""):
+    """A record as one flat mapping (nested keys joined with '.'), for CSV
+    and pandas."""
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        nested = isinstance(v, dict) and (prefix or k in ("cpu", "config", "criteria", "cut_reasons"))
+        if nested:
+            out.update(flat(v, key + "."))
+        else:
+            out[key] = json.dumps(v) if isinstance(v, (list, dict)) else v
+    return out
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_jsonl(path):
+    """The records of a JSON-lines file ([] when it does not exist)."""
+    if not os.path.isfile(path):
+        return []
+    with open(path) as f:
+        return [json.loads(x) for x in f if x.strip()]
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write_json(path, obj):
+    """Writes through a temporary file and a rename: a reader never sees
+    half a file, and a crash leaves the old one."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)

@@ -1,0 +1,399 @@
+"""A study run: a workload on a driver, placed, calibrated, repeated in a
+seeded random order, resumable.
+
+Output folder:
+  study.json      the workload as run (after its preset), driver, placement,
+                  seed and per-repetition order, the pinned commit
+  env.json        machine and versions (env-resume-N.json per resume)
+  calibration.json  the machine micro-benchmark at the start and the end
+  runs.jsonl      one RunResult per run, appended as each ends (raw data)
+  cells.jsonl     one line per finished (cell, repetition): its capacity
+                  search's outcome and whether its chain verified
+  runs/<id>/      each run's peer-sim report and log, orderer log, CPU series
+  report.md, *.png  written from the files above (bench report rebuilds them)
+
+Per (cell, repetition): a fresh channel and ledger and an orderer pinned to
+its CPUs; a raw-producer run (the producer alone, flat out) when the
+workload asks; the capacity search (steps); open-loop runs at fixed
+fractions of the capacity found; then the orderer stops, the chain is
+verified and the channel's topics are deleted."""
+import dataclasses
+import json
+import os
+import random
+import shutil
+import time
+
+from benchlib import capacity as cap_search
+from benchlib import env as envmod
+from benchlib import kafka_driver, placement, workload as wl
+from benchlib.record import RunResult
+from benchlib.record import read_json, read_jsonl, write_json
+from benchlib.runner import RunFailed, Runner
+
+
+class StudyStopped(Exception):
+    """A STOP file asked the study to end after the current cell."""
+
+
+def _safe(name):
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:60]
+
+
+class Study:
+    def __init__(self, root, workload, driver, args, log=print):
+        self.root, self.w, self.driver, self.a, self.log = root, workload, driver, args, log
+        self.out = args.out
+        self.records = []
+        self.cells_done = {}          # (cell, rep) -> cell record
+        self.roles_cpus = placement.plan(args.placement)
+        self.brokers = None
+        self.runner = None
+        self.session_runs = 0
+
+    # ---------------------------------------------------------------- files
+
+    def _path(self, name):
+        return os.path.join(self.out, name)
+
+    def _append(self, name, obj_json):
+        with open(self._path(name), "a") as f:
+            f.write(obj_json + "\n")
+
+    def meta(self):
+        return {"study": self.w.name, "workload": os.path.relpath(self.w.path, self.root) if self.w.path else None,
+                "preset": self.w.preset, "description": self.w.description, "driver": self.driver["name"],
+                "brokers": self.driver["brokers"], "placement": self.a.placement,
+                "roles_cpus": {r: placement.cpu_list(c) for r, c in self.roles_cpus.items()},
+                "seed": self.w.seed, "repetitions": self.w.repetitions,
+                "order": [{"repetition": rep, "cells": names} for rep, names in self.w.plan()],
+                "cells": [dataclasses.asdict(c) for c in self.w.cells],
+                "effective": {c.name: wl.effective(c, self.w.block) for c in self.w.cells},
+                "capacity": dataclasses.asdict(self.w.capacity), "latency": dataclasses.asdict(self.w.latency),
+                "warmup": dataclasses.asdict(self.w.warmup), "calibrate": dataclasses.asdict(self.w.calibrate),
+                "block": self.w.block, "design": self.w.design, "factors": self.w.factors, "base": self.w.base,
+                "raw_baseline": self.w.raw_baseline, "notes": self.w.notes}
+
+    def _open(self, e):
+        os.makedirs(self.out, exist_ok=True)
+        jsonl = self._path("runs.jsonl")
+        meta = self.meta()
+        if self.a.resume:
+            if not os.path.isfile(self._path("study.json")):
+                raise RunFailed(f"--resume: no study.json in {self.out}")
+            old = read_json(self._path("study.json"))
+            for k in ("study", "preset", "driver", "placement", "seed", "order", "effective"):
+                if old.get(k) != meta.get(k):
+                    raise RunFailed(f"--resume: {self.out} holds another plan ({k} differs: "
+                                    f"{old.get(k)!r:.120} vs {meta.get(k)!r:.120})")
+            if old.get("commit") != e.get("git_commit") and not self.a.allow_commit_change:
+                raise RunFailed(f"--resume: the study was pinned to commit {old.get('commit')}, this is "
+                                f"{e.get('git_commit')}: a study runs one commit (--allow-commit-change to override)")
+            meta = old
+            self.records = read_jsonl(jsonl)
+            for c in read_jsonl(self._path("cells.jsonl")):
+                self.cells_done[(c["cell"], c["repetition"])] = c
+            # Runs of a cell left half done are set aside, then run again.
+            done_keys = set(self.cells_done)
+            keep = [r for r in self.records if r["kind"] == "pp" or (r["cell"], r["repetition"]) in done_keys
+                    or r["kind"] == "warmup"]
+            dropped = [r for r in self.records if r not in keep]
+            if dropped:
+                with open(self._path("discarded.jsonl"), "a") as f:
+                    for r in dropped:
+                        f.write(json.dumps(dict(r, discarded="cell unfinished when the study stopped")) + "\n")
+                with open(jsonl, "w") as f:
+                    for r in keep:
+                        f.write(json.dumps(r) + "\n")
+                self.log(f"set aside {len(dropped)} run(s) of an unfinished cell (discarded.jsonl)")
+            self.records = keep
+        elif os.path.exists(jsonl):
+            raise RunFailed(f"{self.out} already holds a study's runs: give a new --out, or --resume it")
+        else:
+            meta["commit"] = e.get("git_commit")
+            meta["started_unix"] = time.time()
+            write_json(self._path("study.json"), meta)
+        n = len([f for f in os.listdir(self.out) if f.startswith("env")])
+        name = "env.json" if n == 0 else f"env-resume-{n}.json"
+        write_json(self._path(name), dict(e, resumed_at_cell=len(self.cells_done) if n else None))
+        return meta
+
+    # ---------------------------------------------------------------- running
+
+    def open_session(self, kafka_version):
+        """Environment (refusing a dirty tree unless allowed), the output
+        folder (or the one resumed), brokers, the machine calibration and,
+        once per study, the producer calibration."""
+        e = envmod.capture(self.root, kafka_version)
+        if e.get("git_dirty") and not self.a.allow_dirty:
+            raise RunFailed("the working tree has uncommitted changes: a study pins one commit, so commit first "
+                            "(or --allow-dirty, recorded in env.json)")
+        self._open(e)
+        self.brokers = kafka_driver.Brokers(self.root, self.driver["brokers"], self.roles_cpus["broker"], self.out,
+                                            bootstrap=self.a.brokers, broker_dir=self.a.broker_dir,
+                                            driver_broker=self.driver.get("broker"), log=self.log)
+        self.runner = Runner(self.root, self.a.build, self.out, self.brokers, self.roles_cpus, self.w.name,
+                             self.a.placement, backend=self.driver["backend"])
+        self.runner.run_count = max([int(r["run_id"]) for r in self.records] + [0])
+        self.session_runs = len(self.records)
+        self._calibrate_machine("start")
+        if not self.a.no_calibrate and self.w.calibrate.cells and not any(r["kind"] == "pp" for r in self.records):
+            self.calibrate_producer()
+
+    def close_session(self, finished):
+        try:
+            if finished:
+                self._calibrate_machine("end")
+        finally:
+            if self.brokers:
+                self.brokers.stop()
+        self.log(f"{len(self.records) - self.session_runs} run(s) this session")
+
+    def run(self, kafka_version):
+        finished = False
+        try:
+            self.open_session(kafka_version)
+            total = sum(len(names) for _, names in self.w.plan())
+            done = len(self.cells_done)
+            if done:
+                self.log(f"resuming {self.out}: {done} of {total} cells done")
+            t_start, first_done = time.monotonic(), done
+            for rep, names in self.w.plan():
+                for order, name in enumerate(names, 1):
+                    if (name, rep) in self.cells_done:
+                        continue
+                    if self._stop_requested():
+                        raise StudyStopped()
+                    done += 1
+                    self.log(f"[{done}/{total}] {name} rep {rep}")
+                    self.run_cell(self.w.cell(name), rep, order)
+                    left = (time.monotonic() - t_start) / (done - first_done) * (total - done)
+                    self.log(f"[{done}/{total}] done; ~{left / 60:.0f} min left")
+            finished = True
+        finally:
+            if self.runner:
+                self.close_session(finished)
+
+    def _stop_requested(self):
+        stop = self._path("STOP")
+        if os.path.exists(stop):
+            os.remove(stop)
+            self.log("STOP file found: stopping before the next cell; --resume continues")
+            return True
+        return False
+
+    def _calibrate_machine(self, when):
+        path = self._path("calibration.json")
+        cal = read_json(path) if os.path.isfile(path) else {"machine": []}
+        m = self.runner.machine_calibration(self.roles_cpus["orderer"])
+        m["when"] = when
+        cal["machine"].append(m)
+        write_json(path, cal)
+        s = m["ecdsa_p256_sign_per_s"]["median"]
+        v = m["ecdsa_p256_verify_per_s"]["median"]
+        self.log(f"machine ({when}): ECDSA P-256 {s:,.0f} signs/s, {v:,.0f} verifies/s on one core")
+
+    def _record(self, rec):
+        self.records.append(json.loads(rec.to_json()))
+        self._append("runs.jsonl", rec.to_json())
+
+    def _settings_for(self, cell):
+        eff = wl.effective(cell, self.w.block)
+        return eff
+
+    def _ensure_brokers(self, eff):
+        if self.brokers.ensure(eff["broker"]):
+            self._warmup_broker(eff)
+
+    def _warmup_broker(self, eff):
+        """A (re)started broker is cold (JIT): one discarded run at the
+        workload's start rate warms it, recorded as kind 'warmup'."""
+        self.log("warm-up run after a broker start (discarded)")
+        channel = f"warmup-{random.randrange(1 << 30):x}"
+        run_dir = os.path.join(self.out, "runs", "warmup")
+        os.makedirs(run_dir, exist_ok=True)
+        orderer = kafka_driver.Orderer(self.runner.bin["orderer"], self.brokers.bootstrap, channel, run_dir,
+                                       {k: str(v) for k, v in self.w.block.items()}, self.roles_cpus["orderer"])
+        try:
+            orderer.start()
+            rec = self.runner.peer_sim(self.runner.next_id(), "warmup", 0, "warmup", eff,
+                                       wl.profile_path("baseline"), self.w.capacity.start_rate,
+                                       min(20.0, self.w.latency.window_s), 5.0, self.w.block,
+                                       self.w.warmup.steady_window_s, self.w.warmup.tolerance,
+                                       orderer=orderer, channel=channel)
+            self._record(rec)
+        finally:
+            orderer.stop()
+            shutil.rmtree(orderer.ledger, ignore_errors=True)
+            kafka_driver.delete_topics(self.runner.bin["delete-topics"], self.brokers.bootstrap, [channel])
+
+    def calibrate_producer(self):
+        """ProducerPerformance and peer-sim --raw (one producer, a pre-signed
+        pool) with the same settings, interleaved, each cell's settings
+        `calibrate.repetitions` times."""
+        c = self.w.calibrate
+        for name in c.cells:
+            cell = self.w.cell(name)
+            eff = self._settings_for(cell)
+            self._ensure_brokers(eff)
+            for i in range(1, c.repetitions + 1):
+                for tool in (("pp", "raw") if i % 2 else ("raw", "pp")):
+                    topic = f"cal-{_safe(name)}-{i}-{tool}-{random.randrange(1 << 30):x}"
+                    self.log(f"calibration {name} {i}/{c.repetitions}: "
+                             f"{'ProducerPerformance' if tool == 'pp' else 'peer-sim --raw'}")
+                    if tool == "pp":
+                        kafka_driver.create_topic(self.root, self.brokers.bootstrap, topic,
+                                                  self.driver["brokers"])
+                        rec = self.runner.producer_perf(self.runner.next_id(), name, i, eff, c.records, topic)
+                    else:
+                        rec = self.runner.peer_sim(self.runner.next_id(), name, i, "raw", eff,
+                                                   wl.profile_path(cell.profile), 0, 0, 0, self.w.block, 0,
+                                                   self.w.warmup.tolerance, raw_topic=topic, peers=1,
+                                                   count=c.records)
+                        rec.tool = "peer-sim --raw"
+                    rec.criteria = dict(rec.criteria or {}, calibration=True)
+                    self._record(rec)
+                    kafka_driver.delete_topics(self.runner.bin["delete-topics"], self.brokers.bootstrap, [topic])
+                    self.log(f"  {rec.records_per_s or 0:,.0f} msg/s"
+                             + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
+
+    def previous_capacity(self, cell):
+        caps = [c["capacity"] for (n, _), c in sorted(self.cells_done.items(), key=lambda kv: kv[0][1])
+                if n == cell and c.get("capacity")]
+        return caps[-1] if caps else None
+
+    def run_cell(self, cell, rep, order):
+        eff = self._settings_for(cell)
+        self._ensure_brokers(eff)
+        block = eff["block"]
+        capw = self.w.capacity
+        channel = f"{_safe(self.w.name)}-{rep}-{_safe(cell.name)}-{random.randrange(1 << 30):x}"
+        raw_topic = channel + "-raw"
+        cell_dir = os.path.join(self.out, "cells", f"{_safe(cell.name)}-rep{rep}")
+        shutil.rmtree(cell_dir, ignore_errors=True)
+        os.makedirs(cell_dir)
+        search_id = f"{cell.name}/rep{rep}"
+        profile = wl.profile_path(cell.profile)
+        common = dict(cell=cell.name, rep=rep, cfg=eff, profile_path=profile, block=block,
+                      steady_cfg=self.w.warmup.steady_window_s, tolerance=self.w.warmup.tolerance)
+        summary = {"cell": cell.name, "repetition": rep, "order": order, "search": search_id, "channel": channel,
+                   "started_unix": time.time(), "steps": [], "fractions": []}
+        cell_records = []
+
+        def keep(rec, **extra):
+            rec.order, rec.search = order, search_id
+            for k, v in extra.items():
+                setattr(rec, k, v)
+            cell_records.append(rec)
+            self._record(rec)
+            return rec
+
+        orderer = kafka_driver.Orderer(self.runner.bin["orderer"], self.brokers.bootstrap, channel, cell_dir,
+                                       block, self.roles_cpus["orderer"])
+        topics = [channel]
+        try:
+            if self.w.raw_baseline:
+                topics.append(raw_topic)
+                rec = self.runner.peer_sim(self.runner.next_id(), kind="raw", rate=0, window_s=0, warmup_max_s=0,
+                                           raw_topic=raw_topic, count=self.w.calibrate.records, **common)
+                rec.tool = "peer-sim --raw"
+                keep(rec)
+                self.log(f"  raw producer: {rec.acked_tps or 0:,.0f} msg/s" + ("" if rec.valid else " (INVALID)"))
+            orderer.start()
+            prev = self.previous_capacity(cell.name)
+            if prev:
+                search = cap_search.Search(prev * 0.95, capw.repeat_growth, capw.precision, capw.max_steps)
+            else:
+                search = cap_search.Search(capw.start_rate, capw.growth, capw.precision, capw.max_steps)
+            summary["search_start"] = search.start
+            step = 0
+            failed_generator = {}
+            while (rate := search.next()) is not None:
+                step += 1
+                rec = self.runner.peer_sim(self.runner.next_id(), kind="step", rate=rate,
+                                           window_s=capw.step_window_s, warmup_max_s=capw.warmup_max_s,
+                                           orderer=orderer, channel=channel, **common)
+                rec.criteria = cap_search.step_criteria(rec, capw, block["max_message_count"])
+                rec.sustained = all(rec.criteria.values())
+                failed_generator[rate] = rec.generator_bound
+                keep(rec, step=step)
+                search.tell(rate, rec.sustained)
+                failed = [k for k, v in rec.criteria.items() if not v]
+                self.log(f"  step {step}: {rate:,.0f} tx/s -> delivered {rec.delivered_tps or 0:,.0f}, "
+                         f"p99 {rec.p99_ms if rec.p99_ms is not None else float('nan'):,.1f} ms, "
+                         f"backlog {rec.backlog_growth_tps or 0:+,.0f}/s, busiest {rec.bottleneck} "
+                         f"{(rec.bottleneck_util or 0) * 100:.0f}%: "
+                         + ("sustained" if rec.sustained else "not sustained (" + ", ".join(failed) + ")"))
+                summary["steps"].append({"rate": rate, "sustained": rec.sustained, "run_id": rec.run_id})
+            lo, hi = search.bracket()
+            at_cap = [r for r in cell_records if r.kind == "step" and r.offered_tps == lo]
+            summary["p99_at_capacity"] = at_cap[-1].p99_ms if at_cap else None
+            summary.update(capacity=lo, failing_above=hi,
+                           generator_limited=bool(hi is not None and failed_generator.get(hi)),
+                           bracket_ratio=(hi / lo) if lo and hi else None)
+            self.log(f"  capacity {lo:,.0f} tx/s" if lo else "  no step was sustained: no capacity")
+            if lo:
+                fractions = list(self.w.latency.fractions)
+                for f in fractions:
+                    rate = max(1.0, round(lo * f))
+                    rec = self.runner.peer_sim(self.runner.next_id(), kind="fraction", rate=rate,
+                                               window_s=self.w.latency.window_s,
+                                               warmup_max_s=self.w.latency.warmup_max_s,
+                                               orderer=orderer, channel=channel, **common)
+                    keep(rec, fraction=f, capacity_used=lo)
+                    summary["fractions"].append({"fraction": f, "rate": rate, "run_id": rec.run_id})
+                    self.log(f"  {f:.0%} of capacity ({rate:,.0f} tx/s): p50 {rec.p50_ms or 0:,.1f} ms, "
+                             f"p99 {rec.p99_ms or 0:,.1f} ms"
+                             + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
+            for rate in self.w.latency.rates:
+                rec = self.runner.peer_sim(self.runner.next_id(), kind="rate", rate=rate,
+                                           window_s=self.w.latency.window_s,
+                                           warmup_max_s=self.w.latency.warmup_max_s,
+                                           orderer=orderer, channel=channel, **common)
+                keep(rec, capacity_used=lo)
+                summary.setdefault("rates", []).append({"rate": rate, "run_id": rec.run_id})
+                if rec.valid and summary.get("p99_at_rate") is None:
+                    summary["p99_at_rate"] = rec.p99_ms
+                self.log(f"  at {rate:,.0f} tx/s: p50 {rec.p50_ms or 0:,.1f} ms, p99 {rec.p99_ms or 0:,.1f} ms"
+                         + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
+        finally:
+            code = orderer.stop() if orderer.proc else None
+            verified, msg = orderer.verify(self.runner.bin["ledger"]) if orderer.proc else (None, "")
+            ok, err = kafka_driver.delete_topics(self.runner.bin["delete-topics"], self.brokers.bootstrap, topics)
+            if not ok:
+                self.log(f"warning: topics not deleted (they stay on the broker's disk): {err}")
+        summary.update(ended_unix=time.time(), orderer_exit=code, ledger_verified=verified,
+                       ledger_message=None if verified else msg, runs=len(cell_records),
+                       invalid_runs=sum(1 for r in cell_records if not r.valid))
+        if code not in (0, None):
+            summary["ledger_verified"] = False
+            summary["ledger_message"] = f"orderer exited {code}; " + (msg or "")
+        self.cells_done[(cell.name, rep)] = summary
+        self._append("cells.jsonl", json.dumps(summary))
+        if not summary["ledger_verified"]:
+            self.log(f"  the chain did NOT verify: every run of this cell is invalid ({summary['ledger_message']})")
+        return summary
+
+    def write_meta(self, meta):
+        """Rewrites study.json (tune adds its cells as it goes)."""
+        old = read_json(self._path("study.json"))
+        keep = {k: v for k, v in meta.items() if k not in ("commit", "started_unix")}
+        write_json(self._path("study.json"), dict(old, **keep))
+
+
+def load_records(out_dir):
+    """(runs as dicts, cells as dicts, study meta): a run counts as valid
+    only when it was valid itself and its cell's chain verified."""
+    meta = read_json(os.path.join(out_dir, "study.json"))
+    runs = read_jsonl(os.path.join(out_dir, "runs.jsonl"))
+    cells = read_jsonl(os.path.join(out_dir, "cells.jsonl"))
+    verified = {(c["cell"], c["repetition"]): c.get("ledger_verified") for c in cells}
+    for r in runs:
+        if r["kind"] in ("step", "fraction", "rate") and verified.get((r["cell"], r["repetition"])) is False:
+            r["valid"] = False
+            r["invalid_reason"] = (r.get("invalid_reason") or "") + "; the cell's chain did not verify"
+    return runs, cells, meta
+
+
+def to_record(d):
+    return RunResult.from_dict(d)

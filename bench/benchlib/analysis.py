@@ -158,18 +158,32 @@ def comparisons(rows, ref, metric_values="values"):
 LAT_METRICS = ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
 
 
-def latency_table(meta, rdf):
-    """A row per (cell, fraction): offered rate, latency percentiles (mean
-    and t-interval, and the geometric interval for log plots), undelivered
-    share, n."""
+def latency_runs(rdf, by):
+    """The open-loop latency runs: by fraction of capacity (fraction runs,
+    and each sustained confirmation as 100%), or by fixed rate."""
+    if by == "rate":
+        return valid(rdf, "rate")
     fr = valid(rdf, "fraction")
+    conf = valid(rdf, "confirm")
+    if not conf.empty:
+        conf = conf[conf["sustained"] == True]  # noqa: E712
+    return fr if conf.empty else (conf if fr.empty else pd.concat([fr, conf]))
+
+
+def latency_table(meta, rdf, by="fraction"):
+    """A row per (cell, fraction of capacity) or (cell, fixed rate): offered
+    rate, latency percentiles (mean and t-interval, and the geometric
+    interval for log plots), undelivered share, n."""
+    fr = latency_runs(rdf, by)
     rows = []
     if fr.empty:
         return rows
+    key = "fraction" if by == "fraction" else "offered_tps"
     for name in cell_order(meta):
         g = fr[fr["cell"] == name]
-        for f, gg in g.groupby("fraction"):
-            row = {"cell": name, "fraction": float(f), "n": len(gg)}
+        for f, gg in g.groupby(key):
+            row = {"cell": name, "fraction": float(f) if by == "fraction" else None, "n": len(gg),
+                   "rate": float(f) if by == "rate" else None}
             row["offered"], row["offered_ci"] = stats.ci95(gg["offered_tps"])
             for m in LAT_METRICS:
                 row[m], row[m + "_ci"] = stats.ci95(gg[m])
@@ -271,19 +285,44 @@ def _rename(term, names):
     return term
 
 
+def latency_points(lat_rows):
+    """The latency points of a study: ('fraction', f) or ('rate', r) keys,
+    in order, with {cell: row} each."""
+    points = {}
+    for r in lat_rows:
+        key = ("fraction", r["fraction"]) if r.get("fraction") is not None else ("rate", r["rate"])
+        points.setdefault(key, {})[r["cell"]] = r
+    return dict(sorted(points.items()))
+
+
+def latency_comparisons(lat_rows, ref):
+    """p99 of each cell against the reference cell's at every latency point
+    (ratio of means, bootstrap interval, Welch p), Holm-adjusted over all
+    of them together: {(point, cell): comparison}."""
+    out = {}
+    for point, by_cell in latency_points(lat_rows).items():
+        rows = [{"cell": c, "values": r["p99_ms_values"]} for c, r in by_cell.items()]
+        for c in comparisons(rows, ref):
+            out[(point, c["cell"])] = c
+    adj = stats.holm([c["p"] for c in out.values()])
+    for c, a in zip(out.values(), adj):
+        c["p_holm"] = a
+    return out
+
+
 def sweep_tables(meta, cap_rows, lat_rows):
     """For sweep designs: {factor: [rows]} in the workload's level order,
-    each level's capacity, its ratio to the base (bootstrap interval) and
-    Holm-adjusted p over every comparison of the study, and p99 at each
-    fraction."""
+    each level's capacity (ratio to the base, bootstrap interval, Holm p
+    over the study's capacity comparisons) and its p99 at every latency
+    point (fractions of capacity or fixed rates; ratio to the base's and
+    Holm p over the study's latency comparisons)."""
     if meta.get("design") != "sweep":
         return {}
     base = meta["base"]
-    by_cell = {r["cell"]: r for r in cap_rows}
-    comps = {c["cell"]: c for c in comparisons(cap_rows, base)}
-    lat = {}
-    for r in lat_rows:
-        lat.setdefault(r["cell"], {})[r["fraction"]] = r
+    by_cell = {r["cell"]: r for r in cap_rows if r["n"]}
+    comps = {c["cell"]: c for c in comparisons([r for r in cap_rows if r["n"]], base)}
+    lat_cmp = latency_comparisons(lat_rows, base)
+    points = latency_points(lat_rows)
     cells = {c["name"]: c for c in meta["cells"]}
     out = {}
     for factor, levels in meta["factors"].items():
@@ -295,9 +334,9 @@ def sweep_tables(meta, cap_rows, lat_rows):
             name = base if is_base else name
             if name is None:
                 continue
-            row = {"level": level, "cell": name, "base": is_base, "cap": by_cell.get(name), "cmp": comps.get(name),
-                   "lat": lat.get(name, {})}
-            rows.append(row)
+            rows.append({"level": level, "cell": name, "base": is_base, "cap": by_cell.get(name),
+                         "cmp": comps.get(name),
+                         "lat": {pt: (by_c.get(name), lat_cmp.get((pt, name))) for pt, by_c in points.items()}})
         out[factor] = rows
     return out
 

@@ -12,7 +12,7 @@ import json
 import math
 import os
 
-KINDS = ("step", "fraction", "rate", "raw", "pp", "warmup")
+KINDS = ("step", "confirm", "fraction", "rate", "raw", "pp", "warmup")
 
 
 @dataclasses.dataclass

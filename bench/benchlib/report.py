@@ -67,15 +67,16 @@ def plot_capacity(rows, path, title):
     return True
 
 
-def plot_latency(lat_rows, path):
-    """Small multiples, one per fraction: p50 and p99 per cell on a log
-    axis with asymmetric (geometric) intervals."""
-    fractions = sorted({r["fraction"] for r in lat_rows})
+def plot_latency(lat_rows, path, by="fraction"):
+    """Small multiples, one per fraction (or fixed rate): p50 and p99 per
+    cell on a log axis with asymmetric (geometric) intervals."""
+    key = "fraction" if by == "fraction" else "rate"
+    fractions = sorted({r[key] for r in lat_rows})
     if not fractions:
         return False
     fig, axes = _grid(len(fractions), cols=min(3, len(fractions)))
     for ax, f in zip(axes, fractions):
-        rows = [r for r in lat_rows if r["fraction"] == f]
+        rows = [r for r in lat_rows if r[key] == f]
         x = range(len(rows))
         for m, color, marker in (("p50_ms", "#4c72b0", "o"), ("p99_ms", "#c44e52", "^")):
             g = [r[m + "_geo"] for r in rows]
@@ -87,7 +88,8 @@ def plot_latency(lat_rows, path):
         ax.set_xticks(list(x))
         ax.set_xticklabels([f"{r['cell']} (n={r['n']})" for r in rows], rotation=30, ha="right", fontsize=7)
         ax.set_ylabel("end-to-end latency (ms)")
-        ax.set_title(f"at {f:.0%} of each cell's capacity\n(geometric mean, 95% interval)", fontsize=8)
+        where = f"at {f:.0%} of each cell's capacity" if by == "fraction" else f"at {f:,.0f} tx/s offered"
+        ax.set_title(f"{where}\n(geometric mean, 95% interval)", fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     save(fig, path, axes[len(fractions):])
@@ -206,14 +208,22 @@ def header(meta, env, rdf, cdf, out_dir):
         md.append(f"Placement **shared**: every role may use every CPU ({roles['orderer']}); roles compete for "
                   "CPU, so a setting that makes one role cheaper frees CPU for another.")
     cap, lat = meta["capacity"], meta["latency"]
-    md.append(f"Capacity = the highest offered rate sustained (delivered >= {cap['min_achieved']:.0%} of offered "
-              f"less one block per window, p99 <= {cap['slo_p99_ms']:g} ms, in-flight growth <= "
-              f"{cap['max_backlog_growth']:.0%} of offered per second, a valid run with the generator keeping up), "
-              f"found by a step search ({cap['step_window_s']:g} s measured per step after a warm-up until steady, "
-              f"at most {cap['warmup_max_s']:g} s; steps x{cap['growth']:g} until bracketed, then geometric "
-              f"bisection to {cap['precision']:.0%}). Latency is read open loop at "
-              f"{', '.join(f'{f:.0%}' for f in lat['fractions'])} of each repetition's own capacity, "
-              f"{lat['window_s']:g} s windows. Transactions are pre-signed before each window.")
+    if cap.get("max_steps", 1):
+        confirm = (f"; the rate found must then hold for a {cap['confirm_window_s']:g} s run (else "
+                   f"{cap['precision']:.0%} lower, up to {cap['confirm_attempts']} runs)"
+                   if cap.get("confirm_window_s") else "; no longer confirmation run")
+        md.append(f"Capacity = the highest offered rate sustained (delivered >= {cap['min_achieved']:.0%} of "
+                  f"offered less one block per window, p99 <= {cap['slo_p99_ms']:g} ms, in-flight growth <= "
+                  f"{cap['max_backlog_growth']:.0%} of offered per second, a valid run with the generator keeping "
+                  f"up), found by a step search ({cap['step_window_s']:g} s measured per step after a warm-up until "
+                  f"steady, at most {cap['warmup_max_s']:g} s; steps x{cap['growth']:g} until bracketed, then "
+                  f"geometric bisection to {cap['precision']:.0%}){confirm}.")
+    points = [f"{f:.0%} of each repetition's own capacity" for f in lat.get("fractions", [])]
+    points += [f"{r:,.0f} tx/s" for r in lat.get("rates", [])]
+    if points:
+        md.append(f"Latency is read open loop at {', '.join(points)}, {lat['window_s']:g} s windows after a warm-up "
+                  "until steady.")
+    md.append("Transactions are pre-signed before each window.")
     e = env
     md += ["", f"Machine: {e.get('cpu_model')}, {e.get('cores')} cores, {e.get('mem_total_gib')} GiB; {e.get('os')}, "
            f"kernel {e.get('kernel')}; {e.get('openssl')}; Kafka {e.get('kafka_version')}, librdkafka "
@@ -297,20 +307,42 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
     return md
 
 
-def latency_section(lat_rows):
-    md = ["## Latency at fixed fractions of capacity", "",
-          "Open loop, each repetition at the fraction of its own capacity; latency from each transaction's due "
-          "time to the arrival of its block. Mean ± 95% t-interval over repetitions; undelivered = share of the "
-          "run's transactions not delivered by its end (latency of delivered transactions alone would hide them).",
-          "", "| cell | fraction | offered tx/s | n | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | broker ack p50 ms "
-          "| tx/block | undelivered |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def latency_section(lat_rows, by="fraction"):
+    if by == "fraction":
+        md = ["## Latency at fixed fractions of capacity", "",
+              "Open loop, each repetition at the fraction of its own capacity (100% = the confirmation run at the "
+              "capacity, where the study confirms it); latency from each transaction's due time to the arrival of "
+              "its block. Mean ± 95% t-interval over repetitions; undelivered = share of the run's transactions "
+              "not delivered by its end (latency of delivered transactions alone would hide them)."]
+    else:
+        md = ["## Latency at fixed offered rates", "",
+              "Open loop, every cell at the same offered rate: the same load, so differences are the settings'. "
+              "Mean ± 95% t-interval over repetitions; undelivered as above."]
+    md += ["", f"| cell | {'fraction' if by == 'fraction' else 'rate'} | offered tx/s | n | p50 ms | p95 ms | p99 ms | "
+           "p99.9 ms | max ms | broker ack p50 ms | tx/block | undelivered |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in lat_rows:
         und = "–" if _nan(r["undelivered"]) else f"{r['undelivered'] * 100:.2f}%"
-        md.append(f"| {r['cell']} | {r['fraction']:.0%} | {fmt(r['offered'])} | {r['n']} | "
+        at = f"{r['fraction']:.0%}" if by == "fraction" else f"{r['rate']:,.0f} tx/s"
+        md.append(f"| {r['cell']} | {at} | {fmt(r['offered'])} | {r['n']} | "
                   f"{fmt(r['p50_ms'], r['p50_ms_ci'], 1)} | {fmt(r['p95_ms'], r['p95_ms_ci'], 1)} | "
                   f"{fmt(r['p99_ms'], r['p99_ms_ci'], 1)} | {fmt(r['p999_ms'], r['p999_ms_ci'], 1)} | "
                   f"{fmt(r['max_ms'], r['max_ms_ci'], 1)} | {fmt(r['ack_p50_ms'], None, 1)} | "
                   f"{fmt(r['txs_per_block'], None, 0)} | {und} |")
+    return md + [""]
+
+
+def latency_comparison_section(lat_rows, ref):
+    comps = analysis.latency_comparisons(lat_rows, ref)
+    if not comps:
+        return []
+    md = [f"p99 against `{ref}` at each point (ratio of means, 95% bootstrap interval; Welch's t-test, "
+          f"Holm-adjusted over the {len(comps)} comparisons). At fractions of capacity the offered rates differ "
+          "between cells: equal relative load, not equal load.", "",
+          "| cell | at | p99 change | p | p (Holm) |", "|---|---|---|---|---|"]
+    for (point, cell), c in comps.items():
+        md.append(f"| {cell} | {_point_name(point)} | {fmt_ratio(c['ratio'], c['lo'], c['hi'])} | {fmt_p(c['p'])} | "
+                  f"{fmt_p(c['p_holm'])} |")
     return md + [""]
 
 
@@ -364,24 +396,37 @@ def anova_section(results, dropped_results):
     return md
 
 
-def sweep_section(tables, fractions):
+def _point_name(point):
+    kind, v = point
+    return f"{v:.0%} of capacity" if kind == "fraction" else f"{v:,.0f} tx/s"
+
+
+def sweep_section(tables, with_capacity):
     md = ["## Single-factor sweeps", "",
           "Each factor moved alone from the base cell (measured once, shared by every sweep, in random order "
-          "with the others). Change = ratio of mean capacity to the base's, 95% bootstrap interval; p = Welch's "
-          "t-test against the base, Holm-adjusted over every comparison in the study.", ""]
+          "with the others). Change = ratio of means to the base's, 95% bootstrap interval; p = Welch's t-test "
+          "against the base, Holm-adjusted over every comparison of the same metric in the study.", ""]
     for factor, rows in tables.items():
-        md += [f"### {factor}", "",
-               "| level | n | capacity tx/s | change | p (Holm) | "
-               + " | ".join(f"p99 ms at {f:.0%}" for f in fractions) + " |",
-               "|---|---|---|---|---|" + "---|" * len(fractions)]
+        points = list(rows[0]["lat"]) if rows else []
+        head = ["level"]
+        if with_capacity:
+            head += ["n", "capacity tx/s", "change", "p (Holm)"]
+        for pt in points:
+            head += [f"p99 ms at {_point_name(pt)}", "change", "p (Holm)"]
+        md += [f"### {factor}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in rows:
-            c, cmp_ = r["cap"], r["cmp"]
-            lvl = r["level"] + (" (base)" if r["base"] else "")
-            lat = [fmt(r["lat"][f]["p99_ms"], r["lat"][f]["p99_ms_ci"], 1) if f in r["lat"] else "–"
-                   for f in fractions]
-            md.append(f"| {lvl} | {c['n'] if c else 0} | {fmt(c['mean'], c['ci']) if c else '–'} | "
-                      f"{fmt_ratio(cmp_['ratio'], cmp_['lo'], cmp_['hi']) if cmp_ else '–'} | "
-                      f"{fmt_p(cmp_['p_holm']) if cmp_ else '–'} | " + " | ".join(lat) + " |")
+            cells = [r["level"] + (" (base)" if r["base"] else "")]
+            if with_capacity:
+                c, cmp_ = r["cap"], r["cmp"]
+                cells += [str(c["n"]) if c else "0", fmt(c["mean"], c["ci"]) if c else "–",
+                          fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
+                          fmt_p(cmp_["p_holm"]) if cmp_ else "–"]
+            for pt in points:
+                row, cmp_ = r["lat"][pt]
+                cells += [fmt(row["p99_ms"], row["p99_ms_ci"], 1) + f" (n={row['n']})" if row else "–",
+                          fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
+                          fmt_p(cmp_["p_holm"]) if cmp_ else "–"]
+            md.append("| " + " | ".join(cells) + " |")
         md.append("")
     return md
 
@@ -430,7 +475,8 @@ def write(out_dir):
     ref = analysis.reference_cell(meta)
     comps = analysis.comparisons(cap_rows, ref) if meta.get("design") != "sweep" else []
     lat_rows = analysis.latency_table(meta, rdf)
-    if cap_rows:
+    rate_rows = analysis.latency_table(meta, rdf, by="rate")
+    if cap_rows and meta["capacity"].get("max_steps", 1):
         md += capacity_section(meta, cap_rows, comps, ref, cal_rows)
         if plot_capacity(cap_rows, os.path.join(out_dir, "capacity.png"),
                          "Capacity per cell (bars: mean ± 95% t-interval; dots: repetitions)"):
@@ -440,20 +486,29 @@ def write(out_dir):
                    "![capacity search](search.png)", ""]
     if lat_rows:
         md += latency_section(lat_rows)
+        if meta.get("design") != "sweep":
+            md += latency_comparison_section(lat_rows, ref)
         if plot_latency(lat_rows, os.path.join(out_dir, "latency.png")):
             md += ["![latency at fractions of capacity](latency.png)", ""]
         if plot_series(out_dir, rdf, meta, os.path.join(out_dir, "series.png")):
             md += ["Per-second series of one run per cell (its first repetition, highest fraction): delivered and "
                    "submitted rate, and the p99 of each second; the warm-up is shaded.", "",
                    "![time series](series.png)", ""]
+    if rate_rows:
+        md += latency_section(rate_rows, by="rate")
+        if meta.get("design") != "sweep":
+            md += latency_comparison_section(rate_rows, ref)
+        if plot_latency(rate_rows, os.path.join(out_dir, "latency-at-rates.png"), by="rate"):
+            md += ["![latency at fixed rates](latency-at-rates.png)", ""]
     if cal_rows:
         md += calibration_section(cal_rows)
         if plot_calibration(cal_rows, os.path.join(out_dir, "calibration.png")):
             md += ["![calibration](calibration.png)", ""]
     if meta.get("design") == "grid" and cap_rows:
         md += anova_section(analysis.anova(meta, caps, rdf), analysis.anova(meta, caps, rdf, drop_outliers=True))
-    if meta.get("design") == "sweep" and cap_rows:
-        md += sweep_section(analysis.sweep_tables(meta, cap_rows, lat_rows), meta["latency"]["fractions"])
+    if meta.get("design") == "sweep":
+        with_capacity = bool(meta["capacity"].get("max_steps", 1)) and any(r["n"] for r in cap_rows)
+        md += sweep_section(analysis.sweep_tables(meta, cap_rows, lat_rows + rate_rows), with_capacity)
     md += ["## Raw data", "",
            "`runs.jsonl` (one typed record per run, valid or not: `bench/benchlib/record.py`), `cells.jsonl` (each "
            "capacity search: steps, bracket, chain verified), `study.json` (the workload as run, placement, seed "

@@ -301,14 +301,15 @@ class Study:
                 self.log(f"  raw producer: {rec.acked_tps or 0:,.0f} msg/s" + ("" if rec.valid else " (INVALID)"))
             orderer.start()
             prev = self.previous_capacity(cell.name)
+            steps_allowed = capw.max_steps
             if prev:
-                search = cap_search.Search(prev * 0.95, capw.repeat_growth, capw.precision, capw.max_steps)
+                search = cap_search.Search(prev * 0.95, capw.repeat_growth, capw.precision, max(1, steps_allowed))
             else:
-                search = cap_search.Search(capw.start_rate, capw.growth, capw.precision, capw.max_steps)
-            summary["search_start"] = search.start
+                search = cap_search.Search(capw.start_rate, capw.growth, capw.precision, max(1, steps_allowed))
+            summary["search_start"] = search.start if steps_allowed else None
             step = 0
             failed_generator = {}
-            while (rate := search.next()) is not None:
+            while steps_allowed and (rate := search.next()) is not None:
                 step += 1
                 rec = self.runner.peer_sim(self.runner.next_id(), kind="step", rate=rate,
                                            window_s=capw.step_window_s, warmup_max_s=capw.warmup_max_s,
@@ -328,10 +329,37 @@ class Study:
             lo, hi = search.bracket()
             at_cap = [r for r in cell_records if r.kind == "step" and r.offered_tps == lo]
             summary["p99_at_capacity"] = at_cap[-1].p99_ms if at_cap else None
-            summary.update(capacity=lo, failing_above=hi,
+            summary.update(search_capacity=lo, failing_above=hi,
                            generator_limited=bool(hi is not None and failed_generator.get(hi)),
-                           bracket_ratio=(hi / lo) if lo and hi else None)
-            self.log(f"  capacity {lo:,.0f} tx/s" if lo else "  no step was sustained: no capacity")
+                           bracket_ratio=(hi / lo) if lo and hi else None, confirmations=[])
+            if lo and capw.confirm_window_s:
+                confirmed = None
+                for attempt in range(1, capw.confirm_attempts + 1):
+                    rec = self.runner.peer_sim(self.runner.next_id(), kind="confirm", rate=lo,
+                                               window_s=capw.confirm_window_s,
+                                               warmup_max_s=self.w.latency.warmup_max_s,
+                                               orderer=orderer, channel=channel, **common)
+                    rec.criteria = cap_search.step_criteria(rec, capw, block["max_message_count"])
+                    rec.sustained = all(rec.criteria.values())
+                    keep(rec, step=attempt, fraction=1.0, capacity_used=lo)
+                    summary["confirmations"].append({"rate": lo, "sustained": rec.sustained, "run_id": rec.run_id})
+                    failed = [k for k, v in rec.criteria.items() if not v]
+                    self.log(f"  confirming {lo:,.0f} tx/s for {capw.confirm_window_s:g} s: p99 "
+                             f"{rec.p99_ms if rec.p99_ms is not None else float('nan'):,.1f} ms, "
+                             f"backlog {rec.backlog_growth_tps or 0:+,.0f}/s: "
+                             + ("sustained" if rec.sustained else "not sustained (" + ", ".join(failed) + ")"))
+                    if rec.sustained:
+                        confirmed = lo
+                        summary["p99_at_capacity"] = rec.p99_ms
+                        break
+                    if rec.generator_bound:
+                        summary["generator_limited"] = True
+                        break
+                    lo = float(round(lo / (1 + capw.precision)))
+                lo = confirmed
+            summary["capacity"] = lo
+            if steps_allowed:
+                self.log(f"  capacity {lo:,.0f} tx/s" if lo else "  no capacity (no step sustained, or not confirmed)")
             if lo:
                 fractions = list(self.w.latency.fractions)
                 for f in fractions:

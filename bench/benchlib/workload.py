@@ -38,7 +38,8 @@ TOP_KEYS = {"name", "description", "driver", "tx_size", "peers", "block", "capac
             "repetitions", "seed", "raw_baseline", "calibrate", "cells", "grid", "sweep", "presets",
             "outliers", "notes", "cells_only"}
 CAPACITY_KEYS = {"slo_p99_ms", "start_rate", "growth", "precision", "max_steps", "step_window_s",
-                 "warmup_max_s", "min_achieved", "max_backlog_growth", "repeat_growth"}
+                 "warmup_max_s", "min_achieved", "max_backlog_growth", "repeat_growth", "confirm_window_s",
+                 "confirm_attempts"}
 LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s"}
 WARMUP_KEYS = {"steady_window_s", "tolerance"}
 CALIBRATE_KEYS = {"cells", "repetitions", "records"}
@@ -56,8 +57,14 @@ class Capacity:
     growth: float = 1.5              # factor between steps until the first failure
     repeat_growth: float = 1.1       # later repetitions start at 0.9 x the last capacity, this factor apart
     precision: float = 0.05          # bisect until failing / sustained <= 1 + precision
-    max_steps: int = 8
+    max_steps: int = 8               # 0 = no search (then latency only at fixed rates)
     step_window_s: float = 10.0      # measured window of a step
+    # A step window can miss what a longer run meets (a compaction, a page
+    # cache writeback): with a confirmation, the capacity found is run again
+    # for this long and must be sustained again; if not, 1 + precision lower,
+    # up to confirm_attempts runs. 0 = no confirmation.
+    confirm_window_s: float = 0.0
+    confirm_attempts: int = 3
     warmup_max_s: float = 10.0       # bound on a step's warm-up (until steady)
     min_achieved: float = 0.99       # delivered >= this x offered (less one block per window)
     max_backlog_growth: float = 0.02  # in-flight growth <= this x offered (tx/s)
@@ -325,8 +332,12 @@ def from_dict(data, preset="full", path="<workload>"):
     warmup = _dataclass(Warmup, data.get("warmup"), f"{path}: warmup", WARMUP_KEYS)
     calibrate = _dataclass(Calibrate, data.get("calibrate"), f"{path}: calibrate", CALIBRATE_KEYS)
     _check_positive(f"{path}: capacity", slo_p99_ms=capacity.slo_p99_ms, start_rate=capacity.start_rate,
-                    step_window_s=capacity.step_window_s, max_steps=capacity.max_steps,
-                    precision=capacity.precision, warmup_max_s=capacity.warmup_max_s)
+                    step_window_s=capacity.step_window_s, precision=capacity.precision,
+                    warmup_max_s=capacity.warmup_max_s, confirm_attempts=capacity.confirm_attempts)
+    if not isinstance(capacity.max_steps, int) or capacity.max_steps < 0:
+        raise WorkloadError(f"{path}: capacity.max_steps must be a whole number, 0 for no search")
+    if capacity.confirm_window_s < 0:
+        raise WorkloadError(f"{path}: capacity.confirm_window_s must not be negative")
     if capacity.growth <= 1 or capacity.repeat_growth <= 1:
         raise WorkloadError(f"{path}: capacity.growth and repeat_growth must be above 1")
     if not isinstance(latency.fractions, list) or not all(isinstance(x, (int, float)) and 0 < x <= 2
@@ -335,6 +346,9 @@ def from_dict(data, preset="full", path="<workload>"):
     if not isinstance(latency.rates, list) or not all(isinstance(x, (int, float)) and x > 0 for x in latency.rates):
         raise WorkloadError(f"{path}: latency.rates must be a list of positive rates (tx/s)")
     _check_positive(f"{path}: latency", window_s=latency.window_s, warmup_max_s=latency.warmup_max_s)
+    if capacity.max_steps == 0 and (latency.fractions or not latency.rates):
+        raise WorkloadError(f"{path}: without a capacity search (capacity.max_steps: 0) there is no capacity to "
+                            "take fractions of: give latency.rates and no latency.fractions")
     reps = data.get("repetitions", 5)
     if not isinstance(reps, int) or reps < 1:
         raise WorkloadError(f"{path}: repetitions must be a positive integer")

@@ -358,7 +358,23 @@ class ReportTest(unittest.TestCase):
             self.assertIn(f"### {factor}", md)
         self.assertIn("| 0 (base) |", md)
         self.assertIn("Holm", md)
-        self.assertRegex(md, r"\| 131072 \| 5 \| [\d,]+ ± [\d,]+ \| \+4\d\.\d% \[")
+        # The model's +40% comes back through a search with 5% resolution.
+        self.assertRegex(md, r"\| 131072 \| 5 \| [\d,]+ ± [\d,]+ \| \+[34]\d\.\d% \[")
+
+    def test_profiles_report_reads_the_confirmation_as_the_100_percent_point(self):
+        _, md = self.build("profiles")
+        self.assertRegex(md, r"\| baseline \| 100% \| [\d,]+ \| 5 \|")
+        self.assertIn("must then hold for a 60 s run", md)
+        self.assertIn("p99 against `baseline` at each point", md)
+
+    def test_rates_only_sweep_compares_latency_at_one_load_without_a_capacity(self):
+        w, md = self.build("sweeps-latency")
+        self.assertNotIn("## Capacity", md)
+        self.assertIn("## Latency at fixed offered rates", md)
+        self.assertIn("| level | p99 ms at 4,000 tx/s | change | p (Holm) |", md)
+        self.assert_png("latency-at-rates.png")
+        for factor in w.factors:
+            self.assertIn(f"### {factor}", md)
 
     def test_partial_study_says_so(self):
         w = wl.load("load")

@@ -50,8 +50,8 @@ for c in cells:
     assert c["ledger_verified"] is True, c
     assert c["capacity"] and c["capacity"] > 0, c
     assert c["steps"] and all(s["rate"] > 0 for s in c["steps"]), c
-steps = [r for r in runs if r["kind"] == "step"]
-assert len(steps) == sum(len(c["steps"]) for c in cells)
+steps = [r for r in runs if r["kind"] in ("step", "confirm")]
+assert len(steps) == sum(len(c["steps"]) + len(c["confirmations"]) for c in cells)
 for r in steps:
     assert set(r["criteria"]) == {"valid", "achieved", "p99", "backlog"}, r["criteria"]
     assert r["sustained"] == all(r["criteria"].values())
@@ -63,7 +63,10 @@ for r in steps:
     assert r["bottleneck"] in ("orderer", "broker+peers", "broker", "peers"), r["bottleneck"]
 for c in cells:
     sustained = [s["rate"] for s in c["steps"] if s["sustained"]]
-    assert c["capacity"] == max(sustained), c
+    assert c["search_capacity"] == max(sustained), c
+    # Confirmed at the rate found (or lower after a failed confirmation).
+    assert c["confirmations"] and c["confirmations"][-1]["sustained"], c
+    assert c["capacity"] == c["confirmations"][-1]["rate"] <= c["search_capacity"], c
 fr = [r for r in runs if r["kind"] == "fraction"]
 assert len(fr) == 2 and all(r["valid"] and r["p99_ms"] > 0 and r["fraction"] == 0.5 for r in fr), fr
 for r in fr:

@@ -158,23 +158,23 @@ def comparisons(rows, ref, metric_values="values"):
 LAT_METRICS = ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
 
 
-def latency_runs(rdf, by):
+def latency_runs(rdf, by, cdf=None):
     """The open-loop latency runs: by fraction of capacity (fraction runs,
-    and each sustained confirmation as 100%), or by fixed rate."""
+    and the confirmation run at each capacity as 100%), or by fixed rate."""
     if by == "rate":
         return valid(rdf, "rate")
     fr = valid(rdf, "fraction")
     conf = valid(rdf, "confirm")
-    if not conf.empty:
-        conf = conf[conf["sustained"] == True]  # noqa: E712
+    at_capacity = set(cdf["capacity_run"].dropna()) if cdf is not None and "capacity_run" in cdf else set()
+    conf = conf[conf["run_id"].isin(at_capacity)].assign(fraction=1.0) if not conf.empty else conf
     return fr if conf.empty else (conf if fr.empty else pd.concat([fr, conf]))
 
 
-def latency_table(meta, rdf, by="fraction"):
+def latency_table(meta, rdf, by="fraction", cdf=None):
     """A row per (cell, fraction of capacity) or (cell, fixed rate): offered
     rate, latency percentiles (mean and t-interval, and the geometric
     interval for log plots), undelivered share, n."""
-    fr = latency_runs(rdf, by)
+    fr = latency_runs(rdf, by, cdf)
     rows = []
     if fr.empty:
         return rows

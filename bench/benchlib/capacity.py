@@ -100,3 +100,48 @@ class Search:
         """(highest sustained, lowest failing above it): the capacity lies
         between; either may be None."""
         return self.lo, self.hi
+
+
+class Confirmation:
+    """Which share of a step search's capacity holds for a long run.
+
+    A 10 s step can miss what a minute meets (a memtable flush whose write
+    burst stalls the orderer's synced writes for about a second). This is a
+    binary search over `levels` (ascending shares of the step capacity, for
+    example 0.6 .. 1.0) for the highest one whose long run is sustained,
+    assuming a higher rate fails whenever a lower one does:
+
+      known                               next level tried
+      ---------------------------------   --------------------------------
+      nothing                             the middle one, rounded up
+      level i held                        the middle of those above i
+      level j failed                      the middle of those below j
+      i held and j = i + 1 failed         none: the capacity is level i
+    """
+
+    def __init__(self, step_capacity, levels):
+        if step_capacity <= 0 or not levels or sorted(levels) != list(levels):
+            raise ValueError("bad confirmation parameters")
+        self.step_capacity, self.levels = step_capacity, list(levels)
+        self._held, self._failed = -1, len(levels)
+        self._mid = None
+        self.tried = []   # (rate, held)
+
+    def rate(self, i):
+        return float(round(self.levels[i] * self.step_capacity))
+
+    def next(self):
+        if self._failed - self._held <= 1:
+            return None
+        self._mid = (self._held + self._failed + 1) // 2
+        return self.rate(self._mid)
+
+    def tell(self, held):
+        self.tried.append((self.rate(self._mid), bool(held)))
+        if held:
+            self._held = self._mid
+        else:
+            self._failed = self._mid
+
+    def capacity(self):
+        return self.rate(self._held) if self._held >= 0 else None

@@ -209,8 +209,9 @@ def header(meta, env, rdf, cdf, out_dir):
                   "CPU, so a setting that makes one role cheaper frees CPU for another.")
     cap, lat = meta["capacity"], meta["latency"]
     if cap.get("max_steps", 1):
-        confirm = (f"; the rate found must then hold for a {cap['confirm_window_s']:g} s run (else "
-                   f"{cap['precision']:.0%} lower, up to {cap['confirm_attempts']} runs)"
+        levels = ", ".join(f"{x:.0%}" for x in cap.get("confirm_levels", []))
+        confirm = (f"; then {cap['confirm_window_s']:g} s runs find the highest of {levels} of that rate still "
+                   "sustained (a binary search), which is the capacity"
                    if cap.get("confirm_window_s") else "; no longer confirmation run")
         md.append(f"Capacity = the highest offered rate sustained (delivered >= {cap['min_achieved']:.0%} of "
                   f"offered less one block per window, p99 <= {cap['slo_p99_ms']:g} ms, in-flight growth <= "
@@ -310,8 +311,8 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
 def latency_section(lat_rows, by="fraction"):
     if by == "fraction":
         md = ["## Latency at fixed fractions of capacity", "",
-              "Open loop, each repetition at the fraction of its own capacity (100% = the confirmation run at the "
-              "capacity, where the study confirms it); latency from each transaction's due time to the arrival of "
+              "Open loop, each repetition at the fraction of its own capacity (100% = the long run that confirmed "
+              "the capacity, where the study confirms it); latency from each transaction's due time to the arrival of "
               "its block. Mean ± 95% t-interval over repetitions; undelivered = share of the run's transactions "
               "not delivered by its end (latency of delivered transactions alone would hide them)."]
     else:
@@ -474,7 +475,7 @@ def write(out_dir):
     cal_rows = analysis.calibration_table(meta, rdf)
     ref = analysis.reference_cell(meta)
     comps = analysis.comparisons(cap_rows, ref) if meta.get("design") != "sweep" else []
-    lat_rows = analysis.latency_table(meta, rdf)
+    lat_rows = analysis.latency_table(meta, rdf, cdf=cdf)
     rate_rows = analysis.latency_table(meta, rdf, by="rate")
     if cap_rows and meta["capacity"].get("max_steps", 1):
         md += capacity_section(meta, cap_rows, comps, ref, cal_rows)

@@ -232,10 +232,23 @@ class Study:
         pool) with the same settings, interleaved, each cell's settings
         `calibrate.repetitions` times."""
         c = self.w.calibrate
+        warmed = False
         for name in c.cells:
             cell = self.w.cell(name)
             eff = self._settings_for(cell)
             self._ensure_brokers(eff)
+            if not warmed:
+                # The broker's JIT has seen only the warm-up run's modest rate:
+                # one discarded ProducerPerformance run flat out first, so the
+                # first measured pair does not pay for it.
+                topic = f"cal-warmup-{random.randrange(1 << 30):x}"
+                self.log("calibration warm-up: ProducerPerformance flat out (discarded)")
+                kafka_driver.create_topic(self.root, self.brokers.bootstrap, topic, self.driver["brokers"])
+                rec = self.runner.producer_perf(self.runner.next_id(), name, 0, eff, c.records, topic)
+                rec.kind = "warmup"
+                self._record(rec)
+                kafka_driver.delete_topics(self.runner.bin["delete-topics"], self.brokers.bootstrap, [topic])
+                warmed = True
             for i in range(1, c.repetitions + 1):
                 for tool in (("pp", "raw") if i % 2 else ("raw", "pp")):
                     topic = f"cal-{_safe(name)}-{i}-{tool}-{random.randrange(1 << 30):x}"
@@ -345,30 +358,31 @@ class Study:
                            generator_limited=bool(hi is not None and failed_generator.get(hi)),
                            bracket_ratio=(hi / lo) if lo and hi else None, confirmations=[])
             if lo and capw.confirm_window_s:
-                confirmed = None
-                for attempt in range(1, capw.confirm_attempts + 1):
-                    rec = self.runner.peer_sim(self.runner.next_id(), kind="confirm", rate=lo,
+                conf = cap_search.Confirmation(lo, capw.confirm_levels)
+                attempt = 0
+                while (rate := conf.next()) is not None:
+                    attempt += 1
+                    rec = self.runner.peer_sim(self.runner.next_id(), kind="confirm", rate=rate,
                                                window_s=capw.confirm_window_s,
                                                warmup_max_s=self.w.latency.warmup_max_s,
                                                orderer=orderer, channel=channel, **common)
                     rec.criteria = cap_search.step_criteria(rec, capw, block["max_message_count"])
                     rec.sustained = all(rec.criteria.values())
-                    keep(rec, step=attempt, fraction=1.0, capacity_used=lo)
-                    summary["confirmations"].append({"rate": lo, "sustained": rec.sustained, "run_id": rec.run_id})
+                    keep(rec, step=attempt, fraction=rate / lo, capacity_used=lo)
+                    summary["confirmations"].append({"rate": rate, "sustained": rec.sustained, "run_id": rec.run_id})
                     failed = [k for k, v in rec.criteria.items() if not v]
-                    self.log(f"  confirming {lo:,.0f} tx/s for {capw.confirm_window_s:g} s: p99 "
-                             f"{rec.p99_ms if rec.p99_ms is not None else float('nan'):,.1f} ms, "
+                    self.log(f"  {capw.confirm_window_s:g} s at {rate:,.0f} tx/s ({rate / lo:.0%} of the steps' "
+                             f"{lo:,.0f}): p99 {rec.p99_ms if rec.p99_ms is not None else float('nan'):,.1f} ms, "
                              f"backlog {rec.backlog_growth_tps or 0:+,.0f}/s: "
                              + ("sustained" if rec.sustained else "not sustained (" + ", ".join(failed) + ")"))
-                    if rec.sustained:
-                        confirmed = lo
-                        summary["p99_at_capacity"] = rec.p99_ms
-                        break
                     if rec.generator_bound:
                         summary["generator_limited"] = True
                         break
-                    lo = float(round(lo / (1 + capw.precision)))
-                lo = confirmed
+                    conf.tell(rec.sustained)
+                lo = conf.capacity()
+                held = [r for r in cell_records if r.kind == "confirm" and r.sustained and r.offered_tps == lo]
+                summary["p99_at_capacity"] = held[-1].p99_ms if held else None
+                summary["capacity_run"] = held[-1].run_id if held else None
             summary["capacity"] = lo
             if steps_allowed:
                 self.log(f"  capacity {lo:,.0f} tx/s" if lo else "  no capacity (no step sustained, or not confirmed)")

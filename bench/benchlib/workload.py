@@ -39,7 +39,7 @@ TOP_KEYS = {"name", "description", "driver", "tx_size", "peers", "block", "capac
             "outliers", "notes", "cells_only"}
 CAPACITY_KEYS = {"slo_p99_ms", "start_rate", "growth", "precision", "max_steps", "step_window_s",
                  "warmup_max_s", "min_achieved", "max_backlog_growth", "repeat_growth", "confirm_window_s",
-                 "confirm_attempts"}
+                 "confirm_levels"}
 LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s"}
 WARMUP_KEYS = {"steady_window_s", "tolerance"}
 CALIBRATE_KEYS = {"cells", "repetitions", "records"}
@@ -59,12 +59,13 @@ class Capacity:
     precision: float = 0.05          # bisect until failing / sustained <= 1 + precision
     max_steps: int = 8               # 0 = no search (then latency only at fixed rates)
     step_window_s: float = 10.0      # measured window of a step
-    # A step window can miss what a longer run meets (a compaction, a page
-    # cache writeback): with a confirmation, the capacity found is run again
-    # for this long and must be sustained again; if not, 1 + precision lower,
-    # up to confirm_attempts runs. 0 = no confirmation.
+    # A step window can miss what a longer run meets (a memtable flush that
+    # stalls the orderer's synced writes): with a confirmation, runs of this
+    # length find the highest of `confirm_levels` (shares of the step
+    # search's capacity) that is still sustained (capacity.Confirmation).
+    # 0 = no confirmation: the capacity is the step search's.
     confirm_window_s: float = 0.0
-    confirm_attempts: int = 3
+    confirm_levels: list = dataclasses.field(default_factory=lambda: [0.6, 0.7, 0.8, 0.9, 1.0])
     warmup_max_s: float = 10.0       # bound on a step's warm-up (until steady)
     min_achieved: float = 0.99       # delivered >= this x offered (less one block per window)
     max_backlog_growth: float = 0.02  # in-flight growth <= this x offered (tx/s)
@@ -333,11 +334,15 @@ def from_dict(data, preset="full", path="<workload>"):
     calibrate = _dataclass(Calibrate, data.get("calibrate"), f"{path}: calibrate", CALIBRATE_KEYS)
     _check_positive(f"{path}: capacity", slo_p99_ms=capacity.slo_p99_ms, start_rate=capacity.start_rate,
                     step_window_s=capacity.step_window_s, precision=capacity.precision,
-                    warmup_max_s=capacity.warmup_max_s, confirm_attempts=capacity.confirm_attempts)
+                    warmup_max_s=capacity.warmup_max_s)
     if not isinstance(capacity.max_steps, int) or capacity.max_steps < 0:
         raise WorkloadError(f"{path}: capacity.max_steps must be a whole number, 0 for no search")
     if capacity.confirm_window_s < 0:
         raise WorkloadError(f"{path}: capacity.confirm_window_s must not be negative")
+    lv = capacity.confirm_levels
+    if not isinstance(lv, list) or not lv or not all(isinstance(x, (int, float)) and 0 < x <= 1 for x in lv) \
+            or sorted(set(lv)) != lv:
+        raise WorkloadError(f"{path}: capacity.confirm_levels must be ascending shares in (0, 1], e.g. [0.8, 0.9, 1.0]")
     if capacity.growth <= 1 or capacity.repeat_growth <= 1:
         raise WorkloadError(f"{path}: capacity.growth and repeat_growth must be above 1")
     if not isinstance(latency.fractions, list) or not all(isinstance(x, (int, float)) and 0 < x <= 2

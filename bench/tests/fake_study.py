@@ -100,6 +100,7 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None):
             points = [(f, round(lo * f), "fraction") for f in w.latency.fractions]
             if lo and w.capacity.confirm_window_s:
                 points.append((1.0, lo, "confirm"))
+                summ["capacity_run"] = f"{n + len(points):04d}"
             points += [(None, r, "rate") for r in w.latency.rates]
             for f, rate, kind in points:
                 load = rate / true

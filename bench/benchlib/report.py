@@ -96,11 +96,13 @@ def plot_latency(lat_rows, path, by="fraction"):
     return True
 
 
-def plot_series(out_dir, rdf, meta, path):
-    """Small multiples, one per cell: the first repetition's highest-fraction
-    run, per second: delivered tx/s, p99, and CPU busy per role, with the
+def plot_series(out_dir, rdf, meta, path, cdf=None):
+    """Small multiples, one per cell: the first repetition's latency run at
+    the highest load (of its fractions, its capacity, its fixed rates), per
+    second: delivered and submitted tx/s and the p99 of each second, with the
     warm-up shaded, so a reader sees the measured window was steady."""
-    fr = analysis.valid(rdf, "fraction")
+    import pandas as pd
+    fr = pd.concat([analysis.latency_runs(rdf, "fraction", cdf), analysis.latency_runs(rdf, "rate")])
     if fr.empty:
         return False
     picks = []
@@ -108,7 +110,7 @@ def plot_series(out_dir, rdf, meta, path):
         g = fr[fr["cell"] == name]
         if g.empty:
             continue
-        g = g.sort_values(["repetition", "fraction"], ascending=[True, False])
+        g = g.sort_values(["repetition", "offered_tps"], ascending=[True, False])
         picks.append(g.iloc[0])
     if not picks:
         return False
@@ -132,8 +134,9 @@ def plot_series(out_dir, rdf, meta, path):
                  color="#c44e52", lw=1, label="p99 ms")
         ax2.set_yscale("log")
         ax2.set_ylabel("p99 of the second (ms)", fontsize=7, color="#c44e52")
-        ax.set_title(f"{r['cell']}, rep {int(r['repetition'])}, {r['fraction']:.0%} "
-                     f"({r['offered_tps']:,.0f} tx/s)", fontsize=8)
+        share = f"{r['fraction']:.0%} of capacity, " if r.get("kind") == "fraction" or (
+            r.get("kind") == "confirm") else ""
+        ax.set_title(f"{r['cell']}, rep {int(r['repetition'])}, {share}{r['offered_tps']:,.0f} tx/s", fontsize=8)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="lower right")
@@ -491,16 +494,17 @@ def write(out_dir):
             md += latency_comparison_section(lat_rows, ref)
         if plot_latency(lat_rows, os.path.join(out_dir, "latency.png")):
             md += ["![latency at fractions of capacity](latency.png)", ""]
-        if plot_series(out_dir, rdf, meta, os.path.join(out_dir, "series.png")):
-            md += ["Per-second series of one run per cell (its first repetition, highest fraction): delivered and "
-                   "submitted rate, and the p99 of each second; the warm-up is shaded.", "",
-                   "![time series](series.png)", ""]
+
     if rate_rows:
         md += latency_section(rate_rows, by="rate")
         if meta.get("design") != "sweep":
             md += latency_comparison_section(rate_rows, ref)
         if plot_latency(rate_rows, os.path.join(out_dir, "latency-at-rates.png"), by="rate"):
             md += ["![latency at fixed rates](latency-at-rates.png)", ""]
+    if plot_series(out_dir, rdf, meta, os.path.join(out_dir, "series.png"), cdf):
+        md += ["Per-second series of one latency run per cell (its first repetition, at its highest load): "
+               "delivered and submitted rate, and the p99 of each second; the warm-up is shaded.", "",
+               "![time series](series.png)", ""]
     if cal_rows:
         md += calibration_section(cal_rows)
         if plot_calibration(cal_rows, os.path.join(out_dir, "calibration.png")):

@@ -350,8 +350,8 @@ class ReportTest(unittest.TestCase):
         for png in ("capacity.png", "latency.png", "series.png", "search.png", "calibration.png"):
             self.assert_png(png)
         # The invalid run is out of its cell's latency figures: 4 of 5 repetitions remain.
-        self.assertRegex(md, r"\| baseline \| 50% \| [\d,]+ \| 4 \|")
-        self.assertRegex(md, r"\| high-throughput \| 50% \| [\d,]+ \| 5 \|")
+        self.assertRegex(md, r"\| baseline \| 100% \| [\d,]+ \| 4 \|")
+        self.assertRegex(md, r"\| high-throughput \| 100% \| [\d,]+ \| 5 \|")
         # Calibration: raw / PP near the model's 1.3.
         self.assertRegex(md, r"\| 1\.[23]\dx \[")
 

@@ -160,11 +160,12 @@ LAT_METRICS = ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
 
 def latency_runs(rdf, by, cdf=None):
     """The open-loop latency runs: by fraction of capacity (fraction runs,
-    and the confirmation run at each capacity as 100%), or by fixed rate."""
+    and the run that established each capacity, a confirmation or a step as
+    long as a latency window, as 100%), or by fixed rate."""
     if by == "rate":
         return valid(rdf, "rate")
     fr = valid(rdf, "fraction")
-    conf = valid(rdf, "confirm")
+    conf = valid(rdf)
     at_capacity = set(cdf["capacity_run"].dropna()) if cdf is not None and "capacity_run" in cdf else set()
     conf = conf[conf["run_id"].isin(at_capacity)].assign(fraction=1.0) if not conf.empty else conf
     return fr if conf.empty else (conf if fr.empty else pd.concat([fr, conf]))

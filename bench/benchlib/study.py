@@ -271,8 +271,11 @@ class Study:
                              + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
 
     def previous_capacity(self, cell):
-        caps = [c["capacity"] for (n, _), c in sorted(self.cells_done.items(), key=lambda kv: kv[0][1])
-                if n == cell and c.get("capacity")]
+        """Where the step search found the cell's capacity last time (before
+        any confirmation), for the next repetition's starting point."""
+        caps = [c.get("search_capacity") or c.get("capacity")
+                for (n, _), c in sorted(self.cells_done.items(), key=lambda kv: kv[0][1]) if n == cell]
+        caps = [c for c in caps if c]
         return caps[-1] if caps else None
 
     def run_cell(self, cell, rep, order):
@@ -328,7 +331,7 @@ class Study:
                 # if it fails again: one stall (a compaction, a writeback) in a
                 # short window must not send the whole search down. Passing
                 # twice by luck is caught by the confirmation run.
-                tries = 1 if retried else 2
+                tries = 1 if retried or not capw.retry_first_failure else 2
                 for attempt in range(tries):
                     step += 1
                     rec = self.runner.peer_sim(self.runner.next_id(), kind="step", rate=rate,
@@ -357,6 +360,10 @@ class Study:
             summary.update(search_capacity=lo, failing_above=hi,
                            generator_limited=bool(hi is not None and failed_generator.get(hi)),
                            bracket_ratio=(hi / lo) if lo and hi else None, confirmations=[])
+            if at_cap and capw.step_window_s >= self.w.latency.window_s:
+                # Steps as long as a latency window: the last one at the
+                # capacity is its 100% latency point.
+                summary["capacity_run"] = at_cap[-1].run_id
             if lo and capw.confirm_window_s:
                 conf = cap_search.Confirmation(lo, capw.confirm_levels)
                 attempt = 0

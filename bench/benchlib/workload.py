@@ -39,7 +39,7 @@ TOP_KEYS = {"name", "description", "driver", "tx_size", "peers", "block", "capac
             "outliers", "notes", "cells_only"}
 CAPACITY_KEYS = {"slo_p99_ms", "start_rate", "growth", "precision", "max_steps", "step_window_s",
                  "warmup_max_s", "min_achieved", "max_backlog_growth", "repeat_growth", "confirm_window_s",
-                 "confirm_levels"}
+                 "confirm_levels", "retry_first_failure"}
 LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s"}
 WARMUP_KEYS = {"steady_window_s", "tolerance"}
 CALIBRATE_KEYS = {"cells", "repetitions", "records"}
@@ -67,6 +67,10 @@ class Capacity:
     confirm_window_s: float = 0.0
     confirm_levels: list = dataclasses.field(default_factory=lambda: [0.6, 0.7, 0.8, 0.9, 1.0])
     warmup_max_s: float = 10.0       # bound on a step's warm-up (until steady)
+    # A short step's first failure is measured again before it counts (one
+    # stall in a 10 s window must not send a search down); a long step's is
+    # not (its window is meant to include such stalls).
+    retry_first_failure: bool = True
     min_achieved: float = 0.99       # delivered >= this x offered (less one block per window)
     max_backlog_growth: float = 0.02  # in-flight growth <= this x offered (tx/s)
 

@@ -97,6 +97,15 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None):
                 summ["steps"].append({"rate": rate, "sustained": ok, "run_id": r.run_id})
             lo, hi = search.bracket()
             summ.update(capacity=lo, failing_above=hi, bracket_ratio=hi / lo if lo and hi else None)
+            at_cap = [r for r in runs if r.search == summ["search"] and r.kind == "step" and r.offered_tps == lo]
+            if at_cap and w.capacity.step_window_s >= w.latency.window_s:
+                summ["capacity_run"] = at_cap[-1].run_id
+                at_cap[-1].p50_ms, at_cap[-1].p99_ms = 60.0, 300.0 * (1 + rng.gauss(0, 0.05))
+                at_cap[-1].p95_ms, at_cap[-1].p999_ms, at_cap[-1].max_ms = 200.0, 400.0, 450.0
+                at_cap[-1].ack_p50_ms, at_cap[-1].txs_per_block, at_cap[-1].undelivered_share = 2.0, 500, 0.0
+                if invalid_run == (name, rep):
+                    at_cap[-1].undelivered_acked = 3
+                    at_cap[-1].invalidate("lost, doubled or failed transactions (peer-sim exit 1)")
             points = [(f, round(lo * f), "fraction") for f in w.latency.fractions]
             if lo and w.capacity.confirm_window_s:
                 points.append((1.0, lo, "confirm"))

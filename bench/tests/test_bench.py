@@ -374,8 +374,16 @@ class ReportTest(unittest.TestCase):
         # The model's +40% comes back through a search with 5% resolution.
         self.assertRegex(md, r"\| 131072 \| 5 \| [\d,]+ ± [\d,]+ \| \+[34]\d\.\d% \[")
 
-    def test_profiles_report_reads_the_confirmation_as_the_100_percent_point(self):
-        _, md = self.build("profiles")
+    def test_a_confirmed_capacity_reads_the_confirmation_as_the_100_percent_point(self):
+        path = os.path.join(self.dir, "w.yaml")
+        import yaml
+        d = yaml.safe_load(read_text(os.path.join(wl.WORKLOAD_DIR, "profiles.yaml")))
+        d["capacity"].update(step_window_s=10, confirm_window_s=60, retry_first_failure=True)
+        with open(path, "w") as f:
+            yaml.safe_dump(d, f)
+        w = wl.load(path)
+        fake_study.write(self.dir, w, fake_study.true_capacities(w))
+        md = read_text(report.write(self.dir))
         self.assertRegex(md, r"\| baseline \| 100% \| [\d,]+ \| 5 \|")
         self.assertIn("then 60 s runs find the highest of 60%, 70%, 80%, 90%, 100% of that rate still sustained", md)
         self.assertIn("p99 against `baseline` at each point", md)

@@ -118,4 +118,24 @@ grep -q "resuming .*: 1 of 2 cells done" "$BUILD/bench-resume2.log" || fail "res
 [[ $(wc -l <"$OUT/cells.jsonl") -eq 2 ]] || fail "cells.jsonl does not hold both cells"
 ! grep -q "Partial study" "$report" || fail "the resumed report still says partial"
 [[ -s $OUT/env-resume-1.json && -s $OUT/env-resume-2.json ]] || fail "resumed environments not recorded"
+
+# A latency-only study at fractions of the capacities this study measured.
+LAT=$BUILD/bench-smoke-latency
+rm -rf "$LAT"
+"$BENCH" run profiles-latency --preset smoke --capacity-from "$OUT" --brokers "$BROKERS" --broker-dir "$BROKER_DIR" \
+  --build "$BUILD" --out "$LAT" --allow-dirty --no-calibrate | tee "$BUILD/bench-smoke-latency.log"
+/usr/bin/python3 - "$OUT" "$LAT" <<'PY'
+import json, sys
+cap, lat = sys.argv[1], sys.argv[2]
+caps = [json.loads(l)["capacity"] for l in open(f"{cap}/cells.jsonl") if json.loads(l)["cell"] == "baseline"]
+ref = sum(caps) / len(caps)
+cells = [json.loads(l) for l in open(f"{lat}/cells.jsonl")]
+assert len(cells) == 1 and cells[0]["capacity"] is None and cells[0]["reference_capacity"]["capacity"] == ref, cells
+runs = [json.loads(l) for l in open(f"{lat}/runs.jsonl") if json.loads(l)["kind"] != "warmup"]
+assert [r["kind"] for r in runs] == ["fraction"] and runs[0]["valid"], runs
+assert abs(runs[0]["offered_tps"] - round(0.5 * ref)) <= 1 and runs[0]["capacity_used"] == ref, runs
+PY
+grep -q "the mean capacity of the same cell in \`" "$LAT/report.md" || fail "the latency study's report does not name its capacities' study"
+! grep -q "^## Capacity" "$LAT/report.md" || fail "a latency-only study reports a capacity of its own"
+
 echo "bench smoke: OK ($runs_before runs before the resume, $first_cell_runs kept; report $report)"

@@ -222,7 +222,9 @@ def header(meta, env, rdf, cdf, out_dir):
                   f"up), found by a step search ({cap['step_window_s']:g} s measured per step after a warm-up until "
                   f"steady, at most {cap['warmup_max_s']:g} s; steps x{cap['growth']:g} until bracketed, then "
                   f"geometric bisection to {cap['precision']:.0%}){confirm}.")
-    points = [f"{f:.0%} of each repetition's own capacity" for f in lat.get("fractions", [])]
+    whose = (f"the mean capacity of the same cell in `{lat['capacity_from']}` (a capacity study reused: this study "
+             "searches none)" if lat.get("capacity_from") else "each repetition's own capacity")
+    points = [f"{f:.0%} of {whose}" for f in lat.get("fractions", [])]
     points += [f"{r:,.0f} tx/s" for r in lat.get("rates", [])]
     if points:
         md.append(f"Latency is read open loop at {', '.join(points)}, {lat['window_s']:g} s windows after a warm-up "
@@ -311,11 +313,17 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
     return md
 
 
-def latency_section(lat_rows, by="fraction"):
+def latency_section(lat_rows, by="fraction", capacity_from=None, references=None):
     if by == "fraction":
+        if capacity_from:
+            refs = "; ".join(f"{c} {v['capacity']:,.0f} tx/s (n = {v['n']})" for c, v in (references or {}).items())
+            whose = (f"Open loop, every repetition at the fraction of the cell's mean capacity measured by the study "
+                     f"`{capacity_from}` ({refs}): the same offered rate in every repetition of a cell")
+        else:
+            whose = ("Open loop, each repetition at the fraction of its own capacity (100% = the long run that "
+                     "confirmed the capacity, where the study confirms it)")
         md = ["## Latency at fixed fractions of capacity", "",
-              "Open loop, each repetition at the fraction of its own capacity (100% = the long run that confirmed "
-              "the capacity, where the study confirms it); latency from each transaction's due time to the arrival of "
+              whose + "; latency from each transaction's due time to the arrival of "
               "its block. Mean ± 95% t-interval over repetitions; undelivered = share of the run's transactions "
               "not delivered by its end (latency of delivered transactions alone would hide them)."]
     else:
@@ -489,7 +497,12 @@ def write(out_dir):
             md += ["Every capacity-search step (offered rate against p99; open markers failed a criterion):", "",
                    "![capacity search](search.png)", ""]
     if lat_rows:
-        md += latency_section(lat_rows)
+        references = {}
+        if cdf is not None and not cdf.empty and "reference_capacity" in cdf.columns:
+            for _, c in cdf.dropna(subset=["reference_capacity"]).iterrows():
+                references.setdefault(c["cell"], c["reference_capacity"])
+        md += latency_section(lat_rows, capacity_from=meta.get("latency", {}).get("capacity_from"),
+                              references=references)
         if meta.get("design") != "sweep":
             md += latency_comparison_section(lat_rows, ref)
         if plot_latency(lat_rows, os.path.join(out_dir, "latency.png")):

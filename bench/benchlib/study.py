@@ -47,6 +47,7 @@ class Study:
         self.records = []
         self.cells_done = {}          # (cell, rep) -> cell record
         self.roles_cpus = placement.plan(args.placement)
+        self.reference = self._reference_capacities()  # cell -> {capacity, n, study}: latency.capacity_from
         self.brokers = None
         self.runner = None
         self.session_runs = 0
@@ -117,6 +118,11 @@ class Study:
         name = "env.json" if n == 0 else f"env-resume-{n}.json"
         write_json(self._path(name), dict(e, resumed_at_cell=len(self.cells_done) if n else None))
         return meta
+
+    def _reference_capacities(self):
+        if not self.w.latency.capacity_from:
+            return {}
+        return reference_capacities(self.root, self.w.latency.capacity_from, [c.name for c in self.w.cells])
 
     # ---------------------------------------------------------------- running
 
@@ -393,7 +399,14 @@ class Study:
             summary["capacity"] = lo
             if steps_allowed:
                 self.log(f"  capacity {lo:,.0f} tx/s" if lo else "  no capacity (no step sustained, or not confirmed)")
-            if lo:
+            ref = self.reference.get(cell.name)
+            if ref:
+                # Not this study's measurement: recorded apart, so no capacity
+                # figure of this study comes from it.
+                summary["reference_capacity"] = ref
+            base = lo or (ref["capacity"] if ref else None)
+            if base:
+                lo = base
                 fractions = list(self.w.latency.fractions)
                 for f in fractions:
                     rate = max(1.0, round(lo * f))
@@ -458,3 +471,23 @@ def load_records(out_dir):
 
 def to_record(d):
     return RunResult.from_dict(d)
+
+
+def reference_capacities(root, src, cells):
+    """Each cell's mean capacity in the study folder `src` (relative to
+    `root` unless absolute): its searches with a capacity whose chain
+    verified. For a latency-only study (latency.capacity_from)."""
+    folder = src if os.path.isabs(src) else os.path.join(root, src)
+    path = os.path.join(folder, "cells.jsonl")
+    if not os.path.isfile(path):
+        raise RunFailed(f"latency.capacity_from: no cells.jsonl in {folder}")
+    caps = {}
+    for c in read_jsonl(path):
+        if c.get("capacity") and c.get("ledger_verified") is not False:
+            caps.setdefault(c["cell"], []).append(float(c["capacity"]))
+    missing = [name for name in cells if name not in caps]
+    if missing:
+        raise RunFailed(f"latency.capacity_from: {folder} has no capacity for cell(s) {', '.join(missing)}")
+    study = os.path.relpath(folder, root)
+    return {name: {"capacity": sum(caps[name]) / len(caps[name]), "n": len(caps[name]), "study": study}
+            for name in cells}

@@ -40,7 +40,7 @@ TOP_KEYS = {"name", "description", "driver", "tx_size", "peers", "block", "capac
 CAPACITY_KEYS = {"slo_p99_ms", "start_rate", "growth", "precision", "max_steps", "step_window_s",
                  "warmup_max_s", "min_achieved", "max_backlog_growth", "repeat_growth", "confirm_window_s",
                  "confirm_levels", "retry_first_failure"}
-LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s"}
+LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s", "capacity_from"}
 WARMUP_KEYS = {"steady_window_s", "tolerance"}
 CALIBRATE_KEYS = {"cells", "repetitions", "records"}
 
@@ -83,6 +83,11 @@ class Latency:
     rates: list = dataclasses.field(default_factory=list)
     window_s: float = 60.0
     warmup_max_s: float = 20.0
+    # A study folder (relative to the repository) whose capacities the
+    # fractions are of: each cell's mean capacity there (same cell name, the
+    # searches whose chain verified). For latency-only studies
+    # (capacity.max_steps: 0) that reuse a capacity study's result.
+    capacity_from: str = ""
 
 
 @dataclasses.dataclass
@@ -355,9 +360,17 @@ def from_dict(data, preset="full", path="<workload>"):
     if not isinstance(latency.rates, list) or not all(isinstance(x, (int, float)) and x > 0 for x in latency.rates):
         raise WorkloadError(f"{path}: latency.rates must be a list of positive rates (tx/s)")
     _check_positive(f"{path}: latency", window_s=latency.window_s, warmup_max_s=latency.warmup_max_s)
-    if capacity.max_steps == 0 and (latency.fractions or not latency.rates):
+    if not isinstance(latency.capacity_from, str):
+        raise WorkloadError(f"{path}: latency.capacity_from must be a study folder")
+    if latency.capacity_from and capacity.max_steps != 0:
+        raise WorkloadError(f"{path}: latency.capacity_from reuses another study's capacities: set "
+                            "capacity.max_steps: 0 (no search of its own)")
+    if latency.capacity_from and not latency.fractions:
+        raise WorkloadError(f"{path}: latency.capacity_from needs latency.fractions to take of those capacities")
+    if capacity.max_steps == 0 and not latency.capacity_from and (latency.fractions or not latency.rates):
         raise WorkloadError(f"{path}: without a capacity search (capacity.max_steps: 0) there is no capacity to "
-                            "take fractions of: give latency.rates and no latency.fractions")
+                            "take fractions of: give latency.rates and no latency.fractions, or "
+                            "latency.capacity_from (a capacity study's folder)")
     reps = data.get("repetitions", 5)
     if not isinstance(reps, int) or reps < 1:
         raise WorkloadError(f"{path}: repetitions must be a positive integer")

@@ -69,6 +69,16 @@ class WorkloadTest(unittest.TestCase):
         with self.assertRaisesRegex(wl.WorkloadError, "no preset"):
             wl.from_dict(base_workload(), preset="fast")
 
+    def test_capacity_from_is_for_latency_only_studies_with_fractions(self):
+        ok = base_workload(capacity={"max_steps": 0}, latency={"fractions": [0.5], "capacity_from": "x/y"})
+        self.assertEqual(wl.from_dict(ok).latency.capacity_from, "x/y")
+        with self.assertRaisesRegex(wl.WorkloadError, "max_steps: 0"):
+            wl.from_dict(base_workload(latency={"fractions": [0.5], "capacity_from": "x/y"}))
+        with self.assertRaisesRegex(wl.WorkloadError, "needs latency.fractions"):
+            wl.from_dict(base_workload(capacity={"max_steps": 0}, latency={"fractions": [], "capacity_from": "x"}))
+        with self.assertRaisesRegex(wl.WorkloadError, "capacity_from"):
+            wl.from_dict(base_workload(capacity={"max_steps": 0}, latency={"fractions": [0.5]}))
+
     def test_grid_expands_every_combination_with_its_levels(self):
         d = base_workload(cells=None, grid={"base": {"profile": "baseline"},
                                             "factors": {"batch.size": [16384, 131072], "linger.ms": [0, 25],
@@ -111,6 +121,24 @@ class WorkloadTest(unittest.TestCase):
     def test_preset_factors_replace_the_workloads(self):
         w = wl.load("sweeps", "smoke")
         self.assertEqual(set(w.factors), {"linger.ms", "acks"})
+
+
+class ReferenceCapacityTest(unittest.TestCase):
+    def test_means_of_verified_searches_and_missing_cells_named(self):
+        from benchlib import study
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "cells.jsonl"), "w") as f:
+                for cell, cap, ok in (("a", 1000, True), ("a", 2000, True), ("a", 9000, False), ("b", None, True),
+                                      ("b", 500, True)):
+                    f.write(json.dumps({"cell": cell, "capacity": cap, "ledger_verified": ok}) + "\n")
+            ref = study.reference_capacities("/", d, ["a", "b"])
+            self.assertEqual(ref["a"]["capacity"], 1500)
+            self.assertEqual(ref["a"]["n"], 2)
+            self.assertEqual(ref["b"]["capacity"], 500)
+            with self.assertRaisesRegex(study.RunFailed, "no capacity for cell.*c"):
+                study.reference_capacities("/", d, ["a", "c"])
+            with self.assertRaisesRegex(study.RunFailed, "no cells.jsonl"):
+                study.reference_capacities("/", os.path.join(d, "nope"), ["a"])
 
 
 class CapacitySearchTest(unittest.TestCase):

@@ -211,6 +211,11 @@ Status PartitionConsumer::QueryWatermarks(Offset* low, Offset* high, int timeout
   int64_t lo = 0, hi = 0;
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
       rk_.get(), options_.topic.c_str(), options_.partition, &lo, &hi, timeout_ms);
+  if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+      err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+    return Status::NotFound("partition " + std::to_string(options_.partition) + " of topic " + options_.topic +
+                            " does not exist (" + rd_kafka_err2str(err) + ")");
+  }
   if (err) return Status::Unavailable(std::string("watermarks: ") + rd_kafka_err2str(err));
   *low = Offset(lo);
   *high = Offset(hi);

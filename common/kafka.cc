@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 
 namespace ordering::kafka {
 
@@ -169,9 +170,23 @@ Status PartitionConsumer::Create(const Options& options, std::unique_ptr<Partiti
 }
 
 PartitionConsumer::~PartitionConsumer() {
-  if (rk_) {
-    rd_kafka_assign(rk_.get(), nullptr);
-    rd_kafka_consumer_close(rk_.get());
+  if (!rk_) return;
+  rd_kafka_assign(rk_.get(), nullptr);
+  rd_kafka_consumer_close(rk_.get());
+  // librdkafka 2.0.2 can wait forever in rd_kafka_destroy once the assigned
+  // partition has been deleted (its broker thread waits on the partition):
+  // destroy on a helper thread and give up waiting after a bound, so that a
+  // chain that failed on a deleted topic still stops.
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  rd_kafka_t* rk = rk_.release();
+  std::thread([rk, done] {
+    rd_kafka_destroy(rk);
+    done->set_value();
+  }).detach();
+  if (finished.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    spdlog::warn("consumer of {}: librdkafka did not finish closing within 10 s (a deleted partition?); "
+                 "leaving its threads behind", options_.topic);
   }
 }
 

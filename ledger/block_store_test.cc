@@ -120,7 +120,7 @@ TEST_F(BlockStoreTest, AppendsAndReopensWithSameInfo) {
   EXPECT_EQ(loc.index, 1u);
   EXPECT_TRUE(store->FindTx("no-such-tx", &loc).IsNotFound());
   VerifyResult r;
-  ASSERT_TRUE(store->Verify({true}, &r).ok()) << r.problem;
+  ASSERT_TRUE(store->Verify(VerifyOptions{true, {}}, &r).ok()) << r.problem;
   EXPECT_EQ(r.blocks_checked, 5u);
   EXPECT_EQ(r.transactions, 14u);
 }
@@ -208,8 +208,8 @@ TEST_F(BlockStoreTest, SignatureCheckIsOptional) {
   LedgerInfo info = store->Info();
   ASSERT_TRUE(store->Append(MakeBlock(BlockNumber(info.height), info.last_hash, envs, b.metadata())).ok());
   VerifyResult r;
-  EXPECT_TRUE(store->Verify({false}, &r).ok());
-  Status s = store->Verify({true}, &r);
+  EXPECT_TRUE(store->Verify(VerifyOptions{false, {}}, &r).ok());
+  Status s = store->Verify(VerifyOptions{true, {}}, &r);
   EXPECT_TRUE(s.IsCorruption());
   ASSERT_TRUE(r.first_bad_block.has_value());
   EXPECT_EQ(r.first_bad_block->value(), 2u);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -90,9 +91,13 @@ int main(int argc, char** argv) {
   // A named backend's flags are checked now, before anything is opened; with
   // no --consensus the ledger decides, and its backend's flags are checked then.
   std::string configured;
-  if (!o.consensus.empty()) {
+  // A new ledger (no RocksDB files yet) gets --consensus or the default: its
+  // flags can be checked before anything is created.
+  const bool new_ledger = !std::filesystem::exists(std::filesystem::path(o.ledger_dir) / "CURRENT");
+  const std::string check_now = !o.consensus.empty() ? o.consensus : new_ledger ? kDefaultConsensus : "";
+  if (!check_now.empty()) {
     for (auto& b : backends) {
-      if (b->Name() != o.consensus) continue;
+      if (b->Name() != check_now) continue;
       Status st = b->Configure(vm);
       if (!st.ok()) return UsageError(st.message());
       configured = b->Name();

@@ -37,6 +37,7 @@ class BroadcastTest : public ::testing::Test {
     o.channel.channel_id = "mychannel";
     o.channel.batch_size.max_message_count = 25;
     o.channel.batch_size.absolute_max_bytes = 64 * 1024;
+    o.channel.batch_size.preferred_max_bytes = 32 * 1024;
     o.channel.batch_timeout_ms = 200;
     o.sync_writes = false;
     o.make_consenter = OnlySolo();

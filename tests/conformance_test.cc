@@ -38,6 +38,8 @@ struct BackendUnderTest {
   bool has_replicas = false;
 };
 
+void PrintTo(const BackendUnderTest& b, std::ostream* os) { *os << b.name; }
+
 std::vector<BackendUnderTest> Backends() {
   return {
       {"solo", false, false},
@@ -159,7 +161,9 @@ class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
       for (size_t k = 0; k < stream.size(); ++k) {
         auto it = position.find(stream[k]);
         ASSERT_NE(it, position.end()) << "tx " << stream[k] << " never ordered";
-        if (k > 0) EXPECT_GT(it->second, last) << "a stream's envelopes were reordered at " << k;
+        if (k > 0) {
+          EXPECT_GT(it->second, last) << "a stream's envelopes were reordered at " << k;
+        }
         last = it->second;
       }
     }

@@ -60,7 +60,9 @@ Status DecodeMetadata(const std::string& metadata, Offset* last_offset) {
     return Status::OK();
   }
   KafkaMetadata md;
-  if (!md.ParseFromString(metadata)) return Status::Corruption("block metadata is not a KafkaMetadata");
+  if (!md.ParseFromString(metadata) || !md.has_last_offset()) {
+    return Status::Corruption("block metadata is not a KafkaMetadata");
+  }
   *last_offset = Offset(md.last_offset());
   return Status::OK();
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 
 namespace ordering::kafka {
 
@@ -169,9 +170,23 @@ Status PartitionConsumer::Create(const Options& options, std::unique_ptr<Partiti
 }
 
 PartitionConsumer::~PartitionConsumer() {
-  if (rk_) {
-    rd_kafka_assign(rk_.get(), nullptr);
-    rd_kafka_consumer_close(rk_.get());
+  if (!rk_) return;
+  rd_kafka_assign(rk_.get(), nullptr);
+  rd_kafka_consumer_close(rk_.get());
+  // librdkafka 2.0.2 can wait forever in rd_kafka_destroy once the assigned
+  // partition has been deleted (its broker thread waits on the partition):
+  // destroy on a helper thread and give up waiting after a bound, so that a
+  // chain that failed on a deleted topic still stops.
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  rd_kafka_t* rk = rk_.release();
+  std::thread([rk, done] {
+    rd_kafka_destroy(rk);
+    done->set_value();
+  }).detach();
+  if (finished.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    spdlog::warn("consumer of {}: librdkafka did not finish closing within 10 s (a deleted partition?); "
+                 "leaving its threads behind", options_.topic);
   }
 }
 
@@ -211,6 +226,11 @@ Status PartitionConsumer::QueryWatermarks(Offset* low, Offset* high, int timeout
   int64_t lo = 0, hi = 0;
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
       rk_.get(), options_.topic.c_str(), options_.partition, &lo, &hi, timeout_ms);
+  if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+      err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+    return Status::NotFound("partition " + std::to_string(options_.partition) + " of topic " + options_.topic +
+                            " does not exist (" + rd_kafka_err2str(err) + ")");
+  }
   if (err) return Status::Unavailable(std::string("watermarks: ") + rd_kafka_err2str(err));
   *low = Offset(lo);
   *high = Offset(hi);

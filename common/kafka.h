@@ -121,6 +121,8 @@ class PartitionConsumer {
   [[nodiscard]] Status Poll(int timeout_ms, ConsumedRecord* record, bool* got);
 
   // Low and high watermarks of the partition (high = next offset to write).
+  // NotFound when the topic or partition does not exist (deleted); other
+  // failures (broker unreachable, timeout) are Unavailable.
   [[nodiscard]] Status QueryWatermarks(Offset* low, Offset* high, int timeout_ms);
 
  private:

@@ -17,10 +17,12 @@ namespace {
 // Key layout (one column family):
 //   'b' be64(number)  -> serialized Block
 //   't' tx_id         -> be64(block number) be32(index in block.data)
-//   'i'               -> be64(height) be64(last_offset as two's complement) last_hash
+//   'i'               -> be64(height) be32(len(last_hash)) last_hash last_consenter
+//   'f'               -> decimal ledger format ("2"); absent in format 1
 constexpr char kBlockPrefix = 'b';
 constexpr char kTxPrefix = 't';
 const std::string kInfoKey = "i";
+const std::string kFormatKey = "f";
 
 std::string BlockKey(uint64_t number) {
   std::string k(1, kBlockPrefix);
@@ -36,15 +38,18 @@ std::string TxKey(std::string_view tx_id) {
 std::string EncodeInfo(const LedgerInfo& info) {
   std::string v;
   AppendBe64(&v, info.height);
-  AppendBe64(&v, static_cast<uint64_t>(info.last_offset.value()));
+  AppendBe32(&v, static_cast<uint32_t>(info.last_hash.size()));
   v += info.last_hash;
+  v += info.last_consenter;
   return v;
 }
 bool DecodeInfo(std::string_view v, LedgerInfo* info) {
-  if (v.size() < 16) return false;
+  if (v.size() < 12) return false;
   info->height = ReadBe(v, 0, 8);
-  info->last_offset = Offset(static_cast<int64_t>(ReadBe(v, 8, 8)));
-  info->last_hash = std::string(v.substr(16));
+  const uint64_t hash_len = ReadBe(v, 8, 4);
+  if (v.size() < 12 + hash_len) return false;
+  info->last_hash = std::string(v.substr(12, hash_len));
+  info->last_consenter = std::string(v.substr(12 + hash_len));
   return true;
 }
 
@@ -86,10 +91,33 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
 
   std::string v;
   s = db->Get(rocksdb::ReadOptions(), kInfoKey, &v);
+  const bool has_info = s.ok();
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading ledger info");
+  std::string format;
+  s = db->Get(rocksdb::ReadOptions(), kFormatKey, &format);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading ledger format");
   if (s.IsNotFound()) {
+    if (has_info) {
+      // Format 1 had no format record: its block metadata held a Kafka offset
+      // that the block hash covered as an integer.
+      return Status::InvalidArgument(
+          "ledger at " + options.path + " is in format 1 (written by an older orderer: block metadata held a "
+          "Kafka offset, hashed as an integer); this orderer reads format " + std::to_string(kLedgerFormat) +
+          " (opaque consenter metadata, hashed as bytes). Its hashes cannot be converted: order into a new "
+          "ledger directory, or read this one with the release that wrote it");
+    }
+    if (!options.read_only) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      ORDERING_RETURN_IF_ERROR(FromRocks(db->Put(wo, kFormatKey, std::to_string(kLedgerFormat)),
+                                         "writing ledger format"));
+    }
+  } else if (format != std::to_string(kLedgerFormat)) {
+    return Status::InvalidArgument("ledger at " + options.path + " is in format " + format +
+                                   "; this orderer reads format " + std::to_string(kLedgerFormat));
+  }
+  if (!has_info) {
     store->info_ = LedgerInfo{};
-  } else if (!s.ok()) {
-    return FromRocks(s, "reading ledger info");
   } else if (!DecodeInfo(v, &store->info_)) {
     return Status::Corruption("ledger info record is " + std::to_string(v.size()) + " bytes");
   }
@@ -134,7 +162,7 @@ Status BlockStore::Append(const Block& block) {
   LedgerInfo next;
   next.height = cur.height + 1;
   next.last_hash = DigestBytes(BlockHash(block));
-  next.last_offset = Offset(block.metadata().last_offset());
+  next.last_consenter = block.metadata().consenter();
   batch.Put(kInfoKey, EncodeInfo(next));
 
   rocksdb::WriteOptions wo;
@@ -181,7 +209,7 @@ Status BlockStore::Verify(const VerifyOptions& options, VerifyResult* result) co
   };
   Verifier verifier;
   std::string prev_hash;
-  int64_t prev_offset = kBeforeFirstOffset.value();
+  std::string prev_consenter;
   Block block;
   std::vector<std::string> ids;
   for (uint64_t n = 0; n < info.height; ++n) {
@@ -198,16 +226,18 @@ Status BlockStore::Verify(const VerifyOptions& options, VerifyResult* result) co
     if (h.number() != n) return fail(n, "header says number " + std::to_string(h.number()));
     if (h.previous_hash() != prev_hash) return fail(n, "previous_hash does not match the previous block's hash");
     if (h.data_hash() != DigestBytes(DataHash(block.data()))) return fail(n, "data hash mismatch");
-    const int64_t off = block.metadata().last_offset();
+    const std::string& consenter = block.metadata().consenter();
     if (n == 0) {
       ChannelConfig cfg;
-      if (block.metadata().cut_reason() != CUT_REASON_GENESIS || block.data().data_size() != 1 ||
-          !cfg.ParseFromString(block.data().data(0)) || off != kBeforeFirstOffset.value()) {
-        return fail(n, "is not a genesis block");
-      }
+      if (!ReadGenesisConfig(block, &cfg).ok()) return fail(n, "is not a genesis block");
     } else {
-      if (off <= prev_offset) {
-        return fail(n, "last_offset " + std::to_string(off) + " does not advance past " + std::to_string(prev_offset));
+      if (block.metadata().cut_reason() == CUT_REASON_GENESIS ||
+          block.metadata().cut_reason() == CUT_REASON_UNSPECIFIED) {
+        return fail(n, "has cut reason " + CutReason_Name(block.metadata().cut_reason()));
+      }
+      if (options.check_consenter) {
+        std::string problem = options.check_consenter(n, prev_consenter, consenter);
+        if (!problem.empty()) return fail(n, problem);
       }
       if (block.data().data_size() == 0) return fail(n, "has no transactions");
       s = ExtractTxIds(block, &ids);
@@ -231,13 +261,15 @@ Status BlockStore::Verify(const VerifyOptions& options, VerifyResult* result) co
       }
       result->transactions += ids.size();
     }
-    prev_offset = off;
+    prev_consenter = consenter;
     prev_hash = DigestBytes(BlockHash(block));
     result->blocks_checked = n + 1;
   }
   if (info.height > 0) {
     if (prev_hash != info.last_hash) return fail(info.height - 1, "ledger info holds a different last hash");
-    if (prev_offset != info.last_offset.value()) return fail(info.height - 1, "ledger info holds a different last offset");
+    if (prev_consenter != info.last_consenter) {
+      return fail(info.height - 1, "ledger info holds different consenter metadata");
+    }
   }
   // Nothing may be stored beyond the height.
   std::string extra;

@@ -3,16 +3,19 @@
 // Invariants (hold after every Append and across crashes):
 //   * blocks 0..height-1 are stored, contiguous, each linked to the previous
 //     by BlockHash;
-//   * the ledger info (height, last block hash, last consumed partition
-//     offset) always describes the last stored block, because block, tx-id
+//   * the ledger info (height, last block hash, the last block's consenter
+//     metadata) always describes the last stored block, because block, tx-id
 //     index entries and info are written in one WriteBatch with sync=true;
-//   * a tx id appears at most once in the index.
+//   * a tx id appears at most once in the index;
+//   * the ledger records its format (2: see block_util.h); a ledger of
+//     another format is refused at Open with a message naming both.
 //
 // Thread-safety: Append() from one thread at a time; every const method may
 // be called concurrently with Append() and with each other.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,7 +47,7 @@ struct LedgerOptions {
 struct LedgerInfo {
   uint64_t height = 0;               // number of blocks; 0 = empty ledger
   std::string last_hash;             // BlockHash of block height-1 (raw 32 bytes); empty if height 0
-  Offset last_offset{kBeforeFirstOffset};  // metadata.last_offset of the last block
+  std::string last_consenter;        // metadata.consenter of block height-1 (empty for genesis)
 };
 
 struct TxLocation {
@@ -52,10 +55,22 @@ struct TxLocation {
   uint32_t index = 0;  // position in block.data
 };
 
+// A consensus backend's own check of its metadata, block by block:
+// `previous` is the consenter metadata of block number-1 (empty after
+// genesis). Returns "" if the block is fine, else what is wrong.
+using ConsenterMetadataCheck =
+    std::function<std::string(uint64_t number, const std::string& previous, const std::string& current)>;
+
 struct VerifyOptions {
   // Default: false. Also check every envelope's signature against its creator.
   bool check_signatures = false;
+  // Default: none. The backend's check of each block's consenter metadata
+  // (the Kafka backend: offsets advance).
+  ConsenterMetadataCheck check_consenter;
 };
+
+// The ledger format this code reads and writes.
+inline constexpr int kLedgerFormat = 2;
 
 struct VerifyResult {
   uint64_t blocks_checked = 0;
@@ -83,8 +98,9 @@ class BlockStore {
   // NotFound if the tx id is not in any stored block.
   [[nodiscard]] Status FindTx(std::string_view tx_id, TxLocation* location) const;
 
-  // Recomputes every block's data hash and the hash chain, checks numbering
-  // and that the info matches the last block. Returns Corruption naming the
+  // Recomputes every block's data hash and the hash chain, checks numbering,
+  // genesis, the index, the backend's metadata check (if given) and that the
+  // info matches the last block. Returns Corruption naming the
   // first bad block (also in *result), OK if the whole chain verifies.
   [[nodiscard]] Status Verify(const VerifyOptions& options, VerifyResult* result) const;
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <tuple>
 
 #include "common/clock.h"
 #include "ledger/block_util.h"
@@ -41,7 +42,7 @@ class BlockStoreTest : public ::testing::Test {
   }
 
   // Appends genesis and `blocks` blocks of `per_block` transactions; block n
-  // accounts for offsets up to 10*n.
+  // has consenter metadata "m<10*n>".
   void Fill(BlockStore* store, int blocks, int per_block) {
     ASSERT_TRUE(store->Append(MakeGenesisBlock(Config())).ok());
     for (int n = 1; n <= blocks; ++n) ASSERT_TRUE(store->Append(NextBlock(store, per_block)).ok());
@@ -57,7 +58,7 @@ class BlockStoreTest : public ::testing::Test {
       if (ids) ids->push_back(tx.tx_id);
     }
     BlockMetadata md;
-    md.set_last_offset(static_cast<int64_t>(info.height) * 10);
+    md.set_consenter("m" + std::to_string(info.height * 10));
     md.set_cut_reason(CUT_REASON_MAX_MESSAGE_COUNT);
     return MakeBlock(BlockNumber(info.height), info.last_hash, envs, md);
   }
@@ -87,7 +88,7 @@ TEST_F(BlockStoreTest, EmptyLedgerHasNoBlocks) {
   LedgerInfo info = store->Info();
   EXPECT_EQ(info.height, 0u);
   EXPECT_TRUE(info.last_hash.empty());
-  EXPECT_EQ(info.last_offset, kBeforeFirstOffset);
+  EXPECT_TRUE(info.last_consenter.empty());
   Block b;
   EXPECT_TRUE(store->GetBlock(BlockNumber(0), &b).IsNotFound());
   VerifyResult r;
@@ -109,7 +110,7 @@ TEST_F(BlockStoreTest, AppendsAndReopensWithSameInfo) {
   LedgerInfo info = store->Info();
   EXPECT_EQ(info.height, 5u);
   EXPECT_EQ(info.last_hash, before.last_hash);
-  EXPECT_EQ(info.last_offset, Offset(40));
+  EXPECT_EQ(info.last_consenter, "m40");
   Block last;
   ASSERT_TRUE(store->GetBlock(BlockNumber(4), &last).ok());
   EXPECT_EQ(ToHex(BlockHash(last)), ToHex(info.last_hash));
@@ -119,7 +120,7 @@ TEST_F(BlockStoreTest, AppendsAndReopensWithSameInfo) {
   EXPECT_EQ(loc.index, 1u);
   EXPECT_TRUE(store->FindTx("no-such-tx", &loc).IsNotFound());
   VerifyResult r;
-  ASSERT_TRUE(store->Verify({true}, &r).ok()) << r.problem;
+  ASSERT_TRUE(store->Verify(VerifyOptions{true, {}}, &r).ok()) << r.problem;
   EXPECT_EQ(r.blocks_checked, 5u);
   EXPECT_EQ(r.transactions, 14u);
 }
@@ -207,8 +208,8 @@ TEST_F(BlockStoreTest, SignatureCheckIsOptional) {
   LedgerInfo info = store->Info();
   ASSERT_TRUE(store->Append(MakeBlock(BlockNumber(info.height), info.last_hash, envs, b.metadata())).ok());
   VerifyResult r;
-  EXPECT_TRUE(store->Verify({false}, &r).ok());
-  Status s = store->Verify({true}, &r);
+  EXPECT_TRUE(store->Verify(VerifyOptions{false, {}}, &r).ok());
+  Status s = store->Verify(VerifyOptions{true, {}}, &r);
   EXPECT_TRUE(s.IsCorruption());
   ASSERT_TRUE(r.first_bad_block.has_value());
   EXPECT_EQ(r.first_bad_block->value(), 2u);
@@ -224,12 +225,71 @@ TEST_F(BlockStoreTest, VerifyCatchesATxIdRepeatedAcrossBlocks) {
   LedgerInfo info = store->Info();
   std::vector<std::string> envs = {b1.data().data(0)};
   BlockMetadata md;
-  md.set_last_offset(99);
+  md.set_consenter("m99");
+  md.set_cut_reason(CUT_REASON_TIMEOUT);
   ASSERT_TRUE(store->Append(MakeBlock(BlockNumber(info.height), info.last_hash, envs, md)).ok());
   VerifyResult r;
   EXPECT_TRUE(store->Verify({}, &r).IsCorruption());
   ASSERT_TRUE(r.first_bad_block.has_value());
   EXPECT_EQ(r.first_bad_block->value(), 1u);  // its index entry now points at block 2
+}
+
+TEST_F(BlockStoreTest, VerifyRunsTheBackendsMetadataCheck) {
+  std::unique_ptr<BlockStore> store;
+  ASSERT_TRUE(BlockStore::Open(Opts(), &store).ok());
+  Fill(store.get(), 3, 1);
+  std::vector<std::tuple<uint64_t, std::string, std::string>> seen;
+  VerifyOptions vo;
+  vo.check_consenter = [&](uint64_t n, const std::string& prev, const std::string& cur) {
+    seen.emplace_back(n, prev, cur);
+    return n == 3 ? std::string("offset went backwards") : std::string();
+  };
+  VerifyResult r;
+  EXPECT_TRUE(store->Verify(vo, &r).IsCorruption());
+  ASSERT_TRUE(r.first_bad_block.has_value());
+  EXPECT_EQ(r.first_bad_block->value(), 3u);
+  EXPECT_EQ(r.problem, "offset went backwards");
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], std::make_tuple(uint64_t{1}, std::string(), std::string("m10")));
+  EXPECT_EQ(seen[2], std::make_tuple(uint64_t{3}, std::string("m20"), std::string("m30")));
+}
+
+TEST_F(BlockStoreTest, AFormatOneLedgerIsRefusedByName) {
+  {
+    std::unique_ptr<BlockStore> store;
+    ASSERT_TRUE(BlockStore::Open(Opts(), &store).ok());
+    Fill(store.get(), 1, 1);
+  }
+  {
+    // Format 1 had no format record.
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), "f").ok());
+  }
+  std::unique_ptr<BlockStore> store;
+  Status st = BlockStore::Open(Opts(), &store);
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  EXPECT_NE(st.message().find("format 1"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("new ledger directory"), std::string::npos) << st.message();
+  EXPECT_TRUE(BlockStore::Open(Opts(true), &store).IsInvalidArgument());
+}
+
+TEST_F(BlockStoreTest, AnUnknownFormatIsRefused) {
+  {
+    std::unique_ptr<BlockStore> store;
+    ASSERT_TRUE(BlockStore::Open(Opts(), &store).ok());
+  }
+  {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "f", "3").ok());
+  }
+  std::unique_ptr<BlockStore> store;
+  Status st = BlockStore::Open(Opts(), &store);
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("format 3"), std::string::npos) << st.message();
 }
 
 }  // namespace

@@ -48,15 +48,18 @@ Digest DataHash(const BlockData& data) {
 
 Digest BlockHash(const Block& block) {
   const BlockHeader& header = block.header();
-  std::string buf;
-  buf.reserve(8 + 4 + header.previous_hash().size() + 4 + header.data_hash().size() + 12);
+  const BlockMetadata& md = block.metadata();
+  std::string buf = "ordering-block-v2";
+  buf.reserve(buf.size() + 8 + 4 + header.previous_hash().size() + 4 + header.data_hash().size() + 8 +
+              md.consenter().size());
   AppendBe64(&buf, header.number());
   AppendBe32(&buf, static_cast<uint32_t>(header.previous_hash().size()));
   buf += header.previous_hash();
   AppendBe32(&buf, static_cast<uint32_t>(header.data_hash().size()));
   buf += header.data_hash();
-  AppendBe64(&buf, static_cast<uint64_t>(block.metadata().last_offset()));
-  AppendBe32(&buf, static_cast<uint32_t>(block.metadata().cut_reason()));
+  AppendBe32(&buf, static_cast<uint32_t>(md.cut_reason()));
+  AppendBe32(&buf, static_cast<uint32_t>(md.consenter().size()));
+  buf += md.consenter();
   return Sha256(buf);
 }
 
@@ -84,7 +87,6 @@ Block MakeGenesisBlock(const ChannelConfig& config) {
     config.SerializeToCodedStream(&coded);
   }
   BlockMetadata md;
-  md.set_last_offset(kBeforeFirstOffset.value());
   md.set_cut_reason(CUT_REASON_GENESIS);
   std::vector<std::string> entries;
   entries.push_back(std::move(bytes));
@@ -107,14 +109,26 @@ Status ExtractTxIds(const Block& block, std::vector<std::string>* tx_ids) {
   return Status::OK();
 }
 
-nlohmann::json BlockToJson(const Block& block, bool with_envelopes) {
+Status ReadGenesisConfig(const Block& block, ChannelConfig* config) {
+  if (block.header().number() != 0 || block.metadata().cut_reason() != CUT_REASON_GENESIS ||
+      block.data().data_size() != 1 || !block.metadata().consenter().empty() ||
+      !config->ParseFromString(block.data().data(0))) {
+    return Status::Corruption("block " + std::to_string(block.header().number()) +
+                              " is not a genesis block (one channel config, cut reason GENESIS, no consenter metadata)");
+  }
+  return Status::OK();
+}
+
+nlohmann::json BlockToJson(const Block& block, bool with_envelopes,
+                           const std::function<nlohmann::json(const std::string&)>& describe_consenter) {
   nlohmann::json j;
   const BlockHeader& h = block.header();
   j["number"] = h.number();
   j["previous_hash"] = ToHex(h.previous_hash());
   j["data_hash"] = ToHex(h.data_hash());
   j["hash"] = ToHex(BlockHash(block));
-  j["last_offset"] = block.metadata().last_offset();
+  j["consenter_metadata"] = ToHex(block.metadata().consenter());
+  if (describe_consenter && h.number() != 0) j["consenter"] = describe_consenter(block.metadata().consenter());
   j["cut_reason"] = CutReason_Name(block.metadata().cut_reason());
   j["tx_count"] = h.number() == 0 ? 0 : block.data().data_size();
   if (h.number() == 0) {

@@ -32,13 +32,15 @@ TEST(BlockUtil, BlockHashMatchesVectorAndCoversMetadata) {
   b.mutable_header()->set_number(258);
   b.mutable_header()->set_previous_hash("pq");
   b.mutable_header()->set_data_hash("xyz");
-  b.mutable_metadata()->set_last_offset(-1);
   b.mutable_metadata()->set_cut_reason(CUT_REASON_TIMEOUT);
-  EXPECT_EQ(ToHex(BlockHash(b)), "c996b9ffbb83d00be30b9b92d4a210190c8fab75cc9d7671a12b684c47d71d58");
+  // Vectors computed independently (Python hashlib over the documented encoding).
+  EXPECT_EQ(ToHex(BlockHash(b)), "be54a72963ed33aa6bea248558e0976467d5b1b6b9b2f600c6400f4b0027ec0f");
   b.mutable_metadata()->set_cut_reason(CUT_REASON_OVERSIZED_MESSAGE);
-  EXPECT_EQ(ToHex(BlockHash(b)), "386655020a4542c6d6c79ee0633a8f6f6142675737b127d63aa82c51d2652ed6");
+  EXPECT_EQ(ToHex(BlockHash(b)), "8651fe9a3ec7b4de0ffa7b5b39f04e096c35095fbc37f9ec38f280640313a24c");
+  b.mutable_metadata()->set_consenter(std::string("\x08\x07", 2));
+  EXPECT_EQ(ToHex(BlockHash(b)), "6e663f65ebb66947537aa5f80979f95410f7502a7d066c2a7af6a61dfa399620");
   Block zero;
-  EXPECT_EQ(ToHex(BlockHash(zero)), "3addfb141cd7c9c4c6543a82191a3707ac29c7a041217782e61d4d91c691aee8");
+  EXPECT_EQ(ToHex(BlockHash(zero)), "aaaa62c5e8d4b302658c3971f1faeab950ffc923c721f1f98b842b5dfbd31cde");
 }
 
 ChannelConfig TestConfig() {
@@ -58,7 +60,7 @@ TEST(BlockUtil, GenesisIsDeterministicAndDescribesTheChannel) {
   EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
   EXPECT_EQ(a.header().number(), 0u);
   EXPECT_TRUE(a.header().previous_hash().empty());
-  EXPECT_EQ(a.metadata().last_offset(), -1);
+  EXPECT_TRUE(a.metadata().consenter().empty());
   EXPECT_EQ(a.metadata().cut_reason(), CUT_REASON_GENESIS);
   ASSERT_EQ(a.data().data_size(), 1);
   ChannelConfig parsed;
@@ -84,7 +86,7 @@ TEST(BlockUtil, MakeBlockLinksAndExtractsTxIds) {
   Block g = MakeGenesisBlock(TestConfig());
   std::string prev(reinterpret_cast<const char*>(BlockHash(g).data()), 32);
   BlockMetadata md;
-  md.set_last_offset(7);
+  md.set_consenter("opaque");
   md.set_cut_reason(CUT_REASON_MAX_MESSAGE_COUNT);
   Block b = MakeBlock(BlockNumber(1), prev, envs, md);
   EXPECT_EQ(b.header().previous_hash(), prev);

@@ -4,8 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli.h"
+#include "common/crypto.h"
 #include "ledger/block_store.h"
 #include "ledger/block_util.h"
+#include "orderer/consensus/registry.h"
 
 namespace po = boost::program_options;
 using namespace ordering;
@@ -16,10 +18,11 @@ constexpr const char* kUsage =
     "Usage: ledger --path DIR COMMAND [ARGS] [--json]\n"
     "\n"
     "Commands:\n"
-    "  info               height, last block hash and last consumed offset\n"
+    "  info               height, consensus, last block hash and the backend's last metadata\n"
     "  show N             block N (header, metadata, tx ids; --envelopes for each envelope)\n"
-    "  verify             recompute data hashes and the hash chain, check numbering,\n"
-    "                     offsets and the tx index; --signatures also checks every signature\n"
+    "  verify             recompute data hashes and the hash chain, check numbering, the tx\n"
+    "                     index and the backend's own metadata rule (kafka: offsets advance);\n"
+    "                     --signatures also checks every signature\n"
     "  export [FROM [TO]] one JSON object per line for blocks FROM..TO (default all)\n"
     "\n"
     "The ledger is opened read-only, so a running orderer's directory can be inspected.\n"
@@ -30,6 +33,24 @@ int UsageError(const std::string& msg) { return cli::UsageError("ledger", msg); 
 int DataError(const Status& s) {
   std::cerr << "ledger: " << s.ToString() << "\n";
   return 1;
+}
+
+// The backend named in genesis ("" and nullptr for an empty ledger).
+Status ChainBackend(const BlockStore& store, std::string* type, std::unique_ptr<Backend>* backend) {
+  type->clear();
+  backend->reset();
+  if (store.Info().height == 0) return Status::OK();
+  Block genesis;
+  ChannelConfig config;
+  ORDERING_RETURN_IF_ERROR(store.GetBlock(BlockNumber(0), &genesis));
+  ORDERING_RETURN_IF_ERROR(ReadGenesisConfig(genesis, &config));
+  *type = config.consensus_type();
+  *backend = MakeBackend(*type);
+  if (!*backend) {
+    return Status::InvalidArgument("the ledger was ordered by '" + *type + "', which this tool does not know (" +
+                                   BackendNames() + ")");
+  }
+  return Status::OK();
 }
 
 bool ParseNumber(const std::string& s, uint64_t* out) {
@@ -84,19 +105,27 @@ int main(int argc, char** argv) {
   Status s = BlockStore::Open(lo, &store);
   if (!s.ok()) return DataError(s);
   const LedgerInfo info = store->Info();
+  std::string consensus;
+  std::unique_ptr<Backend> backend;
+  s = ChainBackend(*store, &consensus, &backend);
+  if (!s.ok()) return DataError(s);
+  auto describe = [&](const std::string& md) { return backend ? backend->DescribeMetadata(md) : nlohmann::json(); };
 
   if (command == "info") {
     if (!args.empty()) return UsageError("info takes no arguments");
     if (json) {
       std::cout << nlohmann::json{{"height", info.height},
+                                  {"consensus", consensus},
                                   {"last_hash", ToHex(info.last_hash)},
-                                  {"last_offset", info.last_offset.value()}}
+                                  {"last_consenter", describe(info.last_consenter)}}
                        .dump()
                 << "\n";
     } else {
-      std::cout << "height:      " << info.height << "\n"
-                << "last hash:   " << (info.last_hash.empty() ? "-" : ToHex(info.last_hash)) << "\n"
-                << "last offset: " << info.last_offset.value() << "\n";
+      std::cout << "height:         " << info.height << "\n"
+                << "consensus:      " << (consensus.empty() ? "-" : consensus) << "\n"
+                << "last hash:      " << (info.last_hash.empty() ? "-" : ToHex(info.last_hash)) << "\n"
+                << "last consenter: " << (info.last_consenter.empty() ? "-" : describe(info.last_consenter).dump())
+                << "\n";
     }
     return 0;
   }
@@ -107,7 +136,7 @@ int main(int argc, char** argv) {
     Block block;
     s = store->GetBlock(BlockNumber(n), &block);
     if (!s.ok()) return DataError(s);
-    nlohmann::json j = BlockToJson(block, envelopes);
+    nlohmann::json j = BlockToJson(block, envelopes, describe);
     std::cout << (json ? j.dump() : j.dump(2)) << "\n";
     return 0;
   }
@@ -123,7 +152,7 @@ int main(int argc, char** argv) {
       Block block;
       s = store->GetBlock(BlockNumber(n), &block);
       if (!s.ok()) return DataError(s);
-      std::cout << BlockToJson(block, envelopes).dump() << "\n";
+      std::cout << BlockToJson(block, envelopes, describe).dump() << "\n";
     }
     return 0;
   }
@@ -132,6 +161,7 @@ int main(int argc, char** argv) {
   if (!args.empty()) return UsageError("verify takes no arguments (use --signatures)");
   VerifyOptions vo;
   vo.check_signatures = signatures;
+  if (backend) vo.check_consenter = backend->MetadataCheck();
   VerifyResult r;
   s = store->Verify(vo, &r);
   if (json) {

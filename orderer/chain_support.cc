@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/bytes.h"
 #include "ledger/block_util.h"
 
 namespace ordering {
@@ -55,9 +56,7 @@ Status ChainSupport::Create(const ChannelOptions& requested, const std::string& 
     Block genesis;
     ORDERING_RETURN_IF_ERROR(ledger->GetBlock(BlockNumber(0), &genesis).WithContext("reading genesis"));
     ChannelConfig stored;
-    if (genesis.data().data_size() != 1 || !stored.ParseFromString(genesis.data().data(0))) {
-      return Status::Corruption("genesis block does not hold a channel config");
-    }
+    ORDERING_RETURN_IF_ERROR(ReadGenesisConfig(genesis, &stored));
     if (stored.channel_id() != requested.channel_id) {
       return Status::InvalidArgument("ledger belongs to channel '" + stored.channel_id() +
                                      "', not '" + requested.channel_id + "'");
@@ -74,7 +73,6 @@ Status ChainSupport::Create(const ChannelOptions& requested, const std::string& 
     }
   }
   metrics->height = ledger->Info().height;
-  metrics->last_offset = ledger->Info().last_offset.value();
   out->reset(new ChainSupport(effective, ledger, metrics, clock));
   return Status::OK();
 }
@@ -84,6 +82,22 @@ IngressOptions ChainSupport::ingress_options() const {
   o.channel_id = options_.channel_id;
   o.absolute_max_bytes = options_.batch_size.absolute_max_bytes;
   return o;
+}
+
+Status ChainSupport::BlockHashAt(BlockNumber number, std::string* hash) const {
+  LedgerInfo info = ledger_->Info();
+  if (number.value() >= info.height) {
+    return Status::NotFound("block " + std::to_string(number.value()) + " is above the height " +
+                            std::to_string(info.height));
+  }
+  if (number.value() + 1 == info.height) {
+    *hash = info.last_hash;
+    return Status::OK();
+  }
+  Block block;
+  ORDERING_RETURN_IF_ERROR(ledger_->GetBlock(number, &block));
+  *hash = DigestBytes(BlockHash(block));
+  return Status::OK();
 }
 
 void ChainSupport::AddListener(BlockListener listener) { listeners_.push_back(std::move(listener)); }
@@ -109,7 +123,7 @@ Batch ChainSupport::CutPending(CutReason reason) {
   return b;
 }
 
-Status ChainSupport::WriteBlock(Batch batch, Offset last_offset, int64_t first_seen_nanos) {
+Status ChainSupport::WriteBlock(Batch batch, std::string consenter_metadata, int64_t first_seen_nanos) {
   LedgerInfo info = ledger_->Info();
   std::vector<std::string> envelopes;
   envelopes.reserve(batch.messages.size());
@@ -119,8 +133,8 @@ Status ChainSupport::WriteBlock(Batch batch, Offset last_offset, int64_t first_s
     envelopes.push_back(std::move(m.envelope));
   }
   BlockMetadata md;
-  md.set_last_offset(last_offset.value());
   md.set_cut_reason(batch.reason);
+  md.set_consenter(std::move(consenter_metadata));
   auto block = std::make_shared<Block>(
       MakeBlock(BlockNumber(info.height), info.last_hash, std::move(envelopes), md));
   ORDERING_RETURN_IF_ERROR(
@@ -131,8 +145,8 @@ Status ChainSupport::WriteBlock(Batch batch, Offset last_offset, int64_t first_s
   metrics_->height = info.height + 1;
   metrics_->Cut(batch.reason);
   if (first_seen_nanos > 0) metrics_->cut_latency_ns_sum += clock_->NowNanos() - first_seen_nanos;
-  SPDLOG_DEBUG("block {} written: {} txs, last offset {}, cut {}", info.height, batch.messages.size(),
-               last_offset.value(), CutReason_Name(batch.reason));
+  SPDLOG_DEBUG("block {} written: {} txs, cut {}", info.height, batch.messages.size(),
+               CutReason_Name(batch.reason));
   std::shared_ptr<const Block> committed = std::move(block);
   for (const auto& l : listeners_) l(committed);
   return Status::OK();

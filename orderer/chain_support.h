@@ -1,12 +1,11 @@
-// ChainSupport: the per-channel machinery every consensus backend shares.
+// ChainSupport: the per-channel machinery every consensus backend shares,
+// the real ConsenterSupport.
 //
 // It owns the block cutter and the duplicate-tx check, assembles and chains
-// blocks, appends them to the ledger (block + last offset in one synced
-// write) and publishes them to Deliver subscribers.
+// blocks, appends them to the ledger (block, its consenter metadata and the
+// tx index in one synced write) and publishes them to Deliver subscribers.
 //
-// Thread-safety: the ordering methods (CheckDuplicate, Cutter, WriteBlock)
-// are called from the backend's single ordering thread. Info accessors and
-// metrics are thread-safe.
+// Thread-safety: as ConsenterSupport.
 #pragma once
 
 #include <functional>
@@ -19,6 +18,7 @@
 #include "common/status.h"
 #include "common/types.h"
 #include "ledger/block_store.h"
+#include "orderer/consensus/consenter_support.h"
 #include "orderer/cutter/block_cutter.h"
 #include "orderer/ingress/validator.h"
 #include "orderer/metrics.h"
@@ -26,18 +26,11 @@
 
 namespace ordering {
 
-// Per-channel settings. Defaults as Fabric's.
-struct ChannelOptions {
-  std::string channel_id = "mychannel";  // Default: "mychannel"
-  BatchSizeOptions batch_size;           // Default: 500 msgs / 2 MB preferred / 10 MB absolute
-  uint64_t batch_timeout_ms = 2000;      // Default: 2 s
-};
-
 // Receives every committed block (after it is durable). Called on the
 // ordering thread; must not block for long.
 using BlockListener = std::function<void(std::shared_ptr<const Block>)>;
 
-class ChainSupport {
+class ChainSupport final : public ConsenterSupport {
  public:
   // Opens the channel on `ledger`: writes genesis from `options` on an empty
   // ledger; otherwise the channel config stored in genesis wins (batch
@@ -48,34 +41,23 @@ class ChainSupport {
                                      std::unique_ptr<ChainSupport>* out,
                                      std::string* config_note = nullptr);
 
-  const ChannelOptions& options() const { return options_; }
-  IngressOptions ingress_options() const;
+  const ChannelOptions& options() const override { return options_; }
+  IngressOptions ingress_options() const override;
+  const Clock* clock() const override { return clock_; }
+  OrdererMetrics* metrics() const override { return metrics_; }
   BlockStore* ledger() const { return ledger_; }
-  OrdererMetrics* metrics() const { return metrics_; }
-  const Clock* clock() const { return clock_; }
 
   void AddListener(BlockListener listener);
 
-  // Next block number to be written (= ledger height).
-  BlockNumber NextBlockNumber() const { return BlockNumber(ledger_->Info().height); }
-  // Partition offset recorded with the last block.
-  Offset LastOffset() const { return ledger_->Info().last_offset; }
+  BlockNumber NextBlockNumber() const override { return BlockNumber(ledger_->Info().height); }
+  std::string LastConsenterMetadata() const override { return ledger_->Info().last_consenter; }
+  Status BlockHashAt(BlockNumber number, std::string* hash) const override;
 
-  // Duplicate check for an accepted message: true if `tx_id` is already in
-  // the ledger or pending in the cutter.
-  bool IsDuplicate(const std::string& tx_id) const;
-
-  // Feeds an accepted message to the cutter and tracks its tx id as pending.
-  OrderedResult Ordered(CutterMessage msg);
-  // Cuts the pending batch (timeout).
-  Batch CutPending(CutReason reason);
-  BlockCutter& cutter() { return cutter_; }
-
-  // Assembles the next block from `batch`, appends it with
-  // metadata.last_offset = `last_offset`, updates metrics and notifies
-  // listeners. `first_seen_nanos`: when the batch's first message was read
-  // (for block-cut latency; 0 if unknown).
-  [[nodiscard]] Status WriteBlock(Batch batch, Offset last_offset, int64_t first_seen_nanos = 0);
+  bool IsDuplicate(const std::string& tx_id) const override;
+  OrderedResult Ordered(CutterMessage msg) override;
+  Batch CutPending(CutReason reason) override;
+  size_t PendingCount() const override { return cutter_.pending_count(); }
+  Status WriteBlock(Batch batch, std::string consenter_metadata, int64_t first_seen_nanos = 0) override;
 
  private:
   ChainSupport(const ChannelOptions& options, BlockStore* ledger, OrdererMetrics* metrics,

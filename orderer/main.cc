@@ -4,15 +4,15 @@
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "common/cli.h"
-#include "common/kafka.h"
-#include "common/properties.h"
 #include "common/units.h"
+#include "orderer/consensus/registry.h"
 #include "orderer/node.h"
 
 namespace po = boost::program_options;
@@ -24,14 +24,6 @@ std::atomic<int> g_signal{0};
 void OnSignal(int sig) { g_signal = sig; }
 
 int UsageError(const std::string& msg) { return cli::UsageError("orderer", msg); }
-
-// Loads a properties file (if given) then key=value overrides.
-Status CollectProperties(const std::string& file, const std::vector<std::string>& overrides,
-                         const std::string& flag, Properties* out) {
-  if (!file.empty()) ORDERING_RETURN_IF_ERROR(LoadPropertiesFile(file, out));
-  for (const auto& kv : overrides) ORDERING_RETURN_IF_ERROR(ParsePropertyOverride(kv, flag, out));
-  return Status::OK();
-}
 
 void WriteFileAtomically(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";
@@ -45,19 +37,19 @@ void WriteFileAtomically(const std::string& path, const std::string& content) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_file, brokers, max_bytes_pref, max_bytes_abs, batch_timeout, log_level,
-      summary_interval, metrics_file, ready_file, consumer_config, producer_config;
-  std::vector<std::string> consumer_props, producer_props;
+  std::string config_file, max_bytes_pref, max_bytes_abs, batch_timeout, log_level, summary_interval,
+      metrics_file, ready_file;
   OrdererOptions o;
-  bool no_sync = false, no_create_topic = false;
+  bool no_sync = false;
 
   po::options_description general("General");
   general.add_options()
       ("help,h", "show this help and exit")
       ("config", po::value(&config_file), "read options from FILE (key = value lines, same names as the flags)")
-      ("brokers", po::value(&brokers), "Kafka bootstrap servers HOST:PORT[,...] (required)")
+      ("consensus", po::value(&o.consensus),
+       ("consensus backend: " + BackendNames() + " (default: the ledger's own; " + kDefaultConsensus +
+        " for a new ledger)").c_str())
       ("channel", po::value(&o.channel.channel_id)->default_value("mychannel"), "channel id")
-      ("topic", po::value(&o.kafka.topic), "Kafka topic of the channel (default: the channel id)")
       ("ledger-dir", po::value(&o.ledger_dir)->default_value("orderer-ledger"), "RocksDB ledger directory (created if missing)")
       ("listen", po::value(&o.listen)->default_value("127.0.0.1:7050"), "Deliver (gRPC) address; port 0 picks a free port")
       ("no-sync", po::bool_switch(&no_sync), "do not fsync each block (unsafe on power loss; for experiments)")
@@ -71,27 +63,58 @@ int main(int argc, char** argv) {
       ("preferred-max-bytes", po::value(&max_bytes_pref)->default_value("2MB"), "PreferredMaxBytes: cut before a block grows past this")
       ("absolute-max-bytes", po::value(&max_bytes_abs)->default_value("10MB"), "AbsoluteMaxBytes: larger transactions are rejected")
       ("batch-timeout", po::value(&batch_timeout)->default_value("2s"), "BatchTimeout: cut a non-empty batch after this long");
-  po::options_description kafka_opts("Kafka");
-  kafka_opts.add_options()
-      ("consumer-config", po::value(&consumer_config), "librdkafka consumer properties FILE")
-      ("consumer-prop", po::value(&consumer_props)->composing(), "consumer property key=value (repeatable)")
-      ("producer-config", po::value(&producer_config), "librdkafka producer properties FILE (time-to-cut/connect)")
-      ("producer-prop", po::value(&producer_props)->composing(), "producer property key=value (repeatable)")
-      ("no-create-topic", po::bool_switch(&no_create_topic), "do not create the channel topic if it is missing")
-      ("replication-factor", po::value(&o.kafka.replication_factor)->default_value(0), "replication factor when creating the topic (0 = the brokers' default.replication.factor)")
-      ("verify-workers", po::value(&o.kafka.verify_workers)->default_value(0), "signature-check threads (0 = one per core)");
-  po::options_description all("Usage: orderer --brokers HOST:PORT [options]\n\n"
-                              "Consumes the channel's Kafka partition, checks every transaction,\n"
-                              "cuts blocks, chains and stores them, and serves them over Deliver");
-  all.add(general).add(channel).add(kafka_opts);
+  // Every backend's flags; only the chosen backend's are checked.
+  std::vector<std::unique_ptr<Backend>> backends;
+  std::vector<std::unique_ptr<po::options_description>> backend_opts;
+  for (const RegisteredBackend& r : Backends()) {
+    backends.push_back(r.make());
+    backend_opts.push_back(std::make_unique<po::options_description>(
+        "Consensus '" + backends.back()->Name() + "': " + backends.back()->Summary()));
+    backends.back()->AddOptions(backend_opts.back().get());
+  }
+  po::options_description all("Usage: orderer [--consensus NAME] [options]\n\n"
+                              "Orders the channel's transactions with the chosen backend, checks every\n"
+                              "transaction, cuts blocks, chains and stores them, and serves them over\n"
+                              "Deliver");
+  all.add(general).add(channel);
+  for (const auto& group : backend_opts) {
+    if (!group->options().empty()) all.add(*group);
+  }
 
   po::variables_map vm;
   if (auto code = cli::ParseFlags(argc, argv, "orderer", all, &vm)) return *code;
   if (!cli::SetLogLevel(log_level)) return UsageError("unknown --log-level '" + log_level + "'");
-  if (brokers.empty()) return UsageError("--brokers is required (e.g. --brokers 127.0.0.1:9092)");
-  o.kafka.brokers = brokers;
+  if (!o.consensus.empty() && !MakeBackend(o.consensus)) {
+    return UsageError("unknown --consensus '" + o.consensus + "' (available: " + BackendNames() + ")");
+  }
   o.sync_writes = !no_sync;
-  o.kafka.create_topic = !no_create_topic;
+  // A named backend's flags are checked now, before anything is opened; with
+  // no --consensus the ledger decides, and its backend's flags are checked then.
+  std::string configured;
+  // A new ledger (no RocksDB files yet) gets --consensus or the default: its
+  // flags can be checked before anything is created.
+  const bool new_ledger = !std::filesystem::exists(std::filesystem::path(o.ledger_dir) / "CURRENT");
+  const std::string check_now = !o.consensus.empty() ? o.consensus : new_ledger ? kDefaultConsensus : "";
+  if (!check_now.empty()) {
+    for (auto& b : backends) {
+      if (b->Name() != check_now) continue;
+      Status st = b->Configure(vm);
+      if (!st.ok()) return UsageError(st.message());
+      configured = b->Name();
+    }
+  }
+  o.make_consenter = [&](const std::string& type, std::unique_ptr<Consenter>* out) {
+    for (auto& b : backends) {
+      if (b->Name() != type) continue;
+      if (configured != type) {
+        Status st = b->Configure(vm);
+        if (!st.ok()) return Status::InvalidArgument(st.message());
+      }
+      return b->MakeConsenter(out);
+    }
+    return Status::InvalidArgument("the ledger names consensus '" + type + "', which this orderer does not have (" +
+                                   BackendNames() + ")");
+  };
 
   std::chrono::nanoseconds timeout, interval;
   Status st = ParseDuration(batch_timeout, &timeout);
@@ -103,17 +126,6 @@ int main(int argc, char** argv) {
   if (!st.ok()) return UsageError("--preferred-max-bytes: " + st.message());
   st = ParseByteSize(max_bytes_abs, &o.channel.batch_size.absolute_max_bytes);
   if (!st.ok()) return UsageError("--absolute-max-bytes: " + st.message());
-  st = CollectProperties(consumer_config, consumer_props, "--consumer-prop", &o.kafka.consumer_properties);
-  if (!st.ok()) return UsageError(st.message());
-  st = CollectProperties(producer_config, producer_props, "--producer-prop", &o.kafka.producer_properties);
-  if (!st.ok()) return UsageError(st.message());
-  // Validate Kafka properties up front so a typo is a usage error, not a
-  // failure halfway through start-up.
-  kafka::RdKafkaConfPtr probe;
-  st = kafka::BuildConfig(brokers, o.kafka.consumer_properties, &probe);
-  if (!st.ok()) return UsageError(st.message());
-  st = kafka::BuildConfig(brokers, o.kafka.producer_properties, &probe);
-  if (!st.ok()) return UsageError(st.message());
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

@@ -18,7 +18,9 @@ const char* CutReasonLabel(int r) {
 
 nlohmann::json OrdererMetrics::ToJson() const {
   nlohmann::json j;
-  j["records_received"] = records_received.load();
+  j["received"] = received.load();
+  j["broadcast_received"] = broadcast_received.load();
+  j["broadcast_accepted"] = broadcast_accepted.load();
   j["txs_ordered"] = txs_ordered.load();
   j["bytes_ordered"] = bytes_ordered.load();
   nlohmann::json rej = nlohmann::json::object();
@@ -31,10 +33,7 @@ nlohmann::json OrdererMetrics::ToJson() const {
   nlohmann::json cuts = nlohmann::json::object();
   for (size_t r = 2; r < cuts_by_reason.size(); ++r) cuts[CutReasonLabel(r)] = cuts_by_reason[r].load();
   j["cuts"] = cuts;
-  j["ttc_sent"] = ttc_sent.load();
-  j["ttc_stale"] = ttc_stale.load();
-  j["connect_seen"] = connect_seen.load();
-  j["last_offset"] = last_offset.load();
+  j["consenter"] = consenter.ToJson();
   j["height"] = height.load();
   uint64_t blocks = blocks_written.load();
   j["mean_block_cut_latency_ms"] =
@@ -46,8 +45,7 @@ std::string OrdererMetrics::Summary() const {
   std::ostringstream os;
   uint64_t blocks = blocks_written.load();
   os << "height=" << height.load() << " blocks=" << blocks << " txs=" << txs_ordered.load()
-     << " records=" << records_received.load() << " last_offset=" << last_offset.load()
-     << " rejected=" << rejected_total();
+     << " received=" << received.load() << " rejected=" << rejected_total();
   bool first = true;
   for (int c = 1; c < static_cast<int>(RejectCause::kCount); ++c) {
     uint64_t n = rejected[c].load();
@@ -57,7 +55,8 @@ std::string OrdererMetrics::Summary() const {
   }
   if (!first) os << ")";
   if (blocks) os << " txs/block=" << static_cast<double>(txs_ordered.load()) / blocks;
-  os << " ttc_sent=" << ttc_sent.load();
+  const nlohmann::json own = consenter.ToJson();
+  for (const auto& item : own.items()) os << " " << item.key() << "=" << item.value().get<int64_t>();
   return os.str();
 }
 

@@ -5,7 +5,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -14,21 +18,54 @@
 
 namespace ordering {
 
+// Counters a consensus backend keeps for itself (the Kafka backend: its
+// time-to-cut messages, connect, last offset). Added before the chain starts;
+// the pointers Add() returns stay valid for the object's life. Thread-safe.
+class ConsenterCounters {
+ public:
+  std::atomic<int64_t>* Add(const std::string& name) {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [n, v] : counters_) {
+      if (n == name) return &v;
+    }
+    counters_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple(0));
+    return &counters_.back().second;
+  }
+  // 0 if there is no such counter.
+  int64_t Get(const std::string& name) const {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [n, v] : counters_) {
+      if (n == name) return v.load();
+    }
+    return 0;
+  }
+  nlohmann::json ToJson() const {
+    std::lock_guard<std::mutex> l(mu_);
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [n, v] : counters_) j[n] = v.load();
+    return j;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::pair<std::string, std::atomic<int64_t>>> counters_;  // GUARDED_BY(mu_)
+};
+
 struct OrdererMetrics {
-  std::atomic<uint64_t> records_received{0};  // every record read from the partition
+  std::atomic<uint64_t> received{0};          // every input the backend read (envelope or record)
+  std::atomic<uint64_t> broadcast_received{0};  // envelopes read from Broadcast streams
+  std::atomic<uint64_t> broadcast_accepted{0};  // of those, handed to the chain (SUCCESS)
   std::atomic<uint64_t> txs_ordered{0};       // regular messages accepted into blocks
   std::atomic<uint64_t> bytes_ordered{0};     // their payload+signature bytes
   std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCause::kCount)> rejected{};
   std::atomic<uint64_t> blocks_written{0};    // excluding genesis
   std::array<std::atomic<uint64_t>, 6> cuts_by_reason{};  // indexed by CutReason
-  std::atomic<uint64_t> ttc_sent{0};          // time-to-cut messages posted by this orderer
-  std::atomic<uint64_t> ttc_stale{0};         // time-to-cut messages ignored as stale
-  std::atomic<uint64_t> connect_seen{0};
-  std::atomic<int64_t> last_offset{-1};       // last partition offset processed
   std::atomic<uint64_t> height{0};
   // Sum over blocks of (block written - first message of the block read),
   // for the mean block-cut latency.
   std::atomic<uint64_t> cut_latency_ns_sum{0};
+  // The backend's own counters, under "consenter" in the JSON.
+  ConsenterCounters consenter;
 
   uint64_t rejected_total() const {
     uint64_t n = 0;

@@ -2,17 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdint>
+
+#include "ledger/block_util.h"
+
 namespace ordering {
 
 Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock,
                           std::unique_ptr<OrdererNode>* out) {
+  if (!options.make_consenter) return Status::InvalidArgument("no consenter factory given");
   std::unique_ptr<OrdererNode> node(new OrdererNode());
-  if (options.consensus == "kafka") {
-    node->consenter_ = std::make_unique<KafkaConsenter>(options.kafka);
-  } else {
-    return Status::InvalidArgument("unknown consensus type '" + options.consensus +
-                                   "' (available: kafka)");
-  }
 
   LedgerOptions lo;
   lo.path = options.ledger_dir;
@@ -20,24 +20,52 @@ Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock,
   ORDERING_RETURN_IF_ERROR(
       BlockStore::Open(lo, &node->ledger_).WithContext("opening ledger " + options.ledger_dir));
 
+  // The genesis block names the backend of an existing chain.
+  std::string type = options.consensus;
+  if (node->ledger_->Info().height > 0) {
+    Block genesis;
+    ChannelConfig config;
+    ORDERING_RETURN_IF_ERROR(node->ledger_->GetBlock(BlockNumber(0), &genesis).WithContext("reading genesis"));
+    ORDERING_RETURN_IF_ERROR(ReadGenesisConfig(genesis, &config));
+    if (!type.empty() && type != config.consensus_type()) {
+      return Status::InvalidArgument("ledger " + options.ledger_dir + " was ordered by '" + config.consensus_type() +
+                                     "', not '" + type + "'");
+    }
+    type = config.consensus_type();
+  } else if (type.empty()) {
+    type = kDefaultConsensus;
+  }
+  ORDERING_RETURN_IF_ERROR(options.make_consenter(type, &node->consenter_).WithContext("consensus '" + type + "'"));
+  node->consensus_ = type;
+
   std::string note;
   ORDERING_RETURN_IF_ERROR(ChainSupport::Create(options.channel, node->consenter_->Type(),
                                                 node->ledger_.get(), &node->metrics_, clock,
                                                 &node->support_, &note));
   if (!note.empty()) spdlog::warn("{}", note);
 
-  node->deliver_ = std::make_unique<DeliverService>(node->ledger_.get());
+  OrdererNode* self = node.get();
+  node->deliver_ = std::make_unique<DeliverService>(node->ledger_.get(), 64, [self] { return self->Errored(); });
   DeliverService* deliver = node->deliver_.get();
   node->support_->AddListener([deliver](std::shared_ptr<const Block> b) { deliver->Publish(std::move(b)); });
-  ORDERING_RETURN_IF_ERROR(DeliverServer::Start(options.listen, deliver, &node->server_)
-                               .WithContext("deliver service"));
+  node->broadcast_ = std::make_unique<BroadcastHandler>(node->support_->ingress_options(), &node->metrics_);
+  const uint64_t max_receive = node->support_->options().batch_size.absolute_max_bytes + 1024 * 1024;
+  ORDERING_RETURN_IF_ERROR(AtomicBroadcastServer::Start(options.listen, node->broadcast_.get(), deliver,
+                                                        static_cast<int>(std::min<uint64_t>(max_receive, INT32_MAX)),
+                                                        &node->server_)
+                               .WithContext("atomic broadcast server"));
 
   ORDERING_RETURN_IF_ERROR(node->consenter_->HandleChain(node->support_.get(), &node->chain_));
+  {
+    std::lock_guard<std::mutex> l(node->chain_mu_);
+    node->chain_started_ = true;
+  }
   ORDERING_RETURN_IF_ERROR(node->chain_->Start());
   ORDERING_RETURN_IF_ERROR(node->chain_->WaitReady());
+  node->broadcast_->SetChain(node->chain_.get());
   LedgerInfo info = node->ledger_->Info();
-  spdlog::info("orderer ready: channel {} height {} deliver on port {}",
-               node->support_->options().channel_id, info.height, node->server_->port());
+  spdlog::info("orderer ready: channel {} consensus {} height {} deliver on port {}",
+               node->support_->options().channel_id, type, info.height, node->server_->port());
   *out = std::move(node);
   return Status::OK();
 }
@@ -47,15 +75,23 @@ OrdererNode::~OrdererNode() { Stop(); }
 void OrdererNode::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (chain_) chain_->Halt();
+  if (chain_) chain_->Halt();  // a Broadcast waiting in Order() is refused now
   if (deliver_) deliver_->Shutdown();
-  if (server_) server_->Stop();
+  if (server_) server_->Stop();  // no stream runs past this
+  if (broadcast_) broadcast_->SetChain(nullptr);
+  {
+    std::lock_guard<std::mutex> l(chain_mu_);
+    chain_started_ = false;
+  }
   chain_.reset();
   support_.reset();
   ledger_.reset();
 }
 
-Status OrdererNode::Errored() const { return chain_ ? chain_->Errored() : Status::OK(); }
+Status OrdererNode::Errored() const {
+  std::lock_guard<std::mutex> l(chain_mu_);
+  return chain_started_ && chain_ ? chain_->Errored() : Status::OK();
+}
 
 int OrdererNode::deliver_port() const { return server_ ? server_->port() : 0; }
 

@@ -1,10 +1,13 @@
 // OrdererNode: one ordering node for one channel, wired together: ledger,
-// chain support, consensus backend, Deliver server and metrics. The
+// chain support, consensus backend, the AtomicBroadcast server (Broadcast
+// and Deliver) and metrics. The
 // `orderer` binary is a thin command-line shell around it; integration tests
 // run it in-process.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/clock.h"
@@ -12,38 +15,52 @@
 #include "ledger/block_store.h"
 #include "orderer/chain_support.h"
 #include "orderer/consensus/consensus.h"
-#include "orderer/consensus/kafka/kafka_chain.h"
+#include "orderer/broadcast/broadcast_handler.h"
 #include "orderer/deliver/deliver_service.h"
+#include "orderer/server.h"
 #include "orderer/metrics.h"
 
 namespace ordering {
 
+// Makes the consenter for a consensus type ("solo", "kafka", ...).
+using ConsenterFactory = std::function<Status(const std::string& type, std::unique_ptr<Consenter>* out)>;
+
+inline constexpr const char* kDefaultConsensus = "kafka";
+
 struct OrdererOptions {
   std::string ledger_dir = "orderer-ledger";  // Default: ./orderer-ledger
   bool sync_writes = true;                    // Default: true (fsync every block)
-  std::string listen = "127.0.0.1:7050";      // Default: Deliver on 127.0.0.1:7050 (port 0 = any)
-  std::string consensus = "kafka";            // Default: "kafka" (the only backend so far)
+  std::string listen = "127.0.0.1:7050";      // Default: Broadcast + Deliver on 127.0.0.1:7050 (port 0 = any)
+  // The backend. Default "": the one the ledger's genesis names, or
+  // kDefaultConsensus for a new ledger. Naming one that differs from an
+  // existing ledger's is an error.
+  std::string consensus;
   ChannelOptions channel;
-  KafkaChainOptions kafka;
+  ConsenterFactory make_consenter;  // required
 };
 
 class OrdererNode {
  public:
-  // Opens (or creates) the ledger, starts Deliver and the chain, and waits
-  // until the chain is ready. `clock` must outlive the node.
+  // Opens (or creates) the ledger, starts the server and the chain, and
+  // waits until the chain is ready (Broadcast answers SERVICE_UNAVAILABLE
+  // until then). `clock` must outlive the node.
   [[nodiscard]] static Status Start(const OrdererOptions& options, const Clock* clock,
                                     std::unique_ptr<OrdererNode>* out);
   ~OrdererNode();
 
-  // Stops ordering, ends Deliver streams, closes the ledger. Idempotent.
+  // Stops ordering, ends Broadcast and Deliver streams, closes the ledger.
+  // Idempotent.
   void Stop();
 
   // OK while ordering; the chain's error once it has failed.
   Status Errored() const;
+  // The AtomicBroadcast port (Broadcast and Deliver).
   int deliver_port() const;
   const OrdererMetrics& metrics() const { return metrics_; }
   const BlockStore* ledger() const { return ledger_.get(); }
   Chain* chain() const { return chain_.get(); }
+  // The backend ordering this node's channel.
+  const std::string& consensus() const { return consensus_; }
   const ChannelOptions& channel() const { return support_->options(); }
 
  private:
@@ -52,9 +69,14 @@ class OrdererNode {
   std::unique_ptr<BlockStore> ledger_;
   std::unique_ptr<ChainSupport> support_;
   std::unique_ptr<DeliverService> deliver_;
-  std::unique_ptr<DeliverServer> server_;
+  std::unique_ptr<BroadcastHandler> broadcast_;
+  std::unique_ptr<AtomicBroadcastServer> server_;
   std::unique_ptr<Consenter> consenter_;
   std::unique_ptr<Chain> chain_;
+  std::string consensus_;
+  // Deliver's streams ask Errored() on gRPC threads while Start/Stop set the chain.
+  mutable std::mutex chain_mu_;
+  bool chain_started_ = false;  // GUARDED_BY(chain_mu_)
   bool stopped_ = false;
 };
 

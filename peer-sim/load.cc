@@ -18,6 +18,7 @@
 #include "common/kafka.h"
 #include "peer-sim/deliver_listener.h"
 #include "peer-sim/steady.h"
+#include "peer-sim/submitter.h"
 #include "peer-sim/tx_factory.h"
 
 namespace ordering {
@@ -36,11 +37,11 @@ struct TxRef {
 };
 
 // A built transaction, owned by its peer's pool for the whole run: the
-// producer's delivery report finds it through the opaque pointer.
+// submitter's outcome finds it through the opaque pointer.
 struct PooledTx {
   TxRef ref;
   std::string tx_id;
-  std::string record;  // released once produced (the producer copies it)
+  std::string bytes;  // what the submit path sends; released once sent
 };
 
 enum class Outcome { kAcked, kFailed, kPurged };
@@ -533,11 +534,14 @@ class Tracker {
 struct Peer {
   std::unique_ptr<Signer> signer;
   std::unique_ptr<TxFactory> factory;
-  std::unique_ptr<kafka::Producer> producer;
+  std::unique_ptr<Submitter> submitter;
 };
 
 Status CheckOptions(const LoadOptions& o) {
-  if (o.brokers.empty()) return Status::InvalidArgument("no brokers given");
+  if (o.submit == SubmitPath::kKafka && o.brokers.empty()) return Status::InvalidArgument("no brokers given");
+  if (o.raw && o.submit != SubmitPath::kKafka) {
+    return Status::InvalidArgument("raw mode times the Kafka producer alone: it needs the kafka submit path");
+  }
   if (!o.raw && o.orderer.empty()) return Status::InvalidArgument("no orderer address given (or use raw mode)");
   if (o.peers < 1 || o.peers > 1000) return Status::InvalidArgument("peers must be between 1 and 1000");
   if (o.tx_size < 300 || o.tx_size > 64 * 1024 * 1024) {
@@ -564,23 +568,6 @@ Status CheckOptions(const LoadOptions& o) {
   return Status::OK();
 }
 
-// Fails fast with a clear message when the brokers cannot be reached.
-// Connecting also means connection set-up is not charged to the first
-// transactions. Sets *topic_exists.
-Status CheckBrokers(kafka::Producer* producer, const std::string& brokers, const std::string& topic,
-                    bool* topic_exists) {
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(producer->handle(), 1, nullptr, &md, 10000);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable("cannot reach Kafka at " + brokers + ": " + rd_kafka_err2str(err));
-  }
-  bool found = false;
-  for (int i = 0; i < md->topic_cnt; ++i) found |= topic == md->topics[i].topic;
-  rd_kafka_metadata_destroy(md);
-  *topic_exists = found;
-  return Status::OK();
-}
-
 // Builds each peer's pool, one thread per peer. Stops early (OK, pools
 // short) if *stop becomes true.
 Status PreSign(const PoolPlan& plan, std::vector<Peer>* peers, std::vector<std::deque<PooledTx>>* pools,
@@ -597,7 +584,9 @@ Status PreSign(const PoolPlan& plan, std::vector<Peer>* peers, std::vector<std::
           results[pi] = st.WithContext("peer " + std::to_string(pi) + ": pre-signing");
           return;
         }
-        (*pools)[pi].push_back(PooledTx{{static_cast<uint32_t>(pi), k}, std::move(tx.tx_id), std::move(tx.record)});
+        std::string id = tx.tx_id;
+        (*pools)[pi].push_back(
+            PooledTx{{static_cast<uint32_t>(pi), k}, std::move(id), (*peers)[pi].submitter->WireBytes(std::move(tx))});
       }
     });
   }
@@ -666,7 +655,8 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     if (options.on_notice) options.on_notice(line);
   };
 
-  report->config = {{"brokers", options.brokers},
+  report->config = {{"submit", SubmitPathName(options.submit)},
+                    {"brokers", options.brokers},
                     {"orderer", options.raw ? "" : options.orderer},
                     {"channel", options.channel_id},
                     {"topic", topic},
@@ -709,8 +699,9 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   tc.cooldown_ns = options.duration_ms > 0 ? options.cooldown_ms * 1'000'000 : 0;
   Tracker tracker(clock, tc);
 
-  // Peers: each its own key and producer, created before the clock starts.
-  // The drain bounds the exit, so a producer does not flush when closed.
+  // Peers: each its own key and submitter (its own producer, or its own
+  // Broadcast stream), created and connected before the clock starts, so
+  // connection set-up is not charged to the first transactions.
   std::vector<Peer> peers(static_cast<size_t>(options.peers));
   for (size_t i = 0; i < peers.size(); ++i) {
     Peer& p = peers[i];
@@ -719,32 +710,22 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     fo.channel_id = options.channel_id;
     fo.target_record_bytes = options.tx_size;
     p.factory = std::make_unique<TxFactory>(p.signer.get(), fo, clock);
-    kafka::Producer::Options po;
-    po.brokers = options.brokers;
-    po.properties = options.producer_properties;
-    po.close_flush_timeout_ms = 0;
-    po.on_delivery = [&tracker](const kafka::DeliveryReport& r) {
-      const auto* tx = static_cast<const PooledTx*>(r.opaque);
-      if (!r.status.ok() && !r.purged) spdlog::debug("delivery failed for {}: {}", tx->tx_id, r.status.ToString());
-      tracker.OnDeliveryReport(tx->ref, r.status.ok() ? Outcome::kAcked : r.purged ? Outcome::kPurged : Outcome::kFailed);
+    SubmitterOptions so;
+    so.path = options.submit;
+    so.brokers = options.brokers;
+    so.topic = topic;
+    so.producer_properties = options.producer_properties;
+    so.create_topic = options.raw;  // no orderer to create it
+    so.orderer = options.orderer;
+    so.connect_timeout_ms = options.connect_timeout_ms;
+    so.on_outcome = [&tracker](void* opaque, SubmitOutcome outcome, const std::string& detail) {
+      const auto* tx = static_cast<const PooledTx*>(opaque);
+      if (outcome == SubmitOutcome::kFailed) spdlog::debug("submitting {} failed: {}", tx->tx_id, detail);
+      tracker.OnDeliveryReport(tx->ref, outcome == SubmitOutcome::kAccepted ? Outcome::kAcked
+                                        : outcome == SubmitOutcome::kFailed ? Outcome::kFailed
+                                                                            : Outcome::kPurged);
     };
-    ORDERING_RETURN_IF_ERROR(kafka::Producer::Create(po, &p.producer).WithContext("peer " + std::to_string(i)));
-  }
-  // Every producer connects before the clock starts, so connection set-up
-  // is not charged to the first transactions.
-  bool topic_exists = false;
-  for (size_t i = 0; i < peers.size(); ++i) {
-    ORDERING_RETURN_IF_ERROR(CheckBrokers(peers[i].producer.get(), options.brokers, topic, &topic_exists));
-  }
-  if (!topic_exists) {
-    if (!options.raw) {
-      return Status::Unavailable("topic '" + topic + "' does not exist on " + options.brokers +
-                                 ": start the orderer first (it creates its channel's topic)");
-    }
-    // Raw mode has no orderer to create it: one partition, the brokers'
-    // default replication.
-    ORDERING_RETURN_IF_ERROR(kafka::EnsureTopic(options.brokers, options.producer_properties, topic, 1, 0, 15000)
-                                 .WithContext("creating topic '" + topic + "'"));
+    ORDERING_RETURN_IF_ERROR(MakeSubmitter(so, &p.submitter).WithContext("peer " + std::to_string(i)));
   }
 
   std::unique_ptr<DeliverListener> listener;
@@ -766,7 +747,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
       report->pool_size += pools[pi].size();
       tracker.Reserve(static_cast<uint32_t>(pi), pools[pi].size());
     }
-    if (!pools.empty() && !pools[0].empty()) record_bytes = pools[0][0].record.size();
+    if (!pools.empty() && !pools[0].empty()) record_bytes = pools[0][0].bytes.size();
     char buf[160];
     std::snprintf(buf, sizeof(buf), "pre-signed %s transactions in %.2f s (%.0f/s)", FormatCount(report->pool_size).c_str(),
                   report->presign_seconds,
@@ -831,18 +812,19 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
             stop = true;
             break;
           }
-          pool.push_back(PooledTx{{static_cast<uint32_t>(pi), k}, std::move(built.tx_id), std::move(built.record)});
+          std::string id = built.tx_id;
+          pool.push_back(PooledTx{{static_cast<uint32_t>(pi), k}, std::move(id), peer.submitter->WireBytes(std::move(built))});
           tx = &pool.back();
           uint64_t none = 0;
-          record_bytes.compare_exchange_strong(none, tx->record.size());
+          record_bytes.compare_exchange_strong(none, tx->bytes.size());
         }
         tracker.OnSubmit(tx->ref, tx->tx_id, due);
-        Status st = peer.producer->Produce(topic, 0, tx->record, tx);
+        Status st = peer.submitter->Submit(tx->bytes, tx);
         if (!st.ok()) {
           tracker.OnDeliveryReport(tx->ref, Outcome::kFailed);
-          spdlog::error("peer {}: produce: {}", pi, st.ToString());
+          spdlog::error("peer {}: submit: {}", pi, st.ToString());
         }
-        std::string().swap(tx->record);  // the producer holds its own copy
+        std::string().swap(tx->bytes);  // sent (the producer or the stream holds its own copy)
       }
       tracker.OnPeerStopped(at_deadline);
     });
@@ -873,15 +855,15 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
 
   // Drain, bounded as a whole by drain_timeout_ms: flush (on a helper
   // thread, so the series keeps its one-second beat) while waiting for the
-  // deliveries; at the deadline, purge what the producers still hold (each
-  // purged record counts as never acknowledged) and close them at once.
+  // deliveries; at the deadline, abandon what the submitters still hold
+  // (each counts as never acknowledged) and close them at once.
   const int64_t drain_start = clock->NowNanos();
   const int64_t drain_deadline = drain_start + options.drain_timeout_ms * 1'000'000;
   auto ms_left = [&] { return static_cast<int>(std::max<int64_t>(1, (drain_deadline - clock->NowNanos()) / 1'000'000)); };
   std::thread flusher([&] {
     for (Peer& p : peers) {
       if (clock->NowNanos() >= drain_deadline) break;
-      Status st = p.producer->Flush(ms_left());
+      Status st = p.submitter->Flush(ms_left());
       if (!st.ok()) spdlog::info("flush: {}", st.ToString());
     }
   });
@@ -891,12 +873,12 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (Peer& p : peers) {
-    const int left = p.producer->Purge(kPurgePollMs);
-    if (left > 0) spdlog::warn("{} records still queued after purging the producer", left);
+    const int left = p.submitter->Abandon(kPurgePollMs);
+    if (left > 0) spdlog::warn("{} transactions still unresolved after abandoning them", left);
   }
-  flusher.join();  // returns once the purge emptied the queues
+  flusher.join();  // returns once abandoning emptied the queues
   if (listener) listener->Stop();
-  peers.clear();  // closes the producers without waiting
+  peers.clear();  // closes the submitters without waiting
   report->drain_seconds = static_cast<double>(clock->NowNanos() - drain_start) / 1e9;
   report->stopped_early = external_stop != nullptr && external_stop->load();
   tracker.Finish();

@@ -1,8 +1,10 @@
 // The load generator: N simulated peers, each with its own ECDSA key and its
-// own librdkafka producer (the profile's settings), submit signed
-// transactions to the channel's topic; a Deliver listener on the orderer
-// sees every committed block, so each transaction is timed from submit to
-// delivery.
+// own submit path (submitter.h: its own librdkafka producer with the
+// profile's settings writing to the channel's topic, or its own Broadcast
+// stream to the orderer), submit signed transactions; a Deliver listener on
+// the orderer sees every committed block, so each transaction is timed from
+// submit to delivery. "Acknowledged" below means the path's answer: the
+// broker's ack (kafka) or Broadcast's SUCCESS (broadcast).
 //
 // Signing: by default each peer builds and signs every transaction it will
 // send before the clock starts (one thread per peer), so the measured
@@ -48,6 +50,7 @@
 #include "common/properties.h"
 #include "common/status.h"
 #include "peer-sim/latency.h"
+#include "peer-sim/submitter.h"
 
 namespace ordering {
 
@@ -64,8 +67,9 @@ struct LoadProgress {
 enum class WarmupMode { kFixed, kAuto };
 
 struct LoadOptions {
-  std::string brokers;                // required
-  std::string orderer;                // Deliver address host:port; required unless raw
+  SubmitPath submit = SubmitPath::kKafka;  // Default: kafka (straight into the partition)
+  std::string brokers;                // required with the kafka path
+  std::string orderer;                // Broadcast/Deliver address host:port; required unless raw
   std::string channel_id = "mychannel";
   std::string topic;                  // default: channel_id
   int peers = 3;                      // Default: 3

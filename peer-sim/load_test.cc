@@ -14,6 +14,7 @@
 
 #include "common/kafka.h"
 #include "ledger/block_util.h"
+#include "orderer/consensus/kafka/kafka_chain.h"
 #include "orderer/node.h"
 #include "proto/ab.grpc.pb.h"
 #include "proto/kafka.pb.h"
@@ -44,8 +45,10 @@ class LoadTest : public ::testing::Test {
     o.channel.channel_id = channel_;
     o.channel.batch_size.max_message_count = 100;
     o.channel.batch_timeout_ms = batch_timeout_ms;
-    o.kafka.brokers = broker_->bootstrap();
-    o.kafka.verify_workers = 2;
+    KafkaChainOptions k;
+    k.brokers = broker_->bootstrap();
+    k.verify_workers = 2;
+    o.make_consenter = OnlyKafka(k);
     o.sync_writes = false;
     std::unique_ptr<OrdererNode> node;
     Status st = OrdererNode::Start(o, SystemClock::Default(), &node);

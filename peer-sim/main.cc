@@ -50,7 +50,7 @@ std::string ProfileName(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_file, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size, drain_timeout, cooldown,
+  std::string config_file, submit, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size, drain_timeout, cooldown,
       progress_interval, json_path, log_level;
   std::vector<std::string> producer_props;
   LoadOptions o;
@@ -58,9 +58,11 @@ int main(int argc, char** argv) {
 
   po::options_description opts(
       "Usage: peer-sim --brokers HOST:PORT --orderer HOST:PORT [options]\n"
+      "       peer-sim --submit broadcast --orderer HOST:PORT [options]\n"
       "       peer-sim --brokers HOST:PORT --raw [options]\n\n"
-      "Simulated peers sign transactions and submit them to the channel's Kafka topic with a\n"
-      "producer profile, then time each one until the orderer delivers it in a block.\n"
+      "Simulated peers sign transactions and submit them, by default straight into the channel's\n"
+      "Kafka topic with a producer profile (--submit kafka), or through the orderer's Broadcast\n"
+      "(--submit broadcast, any backend), then time each one until the orderer delivers it in a block.\n"
       "A run is a warm-up, then the measured window (--duration), then the drain (--drain-timeout).\n"
       "By default every transaction is signed before the clock starts (a pre-signed pool), so the\n"
       "generator does not limit the run; the report says whether it did (generator_bound).\n"
@@ -70,8 +72,11 @@ int main(int argc, char** argv) {
   opts.add_options()
       ("help,h", "show this help and exit")
       ("config", po::value(&config_file), "read options from FILE (key = value lines, same names as the flags)")
-      ("brokers", po::value(&o.brokers), "Kafka bootstrap servers HOST:PORT[,...] (required)")
-      ("orderer", po::value(&o.orderer), "orderer Deliver address HOST:PORT (required unless --raw)")
+      ("submit", po::value(&submit)->default_value("kafka"),
+       "how peers submit: kafka (each peer's own producer writes to the channel's partition) or "
+       "broadcast (each peer's own gRPC Broadcast stream to --orderer)")
+      ("brokers", po::value(&o.brokers), "Kafka bootstrap servers HOST:PORT[,...] (required with --submit kafka)")
+      ("orderer", po::value(&o.orderer), "orderer address HOST:PORT: Deliver, and Broadcast (required unless --raw)")
       ("channel", po::value(&o.channel_id)->default_value("mychannel"), "channel id")
       ("topic", po::value(&o.topic), "Kafka topic (default: the channel id)")
       ("peers", po::value(&o.peers)->default_value(3), "simulated peers, each with its own key and producer")
@@ -117,7 +122,11 @@ int main(int argc, char** argv) {
   if (auto code = cli::ParseFlags(argc, argv, "peer-sim", opts, &vm)) return *code;
   if (!cli::SetLogLevel(log_level)) return UsageError("unknown --log-level '" + log_level + "'");
 
-  if (o.brokers.empty()) return UsageError("--brokers is required");
+  if (!ParseSubmitPath(submit, &o.submit)) return UsageError("--submit must be kafka or broadcast, not '" + submit + "'");
+  if (o.submit == SubmitPath::kKafka && o.brokers.empty()) return UsageError("--brokers is required with --submit kafka");
+  if (o.submit == SubmitPath::kBroadcast && o.raw) {
+    return UsageError("--raw times the Kafka producer alone: it needs --submit kafka");
+  }
   if (!o.raw && o.orderer.empty()) return UsageError("--orderer is required (or --raw to time the producer alone)");
   if (o.raw && !o.orderer.empty()) return UsageError("--raw and --orderer exclude each other");
   if (!profile.empty()) {
@@ -132,7 +141,7 @@ int main(int argc, char** argv) {
     Status st = ParsePropertyOverride(kv, "--producer-prop", &o.producer_properties);
     if (!st.ok()) return UsageError(st.message());
   }
-  {
+  if (o.submit == SubmitPath::kKafka) {
     kafka::RdKafkaConfPtr probe;
     Status st = kafka::BuildConfig(o.brokers, o.producer_properties, &probe);
     if (!st.ok()) return UsageError(st.message());

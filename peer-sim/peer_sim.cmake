@@ -1,5 +1,5 @@
 # Included from peer-sim/CMakeLists.txt.
-add_library(ordering_peersim STATIC load.cc deliver_listener.cc latency.cc steady.cc profile.cc)
+add_library(ordering_peersim STATIC load.cc submitter.cc deliver_listener.cc latency.cc steady.cc profile.cc)
 target_link_libraries(ordering_peersim PUBLIC
   ordering_txfactory ordering_common ordering_proto nlohmann_json::nlohmann_json)
 
@@ -19,3 +19,10 @@ ordering_test(load_test
   TIMEOUT 180)
 # The drain test takes the mock cluster's broker down: not something a real broker does on cue.
 ordering_kafka_tests(load_test kafka FILTER "-LoadTest.DrainTimeoutBoundsTheExitAndCountsTheUnacknowledged")
+
+# Broadcast from peer-sim to an in-process solo orderer: no broker needed.
+ordering_test(broadcast_load_test
+  SOURCES broadcast_load_test.cc
+  LIBS ordering_peersim ordering_orderer
+  LABELS embedded
+  TIMEOUT 120)

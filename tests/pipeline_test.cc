@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "orderer/consensus/kafka/kafka_chain.h"
 #include "orderer/node.h"
 #include "proto/ab.grpc.pb.h"
 #include "proto/kafka.pb.h"
@@ -30,8 +31,10 @@ class PipelineTest : public ::testing::Test {
     o.channel.channel_id = channel_;
     o.channel.batch_size.max_message_count = 50;
     o.channel.batch_timeout_ms = 300;
-    o.kafka.brokers = broker_->bootstrap();
-    o.kafka.verify_workers = 2;
+    KafkaChainOptions k;
+    k.brokers = broker_->bootstrap();
+    k.verify_workers = 2;
+    o.make_consenter = OnlyKafka(k);
     return o;
   }
 
@@ -95,7 +98,7 @@ TEST_F(PipelineTest, BatchTimeoutCutsAPartialBlockThroughTimeToCut) {
   sub.Flush();
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 7; }, std::chrono::seconds(10)))
       << node->metrics().Summary();
-  EXPECT_GE(node->metrics().ttc_sent.load(), 1u);
+  EXPECT_GE(node->metrics().consenter.Get("ttc_sent"), 1);
   node->Stop();
   LedgerContents ledger = ReadLedger(dir_.path("ledger"));
   ASSERT_EQ(ledger.blocks.size(), 2u);
@@ -134,7 +137,7 @@ TEST_F(PipelineTest, StaleAndFutureTimeToCutAreIgnored) {
   send_txs(15);  // completes block 2 by count: 5 + 15
   sub.Flush();
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 40; })) << node->metrics().Summary();
-  EXPECT_EQ(node->metrics().ttc_stale.load(), 2u);
+  EXPECT_EQ(node->metrics().consenter.Get("ttc_stale"), 2);
   node->Stop();
   LedgerContents ledger = ReadLedger(dir_.path("ledger"));
   ASSERT_EQ(ledger.blocks.size(), 3u);
@@ -296,7 +299,7 @@ TEST_F(PipelineTest, TwoOrderersOnOnePartitionWriteIdenticalChains) {
   ASSERT_TRUE(WaitFor([&] {
     return node_a->metrics().txs_ordered.load() >= 140 && node_b->metrics().txs_ordered.load() >= 140;
   })) << node_a->metrics().Summary() << " / " << node_b->metrics().Summary();
-  EXPECT_GE(node_a->metrics().ttc_sent.load() + node_b->metrics().ttc_sent.load(), 1u);
+  EXPECT_GE(node_a->metrics().consenter.Get("ttc_sent") + node_b->metrics().consenter.Get("ttc_sent"), 1);
   node_a->Stop();
   node_b->Stop();
   LedgerContents la = ReadLedger(dir_.path("a")), lb = ReadLedger(dir_.path("b"));
@@ -356,6 +359,55 @@ TEST_F(PipelineTest, LedgerOfAnotherChannelIsRefused) {
   Status st = OrdererNode::Start(o, SystemClock::Default(), &other);
   EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
   EXPECT_NE(st.message().find(channel_), std::string::npos) << st.ToString();
+}
+
+// A deleted topic is not "transient": after a bounded wait the chain fails,
+// Deliver ends its streams with SERVICE_UNAVAILABLE and Broadcast refuses.
+TEST_F(PipelineTest, ADeletedTopicFailsTheChainAndEndsDeliverStreams) {
+  if (!broker_->real()) GTEST_SKIP() << "librdkafka's mock cluster cannot delete topics (DeleteTopics times out)";
+  OrdererOptions o = NodeOptions(dir_.path("ledger"));
+  KafkaChainOptions k;
+  k.brokers = broker_->bootstrap();
+  k.verify_workers = 2;
+  k.partition_check_interval_ms = 200;
+  k.missing_partition_fatal_ms = 1000;
+  k.create_topic = false;
+  o.make_consenter = OnlyKafka(k);
+  auto node = StartNode(o);
+  ASSERT_TRUE(node);
+  Submitter sub(broker_->bootstrap(), channel_);
+  TestPeer peer(channel_);
+  for (int i = 0; i < 20; ++i) {
+    BuiltTx tx = peer.Next();
+    sub.Send(tx.record, tx.tx_id);
+  }
+  sub.Flush();
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 20; })) << node->metrics().Summary();
+
+  auto stub = AtomicBroadcast::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(node->deliver_port()),
+                                                           grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  SeekInfo seek;
+  seek.set_start(SeekInfo::NEWEST);
+  auto reader = stub->Deliver(&ctx, seek);
+  DeliverResponse resp;
+  ASSERT_TRUE(reader->Read(&resp));  // the newest block; the stream now waits at the tail
+
+  Status st = kafka::DeleteTopics(broker_->bootstrap(), {}, {channel_}, 15000);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(WaitFor([&] { return !node->Errored().ok(); }, std::chrono::seconds(45)))
+      << "the chain kept waiting for a deleted topic";
+  EXPECT_NE(node->Errored().message().find("deleted"), std::string::npos) << node->Errored().ToString();
+  DeliverStatus status = DELIVER_STATUS_UNSPECIFIED;
+  while (reader->Read(&resp)) {
+    if (!resp.has_block()) status = resp.status();
+  }
+  EXPECT_EQ(status, DELIVER_STATUS_SERVICE_UNAVAILABLE);
+  EXPECT_NE(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  node->Stop();
+  // What was ordered before stays, and verifies.
+  EXPECT_EQ(ReadLedger(dir_.path("ledger")).tx_ids.size(), 20u);
 }
 
 }  // namespace

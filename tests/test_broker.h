@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -44,6 +45,10 @@ class TestBroker {
   std::string NewChannelName() const {
     if (!real()) return "mychannel";
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    // Parameterized tests are named "Test/param": topics allow [A-Za-z0-9._-].
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '-';
+    }
     std::random_device rd;
     return "t-" + name.substr(0, 60) + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000);
   }

@@ -1,21 +1,24 @@
 // The consensus interface (after Fabric's orderer/consensus/consensus.go).
 //
 // A Consenter creates one Chain per channel. A Chain decides the order of
-// transactions and, through its ChainSupport, turns ordered batches into
-// blocks. Everything that is not consensus (ingress checks, the block
-// cutter, block assembly, the ledger, delivery, metrics) lives in
-// ChainSupport and is shared by every backend, so a new backend
-// (`kafka` today, `raft` next, experiments later) implements only ordering.
+// transactions and when to cut; through its ConsenterSupport it turns
+// ordered batches into blocks. Everything that is not consensus (ingress
+// checks, the block cutter, block assembly, the ledger, delivery, metrics)
+// lives behind ConsenterSupport and is shared by every backend, so a new
+// backend implements only ordering. Backends live in sibling folders
+// (consensus/solo, consensus/kafka, ...) and are registered in one line each
+// in consensus/registry.cc.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "common/status.h"
+#include "orderer/cutter/block_cutter.h"
 
 namespace ordering {
 
-class ChainSupport;
+class ConsenterSupport;
 
 class Chain {
  public:
@@ -24,10 +27,12 @@ class Chain {
   // Begins ordering in the background. Called once.
   [[nodiscard]] virtual Status Start() = 0;
 
-  // Submits a serialized Envelope for ordering through this node (the
-  // Broadcast path). Peers of the Kafka backend may also write to the
-  // partition directly. Thread-safe.
-  [[nodiscard]] virtual Status Order(const std::string& envelope) = 0;
+  // Submits a transaction for ordering through this node (the Broadcast
+  // path). `tx` has passed ingress (Broadcast runs the stateless checks);
+  // the chain still rejects duplicates. Blocks while the chain's own queue is
+  // full (backpressure); Unavailable once halted or errored. OK means
+  // accepted for ordering, not yet ordered. Thread-safe.
+  [[nodiscard]] virtual Status Order(CutterMessage tx) = 0;
 
   // Blocks until the chain can accept Order() calls, or fails.
   [[nodiscard]] virtual Status WaitReady() = 0;
@@ -44,10 +49,10 @@ class Chain {
 class Consenter {
  public:
   virtual ~Consenter() = default;
-  // "kafka", "raft", ...; recorded in the genesis block's ChannelConfig.
+  // "solo", "kafka", ...; recorded in the genesis block's ChannelConfig.
   virtual std::string Type() const = 0;
   // `support` outlives the chain.
-  [[nodiscard]] virtual Status HandleChain(ChainSupport* support, std::unique_ptr<Chain>* chain) = 0;
+  [[nodiscard]] virtual Status HandleChain(ConsenterSupport* support, std::unique_ptr<Chain>* chain) = 0;
 };
 
 }  // namespace ordering

@@ -6,8 +6,8 @@
 
 namespace ordering {
 
-DeliverService::DeliverService(const BlockStore* ledger, size_t recent_blocks)
-    : ledger_(ledger), recent_capacity_(recent_blocks) {
+DeliverService::DeliverService(const BlockStore* ledger, size_t recent_blocks, std::function<Status()> errored)
+    : ledger_(ledger), recent_capacity_(recent_blocks), errored_(std::move(errored)) {
   height_ = ledger_->Info().height;
 }
 
@@ -32,26 +32,28 @@ void DeliverService::Shutdown() {
   cv_.notify_all();
 }
 
-std::shared_ptr<const Block> DeliverService::Fetch(uint64_t number) {
+Status DeliverService::Fetch(uint64_t number, std::shared_ptr<const Block>* block) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (number >= height_) return nullptr;
+    if (number >= height_) return Status::NotFound("not committed yet");
     if (!recent_.empty()) {
       uint64_t first = recent_.front()->header().number();
-      if (number >= first) return recent_[number - first];
+      if (number >= first) {
+        *block = recent_[number - first];
+        return Status::OK();
+      }
     }
   }
-  auto block = std::make_shared<Block>();
-  Status st = ledger_->GetBlock(BlockNumber(number), block.get());
-  if (!st.ok()) {
-    spdlog::error("deliver: reading block {}: {}", number, st.ToString());
-    return nullptr;
-  }
-  return block;
+  auto b = std::make_shared<Block>();
+  Status st = ledger_->GetBlock(BlockNumber(number), b.get());
+  // The block is below the height, so "not found" means the ledger lost it.
+  if (!st.ok()) return Status::Corruption("reading committed block " + std::to_string(number) + ": " + st.ToString());
+  *block = std::move(b);
+  return Status::OK();
 }
 
-grpc::Status DeliverService::Deliver(grpc::ServerContext* context, const SeekInfo* request,
-                                     grpc::ServerWriter<DeliverResponse>* writer) {
+grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo* request,
+                                    grpc::ServerWriter<DeliverResponse>* writer) {
   uint64_t next = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -64,16 +66,27 @@ grpc::Status DeliverService::Deliver(grpc::ServerContext* context, const SeekInf
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unknown seek start");
     }
   }
-  std::string peer = context->peer();
-  SPDLOG_DEBUG("deliver: {} streams from block {}", peer, next);
+  SPDLOG_DEBUG("deliver: {} streams from block {}", context->peer(), next);
   DeliverResponse response;
+  auto end_unavailable = [&](const std::string& why) {
+    spdlog::warn("deliver: ending the stream of {} at block {}: {}", context->peer(), next, why);
+    response.set_status(DELIVER_STATUS_SERVICE_UNAVAILABLE);
+    writer->Write(response);
+    return grpc::Status::OK;
+  };
   while (!context->IsCancelled()) {
-    std::shared_ptr<const Block> block = Fetch(next);
-    if (block) {
+    std::shared_ptr<const Block> block;
+    Status st = Fetch(next, &block);
+    if (st.ok()) {
       *response.mutable_block() = *block;
       if (!writer->Write(response)) break;  // client went away
       ++next;
       continue;
+    }
+    if (!st.IsNotFound()) return end_unavailable(st.ToString());
+    if (errored_) {
+      Status chain = errored_();
+      if (!chain.ok()) return end_unavailable("the chain has stopped: " + chain.ToString());
     }
     std::unique_lock<std::mutex> l(mu_);
     if (shutdown_) {
@@ -82,35 +95,11 @@ grpc::Status DeliverService::Deliver(grpc::ServerContext* context, const SeekInf
       writer->Write(response);
       break;
     }
-    // Wake on a new block, on shutdown, or every 200 ms to notice a cancel.
+    // Wake on a new block, on shutdown, or every 200 ms to notice a cancel
+    // or a failed chain.
     cv_.wait_for(l, std::chrono::milliseconds(200), [&] { return shutdown_ || height_ > next; });
   }
   return grpc::Status::OK;
-}
-
-Status DeliverServer::Start(const std::string& listen_address, DeliverService* service,
-                            std::unique_ptr<DeliverServer>* out) {
-  std::unique_ptr<DeliverServer> s(new DeliverServer());
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &s->port_);
-  builder.RegisterService(service);
-  builder.SetMaxSendMessageSize(-1);
-  s->server_ = builder.BuildAndStart();
-  if (!s->server_ || s->port_ == 0) {
-    return Status::Unavailable("cannot listen on " + listen_address +
-                               " (address in use or invalid?)");
-  }
-  *out = std::move(s);
-  return Status::OK();
-}
-
-DeliverServer::~DeliverServer() { Stop(); }
-
-void DeliverServer::Stop() {
-  if (server_) {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    server_.reset();
-  }
 }
 
 }  // namespace ordering

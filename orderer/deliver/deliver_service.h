@@ -1,18 +1,21 @@
-// Deliver: streams committed blocks to peers over gRPC
-// (ordering.AtomicBroadcast/Deliver, after Fabric's deliver service).
+// Deliver: streams committed blocks to peers (after Fabric's deliver
+// service); the Deliver half of ordering.AtomicBroadcast (server.h).
 //
 // A stream starts at the requested block (NEWEST = the last committed one)
 // and then follows the tail: Publish() wakes every stream when a block is
 // committed. Recent blocks are served from memory; older ones from the
-// ledger.
+// ledger. A stream ends with SERVICE_UNAVAILABLE when the orderer shuts
+// down, when the chain has failed (the `errored` probe), or when a committed
+// block cannot be read from the ledger (it never spins on it).
 //
-// Thread-safety: Publish() from the ordering thread; Deliver() on gRPC's
+// Thread-safety: Publish() from the ordering thread; Handle() on gRPC's
 // threads; Shutdown() from any thread.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,10 +28,12 @@
 
 namespace ordering {
 
-class DeliverService final : public AtomicBroadcast::Service {
+class DeliverService {
  public:
-  // `ledger` must outlive the service.
-  explicit DeliverService(const BlockStore* ledger, size_t recent_blocks = 64);
+  // `ledger` must outlive the service. `errored`, if given, is asked while a
+  // stream waits for blocks: non-OK ends the stream (the chain has failed).
+  explicit DeliverService(const BlockStore* ledger, size_t recent_blocks = 64,
+                          std::function<Status()> errored = {});
 
   // Makes a committed block visible to streams. Blocks arrive in order.
   void Publish(std::shared_ptr<const Block> block);
@@ -36,36 +41,22 @@ class DeliverService final : public AtomicBroadcast::Service {
   // Ends every stream with SERVICE_UNAVAILABLE; new streams are refused.
   void Shutdown();
 
-  grpc::Status Deliver(grpc::ServerContext* context, const SeekInfo* request,
-                       grpc::ServerWriter<DeliverResponse>* writer) override;
+  grpc::Status Handle(grpc::ServerContext* context, const SeekInfo* request,
+                      grpc::ServerWriter<DeliverResponse>* writer);
 
  private:
-  // The block `number`, from memory or the ledger; nullptr if not committed.
-  std::shared_ptr<const Block> Fetch(uint64_t number);
+  // Block `number`: OK with it; NotFound if not committed yet; another
+  // error if it is committed but cannot be read.
+  Status Fetch(uint64_t number, std::shared_ptr<const Block>* block);
 
   const BlockStore* ledger_;
   const size_t recent_capacity_;
+  const std::function<Status()> errored_;
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t height_ = 0;                              // GUARDED_BY(mu_)
   std::deque<std::shared_ptr<const Block>> recent_;  // GUARDED_BY(mu_); consecutive, ending at height_-1
   bool shutdown_ = false;                            // GUARDED_BY(mu_)
-};
-
-// A gRPC server on `listen_address` ("127.0.0.1:7050"; port 0 picks one)
-// exposing `service`.
-class DeliverServer {
- public:
-  [[nodiscard]] static Status Start(const std::string& listen_address, DeliverService* service,
-                                    std::unique_ptr<DeliverServer>* out);
-  ~DeliverServer();
-  int port() const { return port_; }
-  void Stop();
-
- private:
-  DeliverServer() = default;
-  std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
 };
 
 }  // namespace ordering

@@ -3,15 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
+#include "orderer/ingress/ordered_pool.h"
 #include "peer-sim/tx_factory.h"
-#include "proto/kafka.pb.h"
 
 namespace ordering {
 namespace {
-
-using Kind = CheckedMessage::Kind;
 
 class ValidatorTest : public ::testing::Test {
  protected:
@@ -23,11 +25,7 @@ class ValidatorTest : public ::testing::Test {
     options_.absolute_max_bytes = 4096;
   }
 
-  kafka::ConsumedRecord Record(std::string value, int64_t offset = 7) {
-    return kafka::ConsumedRecord{Offset(offset), std::move(value)};
-  }
-
-  // A record whose payload has been changed by `edit` and then signed by `signer`.
+  // An envelope whose payload has been changed by `edit` and then signed by `signer`.
   std::string Crafted(const std::function<void(Payload*)>& edit, const Signer* signer = nullptr) {
     Payload p;
     *p.mutable_header() = factory_->NewHeader();
@@ -39,12 +37,12 @@ class ValidatorTest : public ::testing::Test {
     EXPECT_TRUE((signer ? signer : signer_.get())->Sign(bytes, &sig).ok());
     env.set_payload(bytes);
     env.set_signature(sig);
-    return TxFactory::WrapRegular(env.SerializeAsString());
+    return env.SerializeAsString();
   }
 
-  CheckedMessage Check(std::string value) {
+  CheckedEnvelope Check(std::string envelope) {
     Validator v(options_);
-    return v.Check(Record(std::move(value)));
+    return v.Check(std::move(envelope));
   }
 
   std::unique_ptr<Signer> signer_, other_;
@@ -55,35 +53,23 @@ class ValidatorTest : public ::testing::Test {
 TEST_F(ValidatorTest, AcceptsAValidTransaction) {
   BuiltTx tx;
   ASSERT_TRUE(factory_->Build(&tx).ok());
-  CheckedMessage m = Check(tx.record);
-  ASSERT_EQ(m.kind, Kind::kRegular) << m.detail;
-  EXPECT_EQ(m.offset, Offset(7));
-  EXPECT_EQ(m.tx_id, tx.tx_id);
-  EXPECT_EQ(m.envelope, tx.envelope);
+  CheckedEnvelope m = Check(tx.envelope);
+  ASSERT_TRUE(m.ok()) << m.detail;
+  EXPECT_EQ(m.tx.tx_id, tx.tx_id);
+  EXPECT_EQ(m.tx.envelope, tx.envelope);
   Envelope env;
-  ASSERT_TRUE(env.ParseFromString(m.envelope));
-  EXPECT_EQ(m.size, env.payload().size() + env.signature().size());
-}
-
-TEST_F(ValidatorTest, ControlMessages) {
-  KafkaMessage ttc;
-  ttc.mutable_time_to_cut()->set_block_number(42);
-  CheckedMessage m = Check(ttc.SerializeAsString());
-  EXPECT_EQ(m.kind, Kind::kTimeToCut);
-  EXPECT_EQ(m.ttc_block_number, 42u);
-  KafkaMessage connect;
-  connect.mutable_connect();
-  EXPECT_EQ(Check(connect.SerializeAsString()).kind, Kind::kConnect);
+  ASSERT_TRUE(env.ParseFromString(m.tx.envelope));
+  EXPECT_EQ(m.tx.size, env.payload().size() + env.signature().size());
 }
 
 TEST_F(ValidatorTest, RandomBytesAreMalformed) {
   std::string junk = "\xff\xfe\x01 this is not protobuf \x07";
-  CheckedMessage m = Check(junk);
-  EXPECT_EQ(m.kind, Kind::kRejected);
+  CheckedEnvelope m = Check(junk);
+  EXPECT_FALSE(m.ok());
   EXPECT_EQ(m.cause, RejectCause::kMalformed);
   EXPECT_FALSE(m.detail.empty());
-  EXPECT_EQ(Check("").cause, RejectCause::kMalformed);  // empty KafkaMessage: no type
-  EXPECT_EQ(Check(TxFactory::WrapRegular("\x0a\x05garb")).cause, RejectCause::kMalformed);
+  EXPECT_EQ(Check("").cause, RejectCause::kMalformed);  // an empty envelope: no header
+  EXPECT_EQ(Check("\x0a\x05garb").cause, RejectCause::kMalformed);  // payload is not a Payload
 }
 
 TEST_F(ValidatorTest, MissingHeaderFieldsAreMalformed) {
@@ -100,12 +86,12 @@ TEST_F(ValidatorTest, OversizedBeforeAndAfterParsing) {
   options_.absolute_max_bytes = 1000;
   std::string rec = Crafted([](Payload* p) { p->set_data(std::string(760, 'd')); });
   ASSERT_LE(rec.size(), 1000 + kFramingAllowance);
-  CheckedMessage m = Check(rec);
+  CheckedEnvelope m = Check(rec);
   EXPECT_EQ(m.cause, RejectCause::kOversized) << m.detail;
 }
 
 TEST_F(ValidatorTest, WrongChannel) {
-  CheckedMessage m = Check(Crafted([](Payload* p) { p->mutable_header()->set_channel_id("other"); }));
+  CheckedEnvelope m = Check(Crafted([](Payload* p) { p->mutable_header()->set_channel_id("other"); }));
   EXPECT_EQ(m.cause, RejectCause::kWrongChannel);
   EXPECT_NE(m.detail.find("other"), std::string::npos);
 }
@@ -127,9 +113,9 @@ TEST_F(ValidatorTest, TruncatedSignature) {
   Envelope env;
   ASSERT_TRUE(env.ParseFromString(tx.envelope));
   env.set_signature(env.signature().substr(0, env.signature().size() - 3));
-  EXPECT_EQ(Check(TxFactory::WrapRegular(env.SerializeAsString())).cause, RejectCause::kBadSignature);
+  EXPECT_EQ(Check(env.SerializeAsString()).cause, RejectCause::kBadSignature);
   env.clear_signature();
-  EXPECT_EQ(Check(TxFactory::WrapRegular(env.SerializeAsString())).cause, RejectCause::kBadSignature);
+  EXPECT_EQ(Check(env.SerializeAsString()).cause, RejectCause::kBadSignature);
 }
 
 TEST_F(ValidatorTest, AlteredPayloadAfterSigning) {
@@ -141,7 +127,7 @@ TEST_F(ValidatorTest, AlteredPayloadAfterSigning) {
   ASSERT_TRUE(p.ParseFromString(env.payload()));
   p.set_data(p.data() + "!");
   env.set_payload(p.SerializeAsString());
-  EXPECT_EQ(Check(TxFactory::WrapRegular(env.SerializeAsString())).cause, RejectCause::kBadSignature);
+  EXPECT_EQ(Check(env.SerializeAsString()).cause, RejectCause::kBadSignature);
 }
 
 TEST(RejectCause, NamesAreMetricLabels) {
@@ -154,56 +140,61 @@ TEST(RejectCause, NamesAreMetricLabels) {
 }
 
 // Results come back in submission order whatever order workers finish in;
-// good and bad records are interleaved so work per record varies.
+// good and bad envelopes are interleaved so work per input varies.
 TEST_F(ValidatorTest, PoolPreservesOrderAcrossWorkers) {
-  constexpr int kRecords = 600;
+  constexpr int kInputs = 600;
   std::vector<std::string> values;
-  for (int i = 0; i < kRecords; ++i) {
+  for (int i = 0; i < kInputs; ++i) {
     if (i % 5 == 3) {
       values.push_back("junk" + std::to_string(i));
     } else {
       BuiltTx tx;
       ASSERT_TRUE(factory_->Build(&tx).ok());
-      values.push_back(tx.record);
+      values.push_back(tx.envelope);
     }
   }
-  OrderedValidationPool pool(options_, 3, 16);
-  std::thread producer([&] {
-    for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(pool.Submit(Record(values[i], i)));
+  using Pool = OrderedPool<std::pair<int, std::string>, std::pair<int, CheckedEnvelope>>;
+  Pool pool(3, 16, [this]() -> Pool::Work {
+    auto v = std::make_shared<Validator>(options_);
+    return [v](std::pair<int, std::string>& in) { return std::make_pair(in.first, v->Check(std::move(in.second))); };
   });
-  for (int i = 0; i < kRecords; ++i) {
-    CheckedMessage m;
+  std::thread producer([&] {
+    for (int i = 0; i < kInputs; ++i) ASSERT_TRUE(pool.Submit({i, values[i]}));
+  });
+  for (int i = 0; i < kInputs; ++i) {
+    std::pair<int, CheckedEnvelope> m;
     ASSERT_TRUE(pool.Next(std::chrono::seconds(30), &m)) << "at " << i;
-    ASSERT_EQ(m.offset, Offset(i));
-    EXPECT_EQ(m.kind, i % 5 == 3 ? Kind::kRejected : Kind::kRegular);
+    ASSERT_EQ(m.first, i);
+    EXPECT_EQ(m.second.ok(), i % 5 != 3);
   }
   producer.join();
-  CheckedMessage m;
+  std::pair<int, CheckedEnvelope> m;
   EXPECT_FALSE(pool.Next(std::chrono::milliseconds(20), &m));  // nothing more
 }
 
-TEST_F(ValidatorTest, PoolSubmitBlocksWhenFullAndShutdownReleasesEveryone) {
-  auto pool = std::make_unique<OrderedValidationPool>(options_, 2, 2);
-  ASSERT_TRUE(pool->Submit(Record("a", 0)));
-  ASSERT_TRUE(pool->Submit(Record("b", 1)));
+TEST(OrderedPool, SubmitBlocksWhenFullAndShutdownReleasesEveryone) {
+  using Pool = OrderedPool<int, int>;
+  auto pool = std::make_unique<Pool>(2, 2, [] { return Pool::Work([](int& x) { return x * 10; }); });
+  ASSERT_TRUE(pool->Submit(0));
+  ASSERT_TRUE(pool->Submit(1));
   std::atomic<int> third{-1};
-  std::thread t([&] { third = pool->Submit(Record("c", 2)) ? 1 : 0; });
+  std::thread t([&] { third = pool->Submit(2) ? 1 : 0; });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(third.load(), -1);  // still blocked: two results not taken
-  CheckedMessage m;
+  int m = -1;
   ASSERT_TRUE(pool->Next(std::chrono::seconds(5), &m));
-  EXPECT_EQ(m.offset, Offset(0));
+  EXPECT_EQ(m, 0);
   t.join();
   EXPECT_EQ(third.load(), 1);
 
-  std::thread blocked([&] { third = pool->Submit(Record("e", 4)) ? 1 : 0; });
+  std::thread blocked([&] { third = pool->Submit(4) ? 1 : 0; });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   pool->Shutdown();
   blocked.join();
   EXPECT_EQ(third.load(), 0);
   EXPECT_FALSE(pool->Next(std::chrono::milliseconds(10), &m));
   pool->Shutdown();  // idempotent
-  EXPECT_FALSE(pool->Submit(Record("f", 5)));
+  EXPECT_FALSE(pool->Submit(5));
 }
 
 }  // namespace

@@ -19,16 +19,24 @@ constexpr int64_t kMaxWaitNanos = 100'000'000;  // ordering thread wakes at leas
 
 }  // namespace
 
-KafkaChain::KafkaChain(ChainSupport* support, const KafkaChainOptions& options)
+KafkaChain::KafkaChain(ConsenterSupport* support, const KafkaChainOptions& options)
     : support_(support),
       options_(options),
       topic_(options.topic.empty() ? support->options().channel_id : options.topic),
-      connect_future_(connect_acked_.get_future().share()) {}
+      connect_future_(connect_acked_.get_future().share()),
+      ttc_sent_(support->metrics()->consenter.Add("ttc_sent")),
+      ttc_stale_(support->metrics()->consenter.Add("ttc_stale")),
+      connect_seen_(support->metrics()->consenter.Add("connect_seen")),
+      last_offset_(support->metrics()->consenter.Add("last_offset")),
+      broadcast_failed_(support->metrics()->consenter.Add("broadcast_failed")) {}
 
 KafkaChain::~KafkaChain() { Halt(); }
 
 Status KafkaChain::Start() {
   if (options_.brokers.empty()) return Status::InvalidArgument("no Kafka brokers given");
+  ORDERING_RETURN_IF_ERROR(kafka_backend::DecodeMetadata(support_->LastConsenterMetadata(), &resume_offset_)
+                               .WithContext("the last block's Kafka metadata"));
+  *last_offset_ = resume_offset_.value();
   if (options_.create_topic) {
     Status st = kafka::EnsureTopic(options_.brokers, options_.producer_properties, topic_, 1,
                                    options_.replication_factor, 10000);
@@ -37,26 +45,46 @@ Status KafkaChain::Start() {
 
   kafka::Producer::Options po;
   po.brokers = options_.brokers;
-  po.properties = options_.producer_properties;
+  // Defaults the configured properties may override: Broadcast's envelopes
+  // must reach the partition in the order each stream sent them, once, so
+  // the producer is idempotent (which keeps order across retries).
+  po.properties = {
+      {"enable.idempotence", "true", "orderer default"},
+      {"acks", "all", "orderer default"},
+  };
+  po.properties.insert(po.properties.end(), options_.producer_properties.begin(),
+                       options_.producer_properties.end());
   po.on_delivery = [this](const kafka::DeliveryReport& r) {
     if (r.opaque == &kConnectTag) {
       connect_acked_.set_value(r.status);
+    } else if (!r.status.ok() && r.opaque == &kTimeToCutTag) {
+      spdlog::warn("time-to-cut: {}", r.status.ToString());
     } else if (!r.status.ok()) {
-      spdlog::warn("{}: {}", r.opaque == &kTimeToCutTag ? "time-to-cut" : "order", r.status.ToString());
+      // A Broadcast envelope answered SUCCESS that never reached the
+      // partition: its client sees it undelivered; count it here.
+      if ((*broadcast_failed_)++ == 0) {
+        spdlog::error("producing a Broadcast envelope failed: {} (further failures are counted in "
+                      "broadcast_failed)", r.status.ToString());
+      }
     }
   };
-  ORDERING_RETURN_IF_ERROR(kafka::Producer::Create(po, &producer_).WithContext("orderer producer"));
-
-  KafkaMessage connect;
-  connect.mutable_connect();
-  ORDERING_RETURN_IF_ERROR(producer_->Produce(topic_, 0, connect.SerializeAsString(), &kConnectTag));
+  {
+    std::unique_lock<std::shared_mutex> l(producer_mu_);
+    ORDERING_RETURN_IF_ERROR(kafka::Producer::Create(po, &producer_).WithContext("orderer producer"));
+    KafkaMessage connect;
+    connect.mutable_connect();
+    ORDERING_RETURN_IF_ERROR(producer_->Produce(topic_, 0, connect.SerializeAsString(), &kConnectTag));
+  }
 
   int workers = options_.verify_workers > 0
                     ? options_.verify_workers
                     : std::max(1u, std::thread::hardware_concurrency());
-  pool_ = std::make_unique<OrderedValidationPool>(support_->ingress_options(), workers,
-                                                  options_.max_in_flight);
-  Offset start = support_->LastOffset().next();
+  const IngressOptions ingress = support_->ingress_options();
+  pool_ = std::make_unique<Pool>(workers, options_.max_in_flight, [ingress]() -> Pool::Work {
+    auto validator = std::make_shared<Validator>(ingress);
+    return [validator](kafka::ConsumedRecord& r) { return kafka_backend::CheckRecord(*validator, r); };
+  });
+  Offset start = resume_offset_.next();
   spdlog::info("kafka chain: channel {} topic {} resumes at block {} offset {} ({} verify workers)",
                support_->options().channel_id, topic_, support_->NextBlockNumber().value(),
                start.value(), workers);
@@ -74,10 +102,12 @@ Status KafkaChain::WaitReady() {
   return connect_future_.get().WithContext("connect message to " + options_.brokers);
 }
 
-Status KafkaChain::Order(const std::string& envelope) {
+Status KafkaChain::Order(CutterMessage tx) {
   ORDERING_RETURN_IF_ERROR(Errored());
   KafkaMessage msg;
-  msg.mutable_regular()->set_payload(envelope);
+  msg.mutable_regular()->set_payload(std::move(tx.envelope));
+  std::shared_lock<std::shared_mutex> l(producer_mu_);
+  if (!producer_ || stop_.load()) return Status::Unavailable("the kafka chain is halted");
   return producer_->Produce(topic_, 0, msg.SerializeAsString());
 }
 
@@ -102,7 +132,8 @@ void KafkaChain::Halt() {
     if (pool_) pool_->Shutdown();
     if (consumer_thread_.joinable()) consumer_thread_.join();
     if (ordering_thread_.joinable()) ordering_thread_.join();
-    producer_.reset();  // flushes pending time-to-cut messages
+    std::unique_lock<std::shared_mutex> l(producer_mu_);
+    producer_.reset();  // flushes pending time-to-cut and broadcast messages
   });
 }
 
@@ -125,13 +156,62 @@ void KafkaChain::ConsumeLoop(Offset start) {
   std::unique_ptr<kafka::PartitionConsumer> consumer;
   Status st = kafka::PartitionConsumer::Create(co, &consumer);
   if (!st.ok()) return Fail(st.WithContext("orderer consumer"));
+  const Clock* clock = support_->clock();
+  int64_t next_check = clock->NowNanos() + options_.partition_check_interval_ms * 1'000'000;
+  int64_t missing_since = 0;
+  Offset next = start;  // the next offset this chain needs
   while (!stop_.load()) {
     kafka::ConsumedRecord rec;
     bool got = false;
     st = consumer->Poll(kPollTimeoutMs, &rec, &got);
     if (!st.ok()) return Fail(st);
-    if (got && !pool_->Submit(std::move(rec))) break;  // pool shut down
+    if (got) {
+      next = rec.offset.next();
+      if (!pool_->Submit(std::move(rec))) break;  // pool shut down
+    }
+    const int64_t now = clock->NowNanos();
+    if (options_.partition_check_interval_ms <= 0 || now < next_check) continue;
+    next_check = now + options_.partition_check_interval_ms * 1'000'000;
+    // librdkafka reports nothing when an assigned partition disappears (it
+    // logs "partition count changed" and waits): look for ourselves.
+    st = CheckPartition(consumer.get(), next, now, &missing_since);
+    if (!st.ok()) return Fail(st);
   }
+}
+
+Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset next, int64_t now,
+                                  int64_t* missing_since) {
+  Offset low, high;
+  Status st = consumer->QueryWatermarks(&low, &high, 5000);
+  if (st.IsNotFound()) {
+    // Missing for a moment is normal while a topic is being created;
+    // missing for longer is a deleted topic, which no retry brings back.
+    if (*missing_since == 0) {
+      *missing_since = now;
+      spdlog::warn("kafka chain: {}; failing if it is still missing in {} ms", st.message(),
+                   options_.missing_partition_fatal_ms);
+    }
+    if (now - *missing_since >= options_.missing_partition_fatal_ms * 1'000'000) {
+      return Status::NotFound(st.message() + " for " + std::to_string(options_.missing_partition_fatal_ms) +
+                              " ms: the channel's topic was deleted; the ledger keeps what was ordered");
+    }
+    return Status::OK();
+  }
+  if (!st.ok()) {
+    SPDLOG_DEBUG("kafka chain: checking the partition: {} (retrying)", st.ToString());
+    return Status::OK();  // unreachable brokers: librdkafka reconnects
+  }
+  if (*missing_since != 0) spdlog::info("kafka chain: the partition is back");
+  *missing_since = 0;
+  if (high < next) {
+    // The ledger has ordered records the partition no longer has: the topic
+    // was deleted and created again (or truncated). Consuming on would order
+    // different records under the same offsets.
+    return Status::Corruption("partition 0 of " + topic_ + " ends at offset " + std::to_string(high.value()) +
+                              " but this chain has ordered up to offset " + std::to_string(next.value() - 1) +
+                              ": the topic was deleted and recreated, or truncated; refusing to order from it");
+  }
+  return Status::OK();
 }
 
 void KafkaChain::OrderLoop() {
@@ -139,7 +219,7 @@ void KafkaChain::OrderLoop() {
   while (!stop_.load()) {
     int64_t wait = kMaxWaitNanos;
     if (timer_deadline_ != 0) wait = std::clamp<int64_t>(timer_deadline_ - clock->NowNanos(), 0, wait);
-    CheckedMessage m;
+    Record m;
     if (pool_->Next(std::chrono::nanoseconds(wait), &m)) {
       Status st = Process(m);
       if (!st.ok()) return Fail(st);
@@ -148,48 +228,49 @@ void KafkaChain::OrderLoop() {
   }
 }
 
-Status KafkaChain::Process(CheckedMessage& m) {
+Status KafkaChain::Process(Record& m) {
   OrdererMetrics* metrics = support_->metrics();
-  metrics->records_received++;
+  metrics->received++;
   Status st;
   switch (m.kind) {
-    case CheckedMessage::Kind::kRejected:
+    case Record::Kind::kRejected:
       metrics->Reject(m.cause);
       LogRejection(m);
       break;
-    case CheckedMessage::Kind::kConnect:
-      metrics->connect_seen++;
+    case Record::Kind::kConnect:
+      (*connect_seen_)++;
       break;
-    case CheckedMessage::Kind::kTimeToCut:
+    case Record::Kind::kTimeToCut:
       st = ProcessTimeToCut(m);
       break;
-    case CheckedMessage::Kind::kRegular:
+    case Record::Kind::kRegular:
       st = ProcessRegular(m);
       break;
   }
-  metrics->last_offset = m.offset.value();
+  *last_offset_ = m.offset.value();
   return st;
 }
 
-Status KafkaChain::ProcessRegular(CheckedMessage& m) {
-  if (support_->IsDuplicate(m.tx_id)) {
-    m.kind = CheckedMessage::Kind::kRejected;
+Status KafkaChain::ProcessRegular(Record& m) {
+  if (support_->IsDuplicate(m.tx.tx_id)) {
+    m.kind = Record::Kind::kRejected;
     m.cause = RejectCause::kDuplicate;
-    m.detail = "tx id " + m.tx_id + " already ordered";
+    m.detail = "tx id " + m.tx.tx_id + " already ordered";
     support_->metrics()->Reject(m.cause);
     LogRejection(m);
     return Status::OK();
   }
   const int64_t now = support_->clock()->NowNanos();
-  if (support_->cutter().pending_count() == 0) batch_first_seen_ = now;
-  OrderedResult r = support_->Ordered(CutterMessage{std::move(m.envelope), m.size, m.tx_id});
+  if (support_->PendingCount() == 0) batch_first_seen_ = now;
+  OrderedResult r = support_->Ordered(std::move(m.tx));
   for (size_t i = 0; i < r.batches.size(); ++i) {
     // Only the batch holding this record accounts for its offset; anything
     // cut before it ends at the previous offset.
     bool holds_message = r.message_in_batches && i + 1 == r.batches.size();
     Offset last = holds_message ? m.offset : m.offset.prev();
     int64_t first_seen = (i == 0 || !holds_message) ? batch_first_seen_ : now;
-    ORDERING_RETURN_IF_ERROR(support_->WriteBlock(std::move(r.batches[i]), last, first_seen));
+    ORDERING_RETURN_IF_ERROR(
+        support_->WriteBlock(std::move(r.batches[i]), kafka_backend::EncodeMetadata(last), first_seen));
   }
   if (!r.batches.empty()) {
     // What remains pending (if anything) is this record, which began a new batch.
@@ -201,17 +282,17 @@ Status KafkaChain::ProcessRegular(CheckedMessage& m) {
   return Status::OK();
 }
 
-Status KafkaChain::ProcessTimeToCut(const CheckedMessage& m) {
+Status KafkaChain::ProcessTimeToCut(const Record& m) {
   BlockNumber expected = support_->NextBlockNumber();
   BlockNumber wanted(m.ttc_block_number);
   if (wanted < expected) {
-    support_->metrics()->ttc_stale++;
+    (*ttc_stale_)++;
     return Status::OK();
   }
   if (wanted > expected) {
     // Cannot happen with orderers sharing this partition's history; skipping
     // it keeps the chain deterministic (every orderer skips it too).
-    support_->metrics()->ttc_stale++;
+    (*ttc_stale_)++;
     spdlog::error("time-to-cut for block {} at offset {} while block {} is next; ignored",
                   wanted.value(), m.offset.value(), expected.value());
     return Status::OK();
@@ -223,16 +304,21 @@ Status KafkaChain::ProcessTimeToCut(const CheckedMessage& m) {
                  wanted.value(), m.offset.value());
     return Status::OK();
   }
-  return support_->WriteBlock(std::move(batch), m.offset, batch_first_seen_);
+  return support_->WriteBlock(std::move(batch), kafka_backend::EncodeMetadata(m.offset), batch_first_seen_);
 }
 
 void KafkaChain::SendTimeToCut() {
   KafkaMessage ttc;
   uint64_t n = support_->NextBlockNumber().value();
   ttc.mutable_time_to_cut()->set_block_number(n);
-  Status st = producer_->Produce(topic_, 0, ttc.SerializeAsString(), &kTimeToCutTag);
+  Status st;
+  {
+    std::shared_lock<std::shared_mutex> l(producer_mu_);
+    st = producer_ ? producer_->Produce(topic_, 0, ttc.SerializeAsString(), &kTimeToCutTag)
+                   : Status::Unavailable("producer closed");
+  }
   if (st.ok()) {
-    support_->metrics()->ttc_sent++;
+    (*ttc_sent_)++;
   } else {
     spdlog::warn("posting time-to-cut for block {}: {}", n, st.ToString());
   }
@@ -240,7 +326,7 @@ void KafkaChain::SendTimeToCut() {
   timer_deadline_ = support_->clock()->NowNanos() + support_->options().batch_timeout_ms * 1'000'000;
 }
 
-void KafkaChain::LogRejection(const CheckedMessage& m) {
+void KafkaChain::LogRejection(const Record& m) {
   uint64_t& n = rejections_logged_[static_cast<size_t>(m.cause)];
   // Once per cause at warning level, then every 1000th at debug level.
   if (n++ == 0) {

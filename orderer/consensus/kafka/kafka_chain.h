@@ -14,24 +14,33 @@
 // partition writes byte-identical blocks, and a restarted orderer replays
 // exactly the decisions it made before.
 //
-// Crash resume: each block's metadata.last_offset is the offset of the last
-// record the block accounts for (Fabric's rule: when the record that
-// triggered a cut is not inside the cut batch, the batch accounts for
-// offset - 1). It is written atomically with the block, so a restart
-// consumes from last_offset + 1: nothing lost, nothing ordered twice.
+// Crash resume: each block's consenter metadata (a KafkaMetadata) holds the
+// offset of the last record the block accounts for (Fabric's rule: when the
+// record that triggered a cut is not inside the cut batch, the batch
+// accounts for offset - 1). It is written atomically with the block, so a
+// restart consumes from last_offset + 1: nothing lost, nothing ordered twice.
+//
+// Broadcast (Order) produces the envelope to the partition with the
+// configured producer properties, as Fabric's Kafka orderer does; peers may
+// also write to the partition directly. Either way every record is checked
+// again when it is consumed: the partition is open to any producer.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 
 #include "common/kafka.h"
 #include "common/properties.h"
-#include "orderer/chain_support.h"
 #include "orderer/consensus/consensus.h"
+#include "orderer/consensus/consenter_support.h"
+#include "orderer/consensus/kafka/kafka_record.h"
+#include "orderer/ingress/ordered_pool.h"
 #include "orderer/ingress/validator.h"
 
 namespace ordering {
@@ -40,40 +49,54 @@ struct KafkaChainOptions {
   std::string brokers;                 // required: "host:port,..."
   std::string topic;                   // Default: "" = the channel id
   Properties consumer_properties;      // passed to librdkafka after our defaults
-  Properties producer_properties;      // for connect / time-to-cut / Order()
+  Properties producer_properties;      // for connect / time-to-cut / Broadcast (Order)
   bool create_topic = true;            // Default: true; create (1 partition) if missing
   int replication_factor = 0;          // when creating the topic; <= 0: the brokers' default
   int verify_workers = 0;              // Default: 0 = one per hardware thread
   size_t max_in_flight = 4096;         // Default: 4096 records being checked at once
   int ready_timeout_ms = 30000;        // Default: 30 s for the broker to accept `connect`
+  // How often the consumer checks that its partition still exists and still
+  // holds what the ledger has ordered (librdkafka does not report a deleted
+  // topic to an assigned consumer). Default: 5 s; 0 = never.
+  int64_t partition_check_interval_ms = 5000;
+  // A partition missing this long is a deleted topic: the chain fails
+  // (Errored()), Broadcast and Deliver report it. Default: 30 s.
+  int64_t missing_partition_fatal_ms = 30000;
 };
 
 class KafkaChain final : public Chain {
  public:
-  KafkaChain(ChainSupport* support, const KafkaChainOptions& options);
+  KafkaChain(ConsenterSupport* support, const KafkaChainOptions& options);
   ~KafkaChain() override;
 
   Status Start() override;
-  Status Order(const std::string& envelope) override;
+  Status Order(CutterMessage tx) override;
   Status WaitReady() override;
   Status Errored() const override;
   void Halt() override;
 
  private:
   void ConsumeLoop(Offset start);
+  // The partition health check of ConsumeLoop: non-OK when it is gone for
+  // good or no longer holds what the ledger ordered.
+  Status CheckPartition(kafka::PartitionConsumer* consumer, Offset next, int64_t now, int64_t* missing_since);
   void OrderLoop();
-  Status Process(CheckedMessage& m);
-  Status ProcessRegular(CheckedMessage& m);
-  Status ProcessTimeToCut(const CheckedMessage& m);
+  using Record = kafka_backend::CheckedRecord;
+  using Pool = OrderedPool<kafka::ConsumedRecord, Record>;
+  Status Process(Record& m);
+  Status ProcessRegular(Record& m);
+  Status ProcessTimeToCut(const Record& m);
   void SendTimeToCut();
   void Fail(const Status& st);
-  void LogRejection(const CheckedMessage& m);
+  void LogRejection(const Record& m);
 
-  ChainSupport* support_;
+  ConsenterSupport* support_;
   KafkaChainOptions options_;
   std::string topic_;
-  std::unique_ptr<kafka::Producer> producer_;
-  std::unique_ptr<OrderedValidationPool> pool_;
+  // Order() runs on Broadcast's threads while Halt() may run on another.
+  std::shared_mutex producer_mu_;  // shared: producing; exclusive: creating and closing
+  std::unique_ptr<kafka::Producer> producer_;  // GUARDED_BY(producer_mu_)
+  std::unique_ptr<Pool> pool_;
   std::thread consumer_thread_;
   std::thread ordering_thread_;
   std::atomic<bool> stop_{false};
@@ -85,7 +108,15 @@ class KafkaChain final : public Chain {
   mutable std::mutex error_mu_;
   Status error_;  // GUARDED_BY(error_mu_)
 
+  // The backend's own counters (in OrdererMetrics::consenter).
+  std::atomic<int64_t>* ttc_sent_;      // time-to-cut messages posted by this orderer
+  std::atomic<int64_t>* ttc_stale_;     // time-to-cut messages ignored as stale
+  std::atomic<int64_t>* connect_seen_;  // connect messages read
+  std::atomic<int64_t>* last_offset_;   // last partition offset processed
+  std::atomic<int64_t>* broadcast_failed_;  // Broadcast envelopes the producer could not deliver
+
   // Ordering-thread state.
+  Offset resume_offset_{kBeforeFirstOffset};  // last offset of the last block at start
   int64_t timer_deadline_ = 0;      // NowNanos when TTC is due; 0 = no timer
   int64_t batch_first_seen_ = 0;    // NowNanos when the pending batch began
   uint64_t rejections_logged_[static_cast<size_t>(RejectCause::kCount)] = {};
@@ -95,7 +126,7 @@ class KafkaConsenter final : public Consenter {
  public:
   explicit KafkaConsenter(const KafkaChainOptions& options) : options_(options) {}
   std::string Type() const override { return "kafka"; }
-  Status HandleChain(ChainSupport* support, std::unique_ptr<Chain>* chain) override {
+  Status HandleChain(ConsenterSupport* support, std::unique_ptr<Chain>* chain) override {
     chain->reset(new KafkaChain(support, options_));
     return Status::OK();
   }
@@ -103,5 +134,15 @@ class KafkaConsenter final : public Consenter {
  private:
   KafkaChainOptions options_;
 };
+
+// A consenter factory that makes only this backend (for tests and programs
+// that embed an OrdererNode): OrdererOptions::make_consenter = OnlyKafka(o).
+inline std::function<Status(const std::string&, std::unique_ptr<Consenter>*)> OnlyKafka(KafkaChainOptions options) {
+  return [options](const std::string& type, std::unique_ptr<Consenter>* out) {
+    if (type != "kafka") return Status::InvalidArgument("only the kafka backend is available here, not '" + type + "'");
+    *out = std::make_unique<KafkaConsenter>(options);
+    return Status::OK();
+  };
+}
 
 }  // namespace ordering

@@ -1,0 +1,39 @@
+// The orderer's gRPC server: ordering.AtomicBroadcast with its two handlers,
+// Broadcast (transactions in) and Deliver (blocks out), on one port.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/status.h"
+#include "orderer/broadcast/broadcast_handler.h"
+#include "orderer/deliver/deliver_service.h"
+
+namespace ordering {
+
+class AtomicBroadcastServer {
+ public:
+  // Listens on `listen_address` ("127.0.0.1:7050"; port 0 picks one).
+  // Messages larger than `max_receive_bytes` end their stream in gRPC
+  // (RESOURCE_EXHAUSTED); set it above AbsoluteMaxBytes so that ingress sees,
+  // rejects and counts oversized envelopes below that. Both handlers must
+  // outlive the server.
+  [[nodiscard]] static Status Start(const std::string& listen_address, BroadcastHandler* broadcast,
+                                    DeliverService* deliver, int max_receive_bytes,
+                                    std::unique_ptr<AtomicBroadcastServer>* out);
+  ~AtomicBroadcastServer();
+  int port() const { return port_; }
+  // Cancels open streams (after a 2 s grace) and stops. Idempotent.
+  void Stop();
+
+ private:
+  class Service;
+  AtomicBroadcastServer() = default;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace ordering

@@ -1,0 +1,238 @@
+// The conformance suite every consensus backend passes, through the same
+// client path (Broadcast in, Deliver out) and the same checks:
+//   * exactly once: every accepted envelope is in the chain once;
+//   * order kept: each Broadcast stream's envelopes appear in the order sent
+//     (one stream is one client: no backend may reorder it);
+//   * the chain verifies: hashes, index, signatures and the backend's own
+//     metadata rule (ledger verify);
+//   * restart resumes: a stopped and restarted node continues the same
+//     chain, nothing lost or doubled;
+//   * replicas agree: where a backend has several ordering nodes, their
+//     chains are byte-identical.
+// A backend is added to the suite with one line in Backends() below; the
+// backends' own logic has unit tests on fakes beside their code.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "orderer/consensus/kafka/kafka_chain.h"
+#include "orderer/consensus/kafka/kafka_record.h"
+#include "orderer/consensus/registry.h"
+#include "orderer/consensus/solo/solo_chain.h"
+#include "orderer/node.h"
+#include "proto/ab.grpc.pb.h"
+#include "tests/pipeline_harness.h"
+#include "tests/test_broker.h"
+
+namespace ordering::testing {
+namespace {
+
+// How the suite runs one backend: it may need a broker, and some have
+// replicas (several nodes ordering one channel).
+struct BackendUnderTest {
+  std::string name;
+  bool needs_broker = false;
+  bool has_replicas = false;
+};
+
+void PrintTo(const BackendUnderTest& b, std::ostream* os) { *os << b.name; }
+
+std::vector<BackendUnderTest> Backends() {
+  return {
+      {"solo", false, false},
+      {"kafka", true, true},
+  };
+}
+
+class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
+ protected:
+  void SetUp() override {
+    if (GetParam().needs_broker) {
+      broker_ = TestBroker::Start();
+      ASSERT_TRUE(broker_);
+      channel_ = broker_->NewChannelName();
+      Status st = broker_->CreateChannel(channel_);
+      ASSERT_TRUE(st.ok()) << st.ToString();
+    }
+  }
+
+  OrdererOptions Options(const std::string& ledger) {
+    OrdererOptions o;
+    o.ledger_dir = ledger;
+    o.listen = "127.0.0.1:0";
+    o.consensus = GetParam().name;
+    o.channel.channel_id = channel_;
+    o.channel.batch_size.max_message_count = 40;
+    o.channel.batch_timeout_ms = 250;
+    o.sync_writes = false;
+    const std::string brokers = broker_ ? broker_->bootstrap() : "";
+    o.make_consenter = [brokers](const std::string& type, std::unique_ptr<Consenter>* out) {
+      if (type == "solo") {
+        *out = std::make_unique<solo::SoloConsenter>(solo::SoloOptions{});
+        return Status::OK();
+      }
+      if (type == "kafka") {
+        KafkaChainOptions k;
+        k.brokers = brokers;
+        k.verify_workers = 2;
+        *out = std::make_unique<KafkaConsenter>(k);
+        return Status::OK();
+      }
+      return Status::InvalidArgument("no backend '" + type + "' in the suite");
+    };
+    return o;
+  }
+
+  std::unique_ptr<OrdererNode> Start(const OrdererOptions& o) {
+    std::unique_ptr<OrdererNode> node;
+    Status st = OrdererNode::Start(o, SystemClock::Default(), &node);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return node;
+  }
+
+  // Sends `per_stream` envelopes on each of `streams` Broadcast streams at
+  // once; returns each stream's tx ids in send order. Every envelope must be
+  // answered SUCCESS.
+  std::vector<std::vector<std::string>> Broadcast(int port, int streams, int per_stream) {
+    std::vector<std::vector<std::string>> sent(streams);
+    std::vector<std::thread> threads;
+    for (int s = 0; s < streams; ++s) {
+      threads.emplace_back([&, s] {
+        TestPeer peer(channel_);
+        auto stub = AtomicBroadcast::NewStub(
+            grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+        grpc::ClientContext ctx;
+        auto stream = stub->Broadcast(&ctx);
+        std::thread writer([&] {
+          for (int i = 0; i < per_stream; ++i) {
+            BuiltTx tx = peer.Next();
+            Envelope env;
+            ASSERT_TRUE(env.ParseFromString(tx.envelope));
+            sent[s].push_back(tx.tx_id);
+            ASSERT_TRUE(stream->Write(env));
+          }
+          stream->WritesDone();
+        });
+        BroadcastResponse r;
+        int answers = 0;
+        while (stream->Read(&r)) {
+          EXPECT_EQ(r.status(), BROADCAST_STATUS_SUCCESS) << r.info();
+          ++answers;
+        }
+        writer.join();
+        EXPECT_TRUE(stream->Finish().ok());
+        EXPECT_EQ(answers, per_stream);
+      });
+    }
+    for (auto& t : threads) t.join();
+    return sent;
+  }
+
+  // The ledger, verified with the backend's own metadata rule too.
+  LedgerContents ReadVerified(const std::string& path) {
+    LedgerContents c = ReadLedger(path);  // hashes, index, signatures
+    std::unique_ptr<BlockStore> store;
+    LedgerOptions lo;
+    lo.path = path;
+    lo.read_only = true;
+    EXPECT_TRUE(BlockStore::Open(lo, &store).ok());
+    if (!store) return c;
+    VerifyOptions vo;
+    vo.check_consenter = MakeBackend(GetParam().name)->MetadataCheck();
+    VerifyResult vr;
+    Status st = store->Verify(vo, &vr);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return c;
+  }
+
+  static void ExpectExactlyOnceInStreamOrder(const LedgerContents& ledger,
+                                             const std::vector<std::vector<std::string>>& sent) {
+    std::map<std::string, size_t> position;
+    for (size_t i = 0; i < ledger.tx_ids.size(); ++i) {
+      EXPECT_TRUE(position.emplace(ledger.tx_ids[i], i).second) << "tx " << ledger.tx_ids[i] << " ordered twice";
+    }
+    size_t total = 0;
+    for (const auto& stream : sent) {
+      total += stream.size();
+      size_t last = 0;
+      for (size_t k = 0; k < stream.size(); ++k) {
+        auto it = position.find(stream[k]);
+        ASSERT_NE(it, position.end()) << "tx " << stream[k] << " never ordered";
+        if (k > 0) {
+          EXPECT_GT(it->second, last) << "a stream's envelopes were reordered at " << k;
+        }
+        last = it->second;
+      }
+    }
+    EXPECT_EQ(ledger.tx_ids.size(), total);
+  }
+
+  std::unique_ptr<TestBroker> broker_;
+  std::string channel_ = "mychannel";
+  TempDir dir_{"conformance"};
+};
+
+TEST_P(ConformanceTest, ExactlyOnceInEachStreamsOrderAndTheChainVerifies) {
+  auto node = Start(Options(dir_.path("ledger")));
+  ASSERT_TRUE(node);
+  auto sent = Broadcast(node->deliver_port(), 3, 150);
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 450; })) << node->metrics().Summary();
+  EXPECT_EQ(node->metrics().rejected_total(), 0u) << node->metrics().Summary();
+  node->Stop();
+  LedgerContents ledger = ReadVerified(dir_.path("ledger"));
+  ExpectExactlyOnceInStreamOrder(ledger, sent);
+}
+
+TEST_P(ConformanceTest, ARestartedNodeContinuesTheChain) {
+  OrdererOptions o = Options(dir_.path("ledger"));
+  std::vector<std::vector<std::string>> sent;
+  uint64_t height_before = 0;
+  {
+    auto node = Start(o);
+    ASSERT_TRUE(node);
+    sent = Broadcast(node->deliver_port(), 2, 60);
+    ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 120; })) << node->metrics().Summary();
+    height_before = node->ledger()->Info().height;
+  }
+  auto node = Start(o);
+  ASSERT_TRUE(node);
+  EXPECT_EQ(node->ledger()->Info().height, height_before);
+  auto more = Broadcast(node->deliver_port(), 2, 60);
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 120; })) << node->metrics().Summary();
+  // Nothing from before is ordered again after the restart.
+  EXPECT_EQ(node->metrics().txs_ordered.load(), 120u);
+  node->Stop();
+  sent.insert(sent.end(), more.begin(), more.end());
+  ExpectExactlyOnceInStreamOrder(ReadVerified(dir_.path("ledger")), sent);
+}
+
+TEST_P(ConformanceTest, ReplicasWriteByteIdenticalChains) {
+  if (!GetParam().has_replicas) GTEST_SKIP() << GetParam().name << " runs on one node: it has no replicas";
+  auto a = Start(Options(dir_.path("a")));
+  auto b = Start(Options(dir_.path("b")));
+  ASSERT_TRUE(a && b);
+  // Clients talk to either node.
+  auto sent_a = Broadcast(a->deliver_port(), 2, 50);
+  auto sent_b = Broadcast(b->deliver_port(), 2, 50);
+  ASSERT_TRUE(WaitFor([&] {
+    return a->metrics().txs_ordered.load() >= 200 && b->metrics().txs_ordered.load() >= 200;
+  })) << a->metrics().Summary() << " / " << b->metrics().Summary();
+  a->Stop();
+  b->Stop();
+  LedgerContents la = ReadVerified(dir_.path("a")), lb = ReadVerified(dir_.path("b"));
+  ASSERT_EQ(la.blocks.size(), lb.blocks.size());
+  for (size_t n = 0; n < la.blocks.size(); ++n) {
+    EXPECT_EQ(la.blocks[n].SerializeAsString(), lb.blocks[n].SerializeAsString()) << "block " << n;
+  }
+  sent_a.insert(sent_a.end(), sent_b.begin(), sent_b.end());
+  ExpectExactlyOnceInStreamOrder(la, sent_a);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest, ::testing::ValuesIn(Backends()),
+                         [](const ::testing::TestParamInfo<BackendUnderTest>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace ordering::testing

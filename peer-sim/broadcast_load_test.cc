@@ -33,11 +33,7 @@ class BroadcastLoadTest : public ::testing::Test {
     o.channel.batch_size.max_message_count = 100;
     o.channel.batch_timeout_ms = 200;
     o.sync_writes = false;
-    o.make_consenter = [](const std::string& type, std::unique_ptr<Consenter>* out) {
-      if (type != "solo") return Status::InvalidArgument(type);
-      *out = std::make_unique<solo::SoloConsenter>(solo::SoloOptions{});
-      return Status::OK();
-    };
+    o.make_consenter = solo::OnlySolo();
     std::unique_ptr<OrdererNode> node;
     Status st = OrdererNode::Start(o, SystemClock::Default(), &node);
     EXPECT_TRUE(st.ok()) << st.ToString();

@@ -19,14 +19,6 @@
 namespace ordering::testing {
 namespace {
 
-ConsenterFactory OnlySolo() {
-  return [](const std::string& type, std::unique_ptr<Consenter>* out) {
-    if (type != "solo") return Status::InvalidArgument("only solo here, not '" + type + "'");
-    *out = std::make_unique<solo::SoloConsenter>(solo::SoloOptions{});
-    return Status::OK();
-  };
-}
-
 class BroadcastTest : public ::testing::Test {
  protected:
   OrdererOptions Options(const std::string& ledger) {
@@ -40,7 +32,7 @@ class BroadcastTest : public ::testing::Test {
     o.channel.batch_size.preferred_max_bytes = 32 * 1024;
     o.channel.batch_timeout_ms = 200;
     o.sync_writes = false;
-    o.make_consenter = OnlySolo();
+    o.make_consenter = solo::OnlySolo();
     return o;
   }
   std::unique_ptr<OrdererNode> Start(const OrdererOptions& o) {

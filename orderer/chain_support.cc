@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/bytes.h"
 #include "ledger/block_util.h"
 
@@ -137,8 +139,10 @@ Status ChainSupport::WriteBlock(Batch batch, std::string consenter_metadata, int
   md.set_consenter(std::move(consenter_metadata));
   auto block = std::make_shared<Block>(
       MakeBlock(BlockNumber(info.height), info.last_hash, std::move(envelopes), md));
+  const int64_t write_start = clock_->NowNanos();
   ORDERING_RETURN_IF_ERROR(
       ledger_->Append(*block).WithContext("appending block " + std::to_string(info.height)));
+  metrics_->BlockWritten(static_cast<uint64_t>(std::max<int64_t>(0, clock_->NowNanos() - write_start)));
   metrics_->blocks_written++;
   metrics_->txs_ordered += batch.messages.size();
   metrics_->bytes_ordered += bytes;

@@ -33,6 +33,14 @@ nlohmann::json OrdererMetrics::ToJson() const {
   nlohmann::json cuts = nlohmann::json::object();
   for (size_t r = 2; r < cuts_by_reason.size(); ++r) cuts[CutReasonLabel(r)] = cuts_by_reason[r].load();
   j["cuts"] = cuts;
+  nlohmann::json over = nlohmann::json::object();
+  for (size_t i = 0; i < kBlockWriteThresholdsMs.size(); ++i) {
+    over[std::to_string(kBlockWriteThresholdsMs[i])] = block_writes_over[i].load();
+  }
+  const uint64_t writes = blocks_written.load();
+  j["block_write"] = {{"mean_ms", writes ? static_cast<double>(block_write_ns_sum.load()) / writes / 1e6 : 0.0},
+                      {"max_ms", static_cast<double>(block_write_ns_max.load()) / 1e6},
+                      {"over_ms", over}};
   j["consenter"] = consenter.ToJson();
   j["height"] = height.load();
   uint64_t blocks = blocks_written.load();
@@ -55,6 +63,7 @@ std::string OrdererMetrics::Summary() const {
   }
   if (!first) os << ")";
   if (blocks) os << " txs/block=" << static_cast<double>(txs_ordered.load()) / blocks;
+  if (blocks) os << " block_write_max_ms=" << static_cast<double>(block_write_ns_max.load()) / 1e6;
   const nlohmann::json own = consenter.ToJson();
   for (const auto& item : own.items()) os << " " << item.key() << "=" << item.value().get<int64_t>();
   return os.str();

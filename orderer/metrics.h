@@ -64,6 +64,22 @@ struct OrdererMetrics {
   // Sum over blocks of (block written - first message of the block read),
   // for the mean block-cut latency.
   std::atomic<uint64_t> cut_latency_ns_sum{0};
+  // The ledger's synced block writes (Append: block, index and info in one
+  // fsynced WriteBatch): total and longest time, and how many took longer
+  // than each of kBlockWriteThresholdsMs (a storage stall shows here).
+  static constexpr std::array<uint64_t, 6> kBlockWriteThresholdsMs = {10, 50, 100, 250, 500, 1000};
+  std::atomic<uint64_t> block_write_ns_sum{0};
+  std::atomic<uint64_t> block_write_ns_max{0};
+  std::array<std::atomic<uint64_t>, kBlockWriteThresholdsMs.size()> block_writes_over{};
+  void BlockWritten(uint64_t ns) {
+    block_write_ns_sum += ns;
+    uint64_t prev = block_write_ns_max.load();
+    while (ns > prev && !block_write_ns_max.compare_exchange_weak(prev, ns)) {
+    }
+    for (size_t i = 0; i < kBlockWriteThresholdsMs.size(); ++i) {
+      if (ns > kBlockWriteThresholdsMs[i] * 1'000'000) block_writes_over[i]++;
+    }
+  }
   // The backend's own counters, under "consenter" in the JSON.
   ConsenterCounters consenter;
 

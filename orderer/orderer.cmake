@@ -22,5 +22,5 @@ target_link_libraries(orderer_cli PRIVATE ordering_orderer Boost::program_option
 
 # Backends' logic on fakes (no broker, no disk, manual clock).
 ordering_test(consensus_test
-  SOURCES consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc
+  SOURCES metrics_test.cc consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc
   LIBS ordering_orderer ordering_txfactory)

@@ -23,6 +23,9 @@ constexpr char kBlockPrefix = 'b';
 constexpr char kTxPrefix = 't';
 const std::string kInfoKey = "i";
 const std::string kFormatKey = "f";
+// Values at least this large (serialized blocks) are kept in blob files; index entries
+// (a few dozen bytes) stay in the SST files.
+constexpr uint64_t kMinBlobSize = 256;
 
 std::string BlockKey(uint64_t number) {
   std::string k(1, kBlockPrefix);
@@ -70,6 +73,18 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
   rocksdb::Options ro;
   ro.create_if_missing = options.create_if_missing && !options.read_only;
   ro.compression = rocksdb::kNoCompression;  // block data is signed, random-looking payload
+  // Blocks go to blob files, written once at flush and never rewritten (the ledger only
+  // appends, so there is no blob garbage to collect): compaction then merges only keys, blob
+  // references and the small transaction index. With blocks inline, every L0 file spans the
+  // block keys and the random transaction-id keys alike, and each L0->L1 compaction rewrote
+  // the whole block data again, on the orderer's own CPU, in bursts that grew with the ledger.
+  ro.enable_blob_files = true;
+  ro.min_blob_size = kMinBlobSize;
+  ro.enable_blob_garbage_collection = false;
+  // A read-only open with max_open_files == -1 may take RocksDB's CompactedDBImpl fast path,
+  // whose Get cannot resolve blob references and answers NotFound (facebook/rocksdb#12503,
+  // present in 7.8): a bounded table cache keeps read-only opens on the ordinary path.
+  if (options.read_only) ro.max_open_files = 1024;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));

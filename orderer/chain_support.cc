@@ -129,30 +129,30 @@ Status ChainSupport::WriteBlock(Batch batch, std::string consenter_metadata, int
   LedgerInfo info = ledger_->Info();
   std::vector<std::string> envelopes;
   envelopes.reserve(batch.messages.size());
-  uint64_t bytes = 0;
-  for (CutterMessage& m : batch.messages) {
-    bytes += m.size;
-    envelopes.push_back(std::move(m.envelope));
-  }
+  for (CutterMessage& m : batch.messages) envelopes.push_back(std::move(m.envelope));
   BlockMetadata md;
   md.set_cut_reason(batch.reason);
   md.set_consenter(std::move(consenter_metadata));
-  auto block = std::make_shared<Block>(
-      MakeBlock(BlockNumber(info.height), info.last_hash, std::move(envelopes), md));
+  return AppendBlock(std::make_shared<Block>(MakeBlock(BlockNumber(info.height), info.last_hash, std::move(envelopes), md)),
+                     first_seen_nanos);
+}
+
+Status ChainSupport::AppendBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos) {
+  const uint64_t number = block->header().number();
   const int64_t write_start = clock_->NowNanos();
-  ORDERING_RETURN_IF_ERROR(
-      ledger_->Append(*block).WithContext("appending block " + std::to_string(info.height)));
+  ORDERING_RETURN_IF_ERROR(ledger_->Append(*block).WithContext("appending block " + std::to_string(number)));
   metrics_->BlockWritten(static_cast<uint64_t>(std::max<int64_t>(0, clock_->NowNanos() - write_start)));
+  uint64_t bytes = 0;
+  for (const std::string& env : block->data().data()) bytes += env.size();
+  const CutReason reason = block->metadata().cut_reason();
   metrics_->blocks_written++;
-  metrics_->txs_ordered += batch.messages.size();
+  metrics_->txs_ordered += static_cast<uint64_t>(block->data().data_size());
   metrics_->bytes_ordered += bytes;
-  metrics_->height = info.height + 1;
-  metrics_->Cut(batch.reason);
+  metrics_->height = number + 1;
+  metrics_->Cut(reason);
   if (first_seen_nanos > 0) metrics_->cut_latency_ns_sum += clock_->NowNanos() - first_seen_nanos;
-  SPDLOG_DEBUG("block {} written: {} txs, cut {}", info.height, batch.messages.size(),
-               CutReason_Name(batch.reason));
-  std::shared_ptr<const Block> committed = std::move(block);
-  for (const auto& l : listeners_) l(committed);
+  SPDLOG_DEBUG("block {} written: {} txs, cut {}", number, block->data().data_size(), CutReason_Name(reason));
+  for (const auto& l : listeners_) l(block);
   return Status::OK();
 }
 

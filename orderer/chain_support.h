@@ -58,6 +58,7 @@ class ChainSupport final : public ConsenterSupport {
   Batch CutPending(CutReason reason) override;
   size_t PendingCount() const override { return cutter_.pending_count(); }
   Status WriteBlock(Batch batch, std::string consenter_metadata, int64_t first_seen_nanos = 0) override;
+  Status AppendBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) override;
 
  private:
   ChainSupport(const ChannelOptions& options, BlockStore* ledger, OrdererMetrics* metrics,

@@ -56,7 +56,7 @@ struct OrdererMetrics {
   std::atomic<uint64_t> broadcast_received{0};  // envelopes read from Broadcast streams
   std::atomic<uint64_t> broadcast_accepted{0};  // of those, handed to the chain (SUCCESS)
   std::atomic<uint64_t> txs_ordered{0};       // regular messages accepted into blocks
-  std::atomic<uint64_t> bytes_ordered{0};     // their payload+signature bytes
+  std::atomic<uint64_t> bytes_ordered{0};     // their serialized envelope bytes
   std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCause::kCount)> rejected{};
   std::atomic<uint64_t> blocks_written{0};    // excluding genesis
   std::array<std::atomic<uint64_t>, 6> cuts_by_reason{};  // indexed by CutReason

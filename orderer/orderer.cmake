@@ -8,13 +8,15 @@ add_library(ordering_orderer STATIC
   consensus/kafka/kafka_chain.cc
   consensus/kafka/kafka_record.cc
   consensus/kafka/kafka_backend.cc
+  consensus/raft/raft_chain.cc
   broadcast/broadcast_handler.cc
   deliver/deliver_service.cc
   server.cc
 )
 target_link_libraries(ordering_orderer PUBLIC
   ordering_cutter ordering_ingress ordering_ledger ordering_common ordering_proto
-  nlohmann_json::nlohmann_json Boost::program_options)
+  nlohmann_json::nlohmann_json Boost::program_options
+  PkgConfig::RAFT PkgConfig::LIBUV PkgConfig::LZ4)
 
 add_executable(orderer_cli main.cc)
 set_target_properties(orderer_cli PROPERTIES OUTPUT_NAME orderer)
@@ -22,5 +24,5 @@ target_link_libraries(orderer_cli PRIVATE ordering_orderer Boost::program_option
 
 # Backends' logic on fakes (no broker, no disk, manual clock).
 ordering_test(consensus_test
-  SOURCES metrics_test.cc consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc
+  SOURCES metrics_test.cc consensus/batch_timer_test.cc consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc
   LIBS ordering_orderer ordering_txfactory)

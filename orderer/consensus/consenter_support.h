@@ -8,8 +8,9 @@
 // memory for unit tests of a backend's logic without disks, sockets or sleeps.
 //
 // Thread-safety: the ordering methods (IsDuplicate, Ordered, CutPending,
-// WriteBlock) are called from the backend's single ordering thread; the
-// accessors are thread-safe.
+// WriteBlock) are called from the backend's single ordering thread;
+// AppendBlock from one thread at a time, which may be another; the accessors
+// are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +66,14 @@ class ConsenterSupport {
   // arrived (for the block-cut latency; 0 if unknown).
   [[nodiscard]] virtual Status WriteBlock(Batch batch, std::string consenter_metadata,
                                           int64_t first_seen_nanos = 0) = 0;
+
+  // Appends a block assembled elsewhere (a backend that replicates whole
+  // blocks: its leader assembles with MakeBlock, every node appends the same
+  // bytes). The block must be the next one (number = height, previous_hash =
+  // the last block's hash); then as WriteBlock: durable, metrics, Deliver.
+  // Unlike the ordering methods it may be called from a thread of its own
+  // (the backend's replication thread): it does not touch the cutter.
+  [[nodiscard]] virtual Status AppendBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) = 0;
 };
 
 }  // namespace ordering

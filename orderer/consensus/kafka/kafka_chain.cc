@@ -28,7 +28,8 @@ KafkaChain::KafkaChain(ConsenterSupport* support, const KafkaChainOptions& optio
       ttc_stale_(support->metrics()->consenter.Add("ttc_stale")),
       connect_seen_(support->metrics()->consenter.Add("connect_seen")),
       last_offset_(support->metrics()->consenter.Add("last_offset")),
-      broadcast_failed_(support->metrics()->consenter.Add("broadcast_failed")) {}
+      broadcast_failed_(support->metrics()->consenter.Add("broadcast_failed")),
+      timer_(support->options().batch_timeout_ms) {}
 
 KafkaChain::~KafkaChain() { Halt(); }
 
@@ -218,13 +219,13 @@ void KafkaChain::OrderLoop() {
   const Clock* clock = support_->clock();
   while (!stop_.load()) {
     int64_t wait = kMaxWaitNanos;
-    if (timer_deadline_ != 0) wait = std::clamp<int64_t>(timer_deadline_ - clock->NowNanos(), 0, wait);
+    if (timer_.Armed()) wait = std::clamp<int64_t>(timer_.deadline() - clock->NowNanos(), 0, wait);
     Record m;
     if (pool_->Next(std::chrono::nanoseconds(wait), &m)) {
       Status st = Process(m);
       if (!st.ok()) return Fail(st);
     }
-    if (timer_deadline_ != 0 && clock->NowNanos() >= timer_deadline_) SendTimeToCut();
+    if (timer_.Expired(clock->NowNanos())) SendTimeToCut();
   }
 }
 
@@ -261,23 +262,16 @@ Status KafkaChain::ProcessRegular(Record& m) {
     return Status::OK();
   }
   const int64_t now = support_->clock()->NowNanos();
-  if (support_->PendingCount() == 0) batch_first_seen_ = now;
+  timer_.Arrived(now, support_->PendingCount() == 0);
   OrderedResult r = support_->Ordered(std::move(m.tx));
+  const std::vector<int64_t> first_seen = timer_.Ordered(r, now);
   for (size_t i = 0; i < r.batches.size(); ++i) {
     // Only the batch holding this record accounts for its offset; anything
     // cut before it ends at the previous offset.
-    bool holds_message = r.message_in_batches && i + 1 == r.batches.size();
-    Offset last = holds_message ? m.offset : m.offset.prev();
-    int64_t first_seen = (i == 0 || !holds_message) ? batch_first_seen_ : now;
+    const bool holds_message = r.message_in_batches && i + 1 == r.batches.size();
+    const Offset last = holds_message ? m.offset : m.offset.prev();
     ORDERING_RETURN_IF_ERROR(
-        support_->WriteBlock(std::move(r.batches[i]), kafka_backend::EncodeMetadata(last), first_seen));
-  }
-  if (!r.batches.empty()) {
-    // What remains pending (if anything) is this record, which began a new batch.
-    batch_first_seen_ = now;
-    timer_deadline_ = r.pending ? now + support_->options().batch_timeout_ms * 1'000'000 : 0;
-  } else if (timer_deadline_ == 0) {
-    timer_deadline_ = now + support_->options().batch_timeout_ms * 1'000'000;
+        support_->WriteBlock(std::move(r.batches[i]), kafka_backend::EncodeMetadata(last), first_seen[i]));
   }
   return Status::OK();
 }
@@ -297,14 +291,14 @@ Status KafkaChain::ProcessTimeToCut(const Record& m) {
                   wanted.value(), m.offset.value(), expected.value());
     return Status::OK();
   }
-  timer_deadline_ = 0;
+  timer_.Clear();
   Batch batch = support_->CutPending(CUT_REASON_TIMEOUT);
   if (batch.messages.empty()) {
     spdlog::warn("time-to-cut for block {} at offset {} with nothing pending; ignored",
                  wanted.value(), m.offset.value());
     return Status::OK();
   }
-  return support_->WriteBlock(std::move(batch), kafka_backend::EncodeMetadata(m.offset), batch_first_seen_);
+  return support_->WriteBlock(std::move(batch), kafka_backend::EncodeMetadata(m.offset), timer_.first_seen());
 }
 
 void KafkaChain::SendTimeToCut() {
@@ -323,7 +317,7 @@ void KafkaChain::SendTimeToCut() {
     spdlog::warn("posting time-to-cut for block {}: {}", n, st.ToString());
   }
   // If the TTC is lost, post another after a further timeout.
-  timer_deadline_ = support_->clock()->NowNanos() + support_->options().batch_timeout_ms * 1'000'000;
+  timer_.Rearm(support_->clock()->NowNanos());
 }
 
 void KafkaChain::LogRejection(const Record& m) {

@@ -37,6 +37,7 @@
 
 #include "common/kafka.h"
 #include "common/properties.h"
+#include "orderer/consensus/batch_timer.h"
 #include "orderer/consensus/consensus.h"
 #include "orderer/consensus/consenter_support.h"
 #include "orderer/consensus/kafka/kafka_record.h"
@@ -117,8 +118,7 @@ class KafkaChain final : public Chain {
 
   // Ordering-thread state.
   Offset resume_offset_{kBeforeFirstOffset};  // last offset of the last block at start
-  int64_t timer_deadline_ = 0;      // NowNanos when TTC is due; 0 = no timer
-  int64_t batch_first_seen_ = 0;    // NowNanos when the pending batch began
+  BatchTimer timer_;                // when a time-to-cut is due
   uint64_t rejections_logged_[static_cast<size_t>(RejectCause::kCount)] = {};
 };
 

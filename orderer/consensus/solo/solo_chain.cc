@@ -7,7 +7,7 @@
 namespace ordering::solo {
 
 SoloChain::SoloChain(ConsenterSupport* support, const SoloOptions& options)
-    : support_(support), options_(options) {}
+    : support_(support), options_(options), timer_(support->options().batch_timeout_ms) {}
 
 SoloChain::~SoloChain() { Halt(); }
 
@@ -52,7 +52,7 @@ void SoloChain::Loop() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      const int64_t deadline = timer_deadline_ != 0 ? timer_deadline_ : std::numeric_limits<int64_t>::max();
+      const int64_t deadline = timer_.Armed() ? timer_.deadline() : std::numeric_limits<int64_t>::max();
       clock->WaitUntil(lock, ready_cv_, deadline, [&] { return stop_ || !queue_.empty(); });
       if (stop_) return;
       work.swap(queue_);
@@ -64,7 +64,7 @@ void SoloChain::Loop() {
       if (!st.ok()) break;
     }
     work.clear();
-    if (st.ok() && timer_deadline_ != 0 && clock->NowNanos() >= timer_deadline_) st = WriteTimeoutBlock();
+    if (st.ok() && timer_.Expired(clock->NowNanos())) st = WriteTimeoutBlock();
     if (!st.ok()) {
       spdlog::error("solo chain stopped: {}", st.ToString());
       {
@@ -87,28 +87,20 @@ Status SoloChain::Process(CutterMessage& tx) {
     return Status::OK();
   }
   const int64_t now = support_->clock()->NowNanos();
-  if (support_->PendingCount() == 0) batch_first_seen_ = now;
+  timer_.Arrived(now, support_->PendingCount() == 0);
   OrderedResult r = support_->Ordered(std::move(tx));
+  const std::vector<int64_t> first_seen = timer_.Ordered(r, now);
   for (size_t i = 0; i < r.batches.size(); ++i) {
-    const bool holds_message = r.message_in_batches && i + 1 == r.batches.size();
-    const int64_t first_seen = (i == 0 || !holds_message) ? batch_first_seen_ : now;
-    ORDERING_RETURN_IF_ERROR(support_->WriteBlock(std::move(r.batches[i]), "", first_seen));
-  }
-  const int64_t timeout = static_cast<int64_t>(support_->options().batch_timeout_ms) * 1'000'000;
-  if (!r.batches.empty()) {
-    batch_first_seen_ = now;
-    timer_deadline_ = r.pending ? now + timeout : 0;
-  } else if (timer_deadline_ == 0) {
-    timer_deadline_ = now + timeout;
+    ORDERING_RETURN_IF_ERROR(support_->WriteBlock(std::move(r.batches[i]), "", first_seen[i]));
   }
   return Status::OK();
 }
 
 Status SoloChain::WriteTimeoutBlock() {
-  timer_deadline_ = 0;
+  timer_.Clear();
   Batch batch = support_->CutPending(CUT_REASON_TIMEOUT);
   if (batch.messages.empty()) return Status::OK();
-  return support_->WriteBlock(std::move(batch), "", batch_first_seen_);
+  return support_->WriteBlock(std::move(batch), "", timer_.first_seen());
 }
 
 namespace {

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "orderer/consensus/batch_timer.h"
 #include "orderer/consensus/consensus.h"
 #include "orderer/consensus/consenter_support.h"
 #include "orderer/consensus/registry.h"
@@ -57,9 +58,7 @@ class SoloChain final : public Chain {
   std::thread thread_;
   std::once_flag halt_once_;
 
-  // Ordering-thread state.
-  int64_t timer_deadline_ = 0;    // NowNanos when the pending batch is cut; 0 = none
-  int64_t batch_first_seen_ = 0;  // NowNanos when the pending batch began
+  BatchTimer timer_;  // ordering thread
 };
 
 class SoloConsenter final : public Consenter {

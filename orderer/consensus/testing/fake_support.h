@@ -108,6 +108,32 @@ class FakeConsenterSupport final : public ConsenterSupport {
     return Status::OK();
   }
 
+  Status AppendBlock(std::shared_ptr<const Block> block, int64_t /*first_seen_nanos*/) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!write_error_.ok()) return write_error_;
+      if (block->header().number() != blocks_.size()) {
+        return Status::InvalidArgument("block " + std::to_string(block->header().number()) + " is not the next (" +
+                                       std::to_string(blocks_.size()) + ")");
+      }
+      if (block->header().previous_hash() != DigestBytes(BlockHash(blocks_.back()))) {
+        return Status::InvalidArgument("block " + std::to_string(block->header().number()) +
+                                       " does not link to the last block");
+      }
+      std::vector<std::string> ids;
+      Status st = ExtractTxIds(*block, &ids);
+      if (!st.ok()) return st;
+      for (const std::string& id : ids) ordered_ids_.insert(id);
+      blocks_.push_back(*block);
+      metrics_.blocks_written++;
+      metrics_.txs_ordered += block->data().data_size();
+      metrics_.height = blocks_.size();
+      metrics_.Cut(block->metadata().cut_reason());
+    }
+    cv_.notify_all();
+    return Status::OK();
+  }
+
   // Every block so far, genesis first.
   std::vector<Block> blocks() const {
     std::lock_guard<std::mutex> l(mu_);

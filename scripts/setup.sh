@@ -9,6 +9,7 @@ PACKAGES=(
   librdkafka-dev            # Kafka client (C API) incl. rdkafka_mock.h
   libssl-dev                # OpenSSL 3: SHA-256, ECDSA P-256
   librocksdb-dev            # ledger storage
+  libraft-dev libuv1-dev liblz4-dev   # the raft backend (libraft 0.15 on libuv; its static lib needs lz4)
   protobuf-compiler libprotobuf-dev
   libgrpc++-dev protobuf-compiler-grpc   # Deliver service
   libboost-program-options-dev

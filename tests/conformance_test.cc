@@ -20,30 +20,35 @@
 
 #include "orderer/consensus/kafka/kafka_chain.h"
 #include "orderer/consensus/kafka/kafka_record.h"
+#include "orderer/consensus/raft/raft_chain.h"
 #include "orderer/consensus/registry.h"
 #include "orderer/consensus/solo/solo_chain.h"
 #include "orderer/node.h"
 #include "proto/ab.grpc.pb.h"
 #include "tests/pipeline_harness.h"
+#include "tests/raft_cluster.h"
 #include "tests/test_broker.h"
 
 namespace ordering::testing {
 namespace {
 
-// How the suite runs one backend: it may need a broker, and some have
-// replicas (several nodes ordering one channel).
+// How the suite runs one backend: it may need a broker, some have replicas
+// (several nodes ordering one channel), and an ordering service may be a
+// cluster of nodes (raft: clients talk to any node, followers forward).
 struct BackendUnderTest {
   std::string name;
   bool needs_broker = false;
   bool has_replicas = false;
+  int nodes = 1;  // nodes of one ordering service
 };
 
 void PrintTo(const BackendUnderTest& b, std::ostream* os) { *os << b.name; }
 
 std::vector<BackendUnderTest> Backends() {
   return {
-      {"solo", false, false},
-      {"kafka", true, true},
+      {"solo", false, false, 1},
+      {"kafka", true, true, 1},
+      {"raft", false, true, 3},
   };
 }
 
@@ -81,9 +86,58 @@ class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
         *out = std::make_unique<KafkaConsenter>(k);
         return Status::OK();
       }
+      // raft: RaftCluster sets its own factory per node.
       return Status::InvalidArgument("no backend '" + type + "' in the suite");
     };
     return o;
+  }
+
+  // Starts (or restarts) the ordering service `name`: one node, or a raft
+  // cluster (same addresses on a restart) once it has a leader.
+  void StartService(const std::string& name) {
+    if (GetParam().nodes == 1) {
+      single_[name] = Start(Options(dir_.path(name)));
+      ASSERT_TRUE(single_[name]);
+      return;
+    }
+    auto& c = clusters_[name];
+    if (!c) c = std::make_unique<RaftCluster>(dir_.path(name), GetParam().nodes, Options(""));
+    Status st = c->StartAll();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE(c->WaitForLeader()) << "no raft leader";
+  }
+  void StopService(const std::string& name) {
+    if (GetParam().nodes == 1) {
+      single_[name].reset();
+    } else {
+      clusters_[name]->StopAll();
+    }
+  }
+  // Node i of the service (clients may talk to any).
+  OrdererNode* Node(const std::string& name, int i = 0) {
+    return GetParam().nodes == 1 ? single_[name].get() : clusters_[name]->node(i);
+  }
+  std::vector<OrdererNode*> Nodes(const std::string& name) {
+    std::vector<OrdererNode*> out;
+    for (int i = 0; i < GetParam().nodes; ++i) out.push_back(Node(name, i));
+    return out;
+  }
+  // Every node of the service has ordered at least `n` transactions.
+  bool WaitOrdered(const std::string& name, uint64_t n) {
+    return WaitFor([&] {
+      for (OrdererNode* node : Nodes(name)) {
+        if (node->metrics().txs_ordered.load() < n) return false;
+      }
+      return true;
+    });
+  }
+  std::string LedgerPath(const std::string& name, int i = 0) {
+    return GetParam().nodes == 1 ? dir_.path(name) : clusters_[name]->ledger(i);
+  }
+  std::string Summaries(const std::string& name) {
+    std::string s;
+    for (OrdererNode* node : Nodes(name)) s += node->metrics().Summary() + " / ";
+    return s;
   }
 
   std::unique_ptr<OrdererNode> Start(const OrdererOptions& o) {
@@ -173,62 +227,72 @@ class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
   std::unique_ptr<TestBroker> broker_;
   std::string channel_ = "mychannel";
   TempDir dir_{"conformance"};
+  std::map<std::string, std::unique_ptr<OrdererNode>> single_;
+  std::map<std::string, std::unique_ptr<RaftCluster>> clusters_;
 };
 
 TEST_P(ConformanceTest, ExactlyOnceInEachStreamsOrderAndTheChainVerifies) {
-  auto node = Start(Options(dir_.path("ledger")));
-  ASSERT_TRUE(node);
-  auto sent = Broadcast(node->deliver_port(), 3, 150);
-  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 450; })) << node->metrics().Summary();
-  EXPECT_EQ(node->metrics().rejected_total(), 0u) << node->metrics().Summary();
-  node->Stop();
-  LedgerContents ledger = ReadVerified(dir_.path("ledger"));
+  StartService("a");
+  auto sent = Broadcast(Node("a")->deliver_port(), 3, 150);
+  ASSERT_TRUE(WaitOrdered("a", 450)) << Summaries("a");
+  for (OrdererNode* node : Nodes("a")) EXPECT_EQ(node->metrics().rejected_total(), 0u) << node->metrics().Summary();
+  StopService("a");
+  LedgerContents ledger = ReadVerified(LedgerPath("a"));
   ExpectExactlyOnceInStreamOrder(ledger, sent);
 }
 
 TEST_P(ConformanceTest, ARestartedNodeContinuesTheChain) {
-  OrdererOptions o = Options(dir_.path("ledger"));
   std::vector<std::vector<std::string>> sent;
   uint64_t height_before = 0;
-  {
-    auto node = Start(o);
-    ASSERT_TRUE(node);
-    sent = Broadcast(node->deliver_port(), 2, 60);
-    ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 120; })) << node->metrics().Summary();
-    height_before = node->ledger()->Info().height;
-  }
-  auto node = Start(o);
-  ASSERT_TRUE(node);
-  EXPECT_EQ(node->ledger()->Info().height, height_before);
-  auto more = Broadcast(node->deliver_port(), 2, 60);
-  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 120; })) << node->metrics().Summary();
+  StartService("a");
+  sent = Broadcast(Node("a")->deliver_port(), 2, 60);
+  ASSERT_TRUE(WaitOrdered("a", 120)) << Summaries("a");
+  height_before = Node("a")->ledger()->Info().height;
+  StopService("a");
+  StartService("a");
+  for (OrdererNode* node : Nodes("a")) EXPECT_EQ(node->ledger()->Info().height, height_before);
+  auto more = Broadcast(Node("a")->deliver_port(), 2, 60);
+  ASSERT_TRUE(WaitOrdered("a", 120)) << Summaries("a");
   // Nothing from before is ordered again after the restart.
-  EXPECT_EQ(node->metrics().txs_ordered.load(), 120u);
-  node->Stop();
+  for (OrdererNode* node : Nodes("a")) EXPECT_EQ(node->metrics().txs_ordered.load(), 120u);
+  StopService("a");
   sent.insert(sent.end(), more.begin(), more.end());
-  ExpectExactlyOnceInStreamOrder(ReadVerified(dir_.path("ledger")), sent);
+  ExpectExactlyOnceInStreamOrder(ReadVerified(LedgerPath("a")), sent);
 }
 
 TEST_P(ConformanceTest, ReplicasWriteByteIdenticalChains) {
   if (!GetParam().has_replicas) GTEST_SKIP() << GetParam().name << " runs on one node: it has no replicas";
-  auto a = Start(Options(dir_.path("a")));
-  auto b = Start(Options(dir_.path("b")));
-  ASSERT_TRUE(a && b);
-  // Clients talk to either node.
-  auto sent_a = Broadcast(a->deliver_port(), 2, 50);
-  auto sent_b = Broadcast(b->deliver_port(), 2, 50);
-  ASSERT_TRUE(WaitFor([&] {
-    return a->metrics().txs_ordered.load() >= 200 && b->metrics().txs_ordered.load() >= 200;
-  })) << a->metrics().Summary() << " / " << b->metrics().Summary();
-  a->Stop();
-  b->Stop();
-  LedgerContents la = ReadVerified(dir_.path("a")), lb = ReadVerified(dir_.path("b"));
-  ASSERT_EQ(la.blocks.size(), lb.blocks.size());
-  for (size_t n = 0; n < la.blocks.size(); ++n) {
-    EXPECT_EQ(la.blocks[n].SerializeAsString(), lb.blocks[n].SerializeAsString()) << "block " << n;
+  // Two nodes ordering one channel: two independent orderers on one Kafka
+  // partition, or two members of a raft cluster. Clients talk to either.
+  std::vector<std::string> ledgers;
+  std::vector<std::vector<std::string>> sent_a, sent_b;
+  if (GetParam().nodes == 1) {
+    StartService("a");
+    StartService("b");
+    sent_a = Broadcast(Node("a")->deliver_port(), 2, 50);
+    sent_b = Broadcast(Node("b")->deliver_port(), 2, 50);
+    ASSERT_TRUE(WaitOrdered("a", 200) && WaitOrdered("b", 200)) << Summaries("a") << Summaries("b");
+    StopService("a");
+    StopService("b");
+    ledgers = {LedgerPath("a"), LedgerPath("b")};
+  } else {
+    StartService("a");
+    sent_a = Broadcast(Node("a", 0)->deliver_port(), 2, 50);
+    sent_b = Broadcast(Node("a", 1)->deliver_port(), 2, 50);
+    ASSERT_TRUE(WaitOrdered("a", 200)) << Summaries("a");
+    StopService("a");
+    for (int i = 0; i < GetParam().nodes; ++i) ledgers.push_back(LedgerPath("a", i));
+  }
+  LedgerContents first = ReadVerified(ledgers[0]);
+  for (size_t k = 1; k < ledgers.size(); ++k) {
+    LedgerContents other = ReadVerified(ledgers[k]);
+    ASSERT_EQ(first.blocks.size(), other.blocks.size()) << ledgers[k];
+    for (size_t n = 0; n < first.blocks.size(); ++n) {
+      EXPECT_EQ(first.blocks[n].SerializeAsString(), other.blocks[n].SerializeAsString()) << "block " << n;
+    }
   }
   sent_a.insert(sent_a.end(), sent_b.begin(), sent_b.end());
-  ExpectExactlyOnceInStreamOrder(la, sent_a);
+  ExpectExactlyOnceInStreamOrder(first, sent_a);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest, ::testing::ValuesIn(Backends()),

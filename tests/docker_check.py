@@ -3,12 +3,14 @@
 
 Usage: docker_check.py REPO_ROOT BUILD_DIR
 
-Checks that the compose file parses and names only pinned images, existing
+Checks that each compose file (docker-compose.yml: Kafka; docker-compose.raft.yml:
+three raft orderers) parses and names only pinned images, existing
 build contexts and Dockerfiles; that every COPY source exists; that the
 runtime packages exist in Debian 12 (when apt-cache is available); that each
 service command runs a binary the image contains, with flags that binary
 accepts (asked from the built binary's --help) and config paths that exist
-in configs/; and that the broker settings match configs/broker.
+in configs/; that the raft orderers name the same members and distinct ids; and that the
+broker settings match configs/broker.
 Exits 1 listing every problem found.
 """
 import os
@@ -71,14 +73,56 @@ def binary_flags(build_dir, binary):
     return set(re.findall(r"--([a-z0-9-]+)", out.stdout))
 
 
-def main():
-    root, build_dir = sys.argv[1], sys.argv[2]
-    compose_path = os.path.join(root, "docker", "docker-compose.yml")
+# Each compose file and the services it must have.
+COMPOSE_FILES = {
+    "docker-compose.yml": ("kafka", "orderer", "peer-sim"),
+    "docker-compose.raft.yml": ("orderer1", "orderer2", "orderer3", "peer-sim"),
+}
+
+
+def check_raft_members(fname, services):
+    """Every raft orderer names the same members, its own id among them, once."""
+    members, ids = {}, {}
+    for name, svc in services.items():
+        cmd = svc.get("command") or []
+        if isinstance(cmd, str):
+            cmd = cmd.split()
+        if "--consensus=raft" not in cmd:
+            continue
+        members[name] = sorted(a.split("=", 1)[1] for a in cmd if a.startswith("--raft-node="))
+        ids[name] = [a.split("=", 1)[1] for a in cmd if a.startswith("--raft-id=")]
+    if not members:
+        return
+    first = next(iter(members.values()))
+    for name, m in members.items():
+        if m != first:
+            problem(f"{fname}: {name} names raft members {m}, others {first}")
+        if len(ids[name]) != 1:
+            problem(f"{fname}: {name} needs exactly one --raft-id")
+        elif ids[name][0] not in [x.split(",", 1)[0] for x in m]:
+            problem(f"{fname}: {name} has --raft-id={ids[name][0]}, not one of its --raft-node ids")
+        else:
+            # libraft binds its own Raft address: it must be this container's.
+            own = [x for x in m if x.split(",", 1)[0] == ids[name][0]][0].split(",")[1].rsplit(":", 1)[0]
+            nets = services[name].get("networks") or {}
+            ips = [n.get("ipv4_address") for n in nets.values() if isinstance(n, dict)] if isinstance(nets, dict) else []
+            if own not in ips:
+                problem(f"{fname}: {name}'s Raft address {own} is not its network address ({ips})")
+    all_ids = [i[0] for i in ids.values() if i]
+    if len(set(all_ids)) != len(all_ids):
+        problem(f"{fname}: raft ids {all_ids} are not unique")
+
+
+def check_compose(root, build_dir, fname, required):
+    compose_path = os.path.join(root, "docker", fname)
+    if not os.path.isfile(compose_path):
+        problem(f"{fname}: missing")
+        return {}
     compose = yaml.safe_load(open(compose_path))
     services = compose.get("services") or {}
-    for name in ("kafka", "orderer", "peer-sim"):
+    for name in required:
         if name not in services:
-            problem(f"compose: no service '{name}'")
+            problem(f"{fname}: no service '{name}'")
 
     image_binaries = set()
     for name, svc in services.items():
@@ -110,15 +154,19 @@ def main():
                     problem(f"{dockerfile}: build target {t} is not defined in CMake")
             image_binaries |= set(binaries)
             if shutil.which("apt-cache"):
-                for p in packages:
+                for p in sorted(set(packages) - CHECKED_PACKAGES):
+                    CHECKED_PACKAGES.add(p)
                     r = subprocess.run(["apt-cache", "show", p], capture_output=True, text=True)
                     if r.returncode != 0 or not r.stdout.strip():
                         problem(f"{dockerfile}: package {p} is not in the Debian archive")
         elif "image" in svc:
             if not pinned(svc["image"]):
                 problem(f"{name}: image {svc['image']} is not pinned to a tag")
+            if svc["image"].startswith("kafka-ordering:"):
+                image_binaries |= {"orderer", "peer-sim", "ledger", "embedded-broker"} & IMAGE_BINARIES
         else:
             problem(f"{name}: neither image nor build")
+    IMAGE_BINARIES.update(image_binaries)
 
     for name, svc in services.items():
         cmd = svc.get("command")
@@ -144,6 +192,21 @@ def main():
         for dep in (svc.get("depends_on") or {}):
             if dep not in services:
                 problem(f"{name}: depends on unknown service {dep}")
+    check_raft_members(fname, services)
+    return services
+
+
+CHECKED_PACKAGES = set()
+IMAGE_BINARIES = set()
+
+
+def main():
+    root, build_dir = sys.argv[1], sys.argv[2]
+    all_services = {}
+    for fname, required in COMPOSE_FILES.items():
+        all_services[fname] = check_compose(root, build_dir, fname, required)
+    services = all_services["docker-compose.yml"]
+    image_binaries = IMAGE_BINARIES
 
     # Broker settings must match what scripts/kafka uses.
     broker = {}
@@ -164,7 +227,8 @@ def main():
         for p in problems:
             print("  - " + p)
         return 1
-    print(f"docker check: OK ({len(services)} services, binaries {sorted(image_binaries)})")
+    n = sum(len(v) for v in all_services.values())
+    print(f"docker check: OK ({len(all_services)} compose files, {n} services, binaries {sorted(image_binaries)})")
     return 0
 
 

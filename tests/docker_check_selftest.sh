@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shows that docker_check.py fails on a broken copy of docker/: an unpinned
-# image, a package Debian does not have, a flag the binary lacks, and a broker
-# setting that disagrees with configs/broker.
+# image, a package Debian does not have, a flag the binary lacks, a broker
+# setting that disagrees with configs/broker, and two raft orderers with one id.
 # Usage: docker_check_selftest.sh REPO_ROOT BUILD_DIR
 set -euo pipefail
 ROOT=$1 BUILD=$2
@@ -12,13 +12,14 @@ cp -r "$ROOT/docker" "$ROOT/configs" "$TMP"/
 sed -i 's/--rate=2000/--rat=2000/; s/KAFKA_NUM_NETWORK_THREADS: "3"/KAFKA_NUM_NETWORK_THREADS: "8"/; s#apache/kafka:3.9.1#apache/kafka#' \
   "$TMP/docker/docker-compose.yml"
 sed -i 's/libfmt9/libfmt99/' "$TMP/docker/Dockerfile"
+sed -i 's/--raft-id=3/--raft-id=2/' "$TMP/docker/docker-compose.raft.yml"
 set +e
 out=$(/usr/bin/python3 "$ROOT/tests/docker_check.py" "$TMP" "$BUILD")
 rc=$?
 set -e
 echo "$out"
 [[ $rc -ne 0 ]] || { echo "selftest: the check passed a broken compose file" >&2; exit 1; }
-for want in "not pinned" "libfmt99" "no flag --rat" "KAFKA_NUM_NETWORK_THREADS=8"; do
+for want in "not pinned" "libfmt99" "no flag --rat" "KAFKA_NUM_NETWORK_THREADS=8" "are not unique"; do
   grep -q -- "$want" <<<"$out" || { echo "selftest: missing problem '$want'" >&2; exit 1; }
 done
-echo "selftest: OK, all four planted problems reported"
+echo "selftest: OK, all five planted problems reported"

@@ -2,6 +2,7 @@
 
 #include "common/crypto.h"
 #include "orderer/consensus/kafka/kafka_backend.h"
+#include "orderer/consensus/raft/raft_chain.h"
 #include "orderer/consensus/solo/solo_chain.h"
 
 namespace ordering {
@@ -10,6 +11,7 @@ const std::vector<RegisteredBackend>& Backends() {
   static const std::vector<RegisteredBackend> kBackends = {
       {"solo", &solo::MakeBackend},            // one node, no replication: the reference
       {"kafka", &kafka_backend::MakeBackend},  // a Kafka partition orders the channel
+      {"raft", &raft_backend::MakeBackend},    // 3 or 5 orderers replicate blocks with Raft
   };
   return kBackends;
 }

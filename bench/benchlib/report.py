@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from benchlib import analysis, study as studymod  # noqa: E402
 from benchlib.stats import fmt, fmt_p, fmt_ratio  # noqa: E402
-from benchlib.record import read_json
+from benchlib.record import read_json, read_text
 
 ROLE_NAMES = {"orderer": "orderer", "broker": "broker(s)", "peers": "peers"}
 
@@ -195,6 +195,10 @@ def plot_calibration(cal_rows, path):
 
 def header(meta, env, rdf, cdf, out_dir):
     md = [f"# Study `{meta['study']}` ({meta['preset']} preset, driver {meta['driver']})", ""]
+    note_path = os.path.join(out_dir, "NOTE.md")
+    if os.path.isfile(note_path):  # what a reader must know first (NOTE.md, written after the study)
+        lines = read_text(note_path).strip().splitlines()
+        md += ["> **Note.** " + lines[0]] + [("> " + ln).rstrip() for ln in lines[1:]] + [""]
     if meta.get("description"):
         md += [meta["description"], ""]
     cells_total = len(meta["cells"]) * meta["repetitions"]
@@ -564,6 +568,12 @@ def write_index(root_dir):
             line = one_line(folder)
         except (OSError, ValueError, KeyError):
             continue
+        # A study's NOTE.md (first paragraph) says what the reader must know
+        # before using its figures (a flaw found after it ran, say).
+        note_path = os.path.join(folder, "NOTE.md")
+        if os.path.isfile(note_path):
+            first = read_text(note_path).strip().split("\n\n")[0].replace("\n", " ").lstrip("# ")
+            line = f"**{first}** {line}"
         import datetime
         day = datetime.datetime.fromtimestamp(meta.get("started_unix", 0)).strftime("%Y-%m-%d")
         rows.append((day, os.path.basename(folder), meta, e, line))

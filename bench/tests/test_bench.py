@@ -444,6 +444,10 @@ class ReportTest(unittest.TestCase):
             text = read_text(report.write_index(root))
             self.assertIn("[load-full-x](load-full-x/report.md)", text)
             self.assertIn("capacity from baseline", text)
+            with open(os.path.join(d, "NOTE.md"), "w") as f:
+                f.write("Superseded: its repetitions were not independent.\n\nDetails.\n")
+            text = read_text(report.write_index(root))
+            self.assertIn("**Superseded: its repetitions were not independent.** capacity from baseline", text)
         finally:
             shutil.rmtree(root, ignore_errors=True)
 

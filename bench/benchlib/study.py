@@ -276,14 +276,6 @@ class Study:
                     self.log(f"  {rec.records_per_s or 0:,.0f} msg/s"
                              + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
 
-    def previous_capacity(self, cell):
-        """Where the step search found the cell's capacity last time (before
-        any confirmation), for the next repetition's starting point."""
-        caps = [c.get("search_capacity") or c.get("capacity")
-                for (n, _), c in sorted(self.cells_done.items(), key=lambda kv: kv[0][1]) if n == cell]
-        caps = [c for c in caps if c]
-        return caps[-1] if caps else None
-
     def run_cell(self, cell, rep, order):
         eff = self._settings_for(cell)
         self._ensure_brokers(eff)
@@ -322,12 +314,11 @@ class Study:
                 keep(rec)
                 self.log(f"  raw producer: {rec.acked_tps or 0:,.0f} msg/s" + ("" if rec.valid else " (INVALID)"))
             orderer.start()
-            prev = self.previous_capacity(cell.name)
+            # Every repetition searches alike, from the same start: a search
+            # that began where the last one ended would make the repetitions
+            # depend on each other (and their interval meaningless).
             steps_allowed = capw.max_steps
-            if prev:
-                search = cap_search.Search(prev * 0.95, capw.repeat_growth, capw.precision, max(1, steps_allowed))
-            else:
-                search = cap_search.Search(capw.start_rate, capw.growth, capw.precision, max(1, steps_allowed))
+            search = cap_search.Search(capw.start_rate, capw.growth, capw.precision, max(1, steps_allowed))
             summary["search_start"] = search.start if steps_allowed else None
             step = 0
             failed_generator = {}

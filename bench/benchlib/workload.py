@@ -38,7 +38,7 @@ TOP_KEYS = {"name", "description", "driver", "tx_size", "peers", "block", "capac
             "repetitions", "seed", "raw_baseline", "calibrate", "cells", "grid", "sweep", "presets",
             "outliers", "notes", "cells_only"}
 CAPACITY_KEYS = {"slo_p99_ms", "start_rate", "growth", "precision", "max_steps", "step_window_s",
-                 "warmup_max_s", "min_achieved", "max_backlog_growth", "repeat_growth", "confirm_window_s",
+                 "warmup_max_s", "min_achieved", "max_backlog_growth", "confirm_window_s",
                  "confirm_levels", "retry_first_failure"}
 LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s", "capacity_from"}
 WARMUP_KEYS = {"steady_window_s", "tolerance"}
@@ -53,9 +53,8 @@ class WorkloadError(ValueError):
 class Capacity:
     """The step search for the highest offered rate a cell sustains."""
     slo_p99_ms: float = 500.0        # a step's p99 must stay under this
-    start_rate: float = 4000.0       # first step of a cell's first search (tx/s)
+    start_rate: float = 4000.0       # first step of every search, every repetition alike (tx/s)
     growth: float = 1.5              # factor between steps until the first failure
-    repeat_growth: float = 1.1       # later repetitions start at 0.9 x the last capacity, this factor apart
     precision: float = 0.05          # bisect until failing / sustained <= 1 + precision
     max_steps: int = 8               # 0 = no search (then latency only at fixed rates)
     step_window_s: float = 10.0      # measured window of a step
@@ -337,6 +336,10 @@ def from_dict(data, preset="full", path="<workload>"):
                  **(data.get("block") or {}))
     if set(block) - set(BLOCK_KEYS):
         raise WorkloadError(f"{path}: block: unknown key(s) {', '.join(sorted(set(block) - set(BLOCK_KEYS)))}")
+    if isinstance(data.get("capacity"), dict) and "repeat_growth" in data["capacity"]:
+        raise WorkloadError(f"{path}: capacity.repeat_growth is gone: starting a repetition's search from the "
+                            "previous capacity made the repetitions depend on each other; every search now "
+                            "starts at capacity.start_rate")
     capacity = _dataclass(Capacity, data.get("capacity"), f"{path}: capacity", CAPACITY_KEYS)
     latency = _dataclass(Latency, data.get("latency"), f"{path}: latency", LATENCY_KEYS)
     warmup = _dataclass(Warmup, data.get("warmup"), f"{path}: warmup", WARMUP_KEYS)
@@ -352,8 +355,8 @@ def from_dict(data, preset="full", path="<workload>"):
     if not isinstance(lv, list) or not lv or not all(isinstance(x, (int, float)) and 0 < x <= 1 for x in lv) \
             or sorted(set(lv)) != lv:
         raise WorkloadError(f"{path}: capacity.confirm_levels must be ascending shares in (0, 1], e.g. [0.8, 0.9, 1.0]")
-    if capacity.growth <= 1 or capacity.repeat_growth <= 1:
-        raise WorkloadError(f"{path}: capacity.growth and repeat_growth must be above 1")
+    if capacity.growth <= 1:
+        raise WorkloadError(f"{path}: capacity.growth must be above 1")
     if not isinstance(latency.fractions, list) or not all(isinstance(x, (int, float)) and 0 < x <= 2
                                                           for x in latency.fractions):
         raise WorkloadError(f"{path}: latency.fractions must be a list of numbers in (0, 2]")

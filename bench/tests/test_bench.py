@@ -61,6 +61,7 @@ class WorkloadTest(unittest.TestCase):
         for over, needle in (({"capacitty": {}}, "unknown key"), ({"capacity": {"slo": 1}}, "unknown key"),
                              ({"latency": {"fractions": [0.5, 3]}}, "fractions"),
                              ({"repetitions": 0}, "repetitions"), ({"capacity": {"growth": 1}}, "growth"),
+                             ({"capacity": {"repeat_growth": 1.1}}, "depend on each other"),
                              ({"cells": [{"name": "a", "profile": "nope"}]}, "no profile"),
                              ({"cells": [{"name": "a", "block.max_msg": 5}]}, "unknown block setting"),
                              ({"grid": {"factors": {"batch.size": [1, 2]}}}, "exactly one of")):
@@ -166,7 +167,7 @@ class CapacitySearchTest(unittest.TestCase):
         self.assertEqual(len(rates), 4)
         self.assertEqual(s.bracket(), (max(rates), None))
 
-    def test_a_later_repetition_starting_near_the_last_capacity_takes_few_steps(self):
+    def test_a_search_starting_near_the_capacity_takes_few_steps(self):
         _, rates = self.search(10000, 9500, growth=1.1)
         self.assertLessEqual(len(rates), 4, rates)
 

@@ -42,7 +42,7 @@ Status ParseNodeAddress(const std::string& text, RaftNodeAddress* out) {
   const size_t a = text.find(',');
   const size_t b = a == std::string::npos ? std::string::npos : text.find(',', a + 1);
   if (a == std::string::npos || b == std::string::npos || text.find(',', b + 1) != std::string::npos) {
-    return Status::InvalidArgument("--raft-node '" + text + "': expected ID,RAFT_HOST:PORT,BROADCAST_HOST:PORT");
+    return Status::InvalidArgument("--raft-node '" + text + "': expected ID,RAFT_IP:PORT,BROADCAST_HOST:PORT");
   }
   const std::string id = text.substr(0, a);
   if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos || id.size() > 9 || std::stoull(id) == 0) {
@@ -79,7 +79,7 @@ Status RaftOptions::Check() const {
   if (id == 0) return Status::InvalidArgument("--raft-id is required by the raft backend (this node's id, e.g. 1)");
   if (cluster.empty()) {
     return Status::InvalidArgument(
-        "--raft-node is required by the raft backend, once per node (ID,RAFT_HOST:PORT,BROADCAST_HOST:PORT)");
+        "--raft-node is required by the raft backend, once per node (ID,RAFT_IP:PORT,BROADCAST_HOST:PORT)");
   }
   std::set<uint64_t> ids;
   std::set<std::string> addresses;
@@ -1070,7 +1070,7 @@ class RaftBackend final : public Backend {
     opts->add_options()
         ("raft-id", po::value(&options_.id), "raft: this node's id (one of the --raft-node ids)")
         ("raft-node", po::value(&nodes_)->composing(),
-         "raft: a cluster member ID,RAFT_HOST:PORT,BROADCAST_HOST:PORT (repeat for every node, this one included)")
+         "raft: a cluster member ID,RAFT_IP:PORT,BROADCAST_HOST:PORT (repeat for every node, this one included; numeric IPv4 for Raft)")
         ("raft-dir", po::value(&options_.dir), "raft: folder of the Raft log and snapshots (default: LEDGER-DIR.raft)")
         ("raft-heartbeat", po::value(&options_.heartbeat_ms)->default_value(20),
          "raft: heartbeat interval in ms (followers learn of commits this late)")

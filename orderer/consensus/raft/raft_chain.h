@@ -45,11 +45,11 @@ namespace ordering::raft_backend {
 
 struct RaftNodeAddress {
   uint64_t id = 0;
-  std::string raft_address;       // HOST:PORT the Raft transport listens on
+  std::string raft_address;       // IPv4:PORT the Raft transport listens on (libraft 0.15: no names)
   std::string broadcast_address;  // HOST:PORT of the node's Broadcast and Deliver
 };
 
-// "ID,RAFT_HOST:PORT,BROADCAST_HOST:PORT".
+// "ID,RAFT_IP:PORT,BROADCAST_HOST:PORT".
 [[nodiscard]] Status ParseNodeAddress(const std::string& text, RaftNodeAddress* out);
 
 struct RaftOptions {

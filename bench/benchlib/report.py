@@ -226,7 +226,7 @@ def header(meta, env, rdf, cdf, out_dir):
                   f"up), found by a step search ({cap['step_window_s']:g} s measured per step after a warm-up until "
                   f"steady, at most {cap['warmup_max_s']:g} s; steps x{cap['growth']:g} until bracketed, then "
                   f"geometric bisection to {cap['precision']:.0%}){confirm}.")
-    whose = (f"the mean capacity of the same cell in `{lat['capacity_from']}` (a capacity study reused: this study "
+    whose = (f"the mean capacity of the same cell in `{_folders(lat['capacity_from'])}` (a capacity study reused: this study "
              "searches none)" if lat.get("capacity_from") else "each repetition's own capacity")
     points = [f"{f:.0%} of {whose}" for f in lat.get("fractions", [])]
     points += [f"{r:,.0f} tx/s" for r in lat.get("rates", [])]
@@ -317,12 +317,17 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
     return md
 
 
+def _folders(capacity_from):
+    """latency.capacity_from for the reader: one folder, or several."""
+    return capacity_from if isinstance(capacity_from, str) else "`, `".join(capacity_from)
+
+
 def latency_section(lat_rows, by="fraction", capacity_from=None, references=None):
     if by == "fraction":
         if capacity_from:
             refs = "; ".join(f"{c} {v['capacity']:,.0f} tx/s (n = {v['n']})" for c, v in (references or {}).items())
             whose = (f"Open loop, every repetition at the fraction of the cell's mean capacity measured by the study "
-                     f"`{capacity_from}` ({refs}): the same offered rate in every repetition of a cell")
+                     f"`{_folders(capacity_from)}` ({refs}): the same offered rate in every repetition of a cell")
         else:
             whose = ("Open loop, each repetition at the fraction of its own capacity (100% = the long run that "
                      "confirmed the capacity, where the study confirms it)")

@@ -465,20 +465,27 @@ def to_record(d):
 
 
 def reference_capacities(root, src, cells):
-    """Each cell's mean capacity in the study folder `src` (relative to
-    `root` unless absolute): its searches with a capacity whose chain
-    verified. For a latency-only study (latency.capacity_from)."""
-    folder = src if os.path.isabs(src) else os.path.join(root, src)
-    path = os.path.join(folder, "cells.jsonl")
-    if not os.path.isfile(path):
-        raise RunFailed(f"latency.capacity_from: no cells.jsonl in {folder}")
-    caps = {}
-    for c in read_jsonl(path):
-        if c.get("capacity") and c.get("ledger_verified") is not False:
-            caps.setdefault(c["cell"], []).append(float(c["capacity"]))
+    """Each cell's mean capacity in the study folder `src`, or pooled over
+    the folders of a list (relative to `root` unless absolute): its
+    searches with a capacity whose chain verified. For a latency-only study
+    (latency.capacity_from); a cell several folders measured (the baseline
+    of the profiles' vs-* studies) gets the mean of all its searches."""
+    folders = [src] if isinstance(src, str) else list(src)
+    caps, studies = {}, {}
+    for s in folders:
+        folder = s if os.path.isabs(s) else os.path.join(root, s)
+        path = os.path.join(folder, "cells.jsonl")
+        if not os.path.isfile(path):
+            raise RunFailed(f"latency.capacity_from: no cells.jsonl in {folder}")
+        for c in read_jsonl(path):
+            if c.get("capacity") and c.get("ledger_verified") is not False:
+                caps.setdefault(c["cell"], []).append(float(c["capacity"]))
+                studies.setdefault(c["cell"], [])
+                if os.path.relpath(folder, root) not in studies[c["cell"]]:
+                    studies[c["cell"]].append(os.path.relpath(folder, root))
     missing = [name for name in cells if name not in caps]
     if missing:
-        raise RunFailed(f"latency.capacity_from: {folder} has no capacity for cell(s) {', '.join(missing)}")
-    study = os.path.relpath(folder, root)
-    return {name: {"capacity": sum(caps[name]) / len(caps[name]), "n": len(caps[name]), "study": study}
-            for name in cells}
+        raise RunFailed(f"latency.capacity_from: {', '.join(folders)} has no capacity for cell(s) "
+                        f"{', '.join(missing)}")
+    return {name: {"capacity": sum(caps[name]) / len(caps[name]), "n": len(caps[name]),
+                   "study": ", ".join(studies[name])} for name in cells}

@@ -363,8 +363,9 @@ def from_dict(data, preset="full", path="<workload>"):
     if not isinstance(latency.rates, list) or not all(isinstance(x, (int, float)) and x > 0 for x in latency.rates):
         raise WorkloadError(f"{path}: latency.rates must be a list of positive rates (tx/s)")
     _check_positive(f"{path}: latency", window_s=latency.window_s, warmup_max_s=latency.warmup_max_s)
-    if not isinstance(latency.capacity_from, str):
-        raise WorkloadError(f"{path}: latency.capacity_from must be a study folder")
+    cf = latency.capacity_from
+    if not (isinstance(cf, str) or (isinstance(cf, list) and cf and all(isinstance(x, str) and x for x in cf))):
+        raise WorkloadError(f"{path}: latency.capacity_from must be a study folder or a list of them")
     if latency.capacity_from and capacity.max_steps != 0:
         raise WorkloadError(f"{path}: latency.capacity_from reuses another study's capacities: set "
                             "capacity.max_steps: 0 (no search of its own)")

@@ -140,6 +140,17 @@ class ReferenceCapacityTest(unittest.TestCase):
                 study.reference_capacities("/", d, ["a", "c"])
             with self.assertRaisesRegex(study.RunFailed, "no cells.jsonl"):
                 study.reference_capacities("/", os.path.join(d, "nope"), ["a"])
+            # Several folders: a cell in more than one is pooled over all its searches.
+            d2 = os.path.join(d, "second")
+            os.makedirs(d2)
+            with open(os.path.join(d2, "cells.jsonl"), "w") as f:
+                for cell, cap in (("a", 3000), ("c", 700)):
+                    f.write(json.dumps({"cell": cell, "capacity": cap, "ledger_verified": True}) + "\n")
+            ref = study.reference_capacities("/", [d, d2], ["a", "b", "c"])
+            self.assertEqual(ref["a"]["capacity"], 2000)
+            self.assertEqual(ref["a"]["n"], 3)
+            self.assertEqual(ref["c"]["capacity"], 700)
+            self.assertIn("second", ref["a"]["study"])
 
 
 class CapacitySearchTest(unittest.TestCase):

@@ -22,9 +22,6 @@
 
 namespace ordering {
 
-// Makes the consenter for a consensus type ("solo", "kafka", ...).
-using ConsenterFactory = std::function<Status(const std::string& type, std::unique_ptr<Consenter>* out)>;
-
 inline constexpr const char* kDefaultConsensus = "kafka";
 
 struct OrdererOptions {

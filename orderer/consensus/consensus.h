@@ -10,6 +10,7 @@
 // in consensus/registry.cc.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -54,5 +55,23 @@ class Consenter {
   // `support` outlives the chain.
   [[nodiscard]] virtual Status HandleChain(ConsenterSupport* support, std::unique_ptr<Chain>* chain) = 0;
 };
+
+// Makes the consenter for a consensus type ("solo", "kafka", ...).
+using ConsenterFactory = std::function<Status(const std::string& type, std::unique_ptr<Consenter>* out)>;
+
+// A factory that makes only consenter C, from `options`, for the type
+// `name` and refuses any other (tests and programs that embed an
+// OrdererNode: each backend's OnlySolo(), OnlyKafka(), OnlyRaft()).
+template <typename C, typename Options>
+ConsenterFactory OnlyConsenter(std::string name, Options options) {
+  return [name = std::move(name), options = std::move(options)](const std::string& type,
+                                                                 std::unique_ptr<Consenter>* out) {
+    if (type != name) {
+      return Status::InvalidArgument("only the " + name + " backend is available here, not '" + type + "'");
+    }
+    *out = std::make_unique<C>(options);
+    return Status::OK();
+  };
+}
 
 }  // namespace ordering

@@ -137,12 +137,8 @@ class KafkaConsenter final : public Consenter {
 
 // A consenter factory that makes only this backend (for tests and programs
 // that embed an OrdererNode): OrdererOptions::make_consenter = OnlyKafka(o).
-inline std::function<Status(const std::string&, std::unique_ptr<Consenter>*)> OnlyKafka(KafkaChainOptions options) {
-  return [options](const std::string& type, std::unique_ptr<Consenter>* out) {
-    if (type != "kafka") return Status::InvalidArgument("only the kafka backend is available here, not '" + type + "'");
-    *out = std::make_unique<KafkaConsenter>(options);
-    return Status::OK();
-  };
+inline ConsenterFactory OnlyKafka(KafkaChainOptions options) {
+  return OnlyConsenter<KafkaConsenter>("kafka", std::move(options));
 }
 
 }  // namespace ordering

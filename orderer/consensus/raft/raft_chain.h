@@ -117,12 +117,8 @@ class RaftConsenter final : public Consenter {
 std::unique_ptr<Backend> MakeBackend();
 
 // A consenter factory that makes only this backend (tests, embedding).
-inline std::function<Status(const std::string&, std::unique_ptr<Consenter>*)> OnlyRaft(RaftOptions options) {
-  return [options](const std::string& type, std::unique_ptr<Consenter>* out) {
-    if (type != "raft") return Status::InvalidArgument("only the raft backend is available here, not '" + type + "'");
-    *out = std::make_unique<RaftConsenter>(options);
-    return Status::OK();
-  };
+inline ConsenterFactory OnlyRaft(RaftOptions options) {
+  return OnlyConsenter<RaftConsenter>("raft", std::move(options));
 }
 
 }  // namespace ordering::raft_backend

@@ -78,12 +78,6 @@ std::unique_ptr<Backend> MakeBackend();
 
 // A consenter factory that makes only this backend (for tests and programs
 // that embed an OrdererNode): OrdererOptions::make_consenter = OnlySolo().
-inline std::function<Status(const std::string&, std::unique_ptr<Consenter>*)> OnlySolo(SoloOptions options = {}) {
-  return [options](const std::string& type, std::unique_ptr<Consenter>* out) {
-    if (type != "solo") return Status::InvalidArgument("only the solo backend is available here, not '" + type + "'");
-    *out = std::make_unique<SoloConsenter>(options);
-    return Status::OK();
-  };
-}
+inline ConsenterFactory OnlySolo(SoloOptions options = {}) { return OnlyConsenter<SoloConsenter>("solo", options); }
 
 }  // namespace ordering::solo

@@ -9,7 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -96,6 +100,37 @@ class RaftCluster {
   }
   bool WaitForLeader(std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
     return WaitFor([&] { return Leader() >= 0; }, timeout);
+  }
+  // Waits until every running node has the same height and no height has
+  // changed for `quiet`: forwarded envelopes still being retried, a batch
+  // cut on its timeout, or a commit a follower learns with the next
+  // heartbeat all move a height after the clients have stopped, so equal
+  // heights at one instant are not yet the end of the chain.
+  bool WaitUntilSettled(std::chrono::milliseconds quiet = std::chrono::milliseconds(1000),
+                        std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::vector<uint64_t> last = Heights();
+    auto since = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::vector<uint64_t> now = Heights();
+      if (now != last) {
+        last = std::move(now);
+        since = std::chrono::steady_clock::now();
+        continue;
+      }
+      const bool same = std::adjacent_find(last.begin(), last.end(), std::not_equal_to<>()) == last.end();
+      if (same && std::chrono::steady_clock::now() - since >= quiet) return true;
+    }
+    return false;
+  }
+  // The heights of the running nodes, in node order.
+  std::vector<uint64_t> Heights() const {
+    std::vector<uint64_t> h;
+    for (const auto& n : nodes_) {
+      if (n) h.push_back(n->ledger()->Info().height);
+    }
+    return h;
   }
   // The least txs_ordered over the running nodes.
   uint64_t MinOrdered() const {

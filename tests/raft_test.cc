@@ -191,13 +191,12 @@ TEST_F(RaftClusterTest, LeaderLostUnderLoadTheSurvivorsContinueTheChain) {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - lost_at).count();
   stop = true;
   client.join();
-  // Quiet: the last batch is cut on its timeout (100 ms), and a follower
-  // learns of the last commit with the next heartbeat.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ASSERT_TRUE(WaitFor([&] {
-    return c.node(follower)->ledger()->Info().height == c.node(other)->ledger()->Info().height &&
-           c.node(follower)->chain()->Errored().ok() && c.node(other)->chain()->Errored().ok();
-  }));
+  // Quiet: the last batch is cut on its timeout (100 ms), the follower may
+  // still be retrying forwards, and a follower learns of the last commit
+  // with the next heartbeat.
+  ASSERT_TRUE(c.WaitUntilSettled()) << "survivors' heights did not settle";
+  ASSERT_TRUE(c.node(follower)->chain()->Errored().ok());
+  ASSERT_TRUE(c.node(other)->chain()->Errored().ok());
   std::cout << "[ raft     ] leader lost: " << recovered_ms << " ms until the chain had grown 3 blocks past the "
             << "election; " << accepted.size() << " accepted, forward counters: "
             << c.node(follower)->metrics().Summary() << "\n";
@@ -254,9 +253,7 @@ TEST_F(RaftClusterTest, AFollowerRestartedFromNothingCatchesUp) {
     return c.node(lost)->ledger()->Info().height == c.node(leader)->ledger()->Info().height &&
            c.node(leader)->metrics().txs_ordered.load() >= 700;
   }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const uint64_t leader_height = c.node(leader)->ledger()->Info().height;
-  ASSERT_TRUE(WaitFor([&] { return c.node(lost)->ledger()->Info().height == leader_height; }));
+  ASSERT_TRUE(c.WaitUntilSettled()) << "heights did not settle";
   c.StopAll();
   LedgerContents a = ReadLedger(c.ledger(leader)), b = ReadLedger(c.ledger(lost));
   ASSERT_EQ(a.blocks.size(), b.blocks.size());

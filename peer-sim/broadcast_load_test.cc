@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "orderer/consensus/solo/solo_chain.h"
@@ -61,9 +63,21 @@ TEST_F(BroadcastLoadTest, EveryTransactionComesBackOnce) {
   auto node = StartSolo();
   ASSERT_TRUE(node);
   LoadReport r;
-  Status st = RunLoad(Options(node->deliver_port()), &r);
+  LoadOptions o = Options(node->deliver_port());
+  o.block_times = true;
+  const int64_t before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
+  Status st = RunLoad(o, &r);
   ASSERT_TRUE(st.ok()) << st.ToString();
+  const int64_t after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_GE(r.submitted, 800u);
+  // One arrival time per block, in order, on the wall clock of this run.
+  ASSERT_EQ(r.block_unix_ms.size(), r.blocks);
+  ASSERT_FALSE(r.block_unix_ms.empty());
+  EXPECT_TRUE(std::is_sorted(r.block_unix_ms.begin(), r.block_unix_ms.end()));
+  EXPECT_GE(r.block_unix_ms.front(), before_ms);
+  EXPECT_LE(r.block_unix_ms.back(), after_ms);
   EXPECT_EQ(r.acked, r.submitted);  // every envelope answered SUCCESS
   EXPECT_EQ(r.delivered, r.submitted);
   EXPECT_TRUE(r.clean()) << ReportToText(r);

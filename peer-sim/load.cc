@@ -67,6 +67,7 @@ class Tracker {
     SteadyOptions steady;
     int64_t duration_ns = 0;    // 0: count-limited
     int64_t cooldown_ns = 0;    // unmeasured submitting after the window
+    bool block_times = false;   // keep each block's arrival time
   };
 
   explicit Tracker(const Clock* clock, const Config& config)
@@ -174,6 +175,9 @@ class Tracker {
     if (start_ns_ == 0 || now < start_ns_) return;  // other clients' blocks while pre-signing
     ++blocks_;
     ++cut_reasons_[CutReason_Name(block.metadata().cut_reason())];
+    if (c_.block_times && block_unix_ms_.size() < kMaxBlockTimes) {
+      block_unix_ms_.push_back((now + wall_offset_ns_) / 1'000'000);
+    }
     for (const std::string& raw : block.data().data()) {
       if (!env.ParseFromString(raw) || !payload.ParseFromString(env.payload())) continue;
       auto it = ids_.find(payload.header().tx_id());
@@ -323,6 +327,7 @@ class Tracker {
     r->ack = Summarize(m_ack_);
     r->series = series_;
     r->backlog_growth_tps = BacklogSlope(series_);
+    r->block_unix_ms = block_unix_ms_;
   }
 
  private:
@@ -494,6 +499,7 @@ class Tracker {
   uint64_t submitted_ = 0, acked_ = 0, failed_ = 0, delivered_ = 0, duplicates_ = 0, blocks_ = 0;
   uint64_t in_flight_ = 0;
   std::map<std::string, uint64_t> cut_reasons_;
+  std::vector<int64_t> block_unix_ms_;
   bool seen_first_block_ = false;
   bool pool_exhausted_ = false;
   int peers_running_ = 0;
@@ -676,7 +682,8 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
                     {"sign_inline", options.sign_inline},
                     {"pool_size", options.pool_size},
                     {"drain_timeout_ms", options.drain_timeout_ms},
-                    {"raw", options.raw}};
+                    {"raw", options.raw},
+                    {"block_times", options.block_times}};
   nlohmann::json props = nlohmann::json::object();
   for (const Property& p : options.producer_properties) props[p.key] = p.value;
   report->config["producer"] = props;
@@ -697,6 +704,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   tc.steady = SteadyOptions{static_cast<int>(options.steady_window_ms / 1000), options.steady_tolerance};
   tc.duration_ns = options.duration_ms * 1'000'000;
   tc.cooldown_ns = options.duration_ms > 0 ? options.cooldown_ms * 1'000'000 : 0;
+  tc.block_times = options.block_times;
   Tracker tracker(clock, tc);
 
   // Peers: each its own key and submitter (its own producer, or its own
@@ -942,6 +950,7 @@ nlohmann::json ReportToJson(const LoadReport& r) {
                       {"p99_ms", opt(p.p99_ms)}});
   }
   j["series"] = std::move(series);
+  if (r.config.is_object() && r.config.value("block_times", false)) j["block_unix_ms"] = r.block_unix_ms;
   return j;
 }
 

@@ -105,11 +105,18 @@ struct LoadOptions {
   int64_t drain_timeout_ms = 30000;
   int64_t connect_timeout_ms = 15000; // wait this long for the orderer's first block
   bool raw = false;
+  // Record when each block arrived (block_unix_ms in the report): for
+  // recovery runs, which need the first block after a failure to the
+  // millisecond. Off by default (a long run at small blocks is many).
+  bool block_times = false;
   int64_t progress_interval_ms = 5000;
   std::function<void(const LoadProgress&)> on_progress;  // every progress interval
   std::function<void(const std::string&)> on_notice;    // one-line notes (pre-signing)
   const Clock* clock = SystemClock::Default();
 };
+
+// The most block arrival times a report keeps (--block-times).
+inline constexpr size_t kMaxBlockTimes = 1'000'000;
 
 // Estimated bytes a pre-signed pool holds per transaction beyond the record
 // itself (ids, bookkeeping), for the memory check.
@@ -198,6 +205,9 @@ struct LoadReport {
   LatencySummary e2e;          // submit (due time) -> delivered
   LatencySummary ack;          // submit (due time) -> broker ack
   std::vector<SeriesPoint> series;
+  // With block_times: the wall clock (ms since the Unix epoch) at which each
+  // block after the start arrived, in order; at most kMaxBlockTimes.
+  std::vector<int64_t> block_unix_ms;
   bool stopped_early = false;  // interrupted
   // True when nothing was lost (either way), doubled or failed.
   bool clean() const { return undelivered_acked == 0 && never_acked == 0 && duplicates == 0 && failed == 0; }

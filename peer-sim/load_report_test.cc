@@ -169,6 +169,15 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
   EXPECT_TRUE(j["series"][1]["p99_ms"].is_null());
   EXPECT_EQ(j["series"][1]["phase"], "drain");
 
+  EXPECT_FALSE(j.contains("block_unix_ms")) << "only with --block-times";
+  r.config = {{"block_times", true}};
+  r.block_unix_ms = {1700000000123, 1700000000456};
+  j = ReportToJson(r);
+  ASSERT_TRUE(j.contains("block_unix_ms"));
+  EXPECT_EQ(j["block_unix_ms"].size(), 2u);
+  EXPECT_EQ(j["block_unix_ms"][1], 1700000000456);
+  r.config = nlohmann::json::object();
+
   r.offered_tps = 500;
   r.presigned = false;
   r.undelivered_acked = r.never_acked = 0;

@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
        "a flat-out peer that runs out stops (pool_exhausted)")
       ("sign-inline", po::bool_switch(&o.sign_inline),
        "sign each transaction just before producing it, inside the measured window, instead of pre-signing")
+      ("block-times", po::bool_switch(&o.block_times),
+       "record when each block arrived (block_unix_ms in --json): the first block after a failure, "
+       "to the millisecond")
       ("max-in-flight", po::value(&o.max_in_flight)->default_value(20000), "flat out: most transactions submitted but not yet delivered")
       ("drain-timeout", po::value(&drain_timeout)->default_value("30s"),
        "after submitting ends, the most the exit may take (flush, waiting for deliveries, closing the "

@@ -13,6 +13,10 @@ from benchlib.record import flat
 from benchlib.record import read_json
 
 
+# Every role a run may report CPU for; raft's followers are "replicas".
+ROLES = ("orderer", "broker", "replicas", "peers")
+
+
 def frames(runs, cells):
     """(runs DataFrame, flattened; cells DataFrame)."""
     rdf = pd.DataFrame([flat(r) for r in runs]) if runs else pd.DataFrame()
@@ -114,7 +118,7 @@ def capacity_table(meta, caps, rdf):
                     at_cap.append(r.iloc[0])
         row["bottleneck"] = _mode([f["bottleneck"] for f in fails if isinstance(f.get("bottleneck"), str)])
         row["bottleneck_util"] = _mean([f.get("bottleneck_util") for f in fails])
-        for role in ("orderer", "broker", "peers"):
+        for role in ROLES:
             row[f"{role}_us_per_tx"] = _mean([f.get(f"cpu.{role}.us_per_tx") for f in at_cap])
             row[f"{role}_util"] = _mean([f.get(f"cpu.{role}.util") for f in at_cap])
         rr = raw[raw["cell"] == name] if not raw.empty else raw
@@ -122,6 +126,32 @@ def capacity_table(meta, caps, rdf):
         rr = rr[rr["search"].notna()] if not rr.empty else rr  # per-cell raw runs, not calibration
         row["raw"], row["raw_ci"] = stats.ci95(rr["acked_tps"]) if not rr.empty else (math.nan, math.nan)
         row["raw_values"] = list(rr["acked_tps"]) if not rr.empty else []
+        rows.append(row)
+    return rows
+
+
+def recovery_table(meta, rdf):
+    """Per cell with recovery runs: n valid, and mean ± t-interval of the
+    time to the first block after the silence that follows the kill, of
+    the time to full rate, and of the transactions lost."""
+    if rdf.empty or "kind" not in rdf or not (rdf["kind"] == "recovery").any():
+        return []
+    rows = []
+    rec = rdf[rdf["kind"] == "recovery"]
+    for name in cell_order(meta):
+        allr = rec[rec["cell"] == name]
+        if allr.empty:
+            continue
+        ok = allr[allr["valid"].fillna(False).astype(bool)]
+        lost = (ok["undelivered_acked"].fillna(0) + ok["never_acked"].fillna(0)) if not ok.empty else ok
+        row = {"cell": name, "n": len(ok), "invalid": len(allr) - len(ok),
+               "killed": _mode([k for k in allr.get("killed", pd.Series(dtype=str)) if isinstance(k, str)])}
+        for key in ("recovery_ms", "full_rate_ms", "first_block_ms"):
+            vals = ok[key].dropna() if not ok.empty and key in ok else pd.Series(dtype=float)
+            row[key], row[key + "_ci"] = stats.ci95(vals) if len(vals) else (math.nan, math.nan)
+            row[key + "_values"] = list(vals)
+        row["lost"], row["lost_ci"] = stats.ci95(lost) if len(lost) else (math.nan, math.nan)
+        row["offered"] = _mean(list(ok["offered_tps"])) if not ok.empty else math.nan
         rows.append(row)
     return rows
 
@@ -193,7 +223,7 @@ def latency_table(meta, rdf, by="fraction", cdf=None):
             row["undelivered"], _ = stats.ci95(gg["undelivered_share"])
             row["ack_p50_ms"], _ = stats.ci95(gg["ack_p50_ms"])
             row["txs_per_block"], _ = stats.ci95(gg["txs_per_block"])
-            for role in ("orderer", "broker", "peers"):
+            for role in ROLES:
                 row[f"{role}_us_per_tx"] = _mean(list(gg.get(f"cpu.{role}.us_per_tx", [])))
             row["generator_bound"] = int(gg["generator_bound"].fillna(False).astype(bool).sum())
             rows.append(row)

@@ -2,8 +2,9 @@
 restarted with a profile's broker settings), its orderer, channel topics,
 and the librdkafka -> Java name mapping for Kafka's own producer benchmark.
 
-A driver file (bench/drivers/<name>.yaml) says how many brokers to run;
-another backend gets a module like this one beside it and the same runner."""
+A driver file (bench/drivers/<name>.yaml, benchlib.drivers) says how many
+brokers to run; benchlib.services wraps this backend's orderer, and the
+solo and raft backends', behind one interface for the study."""
 import os
 import re
 import shutil
@@ -12,34 +13,11 @@ import subprocess
 import tempfile
 import time
 
-import yaml
-
 from benchlib import placement
+from benchlib.drivers import DRIVER_DIR, DriverError, load_driver  # noqa: F401 (re-exported)
 from benchlib.record import read_json, read_text
 
-DRIVER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "drivers")
 KAFKA_PORT = 39092
-
-
-class DriverError(RuntimeError):
-    pass
-
-
-def load_driver(name_or_path):
-    path = name_or_path if os.path.isfile(name_or_path) else os.path.join(DRIVER_DIR, f"{name_or_path}.yaml")
-    if not os.path.isfile(path):
-        known = sorted(f[:-5] for f in os.listdir(DRIVER_DIR) if f.endswith(".yaml"))
-        raise DriverError(f"no driver '{name_or_path}' (known: {', '.join(known)})")
-    with open(path) as f:
-        d = yaml.safe_load(f) or {}
-    if d.get("backend") != "kafka":
-        raise DriverError(f"{path}: backend must be 'kafka' (the only backend so far)")
-    n = d.get("brokers")
-    if n not in (1, 3):
-        raise DriverError(f"{path}: brokers must be 1 or 3")
-    d.setdefault("name", os.path.basename(path)[:-5])
-    d.setdefault("broker", {})
-    return d
 
 
 # librdkafka producer property -> (Java producer property, value mapping).
@@ -119,10 +97,22 @@ class Brokers:
                 pass
         return out
 
-    def ensure(self, settings):
+    def ensure(self, settings, count=None, driver_broker=None):
         """Brokers running with `settings` (the driver's broker settings with
-        the cell's on top). Returns True when they were (re)started."""
+        the cell's on top), `count` of them (default: as constructed).
+        Returns True when they were (re)started. A broker killed by a
+        recovery run, or another count, restarts them all (wiped)."""
+        if driver_broker is not None:
+            self.driver_broker = dict(driver_broker)
         want = dict(self.driver_broker, **settings)
+        if count is not None and count != self.count:
+            if self.external:
+                raise DriverError(f"a cell needs {count} broker(s), but the {self.count} at {self.bootstrap} "
+                                  "were started elsewhere")
+            if self.settings is not None or self.pids():
+                self.log(f"restarting with {count} broker(s) instead of {self.count}")
+                self.stop()
+            self.count = count
         if self.external:
             if settings:
                 raise DriverError(f"cells need broker settings {settings}, but the brokers at {self.bootstrap} "
@@ -132,7 +122,7 @@ class Brokers:
                     placement.pin_running(pid, self.cpus)
             self.settings = want
             return False
-        if self.settings == want and self.pids():
+        if self.settings == want and len(self.pids()) == self.count:
             return False
         if self.settings is not None:
             self.log(f"restarting the broker(s) with {want or 'the default settings'}")
@@ -160,83 +150,24 @@ class Brokers:
         self.bootstrap = p.stdout.strip().split("=", 1)[1]
         self.settings = settings
 
+    def running(self):
+        return bool(self.pids())
+
+    def leader_pid(self, topic):
+        """(node id, pid) of the broker leading `topic`'s partition 0."""
+        p = subprocess.run([os.path.join(self.root, "scripts", "kafka"), "leader", "--bootstrap", self.bootstrap,
+                            "--topic", topic], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise DriverError(f"no leader for {topic}: {p.stderr.strip()}")
+        node = int(p.stdout.strip())
+        with open(os.path.join(self.dir, f"node{node}", "pid")) as f:
+            return node, int(f.read().strip())
+
     def stop(self):
         if not self.external:
             subprocess.run([os.path.join(self.root, "scripts", "kafka"), "wipe", "--dir", self.dir],
                            capture_output=True)
             self.settings = None
-
-
-class Orderer:
-    """One orderer process on a fresh channel and ledger, pinned."""
-
-    def __init__(self, binary, bootstrap, channel, run_dir, block, cpus, log_name="orderer.log"):
-        self.binary, self.bootstrap, self.channel = binary, bootstrap, channel
-        self.run_dir, self.block, self.cpus = run_dir, block, cpus
-        self.ledger = os.path.join(run_dir, "ledger")
-        self.metrics = os.path.join(run_dir, "orderer-metrics.json")
-        self.log_path = os.path.join(run_dir, log_name)
-        self.proc = None
-        self.port = None
-
-    def start(self, timeout_s=60):
-        ready = os.path.join(self.run_dir, "orderer.port")
-        workers = len(self.cpus) if self.cpus else 0
-        args = placement.taskset(self.cpus) + [
-            self.binary, "--brokers", self.bootstrap, "--channel", self.channel, "--ledger-dir", self.ledger,
-            "--listen", "127.0.0.1:0", "--ready-file", ready, "--metrics-file", self.metrics,
-            "--summary-interval", "1s", "--verify-workers", str(workers),
-            "--max-message-count", str(self.block["max_message_count"]),
-            "--batch-timeout", str(self.block["batch_timeout"]),
-            "--preferred-max-bytes", str(self.block["preferred_max_bytes"])]
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while not (os.path.exists(ready) and read_text(ready).strip()):
-            if self.proc.poll() is not None:
-                raise DriverError(f"orderer exited {self.proc.returncode} at start; see {self.log_path}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise DriverError(f"orderer not ready in {timeout_s} s; see {self.log_path}")
-            time.sleep(0.05)
-        self.port = int(read_text(ready).strip())
-        return self
-
-    def address(self):
-        return f"127.0.0.1:{self.port}"
-
-    def pids(self):
-        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
-
-    def counters(self):
-        try:
-            return read_json(self.metrics)
-        except (OSError, ValueError):
-            return {}
-
-    def rss_mib(self):
-        return placement.proc_rss_peak_mib(self.proc.pid) if self.proc else None
-
-    def stop(self):
-        """Stops it (SIGTERM, then SIGKILL after 60 s); its exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        return self.proc.returncode
-
-    def verify(self, ledger_bin):
-        """(verified, message) from `ledger verify`; removes the ledger
-        afterwards (large, and reproducible)."""
-        v = subprocess.run([ledger_bin, "--path", self.ledger, "verify", "--json"], capture_output=True, text=True)
-        shutil.rmtree(self.ledger, ignore_errors=True)
-        return v.returncode == 0, (v.stdout.strip() or v.stderr.strip())[-2000:]
 
 
 def delete_topics(binary, bootstrap, topics):

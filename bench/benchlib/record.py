@@ -12,7 +12,7 @@ import json
 import math
 import os
 
-KINDS = ("step", "confirm", "fraction", "rate", "raw", "pp", "warmup")
+KINDS = ("step", "confirm", "fraction", "rate", "raw", "pp", "warmup", "recovery")
 
 
 @dataclasses.dataclass
@@ -35,6 +35,9 @@ class RunResult:
     kind: str                 # one of KINDS
     backend: str = "kafka"
     brokers: int = 1
+    driver: str = None        # bench/drivers/<name> the run's service came from
+    nodes: int = 1            # orderer nodes (raft: 3 or 5)
+    submit: str = None        # how peers submitted: kafka | broadcast
     placement: str = "isolated"
     order: int = 0            # position of the cell within its repetition's shuffled order
     search: str = None        # capacity search id (cell/repetition) for steps and fractions
@@ -94,6 +97,16 @@ class RunResult:
     mb_per_s: float = None
     pp_avg_latency_ms: float = None
     pp_p99_ms: float = None
+    # Recovery runs: the leader killed under load.
+    killed: str = None            # what was killed
+    kill_unix_ms: float = None
+    first_block_ms: float = None  # kill -> first block delivered after it
+    recovery_ms: float = None     # kill -> the first block after the longest silence that follows it
+    silence_ms: float = None      # that silence
+    full_rate_ms: float = None    # kill -> end of the first of two seconds delivering >= full_rate x offered (1 s resolution)
+    blocks_after_kill: int = None
+    new_leader: str = None
+    note: str = None              # something a reader must know about this run (leadership moved)
 
     def invalidate(self, reason):
         self.valid = False

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from benchlib import analysis, study as studymod  # noqa: E402
+from benchlib import analysis, drivers, study as studymod  # noqa: E402
 from benchlib.stats import fmt, fmt_p, fmt_ratio  # noqa: E402
 from benchlib.record import read_json, read_text
 
@@ -193,8 +193,19 @@ def plot_calibration(cal_rows, path):
 
 # ------------------------------------------------------------------ sections
 
+def _unique(driver_maps):
+    seen, out = set(), []
+    for d in driver_maps:
+        if d["name"] not in seen:
+            seen.add(d["name"])
+            out.append(d)
+    return out
+
+
 def header(meta, env, rdf, cdf, out_dir):
-    md = [f"# Study `{meta['study']}` ({meta['preset']} preset, driver {meta['driver']})", ""]
+    on = (f"drivers {', '.join(d['name'] for d in _unique(meta['drivers'].values()))}" if meta.get("drivers")
+          else f"driver {meta['driver']}")
+    md = [f"# Study `{meta['study']}` ({meta['preset']} preset, {on})", ""]
     note_path = os.path.join(out_dir, "NOTE.md")
     if os.path.isfile(note_path):  # what a reader must know first (NOTE.md, written after the study)
         lines = read_text(note_path).strip().splitlines()
@@ -214,6 +225,12 @@ def header(meta, env, rdf, cdf, out_dir):
     else:
         md.append(f"Placement **shared**: every role may use every CPU ({roles['orderer']}); roles compete for "
                   "CPU, so a setting that makes one role cheaper frees CPU for another.")
+    if meta.get("drivers"):
+        md.append("Each cell names its ordering service: " + "; ".join(
+            f"{name}: {drivers.describe(d)}" for name, d in meta["drivers"].items()) + ".")
+        if any(d["backend"] == "raft" for d in meta["drivers"].values()):
+            md.append("Raft: the leader is the orderer role (alone on the orderer's CPUs); its followers are the "
+                      "replicas, on the brokers' CPU set beside the peers, as Kafka's brokers are.")
     cap, lat = meta["capacity"], meta["latency"]
     if cap.get("max_steps", 1):
         levels = ", ".join(f"{x:.0%}" for x in cap.get("confirm_levels", []))
@@ -297,14 +314,19 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
                   f"[{fmt(r['min'])}, {fmt(r['max'])}] | {outl} | {bracket} | "
                   f"{bn} | {fmt(r['raw'], r['raw_ci'])} | {fmt(eff, None, 2)} | {fmt(effpp, None, 2)} |")
     md.append("")
+    replicas = any(not _nan(r.get("replicas_us_per_tx", math.nan)) for r in rows)
     md += ["CPU per transaction at the highest sustained step (µs of CPU per delivered transaction, and the "
-           "utilisation of the role's own CPU set):", "",
-           "| cell | orderer µs/tx (util) | broker(s) µs/tx (util) | peers µs/tx (util) |", "|---|---|---|---|"]
+           "utilisation of the role's own CPU set"
+           + ("; replicas = Raft's followers, on the brokers' CPU set" if replicas else "") + "):", "",
+           "| cell | orderer µs/tx (util) | broker(s) µs/tx (util) | "
+           + ("replicas µs/tx (util) | " if replicas else "") + "peers µs/tx (util) |",
+           "|---|---|---|---|" + ("---|" if replicas else "")]
     for r in rows:
         def c(role):
-            us, u = r[f"{role}_us_per_tx"], r[f"{role}_util"]
+            us, u = r.get(f"{role}_us_per_tx", math.nan), r.get(f"{role}_util", math.nan)
             return "–" if _nan(us) else f"{us:,.1f} ({u * 100:.0f}%)"
-        md.append(f"| {r['cell']} | {c('orderer')} | {c('broker')} | {c('peers')} |")
+        md.append(f"| {r['cell']} | {c('orderer')} | {c('broker')} | " + (f"{c('replicas')} | " if replicas else "")
+                  + f"{c('peers')} |")
     md.append("")
     if comps:
         md += [f"Against `{ref}` (ratio of mean capacities, 95% bootstrap interval; Welch's t-test, "
@@ -315,6 +337,30 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
                       f"{fmt_p(c['p_holm'])} |")
         md.append("")
     return md
+
+
+def recovery_section(meta, rows, skipped=()):
+    r = meta.get("recovery") or {}
+    md = ["## Recovery after losing the leader", "",
+          f"One run per cell and repetition at {r.get('fraction', 0):.0%} of that repetition's capacity: "
+          f"{r.get('warmup_s', 0):g} s warm-up, then the leader is killed (SIGKILL) {r.get('kill_after_s', 0):g} s "
+          "after the load starts (the Raft leader, or the broker leading the channel's partition); peers talk to "
+          "a node that survives. *Recovery* = kill -> the first block after the longest silence that follows "
+          f"the kill (block arrival times at the peers, ms); *full rate* = kill -> the end of the first second "
+          f"from which two seconds deliver >= {r.get('full_rate', 0.9):.0%} of the offered rate (1 s "
+          "resolution, an upper bound). Lost = accepted but never delivered (a Raft leader takes what it had not replicated; "
+          "clients would resubmit). Mean ± 95% t-interval over valid runs.", "",
+          "| cell | killed | n | recovery ms | full rate ms | first block after the kill ms | lost tx |",
+          "|---|---|---|---|---|---|---|"]
+    for x in rows:
+        extra = f" ({x['invalid']} invalid)" if x["invalid"] else ""
+        md.append(f"| {x['cell']} | {x['killed'] or '–'} | {x['n']}{extra} | {fmt(x['recovery_ms'], x['recovery_ms_ci'])} | "
+                  f"{fmt(x['full_rate_ms'], x['full_rate_ms_ci'])} | "
+                  f"{fmt(x['first_block_ms'], x['first_block_ms_ci'])} | {fmt(x['lost'], x['lost_ci'])} |")
+    if skipped:
+        md.append("")
+        md.append(f"Not measured for {', '.join(skipped)}: no leader to lose (one node, or one broker).")
+    return md + [""]
 
 
 def _folders(capacity_from):
@@ -527,6 +573,13 @@ def write(out_dir):
         md += ["Per-second series of one latency run per cell (its first repetition, at its highest load): "
                "delivered and submitted rate, and the p99 of each second; the warm-up is shaded.", "",
                "![time series](series.png)", ""]
+    rec_rows = analysis.recovery_table(meta, rdf)
+    if rec_rows:
+        skipped = []
+        if not cdf.empty and "recovery" in cdf.columns:
+            skipped = sorted({c["cell"] for _, c in cdf.iterrows()
+                              if isinstance(c["recovery"], dict) and c["recovery"].get("skipped")})
+        md += recovery_section(meta, rec_rows, skipped)
     if cal_rows:
         md += calibration_section(cal_rows)
         if plot_calibration(cal_rows, os.path.join(out_dir, "calibration.png")):

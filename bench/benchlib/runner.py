@@ -4,6 +4,7 @@ set, with every role's CPU sampled; the result is one RunResult."""
 import json
 import os
 import subprocess
+import threading
 import time
 
 from benchlib import kafka_driver, placement
@@ -93,10 +94,9 @@ class Runner:
     """Runs peer-sim and ProducerPerformance for a study; knows the
     binaries, the placement and the brokers."""
 
-    def __init__(self, root, build_dir, out_dir, brokers, roles_cpus, study, placement_name, backend="kafka"):
+    def __init__(self, root, build_dir, out_dir, brokers, roles_cpus, study, placement_name):
         self.root, self.out_dir, self.brokers = root, out_dir, brokers
         self.roles_cpus, self.study, self.placement = roles_cpus, study, placement_name
-        self.backend = backend
         self.bin = {n: os.path.join(build_dir, *p) for n, p in {
             "orderer": ("orderer", "orderer"), "peer-sim": ("peer-sim", "peer-sim"),
             "ledger": ("ledger", "ledger"), "delete-topics": ("tools", "delete-topics"),
@@ -110,28 +110,54 @@ class Runner:
         self.run_count += 1
         return f"{self.run_count:04d}"
 
-    def _base(self, run_id, cell, rep, kind, cfg):
-        return RunResult(study=self.study, run_id=run_id, cell=cell, repetition=rep, kind=kind,
-                         backend=self.backend, brokers=self.brokers.count, placement=self.placement,
-                         config=cfg, started_unix=time.time())
+    def _base(self, run_id, cell, rep, kind, cfg, service=None):
+        rec = RunResult(study=self.study, run_id=run_id, cell=cell, repetition=rep, kind=kind,
+                        backend="kafka", brokers=self.brokers.count, placement=self.placement,
+                        config=cfg, started_unix=time.time())
+        if service is not None:
+            rec.backend, rec.driver = service.backend, service.driver["name"]
+            rec.brokers = service.driver["brokers"]
+            rec.nodes, rec.submit = service.driver["nodes"], service.driver["submit"]
+        return rec
 
     def peer_sim(self, run_id, cell, rep, kind, cfg, profile_path, rate, window_s, warmup_max_s, block,
-                 steady_cfg, tolerance, orderer=None, raw_topic=None, peers=None, channel=None, count=None):
-        """One peer-sim process: open loop at `rate`, a warm-up until steady,
-        then a `window_s` measured window; or (`count`) flat out, `count`
-        pre-signed transactions sent as fast as they go, timed first send to
-        last acknowledgement, as ProducerPerformance times --num-records."""
-        rec = self._base(run_id, cell, rep, kind, cfg)
+                 steady_cfg, tolerance, service=None, raw_topic=None, peers=None, channel=None, count=None,
+                 address=None, action=None, fixed_warmup=False, block_times=False, tolerate_loss=False,
+                 drain_s=60):
+        """One peer-sim process: open loop at `rate`, a warm-up until steady
+        (or, `fixed_warmup`, exactly `warmup_max_s`), then a `window_s`
+        measured window; or (`count`) flat out, `count` pre-signed
+        transactions sent as fast as they go, timed first send to last
+        acknowledgement, as ProducerPerformance times --num-records.
+        `service`: the ordering service (peers talk to its address, or to
+        `address`). `action`: (seconds, callable) called that long after
+        peer-sim starts (a recovery run's kill). `tolerate_loss`: lost
+        transactions are the measurement (a recovery run), not a fault;
+        `drain_s` bounds the wait for them after submitting ends."""
+        rec = self._base(run_id, cell, rep, kind, cfg, service)
+        if service is not None:
+            note = service.refresh()
+            if note:
+                rec.note = note
         rec.offered_tps = float(rate) if rate else None
         run_dir = os.path.join(self.out_dir, "runs", run_id)
         os.makedirs(run_dir, exist_ok=True)
         json_path = os.path.join(run_dir, "peer-sim.json")
+        submit = service.driver["submit"] if service is not None else "kafka"
         args = placement.taskset(self.roles_cpus["peers"]) + [
-            self.bin["peer-sim"], "--brokers", self.brokers.bootstrap, "--profile", profile_path,
+            self.bin["peer-sim"], "--submit", submit, "--profile", profile_path,
             "--peers", str(peers or cfg["peers"]), "--tx-size", str(cfg["tx_size"]), "--rate", str(int(rate)),
-            "--json", json_path, "--quiet", "--drain-timeout", "60s"]
+            "--json", json_path, "--quiet", "--drain-timeout", f"{drain_s:g}s"]
+        if submit == "kafka":
+            args += ["--brokers", self.brokers.bootstrap]
+        if block_times:
+            args += ["--block-times"]
         if count:
             args += ["--count", str(count), "--duration", "0", "--warmup", "0s", "--max-in-flight", "100000"]
+        elif fixed_warmup:
+            args += ["--duration", f"{int(window_s * 1000)}ms",
+                     "--cooldown", f"{int(cooldown_s(rate, block) * 1000)}ms",
+                     "--warmup", f"{int(warmup_max_s * 1000)}ms"]
         else:
             args += ["--duration", f"{int(window_s * 1000)}ms",
                      "--cooldown", f"{int(cooldown_s(rate, block) * 1000)}ms",
@@ -143,18 +169,29 @@ class Runner:
         if raw_topic:
             args += ["--raw", "--topic", raw_topic, "--channel", raw_topic]
         else:
-            args += ["--orderer", orderer.address(), "--channel", channel]
+            args += ["--orderer", address or service.address(), "--channel", channel]
         # Never poll() here: it would reap the child under _wait's wait4. A
         # pid that is gone keeps its last CPU reading in the sampler.
-        roles = {"peers": lambda: [p.pid], "broker": self.brokers.pids}
-        if orderer is not None:
-            roles["orderer"] = orderer.pids
-        counters0 = orderer.counters() if orderer else {}
+        roles = {"peers": lambda: [p.pid]}
+        if service is None or service.backend == "kafka":
+            roles["broker"] = self.brokers.pids
+        if service is not None:
+            roles.update(service.role_pids())
+        counters0 = service.counters() if service else {}
         t0 = time.monotonic()
+        timer = None
         with open(os.path.join(run_dir, "peer-sim.log"), "w") as logf:
             p = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)
-            with placement.Sampler(roles) as sampler:
-                code, _, rss = _wait(p, warmup_max_s + window_s + 600)
+            if action is not None:
+                timer = threading.Timer(action[0], action[1])
+                timer.start()
+            try:
+                with placement.Sampler(roles) as sampler:
+                    code, _, rss = _wait(p, warmup_max_s + window_s + 600)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                    timer.join()
         rec.wall_s = time.monotonic() - t0
         rec.exit_code = code
         if code == 2:
@@ -165,24 +202,27 @@ class Runner:
             return rec
         r = read_json(json_path)
         self._fill(rec, r, raw=bool(raw_topic))
-        if code == 1:
+        if code == 1 and not (tolerate_loss and rec.duplicates == 0):
             rec.invalidate("lost, doubled or failed transactions (peer-sim exit 1)")
         done = rec.acked if raw_topic else rec.delivered
         clock = r.get("clock") or {}
         t_from = clock.get("measure_from_unix_ms", 0) / 1000.0
         t_to = clock.get("measure_to_unix_ms", 0) / 1000.0
         in_window = (rec.acked_tps if raw_topic else rec.delivered_tps) or 0.0
-        roles_cpus = {k: v for k, v in self.roles_cpus.items() if k in roles}
+        # Raft's followers (replicas) sit on the brokers' CPU set.
+        all_cpus = dict(self.roles_cpus, replicas=self.roles_cpus["broker"])
+        roles_cpus = {k: v for k, v in all_cpus.items() if k in roles}
         cpu, bottleneck, util = placement.window_cpu(sampler, t_from, t_to, roles_cpus,
                                                      in_window * max(0.0, t_to - t_from) or done)
         cpu.setdefault("peers", {})["rss_mib"] = rss
-        if orderer is not None and "orderer" in cpu:
-            cpu["orderer"]["rss_mib"] = orderer.rss_mib()
+        if service is not None and "orderer" in cpu:
+            cpu["orderer"]["rss_mib"] = service.rss_mib()
         rec.cpu, rec.bottleneck, rec.bottleneck_util = cpu, bottleneck, util
         rec.saturated = util is not None and util >= placement.SATURATED
-        if orderer is not None:
-            counters1 = orderer.counters()
-            rec.rejected = counters1.get("rejected_total", 0) - counters0.get("rejected_total", 0)
+        if service is not None:
+            counters1 = service.counters()
+            # (a recovery run's counters may come from a new leader: never below 0)
+            rec.rejected = max(0, counters1.get("rejected_total", 0) - counters0.get("rejected_total", 0))
         _write_cpu_series(sampler, os.path.join(run_dir, "cpu.csv"))
         return rec
 

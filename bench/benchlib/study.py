@@ -26,7 +26,7 @@ import time
 
 from benchlib import capacity as cap_search
 from benchlib import env as envmod
-from benchlib import kafka_driver, placement, workload as wl
+from benchlib import drivers, kafka_driver, placement, services, workload as wl
 from benchlib.record import RunResult
 from benchlib.record import read_json, read_jsonl, write_json
 from benchlib.runner import RunFailed, Runner
@@ -51,6 +51,7 @@ class Study:
         self.brokers = None
         self.runner = None
         self.session_runs = 0
+        self._drivers = {}
 
     # ---------------------------------------------------------------- files
 
@@ -73,7 +74,10 @@ class Study:
                 "capacity": dataclasses.asdict(self.w.capacity), "latency": dataclasses.asdict(self.w.latency),
                 "warmup": dataclasses.asdict(self.w.warmup), "calibrate": dataclasses.asdict(self.w.calibrate),
                 "block": self.w.block, "design": self.w.design, "factors": self.w.factors, "base": self.w.base,
-                "raw_baseline": self.w.raw_baseline, "notes": self.w.notes}
+                "raw_baseline": self.w.raw_baseline, "notes": self.w.notes,
+                **({"drivers": {c.name: self.driver_for(c) for c in self.w.cells},
+                    "recovery": dataclasses.asdict(self.w.recovery)}
+                   if any(c.driver for c in self.w.cells) or self.w.recovery.fraction else {})}
 
     def _open(self, e):
         os.makedirs(self.out, exist_ok=True)
@@ -119,6 +123,14 @@ class Study:
         write_json(self._path(name), dict(e, resumed_at_cell=len(self.cells_done) if n else None))
         return meta
 
+    def driver_for(self, cell):
+        """The driver mapping a cell runs on: its own, or the study's."""
+        if not cell.driver:
+            return self.driver
+        if cell.driver not in self._drivers:
+            self._drivers[cell.driver] = drivers.load_driver(cell.driver)
+        return self._drivers[cell.driver]
+
     def _reference_capacities(self):
         if not self.w.latency.capacity_from:
             return {}
@@ -139,7 +151,7 @@ class Study:
                                             bootstrap=self.a.brokers, broker_dir=self.a.broker_dir,
                                             driver_broker=self.driver.get("broker"), log=self.log)
         self.runner = Runner(self.root, self.a.build, self.out, self.brokers, self.roles_cpus, self.w.name,
-                             self.a.placement, backend=self.driver["backend"])
+                             self.a.placement)
         self.runner.run_count = max([int(r["run_id"]) for r in self.records] + [0])
         self.session_runs = len(self.records)
         self._calibrate_machine("start")
@@ -207,30 +219,40 @@ class Study:
         eff = wl.effective(cell, self.w.block)
         return eff
 
-    def _ensure_brokers(self, eff):
-        if self.brokers.ensure(eff["broker"]):
-            self._warmup_broker(eff)
+    def _ensure_brokers(self, eff, driver):
+        """The brokers a Kafka cell needs (count and settings), restarted
+        and warmed when they change; stopped for a cell on another backend
+        (an idle broker JVM would take CPU from the peers' set)."""
+        if driver["backend"] != "kafka":
+            if self.brokers.running() and not self.brokers.external:
+                self.log(f"stopping the broker(s): this cell runs on {driver['name']}")
+                self.brokers.stop()
+            return
+        if self.brokers.ensure(eff["broker"], count=driver["brokers"], driver_broker=driver.get("broker")):
+            self._warmup_broker(eff, driver)
 
-    def _warmup_broker(self, eff):
+    def _warmup_broker(self, eff, driver):
         """A (re)started broker is cold (JIT): one discarded run at the
         workload's start rate warms it, recorded as kind 'warmup'."""
         self.log("warm-up run after a broker start (discarded)")
         channel = f"warmup-{random.randrange(1 << 30):x}"
         run_dir = os.path.join(self.out, "runs", "warmup")
         os.makedirs(run_dir, exist_ok=True)
-        orderer = kafka_driver.Orderer(self.runner.bin["orderer"], self.brokers.bootstrap, channel, run_dir,
-                                       {k: str(v) for k, v in self.w.block.items()}, self.roles_cpus["orderer"])
+        service = services.make(driver, self.runner.bin, channel, run_dir,
+                                dict(eff, block={k: str(v) for k, v in self.w.block.items()}),
+                                self.roles_cpus, brokers=self.brokers)
         try:
-            orderer.start()
+            service.start()
             rec = self.runner.peer_sim(self.runner.next_id(), "warmup", 0, "warmup", eff,
                                        wl.profile_path("baseline"), self.w.capacity.start_rate,
                                        min(20.0, self.w.latency.window_s), 5.0, self.w.block,
                                        self.w.warmup.steady_window_s, self.w.warmup.tolerance,
-                                       orderer=orderer, channel=channel)
+                                       service=service, channel=channel)
             self._record(rec)
         finally:
-            orderer.stop()
-            shutil.rmtree(orderer.ledger, ignore_errors=True)
+            service.stop()
+            for node in service.nodes:
+                shutil.rmtree(node.ledger, ignore_errors=True)
             kafka_driver.delete_topics(self.runner.bin["delete-topics"], self.brokers.bootstrap, [channel])
 
     def calibrate_producer(self):
@@ -241,15 +263,19 @@ class Study:
         warmed = False
         for name in c.cells:
             cell = self.w.cell(name)
+            driver = self.driver_for(cell)
+            if driver["backend"] != "kafka":
+                self.log(f"calibration: {name} runs on {driver['name']}, which has no Kafka producer to calibrate")
+                continue
             eff = self._settings_for(cell)
-            self._ensure_brokers(eff)
+            self._ensure_brokers(eff, driver)
             if not warmed:
                 # The broker's JIT has seen only the warm-up run's modest rate:
                 # one discarded ProducerPerformance run flat out first, so the
                 # first measured pair does not pay for it.
                 topic = f"cal-warmup-{random.randrange(1 << 30):x}"
                 self.log("calibration warm-up: ProducerPerformance flat out (discarded)")
-                kafka_driver.create_topic(self.root, self.brokers.bootstrap, topic, self.driver["brokers"])
+                kafka_driver.create_topic(self.root, self.brokers.bootstrap, topic, driver["brokers"])
                 rec = self.runner.producer_perf(self.runner.next_id(), name, 0, eff, c.records, topic)
                 rec.kind = "warmup"
                 self._record(rec)
@@ -261,8 +287,7 @@ class Study:
                     self.log(f"calibration {name} {i}/{c.repetitions}: "
                              f"{'ProducerPerformance' if tool == 'pp' else 'peer-sim --raw'}")
                     if tool == "pp":
-                        kafka_driver.create_topic(self.root, self.brokers.bootstrap, topic,
-                                                  self.driver["brokers"])
+                        kafka_driver.create_topic(self.root, self.brokers.bootstrap, topic, driver["brokers"])
                         rec = self.runner.producer_perf(self.runner.next_id(), name, i, eff, c.records, topic)
                     else:
                         rec = self.runner.peer_sim(self.runner.next_id(), name, i, "raw", eff,
@@ -278,7 +303,8 @@ class Study:
 
     def run_cell(self, cell, rep, order):
         eff = self._settings_for(cell)
-        self._ensure_brokers(eff)
+        driver = self.driver_for(cell)
+        self._ensure_brokers(eff, driver)
         block = eff["block"]
         capw = self.w.capacity
         channel = f"{_safe(self.w.name)}-{rep}-{_safe(cell.name)}-{random.randrange(1 << 30):x}"
@@ -291,22 +317,26 @@ class Study:
         common = dict(cell=cell.name, rep=rep, cfg=eff, profile_path=profile, block=block,
                       steady_cfg=self.w.warmup.steady_window_s, tolerance=self.w.warmup.tolerance)
         summary = {"cell": cell.name, "repetition": rep, "order": order, "search": search_id, "channel": channel,
+                   "driver": driver["name"], "backend": driver["backend"],
                    "started_unix": time.time(), "steps": [], "fractions": []}
         cell_records = []
 
         def keep(rec, **extra):
             rec.order, rec.search = order, search_id
+            if rec.note:
+                self.log(f"  note: {rec.note}")
             for k, v in extra.items():
                 setattr(rec, k, v)
             cell_records.append(rec)
             self._record(rec)
             return rec
 
-        orderer = kafka_driver.Orderer(self.runner.bin["orderer"], self.brokers.bootstrap, channel, cell_dir,
-                                       block, self.roles_cpus["orderer"])
-        topics = [channel]
+        # `orderer`: the cell's ordering service (one node, or a raft cluster).
+        orderer = services.make(driver, self.runner.bin, channel, cell_dir, eff, self.roles_cpus,
+                                brokers=self.brokers)
+        topics = [channel] if driver["backend"] == "kafka" else []
         try:
-            if self.w.raw_baseline:
+            if self.w.raw_baseline and driver["backend"] == "kafka":
                 topics.append(raw_topic)
                 rec = self.runner.peer_sim(self.runner.next_id(), kind="raw", rate=0, window_s=0, warmup_max_s=0,
                                            raw_topic=raw_topic, count=self.w.calibrate.records, **common)
@@ -333,7 +363,7 @@ class Study:
                     step += 1
                     rec = self.runner.peer_sim(self.runner.next_id(), kind="step", rate=rate,
                                                window_s=capw.step_window_s, warmup_max_s=capw.warmup_max_s,
-                                               orderer=orderer, channel=channel, **common)
+                                               service=orderer, channel=channel, **common)
                     rec.criteria = cap_search.step_criteria(rec, capw, block["max_message_count"])
                     rec.sustained = all(rec.criteria.values())
                     failed_generator[rate] = rec.generator_bound
@@ -369,7 +399,7 @@ class Study:
                     rec = self.runner.peer_sim(self.runner.next_id(), kind="confirm", rate=rate,
                                                window_s=capw.confirm_window_s,
                                                warmup_max_s=self.w.latency.warmup_max_s,
-                                               orderer=orderer, channel=channel, **common)
+                                               service=orderer, channel=channel, **common)
                     rec.criteria = cap_search.step_criteria(rec, capw, block["max_message_count"])
                     rec.sustained = all(rec.criteria.values())
                     keep(rec, step=attempt, fraction=rate / lo, capacity_used=lo)
@@ -404,7 +434,7 @@ class Study:
                     rec = self.runner.peer_sim(self.runner.next_id(), kind="fraction", rate=rate,
                                                window_s=self.w.latency.window_s,
                                                warmup_max_s=self.w.latency.warmup_max_s,
-                                               orderer=orderer, channel=channel, **common)
+                                               service=orderer, channel=channel, **common)
                     keep(rec, fraction=f, capacity_used=lo)
                     summary["fractions"].append({"fraction": f, "rate": rate, "run_id": rec.run_id})
                     self.log(f"  {f:.0%} of capacity ({rate:,.0f} tx/s): p50 {rec.p50_ms or 0:,.1f} ms, "
@@ -414,19 +444,30 @@ class Study:
                 rec = self.runner.peer_sim(self.runner.next_id(), kind="rate", rate=rate,
                                            window_s=self.w.latency.window_s,
                                            warmup_max_s=self.w.latency.warmup_max_s,
-                                           orderer=orderer, channel=channel, **common)
+                                           service=orderer, channel=channel, **common)
                 keep(rec, capacity_used=lo)
                 summary.setdefault("rates", []).append({"rate": rate, "run_id": rec.run_id})
                 if rec.valid and summary.get("p99_at_rate") is None:
                     summary["p99_at_rate"] = rec.p99_ms
                 self.log(f"  at {rate:,.0f} tx/s: p50 {rec.p50_ms or 0:,.1f} ms, p99 {rec.p99_ms or 0:,.1f} ms"
                          + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
+            if self.w.recovery.fraction and (lo or (ref["capacity"] if ref else None)):
+                if orderer.can_kill():
+                    self._recovery_run(orderer, lo, summary, common, keep, channel)
+                else:
+                    summary["recovery"] = {"skipped": f"{driver['name']} has no leader to lose"}
         finally:
-            code = orderer.stop() if orderer.proc else None
-            verified, msg = orderer.verify(self.runner.bin["ledger"]) if orderer.proc else (None, "")
-            ok, err = kafka_driver.delete_topics(self.runner.bin["delete-topics"], self.brokers.bootstrap, topics)
-            if not ok:
-                self.log(f"warning: topics not deleted (they stay on the broker's disk): {err}")
+            started = orderer.started()
+            code = orderer.stop() if started else None
+            verified, msg = orderer.verify(self.runner.bin["ledger"]) if started else (None, "")
+            if topics:
+                if len(self.brokers.pids()) < self.brokers.count:
+                    self.log("  a broker is down (recovery run): its topics go with the restart")
+                else:
+                    ok, err = kafka_driver.delete_topics(self.runner.bin["delete-topics"], self.brokers.bootstrap,
+                                                         topics)
+                    if not ok:
+                        self.log(f"warning: topics not deleted (they stay on the broker's disk): {err}")
         summary.update(ended_unix=time.time(), orderer_exit=code, ledger_verified=verified,
                        ledger_message=None if verified else msg, runs=len(cell_records),
                        invalid_runs=sum(1 for r in cell_records if not r.valid))
@@ -439,11 +480,109 @@ class Study:
             self.log(f"  the chain did NOT verify: every run of this cell is invalid ({summary['ledger_message']})")
         return summary
 
+    def _recovery_run(self, service, capacity, summary, common, keep, channel):
+        """One run at recovery.fraction of the capacity in which the leader
+        is killed `kill_after_s` after the load starts; peers talk to a node
+        that survives. Lost transactions are part of the result here (a
+        killed raft leader takes what it had accepted but not replicated;
+        clients would resubmit); doubled ones still invalidate the run."""
+        r = self.w.recovery
+        rate = max(1.0, round(capacity * r.fraction))
+        address = service.survivor_address()
+        killed = {}
+
+        def kill():
+            killed["unix_ms"] = time.time() * 1000.0
+            try:
+                killed["what"] = service.kill_leader()
+            except Exception as e:  # noqa: BLE001 (reported, the run goes on)
+                killed["error"] = str(e)
+        rec = self.runner.peer_sim(self.runner.next_id(), kind="recovery", rate=rate, window_s=r.window_s,
+                                   warmup_max_s=r.warmup_s, service=service, channel=channel, address=address,
+                                   action=(r.kill_after_s, kill), fixed_warmup=True, block_times=True,
+                                   tolerate_loss=True, drain_s=15, **common)
+        rec.fraction, rec.capacity_used = r.fraction, capacity
+        if "error" in killed or "unix_ms" not in killed:
+            rec.invalidate(f"the kill failed: {killed.get('error', 'the run ended before it')}")
+        else:
+            rec.killed, rec.kill_unix_ms = killed.get("what"), killed["unix_ms"]
+            try:
+                report = read_json(os.path.join(self.out, "runs", rec.run_id, "peer-sim.json"))
+            except (OSError, ValueError):
+                report = {}
+            clock = report.get("clock") or {}
+            series = report.get("series") or []
+            # The run looked for blocks until its last series second ended.
+            end_ms = clock.get("start_unix_ms", 0) + 1000.0 * series[-1]["t"] if series and clock else None
+            fig = recovery_figures(report.get("block_unix_ms") or [], rec.kill_unix_ms, series,
+                                   clock.get("start_unix_ms", 0), rate, r.full_rate, end_ms=end_ms)
+            rec.first_block_ms, rec.recovery_ms = fig["first_block_ms"], fig["recovery_ms"]
+            rec.silence_ms, rec.full_rate_ms = fig["silence_ms"], fig["full_rate_ms"]
+            rec.blocks_after_kill = fig["blocks_after"]
+            if rec.recovery_ms is None:
+                rec.invalidate("no block was delivered after the kill (no recovery within the run)")
+            if hasattr(service, "after_kill"):
+                try:
+                    rec.new_leader = service.after_kill()
+                except drivers.DriverError as e:
+                    rec.invalidate(str(e))
+            elif getattr(service, "killed_broker", None) is not None:
+                rec.new_leader = None
+        keep(rec)
+        summary["recovery"] = {"rate": rate, "run_id": rec.run_id, "killed": rec.killed,
+                               "recovery_ms": rec.recovery_ms, "full_rate_ms": rec.full_rate_ms,
+                               "lost": rec.undelivered_acked + rec.never_acked, "valid": rec.valid}
+        lost = rec.undelivered_acked + rec.never_acked
+        self.log(f"  recovery at {rate:,.0f} tx/s: killed {rec.killed}; first block after the silence "
+                 f"{_ms(rec.recovery_ms)}, full rate {_ms(rec.full_rate_ms)}, {lost:,} transaction(s) lost"
+                 + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
+
     def write_meta(self, meta):
         """Rewrites study.json (tune adds its cells as it goes)."""
         old = read_json(self._path("study.json"))
         keep = {k: v for k, v in meta.items() if k not in ("commit", "started_unix")}
         write_json(self._path("study.json"), dict(old, **keep))
+
+
+def _ms(v):
+    return "n/a" if v is None else f"{v:,.0f} ms"
+
+
+def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None, full_rate=0.9, end_ms=None):
+    """From a recovery run's block arrival times (unix ms) and per-second
+    series: `first_block_ms` (kill -> the first block after it; a block
+    committed before the kill can still arrive just after it),
+    `recovery_ms` (kill -> the block that ends the longest silence after
+    the kill: the service ordering again), `silence_ms`, `full_rate_ms`
+    (kill -> the end of the first second, wholly after the kill, that
+    begins two seconds delivering >= full_rate x offered: an upper bound
+    at 1 s resolution, never before the recovery) and how many blocks came
+    after the kill. `end_ms`: when the run stopped looking (its drain's
+    end); a silence from the last block to then that is the longest means
+    the service had not recovered: no recovery figure."""
+    after = sorted(t for t in block_ms if t >= kill_ms)
+    out = {"first_block_ms": None, "recovery_ms": None, "silence_ms": None, "full_rate_ms": None,
+           "blocks_after": len(after)}
+    if not after:
+        return out
+    out["first_block_ms"] = after[0] - kill_ms
+    prev, longest, end = kill_ms, -1.0, None
+    for t in after:
+        if t - prev > longest:
+            longest, end = t - prev, t
+        prev = t
+    if end_ms is not None and end_ms - prev > longest:
+        out["silence_ms"] = end_ms - prev   # still silent when the run ended
+        return out
+    out["silence_ms"], out["recovery_ms"] = longest, end - kill_ms
+    if offered and series and start_unix_ms:
+        need = full_rate * offered
+        pts = [(start_unix_ms + 1000.0 * (p["t"] - 1), p.get("delivered", 0)) for p in series]  # second starts
+        for (t0, d0), (_, d1) in zip(pts, pts[1:]):
+            if t0 >= kill_ms and d0 >= need and d1 >= need:
+                out["full_rate_ms"] = max(t0 + 1000.0 - kill_ms, out["recovery_ms"])
+                break
+    return out
 
 
 def load_records(out_dir):

@@ -15,7 +15,11 @@ A cell's settings are named as a user would name them:
   - `block.max_message_count`, `block.batch_timeout`,
     `block.preferred_max_bytes`: the channel's block cutting;
   - `broker.<property>`: a broker setting (the brokers restart when it
-    changes between cells).
+    changes between cells);
+  - `driver`: the ordering service this cell runs on (bench/drivers/<name>,
+    e.g. solo, raft-3, kafka-3-broadcast), when not the workload's: a
+    comparison of backends is one study whose cells name their drivers,
+    interleaved like any other cells.
 A level may be a mapping of several settings with a `label` (for example
 acks=1, which librdkafka allows only with idempotence off).
 
@@ -29,6 +33,8 @@ import random
 
 import yaml
 
+from benchlib import drivers
+
 WORKLOAD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workloads")
 PROFILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "configs", "profiles")
@@ -36,13 +42,14 @@ PROFILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.pa
 BLOCK_KEYS = ("max_message_count", "batch_timeout", "preferred_max_bytes")
 TOP_KEYS = {"name", "description", "driver", "tx_size", "peers", "block", "capacity", "latency", "warmup",
             "repetitions", "seed", "raw_baseline", "calibrate", "cells", "grid", "sweep", "presets",
-            "outliers", "notes", "cells_only"}
+            "outliers", "notes", "cells_only", "recovery"}
 CAPACITY_KEYS = {"slo_p99_ms", "start_rate", "growth", "precision", "max_steps", "step_window_s",
                  "warmup_max_s", "min_achieved", "max_backlog_growth", "confirm_window_s",
                  "confirm_levels", "retry_first_failure"}
 LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s", "capacity_from"}
 WARMUP_KEYS = {"steady_window_s", "tolerance"}
 CALIBRATE_KEYS = {"cells", "repetitions", "records"}
+RECOVERY_KEYS = {"fraction", "window_s", "warmup_s", "kill_after_s", "full_rate"}
 
 
 class WorkloadError(ValueError):
@@ -104,6 +111,21 @@ class Calibrate:
 
 
 @dataclasses.dataclass
+class Recovery:
+    """After a cell's latency runs, one run at `fraction` of its capacity in
+    which the leader is killed (SIGKILL) `kill_after_s` after the load
+    starts: the raft leader, or the broker leading the channel's partition
+    (cells whose service has no leader to lose skip it). Measured: the
+    first block after the silence that follows the kill, and when the
+    delivered rate is back to `full_rate` of the offered."""
+    fraction: float = 0.0            # 0 = no recovery runs
+    window_s: float = 40.0           # measured window (the kill falls inside it)
+    warmup_s: float = 5.0            # fixed warm-up before the window
+    kill_after_s: float = 15.0       # from the start of the load
+    full_rate: float = 0.9
+
+
+@dataclasses.dataclass
 class Cell:
     """One configuration compared in a study."""
     name: str
@@ -115,6 +137,7 @@ class Cell:
     peers: int = 3
     factors: dict = dataclasses.field(default_factory=dict)    # the factor levels this cell stands for
     sweep_factor: str = None                                    # sweeps: which factor this cell moves
+    driver: str = None                                          # the cell's driver, if not the workload's
 
     def block_settings(self, workload_block):
         return dict(workload_block, **self.block)
@@ -142,6 +165,10 @@ class Workload:
     preset: str = "full"
     path: str = None
     notes: str = ""
+    recovery: Recovery = dataclasses.field(default_factory=Recovery)
+
+    def driver_of(self, cell):
+        return cell.driver or self.driver
 
     def cell(self, name):
         for c in self.cells:
@@ -230,6 +257,8 @@ def apply_setting(cell, key, value):
     value = value if not isinstance(value, bool) else str(value).lower()
     if key == "profile":
         cell.profile = str(value)
+    elif key == "driver":
+        cell.driver = str(value)
     elif key in ("tx_size", "peers"):
         try:
             setattr(cell, key, int(value))
@@ -344,6 +373,16 @@ def from_dict(data, preset="full", path="<workload>"):
     latency = _dataclass(Latency, data.get("latency"), f"{path}: latency", LATENCY_KEYS)
     warmup = _dataclass(Warmup, data.get("warmup"), f"{path}: warmup", WARMUP_KEYS)
     calibrate = _dataclass(Calibrate, data.get("calibrate"), f"{path}: calibrate", CALIBRATE_KEYS)
+    recovery = _dataclass(Recovery, data.get("recovery"), f"{path}: recovery", RECOVERY_KEYS)
+    if recovery.fraction:
+        if not 0 < recovery.fraction <= 1:
+            raise WorkloadError(f"{path}: recovery.fraction must be in (0, 1] (a share of the capacity)")
+        _check_positive(f"{path}: recovery", window_s=recovery.window_s, kill_after_s=recovery.kill_after_s)
+        if not recovery.warmup_s < recovery.kill_after_s < recovery.warmup_s + recovery.window_s:
+            raise WorkloadError(f"{path}: recovery.kill_after_s must fall inside the measured window "
+                                f"({recovery.warmup_s:g} s to {recovery.warmup_s + recovery.window_s:g} s)")
+        if not 0 < recovery.full_rate <= 1:
+            raise WorkloadError(f"{path}: recovery.full_rate must be in (0, 1]")
     _check_positive(f"{path}: capacity", slo_p99_ms=capacity.slo_p99_ms, start_rate=capacity.start_rate,
                     step_window_s=capacity.step_window_s, precision=capacity.precision,
                     warmup_max_s=capacity.warmup_max_s)
@@ -437,6 +476,10 @@ def from_dict(data, preset="full", path="<workload>"):
         if c.peers < 1:
             raise WorkloadError(f"{path}: cell {c.name}: peers must be at least 1")
         read_profile(c.profile)  # exists and parses
+        try:
+            drivers.load_driver(c.driver or str(data["driver"]))
+        except drivers.DriverError as e:
+            raise WorkloadError(f"{path}: cell {c.name}: {e}") from None
     _refuse_identical(cells, path)
     for n in calibrate.cells:
         if n not in names:
@@ -446,7 +489,7 @@ def from_dict(data, preset="full", path="<workload>"):
                     block=block, capacity=capacity, latency=latency, warmup=warmup, repetitions=reps,
                     seed=seed, raw_baseline=bool(data.get("raw_baseline", False)), calibrate=calibrate,
                     cells=cells, design=design, factors=factors, base=base_name, preset=preset, path=path,
-                    notes=" ".join(str(data.get("notes", "")).split()))
+                    notes=" ".join(str(data.get("notes", "")).split()), recovery=recovery)
 
 
 def effective(cell, workload_block):
@@ -454,9 +497,12 @@ def effective(cell, workload_block):
     producer and broker parts with the cell's overrides, block settings,
     size and peers."""
     producer, broker = read_profile(cell.profile)
-    return {"producer": dict(producer, **cell.producer), "broker": dict(broker, **cell.broker),
-            "block": {k: str(v) for k, v in cell.block_settings(workload_block).items()},
-            "tx_size": cell.tx_size, "peers": cell.peers}
+    out = {"producer": dict(producer, **cell.producer), "broker": dict(broker, **cell.broker),
+           "block": {k: str(v) for k, v in cell.block_settings(workload_block).items()},
+           "tx_size": cell.tx_size, "peers": cell.peers}
+    if cell.driver:
+        out["driver"] = cell.driver   # only when a cell names one: older studies' records stay comparable
+    return out
 
 
 def _same_settings(a, b):

@@ -21,10 +21,11 @@ def _series(rate, warm_s, window_s, p99):
     return out
 
 
-def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None):
+def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, recovery_ms=None):
     """true_capacity: {cell: tx/s}. invalid_run: (cell, rep) whose first
     fraction run lost transactions. outlier: (cell, rep, factor) scaling one
-    capacity."""
+    capacity. recovery_ms: {cell: ms} a recovery run per repetition takes
+    (cells left out have no leader to lose)."""
     rng = random.Random(seed)
     os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
     roles = placement.plan("isolated", [0, 1])
@@ -34,6 +35,7 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None):
         out = out_dir
         resume = False
     s = studymod.Study.__new__(studymod.Study)
+    s._drivers = {}
     s.w, s.driver, s.a, s.roles_cpus, s.root = w, {"name": "kafka-1", "brokers": 1, "backend": "kafka"}, A, roles, \
         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     meta = s.meta()
@@ -129,6 +131,18 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None):
                             "latency_ms": {"e2e": {"cdf": [[0.5, p99 / 3], [0.99, p99]]}}})
                 runs.append(r)
                 summ.setdefault(kind + "s", []).append({"fraction": f, "rate": rate, "run_id": r.run_id})
+            if recovery_ms is not None and w.recovery.fraction:
+                if name in recovery_ms:
+                    ms = recovery_ms[name] * (1 + rng.gauss(0, 0.1))
+                    r = rec(cell=name, repetition=rep, kind="recovery", order=order, search=summ["search"],
+                            fraction=w.recovery.fraction, capacity_used=lo, offered_tps=round(lo * w.recovery.fraction),
+                            config=eff, killed="node2 (the raft leader)", kill_unix_ms=1.8e12, first_block_ms=15.0,
+                            recovery_ms=ms, silence_ms=ms - 15, full_rate_ms=1000 * (ms // 1000 + 1),
+                            undelivered_acked=40, new_leader="node1")
+                    runs.append(r)
+                    summ["recovery"] = {"run_id": r.run_id, "recovery_ms": ms}
+                else:
+                    summ["recovery"] = {"skipped": "no leader to lose"}
             cells.append(summ)
     with open(os.path.join(out_dir, "runs.jsonl"), "w") as f:
         for r in runs:

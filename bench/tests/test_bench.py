@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
-from benchlib import capacity, kafka_driver, placement, report, stats, tune  # noqa: E402
+from benchlib import capacity, drivers, kafka_driver, placement, report, stats, study, tune  # noqa: E402
 from benchlib import workload as wl  # noqa: E402
 from benchlib.record import RunResult  # noqa: E402
 from benchlib.record import read_text  # noqa: E402
@@ -308,6 +308,97 @@ class DriverTest(unittest.TestCase):
         with self.assertRaisesRegex(kafka_driver.DriverError, "no driver"):
             kafka_driver.load_driver("kafka-7")
 
+    def test_every_backend_has_a_driver_with_its_defaults(self):
+        solo, raft, k1 = (drivers.load_driver(n) for n in ("solo", "raft-3", "kafka-1-broadcast"))
+        self.assertEqual((solo["backend"], solo["brokers"], solo["nodes"], solo["submit"]), ("solo", 0, 1, "broadcast"))
+        self.assertEqual((raft["backend"], raft["nodes"], raft["submit"]), ("raft", 3, "broadcast"))
+        self.assertEqual(raft["raft"]["heartbeat_ms"], 20)
+        self.assertEqual((k1["backend"], k1["brokers"], k1["submit"]), ("kafka", 1, "broadcast"))
+        self.assertEqual(drivers.load_driver("kafka-1")["submit"], "kafka")
+        self.assertEqual(drivers.load_driver("raft-5")["nodes"], 5)
+        for name in drivers.known():
+            drivers.load_driver(name)  # every shipped driver loads
+
+    def test_driver_mistakes_name_themselves(self):
+        for d, msg in (({"backend": "pbft"}, "backend must be one of"),
+                       ({"backend": "raft", "nodes": 4}, "nodes must be 3 or 5"),
+                       ({"backend": "solo", "submit": "kafka"}, "takes transactions through Broadcast"),
+                       ({"backend": "solo", "brokers": 3}, "runs no brokers"),
+                       ({"backend": "kafka", "brokers": 2}, "brokers must be 1 or 3"),
+                       ({"backend": "kafka", "brokers": 1, "submit": "carrier-pigeon"}, "submit must be"),
+                       ({"backend": "raft", "nodes": 3, "raft": {"heartbeat": 20}}, "raft: known keys"),
+                       ({"backend": "kafka", "brokers": 1, "colour": "red"}, "unknown key")):
+            with self.assertRaisesRegex(drivers.DriverError, msg):
+                drivers.check(d, "x.yaml")
+
+
+class ComparisonWorkloadTest(unittest.TestCase):
+    def test_cells_name_their_drivers_and_differ_by_them(self):
+        w = wl.load("compare")
+        self.assertEqual({c.name: w.driver_of(c) for c in w.cells},
+                         {"solo": "solo", "kafka-1": "kafka-1-broadcast", "kafka-3": "kafka-3-broadcast",
+                          "raft-3": "raft-3"})
+        # The same profile on two drivers is two cells, not one measured twice.
+        self.assertEqual(len({c.profile for c in w.cells}), 1)
+        self.assertEqual(wl.effective(w.cell("raft-3"), w.block)["driver"], "raft-3")
+        self.assertNotIn("driver", wl.effective(wl.load("profiles").cell("baseline"), {}))
+        self.assertEqual(w.recovery.fraction, 0.5)
+        for preset in ("vs-kafka-3", "vs-kafka-1", "vs-solo"):
+            self.assertEqual(len(wl.load("compare", preset).cells), 2, preset)
+
+    def test_an_unknown_driver_or_a_kill_outside_the_window_is_refused(self):
+        with self.assertRaisesRegex(wl.WorkloadError, "cell a: no driver 'paxos-9'"):
+            wl.from_dict(base_workload(cells=[{"name": "a", "driver": "paxos-9"}]))
+        with self.assertRaisesRegex(wl.WorkloadError, "kill_after_s must fall inside the measured window"):
+            wl.from_dict(base_workload(recovery={"fraction": 0.5, "warmup_s": 5, "window_s": 10, "kill_after_s": 20}))
+        with self.assertRaisesRegex(wl.WorkloadError, "recovery.fraction"):
+            wl.from_dict(base_workload(recovery={"fraction": 1.5}))
+
+
+class RecoveryFiguresTest(unittest.TestCase):
+    def test_the_silence_after_the_kill_not_a_straggler_block(self):
+        kill = 100_000.0
+        # Blocks every 50 ms; one committed before the kill arrives 20 ms after
+        # it; then 1.5 s of silence; then blocks again.
+        blocks = [kill - 100, kill - 50, kill + 20, kill + 1520, kill + 1570, kill + 1620]
+        f = study.recovery_figures(blocks, kill)
+        self.assertEqual(f["first_block_ms"], 20)
+        self.assertEqual(f["recovery_ms"], 1520)
+        self.assertEqual(f["silence_ms"], 1500)
+        self.assertEqual(f["blocks_after"], 4)
+        self.assertIsNone(f["full_rate_ms"])
+
+    def test_blocks_that_stop_again_for_good_are_no_recovery(self):
+        kill = 100_000.0
+        # Two stragglers after the kill, then nothing until the run ends 30 s later.
+        f = study.recovery_figures([kill - 50, kill + 300, kill + 850], kill, end_ms=kill + 30_000)
+        self.assertIsNone(f["recovery_ms"])
+        self.assertEqual(f["silence_ms"], 30_000 - 850)
+        self.assertEqual(f["first_block_ms"], 300)
+        # The same blocks with the service back well before the end: recovered.
+        f = study.recovery_figures([kill + 300, kill + 850, kill + 9_000, kill + 9_100], kill, end_ms=kill + 12_000)
+        self.assertEqual(f["recovery_ms"], 9_000)
+
+    def test_no_block_after_the_kill_is_no_recovery(self):
+        f = study.recovery_figures([1.0, 2.0], 10.0)
+        self.assertIsNone(f["recovery_ms"])
+        self.assertEqual(f["blocks_after"], 0)
+
+    def test_full_rate_is_the_end_of_the_first_whole_second_after_the_kill_starting_two_good_ones(self):
+        start = 1_000_000.0
+        kill = start + 4_500  # during second 5 (t = 5 covers 4..5 s)
+        delivered = {1: 1000, 2: 1000, 3: 1000, 4: 1000, 5: 500, 6: 0, 7: 0, 8: 950, 9: 1200, 10: 1000}
+        series = [{"t": t, "delivered": d} for t, d in delivered.items()]
+        f = study.recovery_figures([kill + 3000], kill, series, start, offered=1000, full_rate=0.9)
+        # Second t=8 (7..8 s) and t=9 both deliver >= 900: full rate by its end, 3.5 s after the kill.
+        self.assertEqual(f["full_rate_ms"], 3500)
+        # At 1 s resolution the first good second may hold the first block: never before the recovery.
+        f = study.recovery_figures([kill + 3400], kill, series, start, offered=1000, full_rate=0.9)
+        self.assertEqual(f["recovery_ms"], 3400)
+        self.assertEqual(f["full_rate_ms"], 3500)
+        f = study.recovery_figures([kill + 3900], kill, series, start, offered=1000, full_rate=0.9)
+        self.assertEqual(f["full_rate_ms"], 3900)
+
 
 class RecordTest(unittest.TestCase):
     def test_nan_becomes_null_and_round_trips(self):
@@ -436,6 +527,19 @@ class ReportTest(unittest.TestCase):
         self.assert_png("latency-at-rates.png")
         for factor in w.factors:
             self.assertIn(f"### {factor}", md)
+
+    def test_comparison_report_names_drivers_replicas_and_recovery(self):
+        w = wl.load("compare")
+        out = os.path.join(self.dir, "compare")
+        fake_study.write(out, w, {"solo": 12000, "kafka-1": 9000, "kafka-3": 7000, "raft-3": 8000},
+                         recovery_ms={"kafka-3": 9500, "raft-3": 1700})
+        md = read_text(report.write(out))
+        self.assertIn("drivers solo, kafka-1-broadcast, kafka-3-broadcast, raft-3", md)
+        self.assertIn("raft-3: raft, 3 nodes, peers submit via broadcast", md)
+        self.assertIn("## Recovery after losing the leader", md)
+        self.assertIn("Not measured for kafka-1, solo", md)
+        rows = [ln for ln in md.splitlines() if ln.startswith("| raft-3 | node2 (the raft leader) | 5 |")]
+        self.assertEqual(len(rows), 1, md)
 
     def test_partial_study_says_so(self):
         w = wl.load("load")

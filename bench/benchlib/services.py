@@ -1,0 +1,366 @@
+"""The ordering service a study measures, behind one interface per backend.
+
+A service runs one cell's channel on fresh ledgers: `start()`, the address
+peers submit to and read blocks from (`address()`), the processes of each
+role for the CPU sampler (`role_pids()`), the counters of the node that
+cuts blocks, `stop()` and `verify()` (every node's chain verifies; with
+several nodes, they hold the same chain). A service that can lose its
+leader says so (`can_kill()`), kills it (`kill_leader()`), and for the run
+that measures the recovery names the address peers should use so that
+their streams survive the kill (`survivor_address()`).
+
+Roles, placed like machines (benchlib.placement):
+  orderer   the node that cuts blocks: solo's node, the Kafka orderer, the
+            Raft leader; alone on the orderer CPU set
+  broker    Kafka's brokers (the Kafka backend's replication)
+  replicas  Raft's followers (the Raft backend's replication), on the
+            brokers' CPU set
+  peers     the load generator
+Raft's leader is found after the election and re-checked before each run;
+if leadership moved, the processes are re-pinned and the run says so."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+from benchlib import kafka_driver, placement
+from benchlib.drivers import DriverError
+from benchlib.record import read_json, read_text
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OrdererProcess:
+    """One orderer process on a channel and ledger of its own, pinned."""
+
+    def __init__(self, binary, channel, run_dir, block, cpus, consensus_args, name="orderer",
+                 listen="127.0.0.1:0"):
+        self.binary, self.channel, self.run_dir, self.block = binary, channel, run_dir, block
+        self.cpus, self.consensus_args, self.name, self.listen = cpus, list(consensus_args), name, listen
+        suffix = "" if name == "orderer" else f"-{name}"
+        self.ledger = os.path.join(run_dir, "ledger" + suffix)
+        self.metrics = os.path.join(run_dir, f"orderer{suffix}-metrics.json")
+        self.log_path = os.path.join(run_dir, f"orderer{suffix}.log")
+        self.ready = os.path.join(run_dir, f"orderer{suffix}.port")
+        self.proc = None
+        self.port = None
+        self.killed = False
+
+    def launch(self):
+        if os.path.exists(self.ready):
+            os.remove(self.ready)
+        args = placement.taskset(self.cpus) + [
+            self.binary, "--channel", self.channel, "--ledger-dir", self.ledger,
+            "--listen", self.listen, "--ready-file", self.ready, "--metrics-file", self.metrics,
+            "--summary-interval", "1s",
+            "--max-message-count", str(self.block["max_message_count"]),
+            "--batch-timeout", str(self.block["batch_timeout"]),
+            "--preferred-max-bytes", str(self.block["preferred_max_bytes"])] + self.consensus_args
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self, timeout_s=60):
+        deadline = time.monotonic() + timeout_s
+        while not (os.path.exists(self.ready) and read_text(self.ready).strip()):
+            if self.proc.poll() is not None:
+                raise DriverError(f"{self.name} exited {self.proc.returncode} at start; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise DriverError(f"{self.name} not ready in {timeout_s} s; see {self.log_path}")
+            time.sleep(0.05)
+        self.port = int(read_text(self.ready).strip())
+        return self
+
+    def start(self, timeout_s=60):
+        return self.launch().wait_ready(timeout_s)
+
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def pids(self):
+        return [self.proc.pid] if self.alive() else []
+
+    def counters(self):
+        try:
+            return read_json(self.metrics)
+        except (OSError, ValueError):
+            return {}
+
+    def rss_mib(self):
+        return placement.proc_rss_peak_mib(self.proc.pid) if self.proc else None
+
+    def kill(self):
+        """SIGKILL: a crash, as a recovery run wants it."""
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+            self.killed = True
+
+    def stop(self):
+        """Stops it (SIGTERM, then SIGKILL after 60 s); its exit code (None
+        if a recovery run killed it on purpose)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return None if self.killed else self.proc.returncode
+
+    def verify(self, ledger_bin, remove=True):
+        """(verified, message, head) from `ledger verify --json`; removes the
+        ledger afterwards (large, and reproducible)."""
+        v = subprocess.run([ledger_bin, "--path", self.ledger, "verify", "--json"], capture_output=True, text=True)
+        head = None
+        i = subprocess.run([ledger_bin, "--path", self.ledger, "info", "--json"], capture_output=True, text=True)
+        try:
+            j = json.loads(i.stdout)
+            head = (j.get("height"), j.get("last_hash"))
+        except ValueError:
+            pass
+        if remove:
+            shutil.rmtree(self.ledger, ignore_errors=True)
+            shutil.rmtree(self.ledger + ".raft", ignore_errors=True)
+        return v.returncode == 0, (v.stdout.strip() or v.stderr.strip())[-2000:], head
+
+
+class Service:
+    """One backend's ordering service for one cell."""
+    backend = None
+
+    def __init__(self, bins, channel, run_dir, eff, roles_cpus, driver):
+        self.bins, self.channel, self.run_dir, self.eff = bins, channel, run_dir, eff
+        self.roles_cpus, self.driver = roles_cpus, driver
+        self.block = eff["block"]
+        self.nodes = []
+
+    # The node that cuts blocks.
+    def main(self):
+        return self.nodes[0]
+
+    def start(self):
+        raise NotImplementedError
+
+    def address(self):
+        return self.main().address()
+
+    def refresh(self):
+        """Before each run: re-checks who leads (raft). Returns a note, or None."""
+        return None
+
+    def role_pids(self):
+        return {"orderer": self.main().pids}
+
+    def counters(self):
+        return self.main().counters()
+
+    def rss_mib(self):
+        return self.main().rss_mib()
+
+    def can_kill(self):
+        return False
+
+    def survivor_address(self):
+        return self.address()
+
+    def kill_leader(self):
+        raise DriverError(f"{self.backend}: nothing to kill")
+
+    def started(self):
+        return any(n.proc is not None for n in self.nodes)
+
+    def stop(self):
+        """Stops every node; the first non-zero exit code (None: all clean
+        or killed on purpose)."""
+        code = None
+        for n in self.nodes:
+            c = n.stop()
+            if c not in (0, None) and code in (0, None):
+                code = c
+        return code
+
+    def verify(self, ledger_bin):
+        """(verified, message): every started node's chain verifies; with
+        several nodes their heights and last hashes agree (a node killed on
+        purpose may be shorter, never different)."""
+        heads, msgs = [], []
+        ok = True
+        for n in self.nodes:
+            if n.proc is None:
+                continue
+            good, msg, head = n.verify(ledger_bin)
+            ok &= good
+            msgs.append(f"{n.name}: {msg}" if len(self.nodes) > 1 else msg)
+            if not n.killed and head:
+                heads.append((n.name, head))
+        if ok and len({h for _, h in heads}) > 1:
+            ok = False
+            msgs.append("the nodes' chains differ: " + ", ".join(f"{name} height {h[0]} head {h[1]}"
+                                                                  for name, h in heads))
+        return ok, "\n".join(msgs)[-2000:]
+
+
+class SoloService(Service):
+    backend = "solo"
+
+    def start(self):
+        self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
+                                     self.roles_cpus["orderer"], ["--consensus", "solo"]).start()]
+        return self
+
+
+class KafkaService(Service):
+    """One Kafka orderer on the study's brokers. With submit: broadcast it
+    produces the peers' envelopes itself, with the cell's producer settings."""
+    backend = "kafka"
+
+    def __init__(self, bins, channel, run_dir, eff, roles_cpus, driver, brokers):
+        super().__init__(bins, channel, run_dir, eff, roles_cpus, driver)
+        self.brokers = brokers
+        self.killed_broker = None
+
+    def start(self):
+        # Signature checks on as many threads as the orderer has CPUs.
+        cpus = self.roles_cpus["orderer"]
+        args = ["--consensus", "kafka", "--brokers", self.brokers.bootstrap,
+                "--verify-workers", str(len(cpus) if cpus else 0)]
+        if self.driver["brokers"] > 1:
+            args += ["--replication-factor", str(self.driver["brokers"])]
+        if self.driver["submit"] == "broadcast":
+            for k, v in sorted(self.eff["producer"].items()):
+                args += ["--producer-prop", f"{k}={v}"]
+        self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
+                                     self.roles_cpus["orderer"], args).start()]
+        return self
+
+    def role_pids(self):
+        return {"orderer": self.main().pids, "broker": self.brokers.pids}
+
+    def can_kill(self):
+        return self.driver["brokers"] > 1
+
+    def kill_leader(self):
+        """Kills (SIGKILL) the broker that leads the channel's partition."""
+        node, pid = self.brokers.leader_pid(self.channel)
+        os.kill(pid, signal.SIGKILL)
+        self.killed_broker = node
+        return f"broker {node} (the partition's leader)"
+
+
+class RaftService(Service):
+    """`nodes` raft orderers on loopback. The leader is the orderer role
+    (on the orderer CPU set); the followers are the replicas (on the
+    brokers' CPU set, as Kafka's replicas are its brokers). Peers talk to
+    the leader, except in a recovery run (to a follower that survives)."""
+    backend = "raft"
+
+    def start(self):
+        n = self.driver["nodes"]
+        raft = self.driver.get("raft") or {}
+        members = []
+        for i in range(1, n + 1):
+            members.append((i, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"))
+        common = ["--consensus", "raft"]
+        for i, rp, bp in members:
+            common += ["--raft-node", f"{i},{rp},{bp}"]
+        if raft.get("heartbeat_ms"):
+            common += ["--raft-heartbeat", str(raft["heartbeat_ms"])]
+        if raft.get("election_timeout_ms"):
+            common += ["--raft-election-timeout", str(raft["election_timeout_ms"])]
+        # All start on the orderer set; once a leader is known, followers move.
+        self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
+                                     self.roles_cpus["orderer"], common + ["--raft-id", str(i)],
+                                     name=f"node{i}", listen=bp) for i, _, bp in members]
+        for node in self.nodes:
+            node.launch()
+        for node in self.nodes:
+            node.wait_ready()
+        self.leader = None
+        self._find_leader(timeout_s=30)
+        return self
+
+    def _leader_now(self):
+        for node in self.nodes:
+            if node.alive() and (node.counters().get("consenter") or {}).get("raft_is_leader") == 1:
+                return node
+        return None
+
+    def _find_leader(self, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            node = self._leader_now()
+            if node is not None:
+                break
+            if time.monotonic() > deadline:
+                raise DriverError(f"raft: no leader among {len(self.nodes)} nodes within {timeout_s} s; "
+                                  f"see {self.run_dir}/orderer-node*.log")
+            time.sleep(0.2)
+        moved = self.leader is not None and node is not self.leader
+        old = self.leader
+        self.leader = node
+        self._pin()
+        return f"raft leadership moved from {old.name} to {node.name}" if moved else None
+
+    def _pin(self):
+        for node in self.nodes:
+            if not node.alive():
+                continue
+            cpus = self.roles_cpus["orderer"] if node is self.leader else self.roles_cpus["broker"]
+            if cpus:
+                placement.pin_running(node.proc.pid, cpus)
+
+    def refresh(self):
+        return self._find_leader(timeout_s=30)
+
+    def main(self):
+        return self.leader or self.nodes[0]
+
+    def followers(self):
+        return [n for n in self.nodes if n is not self.main() and n.alive()]
+
+    def role_pids(self):
+        return {"orderer": self.main().pids,
+                "replicas": lambda: [p for n in self.followers() for p in n.pids()]}
+
+    def can_kill(self):
+        return True
+
+    def survivor_address(self):
+        return self.followers()[0].address()
+
+    def kill_leader(self):
+        victim = self.main()
+        victim.kill()
+        return f"{victim.name} (the raft leader)"
+
+    def after_kill(self, timeout_s=30):
+        """The new leader, once elected (re-pinned onto the orderer set)."""
+        self.leader = None
+        self._find_leader(timeout_s)
+        return self.leader.name
+
+
+def make(driver, bins, channel, run_dir, eff, roles_cpus, brokers=None):
+    b = driver["backend"]
+    if b == "solo":
+        return SoloService(bins, channel, run_dir, eff, roles_cpus, driver)
+    if b == "kafka":
+        return KafkaService(bins, channel, run_dir, eff, roles_cpus, driver, brokers)
+    if b == "raft":
+        return RaftService(bins, channel, run_dir, eff, roles_cpus, driver)
+    raise DriverError(f"unknown backend {b}")

@@ -93,7 +93,14 @@ Status Producer::Create(const Options& options, std::unique_ptr<Producer>* out) 
 Producer::~Producer() {
   if (rk_ && options_.close_flush_timeout_ms > 0) {
     rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), options_.close_flush_timeout_ms);
-    if (err) spdlog::warn("producer closed with {} records undelivered", OutQueueLength());
+    if (err) {
+      // A partition without a leader (its broker lost) holds records until
+      // message.timeout.ms (5 minutes by default): give them up now, so the
+      // close is bounded; their delivery reports say purged.
+      spdlog::warn("producer closed with {} records undelivered; purging them", OutQueueLength());
+      rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_flush(rk_.get(), 1000);  // serves the purged records' delivery reports
+    }
   }
   stop_ = true;
   if (poller_.joinable()) poller_.join();
@@ -171,22 +178,24 @@ Status PartitionConsumer::Create(const Options& options, std::unique_ptr<Partiti
 
 PartitionConsumer::~PartitionConsumer() {
   if (!rk_) return;
-  rd_kafka_assign(rk_.get(), nullptr);
-  rd_kafka_consumer_close(rk_.get());
   // librdkafka 2.0.2 can wait forever in rd_kafka_destroy once the assigned
-  // partition has been deleted (its broker thread waits on the partition):
-  // destroy on a helper thread and give up waiting after a bound, so that a
-  // chain that failed on a deleted topic still stops.
+  // partition has been deleted (its broker thread waits on the partition),
+  // and rd_kafka_consumer_close waits on the group coordinator, which may
+  // be a broker that is gone: close and destroy on a helper thread and give
+  // up waiting after a bound, so that a chain that lost its topic or its
+  // broker still stops.
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
   rd_kafka_t* rk = rk_.release();
   std::thread([rk, done] {
+    rd_kafka_assign(rk, nullptr);
+    rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     done->set_value();
   }).detach();
   if (finished.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    spdlog::warn("consumer of {}: librdkafka did not finish closing within 10 s (a deleted partition?); "
-                 "leaving its threads behind", options_.topic);
+    spdlog::warn("consumer of {}: librdkafka did not finish closing within 10 s (a deleted partition, or a "
+                 "lost broker?); leaving its threads behind", options_.topic);
   }
 }
 

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "orderer/consensus/kafka/kafka_record.h"
 #include "orderer/consensus/testing/fake_support.h"
 #include "peer-sim/tx_factory.h"
@@ -136,6 +138,26 @@ TEST_F(KafkaChainTest, ABrokerOutageDelaysOrderingButLosesNothing) {
   }
   ids.insert(ids.end(), more.begin(), more.end());
   EXPECT_EQ(got, ids);  // once each, in the order sent
+}
+
+// A chain stopped while its broker is down (its records queued in the
+// producer, its consumer's coordinator gone) still stops, within the bound
+// of the producer's flush and the consumer's close, not after the
+// producer's message timeout or never.
+TEST_F(KafkaChainTest, AChainStopsWhileItsBrokerIsDown) {
+  FakeConsenterSupport support(Channel(10), SystemClock::Default());
+  auto chain = StartChain(&support);
+  Order(chain.get(), 10);
+  ASSERT_TRUE(support.WaitForHeight(2));
+  ASSERT_TRUE(mock_->SetBrokerUp(1, false).ok());
+  Order(chain.get(), 10);  // queued in the chain's producer, never delivered
+  const auto t0 = std::chrono::steady_clock::now();
+  chain->Halt();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, std::chrono::seconds(30)) << "Halt took "
+      << std::chrono::duration_cast<std::chrono::seconds>(took).count() << " s";
+  EXPECT_EQ(support.blocks().size(), 2u);  // nothing ordered while the broker was down
+  ASSERT_TRUE(mock_->SetBrokerUp(1, true).ok());
 }
 
 }  // namespace

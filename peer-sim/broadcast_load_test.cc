@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 
 #include "orderer/consensus/solo/solo_chain.h"
 #include "orderer/node.h"
@@ -65,6 +66,7 @@ TEST_F(BroadcastLoadTest, EveryTransactionComesBackOnce) {
   LoadReport r;
   LoadOptions o = Options(node->deliver_port());
   o.block_times = true;
+  o.started_file = (dir_ / "started").string();
   const int64_t before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch()).count();
   Status st = RunLoad(o, &r);
@@ -78,6 +80,12 @@ TEST_F(BroadcastLoadTest, EveryTransactionComesBackOnce) {
   EXPECT_TRUE(std::is_sorted(r.block_unix_ms.begin(), r.block_unix_ms.end()));
   EXPECT_GE(r.block_unix_ms.front(), before_ms);
   EXPECT_LE(r.block_unix_ms.back(), after_ms);
+  // The started file holds second 0 of the run on the wall clock.
+  std::ifstream started(o.started_file);
+  int64_t started_ms = 0;
+  ASSERT_TRUE(started >> started_ms) << "no --started-file";
+  EXPECT_NEAR(started_ms, r.start_unix_ms, 2);  // the wall clock read twice
+  EXPECT_LE(started_ms, r.block_unix_ms.front());
   EXPECT_EQ(r.acked, r.submitted);  // every envelope answered SUCCESS
   EXPECT_EQ(r.delivered, r.submitted);
   EXPECT_TRUE(r.clean()) << ReportToText(r);

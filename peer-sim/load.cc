@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <string_view>
@@ -650,6 +651,7 @@ Status PlanPool(const LoadOptions& o, PoolPlan* plan) {
 
 Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* external_stop) {
   ORDERING_RETURN_IF_ERROR(CheckOptions(options));
+  if (!options.started_file.empty()) std::remove(options.started_file.c_str());
   PoolPlan plan;
   ORDERING_RETURN_IF_ERROR(PlanPool(options, &plan));
   const std::string topic = options.topic.empty() ? options.channel_id : options.topic;
@@ -765,6 +767,17 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
 
   const int64_t start_ns = clock->NowNanos() + 50'000'000;  // let every thread get going
   tracker.Start(start_ns);
+  if (!options.started_file.empty()) {
+    const int64_t start_unix_ms = (start_ns + clock->WallNanos() - clock->NowNanos()) / 1'000'000;
+    const std::string tmp = options.started_file + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      f << start_unix_ms << "\n";
+    }
+    if (std::rename(tmp.c_str(), options.started_file.c_str()) != 0) {
+      notice("could not write --started-file " + options.started_file);
+    }
+  }
   const uint64_t n_peers = peers.size();
 
   // Sleeps until `t` or the deadline, whichever is first (the deadline can

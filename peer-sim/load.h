@@ -109,6 +109,11 @@ struct LoadOptions {
   // recovery runs, which need the first block after a failure to the
   // millisecond. Off by default (a long run at small blocks is many).
   bool block_times = false;
+  // Once the clock starts (pre-signing and connecting done), write its
+  // second 0 on the wall clock (ms since the Unix epoch) to this file, so
+  // another process can act at a set time into the load (a recovery run's
+  // kill). Removed at the start of the run. Empty: none.
+  std::string started_file;
   int64_t progress_interval_ms = 5000;
   std::function<void(const LoadProgress&)> on_progress;  // every progress interval
   std::function<void(const std::string&)> on_notice;    // one-line notes (pre-signing)

@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
       ("block-times", po::bool_switch(&o.block_times),
        "record when each block arrived (block_unix_ms in --json): the first block after a failure, "
        "to the millisecond")
+      ("started-file", po::value(&o.started_file),
+       "once the load starts (after pre-signing and connecting), write its start on the wall clock (ms since "
+       "the Unix epoch) to FILE, so another process can act at a set time into the load")
       ("max-in-flight", po::value(&o.max_in_flight)->default_value(20000), "flat out: most transactions submitted but not yet delivered")
       ("drain-timeout", po::value(&drain_timeout)->default_value("30s"),
        "after submitting ends, the most the exit may take (flush, waiting for deliveries, closing the "

@@ -52,6 +52,23 @@ def _descendants(pid):
     return out
 
 
+def _at_load_time(started_file, seconds, fn, cancel):
+    """Waits for peer-sim's --started-file (the load's second 0, unix ms),
+    then calls fn `seconds` after it; gives up if `cancel` is set first."""
+    start_ms = None
+    while not cancel.is_set():
+        try:
+            with open(started_file) as f:
+                start_ms = int(f.read().strip())
+            break
+        except (OSError, ValueError):
+            cancel.wait(0.05)
+    if start_ms is None:
+        return
+    if not cancel.wait(max(0.0, start_ms / 1000.0 + seconds - time.time())):
+        fn()
+
+
 def steady_window_s(configured, rate, block, warmup_max_s):
     """The warm-up's comparison window, in whole seconds: as configured, or
     long enough for ~20 blocks at the offered rate (deliveries come a block
@@ -131,7 +148,8 @@ class Runner:
         acknowledgement, as ProducerPerformance times --num-records.
         `service`: the ordering service (peers talk to its address, or to
         `address`). `action`: (seconds, callable) called that long after
-        peer-sim starts (a recovery run's kill). `tolerate_loss`: lost
+        the load starts (peer-sim's --started-file: after pre-signing and
+        connecting), a recovery run's kill. `tolerate_loss`: lost
         transactions are the measurement (a recovery run), not a fault;
         `drain_s` bounds the wait for them after submitting ends."""
         rec = self._base(run_id, cell, rep, kind, cfg, service)
@@ -152,6 +170,9 @@ class Runner:
             args += ["--brokers", self.brokers.bootstrap]
         if block_times:
             args += ["--block-times"]
+        started = os.path.join(run_dir, "started")
+        if action is not None:
+            args += ["--started-file", started]
         if count:
             args += ["--count", str(count), "--duration", "0", "--warmup", "0s", "--max-in-flight", "100000"]
         elif fixed_warmup:
@@ -179,18 +200,19 @@ class Runner:
             roles.update(service.role_pids())
         counters0 = service.counters() if service else {}
         t0 = time.monotonic()
-        timer = None
+        timer, cancel = None, threading.Event()
         with open(os.path.join(run_dir, "peer-sim.log"), "w") as logf:
             p = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)
             if action is not None:
-                timer = threading.Timer(action[0], action[1])
+                timer = threading.Thread(target=_at_load_time, args=(started, action[0], action[1], cancel),
+                                         daemon=True)
                 timer.start()
             try:
                 with placement.Sampler(roles) as sampler:
                     code, _, rss = _wait(p, warmup_max_s + window_s + 600)
             finally:
                 if timer is not None:
-                    timer.cancel()
+                    cancel.set()
                     timer.join()
         rec.wall_s = time.monotonic() - t0
         rec.exit_code = code

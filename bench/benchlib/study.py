@@ -512,8 +512,11 @@ class Study:
                 report = {}
             clock = report.get("clock") or {}
             series = report.get("series") or []
-            # The run looked for blocks until its last series second ended.
-            end_ms = clock.get("start_unix_ms", 0) + 1000.0 * series[-1]["t"] if series and clock else None
+            # Blocks were due while peers submitted: until the last second
+            # before the drain (in the drain only lost transactions are
+            # awaited, and no block need come).
+            busy = [p for p in series if p.get("phase") != "drain"]
+            end_ms = clock.get("start_unix_ms", 0) + 1000.0 * busy[-1]["t"] if busy and clock else None
             fig = recovery_figures(report.get("block_unix_ms") or [], rec.kill_unix_ms, series,
                                    clock.get("start_unix_ms", 0), rate, r.full_rate, end_ms=end_ms)
             rec.first_block_ms, rec.recovery_ms = fig["first_block_ms"], fig["recovery_ms"]
@@ -557,10 +560,12 @@ def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None
     (kill -> the end of the first second, wholly after the kill, that
     begins two seconds delivering >= full_rate x offered: an upper bound
     at 1 s resolution, never before the recovery) and how many blocks came
-    after the kill. `end_ms`: when the run stopped looking (its drain's
-    end); a silence from the last block to then that is the longest means
-    the service had not recovered: no recovery figure."""
-    after = sorted(t for t in block_ms if t >= kill_ms)
+    after the kill. `end_ms`: when submitting ended (the drain's start); a
+    silence from the last block to then that is the longest means the
+    service had not recovered: no recovery figure."""
+    # Blocks in the drain (the last partial batch cut on its timeout) say
+    # nothing about recovering under load: only those up to end_ms count.
+    after = sorted(t for t in block_ms if t >= kill_ms and (end_ms is None or t <= end_ms))
     out = {"first_block_ms": None, "recovery_ms": None, "silence_ms": None, "full_rate_ms": None,
            "blocks_after": len(after)}
     if not after:

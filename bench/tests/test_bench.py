@@ -375,6 +375,9 @@ class RecoveryFiguresTest(unittest.TestCase):
         self.assertIsNone(f["recovery_ms"])
         self.assertEqual(f["silence_ms"], 30_000 - 850)
         self.assertEqual(f["first_block_ms"], 300)
+        # A last partial block cut on its timeout in the drain, after a long gap, is not the recovery.
+        f = study.recovery_figures([kill + 1500, kill + 2000, kill + 2500, kill + 7000], kill, end_ms=kill + 3000)
+        self.assertEqual(f["recovery_ms"], 1500)
         # The same blocks with the service back well before the end: recovered.
         f = study.recovery_figures([kill + 300, kill + 850, kill + 9_000, kill + 9_100], kill, end_ms=kill + 12_000)
         self.assertEqual(f["recovery_ms"], 9_000)

@@ -529,13 +529,11 @@ class Study:
                     rec.new_leader = service.after_kill()
                 except drivers.DriverError as e:
                     rec.invalidate(str(e))
-            elif getattr(service, "killed_broker", None) is not None:
-                rec.new_leader = None
         keep(rec)
+        lost = rec.undelivered_acked + rec.never_acked
         summary["recovery"] = {"rate": rate, "run_id": rec.run_id, "killed": rec.killed,
                                "recovery_ms": rec.recovery_ms, "full_rate_ms": rec.full_rate_ms,
-                               "lost": rec.undelivered_acked + rec.never_acked, "valid": rec.valid}
-        lost = rec.undelivered_acked + rec.never_acked
+                               "lost": lost, "valid": rec.valid}
         self.log(f"  recovery at {rate:,.0f} tx/s: killed {rec.killed}; first block after the silence "
                  f"{_ms(rec.recovery_ms)}, full rate {_ms(rec.full_rate_ms)}, {lost:,} transaction(s) lost"
                  + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))

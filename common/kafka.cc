@@ -246,6 +246,32 @@ Status PartitionConsumer::QueryWatermarks(Offset* low, Offset* high, int timeout
   return Status::OK();
 }
 
+Status PartitionConsumer::CheckPartition(int timeout_ms, Offset* cached_high) {
+  // All-topics metadata: asking for one topic could make the broker create it.
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, timeout_ms);
+  if (err) return Status::Unavailable(std::string("metadata: ") + rd_kafka_err2str(err));
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owned(md, rd_kafka_metadata_destroy);
+  const std::string where = "partition " + std::to_string(options_.partition) + " of topic " + options_.topic;
+  const rd_kafka_metadata_topic_t* topic = nullptr;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (options_.topic == md->topics[i].topic) topic = &md->topics[i];
+  }
+  if (topic == nullptr || topic->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    return Status::NotFound(where + " does not exist (the cluster does not list the topic)");
+  }
+  bool listed = false;
+  for (int p = 0; p < topic->partition_cnt; ++p) listed |= topic->partitions[p].id == options_.partition;
+  if (!listed) return Status::NotFound(where + " does not exist (the topic has " + std::to_string(topic->partition_cnt) + " partitions)");
+  int64_t lo = -1, hi = -1;
+  if (rd_kafka_get_watermark_offsets(rk_.get(), options_.topic.c_str(), options_.partition, &lo, &hi) ||
+      hi < 0) {
+    hi = -1;
+  }
+  *cached_high = Offset(hi);
+  return Status::OK();
+}
+
 // ---------------------------------------------------------------- Admin
 
 namespace {
@@ -470,6 +496,12 @@ Status MockCluster::SetBrokerUp(int broker_id, bool up) {
   rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(mcluster_, broker_id)
                                : rd_kafka_mock_broker_set_down(mcluster_, broker_id);
   if (err) return Status::InvalidArgument(std::string("mock broker up/down: ") + rd_kafka_err2str(err));
+  return Status::OK();
+}
+
+Status MockCluster::SetPartitionLeader(const std::string& topic, int partition, int broker_id) {
+  rd_kafka_resp_err_t err = rd_kafka_mock_partition_set_leader(mcluster_, topic.c_str(), partition, broker_id);
+  if (err) return Status::InvalidArgument(std::string("mock partition leader: ") + rd_kafka_err2str(err));
   return Status::OK();
 }
 

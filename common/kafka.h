@@ -123,7 +123,16 @@ class PartitionConsumer {
   // Low and high watermarks of the partition (high = next offset to write).
   // NotFound when the topic or partition does not exist (deleted); other
   // failures (broker unreachable, timeout) are Unavailable.
+  // Blocks on the partition's leader: librdkafka 2.0.2 ignores timeout_ms
+  // while the leader is down, so never call it where that must not hang.
   [[nodiscard]] Status QueryWatermarks(Offset* low, Offset* high, int timeout_ms);
+
+  // Whether the partition exists, from metadata any live broker answers
+  // (bounded by timeout_ms: it never waits on the partition's leader), and
+  // the high watermark the last fetch response carried (*cached_high is -1
+  // until a fetch has answered). NotFound when the cluster does not list the
+  // topic or the partition; Unavailable when no broker answers in time.
+  [[nodiscard]] Status CheckPartition(int timeout_ms, Offset* cached_high);
 
  private:
   PartitionConsumer() = default;
@@ -170,6 +179,8 @@ class MockCluster {
   [[nodiscard]] Status SetBrokerRtt(int broker_id, int rtt_ms);
   // Takes a broker down (connections closed and refused) or back up.
   [[nodiscard]] Status SetBrokerUp(int broker_id, bool up);
+  // Makes `broker_id` the partition's leader (as an election would).
+  [[nodiscard]] Status SetPartitionLeader(const std::string& topic, int partition, int broker_id);
   rd_kafka_mock_cluster_t* handle() const { return mcluster_; }
 
  private:

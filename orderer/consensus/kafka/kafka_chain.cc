@@ -159,7 +159,7 @@ void KafkaChain::ConsumeLoop(Offset start) {
   if (!st.ok()) return Fail(st.WithContext("orderer consumer"));
   const Clock* clock = support_->clock();
   int64_t next_check = clock->NowNanos() + options_.partition_check_interval_ms * 1'000'000;
-  int64_t missing_since = 0;
+  PartitionWatch watch;
   Offset next = start;  // the next offset this chain needs
   while (!stop_.load()) {
     kafka::ConsumedRecord rec;
@@ -175,24 +175,28 @@ void KafkaChain::ConsumeLoop(Offset start) {
     next_check = now + options_.partition_check_interval_ms * 1'000'000;
     // librdkafka reports nothing when an assigned partition disappears (it
     // logs "partition count changed" and waits): look for ourselves.
-    st = CheckPartition(consumer.get(), next, now, &missing_since);
+    st = CheckPartition(consumer.get(), next, now, &watch);
     if (!st.ok()) return Fail(st);
   }
 }
 
 Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset next, int64_t now,
-                                  int64_t* missing_since) {
-  Offset low, high;
-  Status st = consumer->QueryWatermarks(&low, &high, 5000);
+                                  PartitionWatch* watch) {
+  const int64_t fatal_nanos = options_.missing_partition_fatal_ms * 1'000'000;
+  // Never rd_kafka_query_watermark_offsets here: librdkafka 2.0.2 waits on
+  // the partition's leader past its timeout, and while a dead leader is
+  // being replaced that would stop this thread consuming for good.
+  Offset high;
+  Status st = consumer->CheckPartition(2000, &high);
   if (st.IsNotFound()) {
     // Missing for a moment is normal while a topic is being created;
     // missing for longer is a deleted topic, which no retry brings back.
-    if (*missing_since == 0) {
-      *missing_since = now;
+    if (watch->missing_since == 0) {
+      watch->missing_since = now;
       spdlog::warn("kafka chain: {}; failing if it is still missing in {} ms", st.message(),
                    options_.missing_partition_fatal_ms);
     }
-    if (now - *missing_since >= options_.missing_partition_fatal_ms * 1'000'000) {
+    if (now - watch->missing_since >= fatal_nanos) {
       return Status::NotFound(st.message() + " for " + std::to_string(options_.missing_partition_fatal_ms) +
                               " ms: the channel's topic was deleted; the ledger keeps what was ordered");
     }
@@ -202,12 +206,23 @@ Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset nex
     SPDLOG_DEBUG("kafka chain: checking the partition: {} (retrying)", st.ToString());
     return Status::OK();  // unreachable brokers: librdkafka reconnects
   }
-  if (*missing_since != 0) spdlog::info("kafka chain: the partition is back");
-  *missing_since = 0;
-  if (high < next) {
-    // The ledger has ordered records the partition no longer has: the topic
-    // was deleted and created again (or truncated). Consuming on would order
-    // different records under the same offsets.
+  if (watch->missing_since != 0) spdlog::info("kafka chain: the partition is back");
+  watch->missing_since = 0;
+  if (high.value() < 0 || high >= next) {
+    watch->behind_since = 0;
+    return Status::OK();
+  }
+  // The partition ends before what the ledger ordered. For a moment that is
+  // a new leader whose high watermark has not caught up; for longer, the
+  // topic was deleted and created again (or truncated), and consuming on
+  // would order different records under the same offsets.
+  if (watch->behind_since == 0) {
+    watch->behind_since = now;
+    spdlog::warn("kafka chain: partition 0 of {} ends at offset {}, before the ledger's {}; failing if it stays "
+                 "behind for {} ms", topic_, high.value(), next.value() - 1, options_.missing_partition_fatal_ms);
+    return Status::OK();
+  }
+  if (now - watch->behind_since >= fatal_nanos) {
     return Status::Corruption("partition 0 of " + topic_ + " ends at offset " + std::to_string(high.value()) +
                               " but this chain has ordered up to offset " + std::to_string(next.value() - 1) +
                               ": the topic was deleted and recreated, or truncated; refusing to order from it");

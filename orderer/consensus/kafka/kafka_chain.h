@@ -61,7 +61,9 @@ struct KafkaChainOptions {
   // topic to an assigned consumer). Default: 5 s; 0 = never.
   int64_t partition_check_interval_ms = 5000;
   // A partition missing this long is a deleted topic: the chain fails
-  // (Errored()), Broadcast and Deliver report it. Default: 30 s.
+  // (Errored()), Broadcast and Deliver report it. A partition whose high
+  // watermark stays below what the ledger ordered this long was recreated or
+  // truncated (a new leader's watermark may lag for a moment). Default: 30 s.
   int64_t missing_partition_fatal_ms = 30000;
 };
 
@@ -80,7 +82,11 @@ class KafkaChain final : public Chain {
   void ConsumeLoop(Offset start);
   // The partition health check of ConsumeLoop: non-OK when it is gone for
   // good or no longer holds what the ledger ordered.
-  Status CheckPartition(kafka::PartitionConsumer* consumer, Offset next, int64_t now, int64_t* missing_since);
+  struct PartitionWatch {
+    int64_t missing_since = 0;  // clock nanos; 0 = not missing
+    int64_t behind_since = 0;   // clock nanos; 0 = watermark not behind the ledger
+  };
+  Status CheckPartition(kafka::PartitionConsumer* consumer, Offset next, int64_t now, PartitionWatch* watch);
   void OrderLoop();
   using Record = kafka_backend::CheckedRecord;
   using Pool = OrderedPool<kafka::ConsumedRecord, Record>;

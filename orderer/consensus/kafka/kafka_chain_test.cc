@@ -35,9 +35,11 @@ class KafkaChainTest : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<KafkaChain> StartChain(FakeConsenterSupport* support) {
+  std::unique_ptr<KafkaChain> StartChain(FakeConsenterSupport* support, kafka::MockCluster* cluster = nullptr,
+                                         int64_t partition_check_interval_ms = 5000) {
     KafkaChainOptions k;
-    k.brokers = mock_->bootstrap();
+    k.brokers = (cluster ? cluster : mock_.get())->bootstrap();
+    k.partition_check_interval_ms = partition_check_interval_ms;
     k.verify_workers = 1;
     k.create_topic = false;
     auto chain = std::make_unique<KafkaChain>(support, k);
@@ -158,6 +160,40 @@ TEST_F(KafkaChainTest, AChainStopsWhileItsBrokerIsDown) {
       << std::chrono::duration_cast<std::chrono::seconds>(took).count() << " s";
   EXPECT_EQ(support.blocks().size(), 2u);  // nothing ordered while the broker was down
   ASSERT_TRUE(mock_->SetBrokerUp(1, true).ok());
+}
+
+// The broker leading the channel's partition dies; while the cluster still
+// names it leader the chain's partition check runs, then another replica is
+// elected. The chain goes on from where it was: the check must not wait on
+// the dead leader (librdkafka 2.0.2's query_watermark_offsets does, past its
+// timeout, and the consumer thread never came back).
+TEST_F(KafkaChainTest, AChainGoesOnAfterItsPartitionLeaderDies) {
+  std::unique_ptr<kafka::MockCluster> cluster;
+  ASSERT_TRUE(kafka::MockCluster::Start(3, &cluster).ok());
+  ASSERT_TRUE(cluster->CreateTopic("ch", 1, 3).ok());
+  ASSERT_TRUE(cluster->SetPartitionLeader("ch", 0, 1).ok());
+  FakeConsenterSupport support(Channel(10), SystemClock::Default());
+  auto chain = StartChain(&support, cluster.get(), /*partition_check_interval_ms=*/100);
+  std::vector<std::string> ids = Order(chain.get(), 10);
+  ASSERT_TRUE(support.WaitForHeight(2));
+  ASSERT_TRUE(cluster->SetBrokerUp(1, false).ok());
+  // Several partition checks run while the dead broker is still the leader.
+  EXPECT_FALSE(support.WaitForHeight(3, std::chrono::seconds(1)));
+  ASSERT_TRUE(cluster->SetPartitionLeader("ch", 0, 2).ok());
+  std::vector<std::string> more = Order(chain.get(), 10);
+  ASSERT_TRUE(support.WaitForHeight(3, std::chrono::seconds(30)))
+      << "no block after the new leader took over; received " << support.metrics()->received.load();
+  chain->Halt();
+  EXPECT_TRUE(chain->Errored().ok()) << chain->Errored().ToString();
+  std::vector<std::string> got;
+  for (const Block& b : support.blocks()) {
+    if (b.header().number() == 0) continue;
+    std::vector<std::string> block_ids;
+    ASSERT_TRUE(ExtractTxIds(b, &block_ids).ok());
+    got.insert(got.end(), block_ids.begin(), block_ids.end());
+  }
+  ids.insert(ids.end(), more.begin(), more.end());
+  EXPECT_EQ(got, ids);  // once each, in the order sent
 }
 
 }  // namespace

@@ -146,7 +146,7 @@ def recovery_table(meta, rdf):
         lost = (ok["undelivered_acked"].fillna(0) + ok["never_acked"].fillna(0)) if not ok.empty else ok
         row = {"cell": name, "n": len(ok), "invalid": len(allr) - len(ok),
                "killed": _mode([k for k in allr.get("killed", pd.Series(dtype=str)) if isinstance(k, str)])}
-        for key in ("recovery_ms", "full_rate_ms", "first_block_ms"):
+        for key in ("recovery_ms", "full_rate_ms", "first_block_ms", "new_leader_ms"):
             vals = ok[key].dropna() if not ok.empty and key in ok else pd.Series(dtype=float)
             row[key], row[key + "_ci"] = stats.ci95(vals) if len(vals) else (math.nan, math.nan)
             row[key + "_values"] = list(vals)

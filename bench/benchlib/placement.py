@@ -102,22 +102,31 @@ class Sampler:
         self.pids = pids
         self.interval_s = interval_s
         self.samples = []
-        self._last = {}   # pid -> last seen cpu seconds (a process that exits keeps its last value)
+        self._last = {}     # pid -> cpu seconds at its last sample
+        self._totals = {}   # role -> cpu seconds its processes used while they were in it
         self._stop = threading.Event()
         self._thread = None
         self._lock = threading.Lock()
 
     def sample(self):
+        """A role's total grows by each of its processes' CPU since that
+        process's last sample, so a process that moves between roles (a new
+        Raft leader) takes no history with it and one that dies takes
+        none away. A process first seen counts its CPU from its start."""
         now = time.time()
-        per_role = {}
+        counted = set()
         for role, get in self.pids.items():
-            total = 0.0
+            self._totals.setdefault(role, 0.0)
             for pid in get():
+                if pid in counted:
+                    continue
+                counted.add(pid)
                 v = proc_cpu_seconds(pid)
-                if v is not None:
-                    self._last[pid] = v
-                total += self._last.get(pid, 0.0)
-            per_role[role] = total
+                if v is None:
+                    continue
+                self._totals[role] += max(0.0, v - self._last.get(pid, 0.0))
+                self._last[pid] = v
+        per_role = {role: self._totals[role] for role in self.pids}
         with self._lock:
             self.samples.append((now, per_role))
         return now, per_role

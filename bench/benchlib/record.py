@@ -106,6 +106,7 @@ class RunResult:
     full_rate_ms: float = None    # kill -> end of the first of two seconds delivering >= full_rate x offered (1 s resolution)
     blocks_after_kill: int = None
     new_leader: str = None
+    new_leader_ms: float = None   # kill -> the new Raft leader seen (and moved onto the orderer's CPUs)
     note: str = None              # something a reader must know about this run (leadership moved)
 
     def invalidate(self, reason):

@@ -349,8 +349,9 @@ class RaftService(Service):
         return f"{victim.name} (the raft leader)"
 
     def after_kill(self, timeout_s=30):
-        """The new leader, once elected (re-pinned onto the orderer set)."""
-        self.leader = None
+        """The new leader, once elected, moved onto the orderer's CPU set (the
+        killed leader's: in a deployment every node has a machine of its
+        own, and the new leader would not share one with the peers)."""
         self._find_leader(timeout_s)
         return self.leader.name
 

@@ -22,6 +22,7 @@ import json
 import os
 import random
 import shutil
+import threading
 import time
 
 from benchlib import capacity as cap_search
@@ -490,6 +491,16 @@ class Study:
         rate = max(1.0, round(capacity * r.fraction))
         address = service.survivor_address()
         killed = {}
+        watchers = []
+
+        def elect():
+            # While the run goes on: wait for the new leader and give it the
+            # orderer's CPUs, as a deployment gives every node its own machine.
+            try:
+                killed["new_leader"] = service.after_kill()
+                killed["new_leader_ms"] = time.time() * 1000.0 - killed["unix_ms"]
+            except drivers.DriverError as e:
+                killed["elect_error"] = str(e)
 
         def kill():
             killed["unix_ms"] = time.time() * 1000.0
@@ -497,6 +508,11 @@ class Study:
                 killed["what"] = service.kill_leader()
             except Exception as e:  # noqa: BLE001 (reported, the run goes on)
                 killed["error"] = str(e)
+                return
+            if hasattr(service, "after_kill"):
+                t = threading.Thread(target=elect, daemon=True)
+                t.start()
+                watchers.append(t)
         rec = self.runner.peer_sim(self.runner.next_id(), kind="recovery", rate=rate, window_s=r.window_s,
                                    warmup_max_s=r.warmup_s, service=service, channel=channel, address=address,
                                    action=(r.kill_after_s, kill), fixed_warmup=True, block_times=True,
@@ -524,11 +540,11 @@ class Study:
             rec.blocks_after_kill = fig["blocks_after"]
             if rec.recovery_ms is None:
                 rec.invalidate("no block was delivered after the kill (no recovery within the run)")
-            if hasattr(service, "after_kill"):
-                try:
-                    rec.new_leader = service.after_kill()
-                except drivers.DriverError as e:
-                    rec.invalidate(str(e))
+            for t in watchers:
+                t.join(60)
+            if "elect_error" in killed:
+                rec.invalidate(killed["elect_error"])
+            rec.new_leader, rec.new_leader_ms = killed.get("new_leader"), killed.get("new_leader_ms")
         keep(rec)
         lost = rec.undelivered_acked + rec.never_acked
         summary["recovery"] = {"rate": rate, "run_id": rec.run_id, "killed": rec.killed,

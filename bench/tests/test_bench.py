@@ -278,6 +278,32 @@ class PlacementTest(unittest.TestCase):
         cpu, _, _ = placement.window_cpu(s, 100.0, 105.0, roles, 1)
         self.assertAlmostEqual(cpu["broker"]["cpu_s"], 3.0)
 
+    def test_sampler_moves_no_history_between_roles(self):
+        # pid 1 leads (orderer), pid 2 follows (replicas); pid 1 dies, pid 2
+        # becomes leader: no role's CPU may go down, and pid 2's past stays
+        # with the replicas.
+        cpu = {1: 10.0, 2: 4.0}
+        roles = {"orderer": [1], "replicas": [2]}
+        s = placement.Sampler({r: (lambda r=r: roles[r]) for r in roles})
+        real = placement.proc_cpu_seconds
+        placement.proc_cpu_seconds = lambda pid: cpu.get(pid)
+        try:
+            s.sample()
+            cpu[1], cpu[2] = 11.0, 4.5
+            s.sample()
+            del cpu[1]                      # killed
+            cpu[2] = 5.0
+            s.sample()
+            roles["orderer"], roles["replicas"] = [1, 2], []   # the old leader's pid may linger
+            cpu[2] = 5.75
+            s.sample()
+        finally:
+            placement.proc_cpu_seconds = real
+        totals = [d for _, d in s.samples]
+        self.assertEqual([t["orderer"] for t in totals], [10.0, 11.0, 11.0, 11.75])
+        self.assertEqual([t["replicas"] for t in totals], [4.0, 4.5, 5.0, 5.0])
+        self.assertTrue(all(v >= 0 for _, d in s.series() for v in d.values()))
+
     def test_cpu_list_round_trip(self):
         self.assertEqual(placement.parse_cpu_list("0-2,5"), [0, 1, 2, 5])
         self.assertEqual(placement.cpu_list([0, 1]), "0,1")

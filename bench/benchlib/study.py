@@ -526,15 +526,7 @@ class Study:
                 report = read_json(os.path.join(self.out, "runs", rec.run_id, "peer-sim.json"))
             except (OSError, ValueError):
                 report = {}
-            clock = report.get("clock") or {}
-            series = report.get("series") or []
-            # Blocks were due while peers submitted: until the last second
-            # before the drain (in the drain only lost transactions are
-            # awaited, and no block need come).
-            busy = [p for p in series if p.get("phase") != "drain"]
-            end_ms = clock.get("start_unix_ms", 0) + 1000.0 * busy[-1]["t"] if busy and clock else None
-            fig = recovery_figures(report.get("block_unix_ms") or [], rec.kill_unix_ms, series,
-                                   clock.get("start_unix_ms", 0), rate, r.full_rate, end_ms=end_ms)
+            fig = recovery_from_report(report, rec.kill_unix_ms, rate, r.full_rate)
             rec.first_block_ms, rec.recovery_ms = fig["first_block_ms"], fig["recovery_ms"]
             rec.silence_ms, rec.full_rate_ms = fig["silence_ms"], fig["full_rate_ms"]
             rec.blocks_after_kill = fig["blocks_after"]
@@ -565,6 +557,20 @@ def _ms(v):
     return "n/a" if v is None else f"{v:,.0f} ms"
 
 
+def recovery_from_report(report, kill_ms, rate, full_rate):
+    """recovery_figures of a recovery run's peer-sim report (its blocks'
+    arrival times and per-second series)."""
+    clock = report.get("clock") or {}
+    series = report.get("series") or []
+    # Blocks were due while peers submitted: until the last second before
+    # the drain (in the drain only lost transactions are awaited, and no
+    # block need come).
+    busy = [p for p in series if p.get("phase") != "drain"]
+    end_ms = clock.get("start_unix_ms", 0) + 1000.0 * busy[-1]["t"] if busy and clock else None
+    return recovery_figures(report.get("block_unix_ms") or [], kill_ms, series, clock.get("start_unix_ms", 0),
+                            rate, full_rate, end_ms=end_ms)
+
+
 def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None, full_rate=0.9, end_ms=None):
     """From a recovery run's block arrival times (unix ms) and per-second
     series: `first_block_ms` (kill -> the first block after it; a block
@@ -572,8 +578,10 @@ def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None
     `recovery_ms` (kill -> the block that ends the longest silence after
     the kill: the service ordering again), `silence_ms`, `full_rate_ms`
     (kill -> the end of the first second, wholly after the kill, that
-    begins two seconds delivering >= full_rate x offered: an upper bound
-    at 1 s resolution, never before the recovery) and how many blocks came
+    begins two seconds delivering together >= 2 x full_rate x offered: an
+    upper bound at 1 s resolution, never before the recovery; two seconds,
+    because whole blocks arrive, so one second of a steady run may hold a
+    block less than the rate) and how many blocks came
     after the kill. `end_ms`: when submitting ended (the drain's start); a
     silence from the last block to then that is the longest means the
     service had not recovered: no recovery figure."""
@@ -598,7 +606,7 @@ def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None
         need = full_rate * offered
         pts = [(start_unix_ms + 1000.0 * (p["t"] - 1), p.get("delivered", 0)) for p in series]  # second starts
         for (t0, d0), (_, d1) in zip(pts, pts[1:]):
-            if t0 >= kill_ms and d0 >= need and d1 >= need:
+            if t0 >= kill_ms and d0 + d1 >= 2 * need:
                 out["full_rate_ms"] = max(t0 + 1000.0 - kill_ms, out["recovery_ms"])
                 break
     return out
@@ -615,7 +623,23 @@ def load_records(out_dir):
         if r["kind"] in ("step", "fraction", "rate") and verified.get((r["cell"], r["repetition"])) is False:
             r["valid"] = False
             r["invalid_reason"] = (r.get("invalid_reason") or "") + "; the cell's chain did not verify"
+        if r["kind"] == "recovery" and r.get("kill_unix_ms"):
+            _refresh_recovery(out_dir, meta, r)
     return runs, cells, meta
+
+
+def _refresh_recovery(out_dir, meta, r):
+    """Recomputes a recovery run's figures from its raw report, so a study
+    is always read with the current definitions (kept in runs.jsonl as run)."""
+    try:
+        report = read_json(os.path.join(out_dir, "runs", r["run_id"], "peer-sim.json"))
+    except (OSError, ValueError):
+        return
+    rate = r.get("offered_tps") or (r.get("capacity_used") or 0) * (r.get("fraction") or 0)
+    fig = recovery_from_report(report, r["kill_unix_ms"], rate, (meta.get("recovery") or {}).get("full_rate", 0.9))
+    for key in ("first_block_ms", "recovery_ms", "silence_ms", "full_rate_ms"):
+        r[key] = fig[key]
+    r["blocks_after_kill"] = fig["blocks_after"]
 
 
 def to_record(d):

@@ -428,6 +428,19 @@ class RecoveryFiguresTest(unittest.TestCase):
         f = study.recovery_figures([kill + 3900], kill, series, start, offered=1000, full_rate=0.9)
         self.assertEqual(f["full_rate_ms"], 3900)
 
+    def test_full_rate_allows_for_whole_blocks(self):
+        # 2,236 tx/s in blocks of 500: seconds deliver 2,000 and 2,500 in turn, and 2,000 is under 90%
+        # of the rate; two seconds together are the rate.
+        start = 1_000_000.0
+        kill = start + 4_500
+        delivered = {1: 2000, 2: 2500, 3: 2000, 4: 2500, 5: 0, 6: 500, 7: 6500, 8: 2000, 9: 2500, 10: 2000}
+        series = [{"t": t, "delivered": d} for t, d in delivered.items()]
+        f = study.recovery_figures([kill + 1000, kill + 1500, kill + 2000], kill, series, start, offered=2236,
+                                   full_rate=0.9)
+        self.assertEqual(f["recovery_ms"], 1000)
+        # t=6 (5..6 s) + t=7 = 7,000 >= 2 x 0.9 x 2,236: full rate by the end of second 6, 1.5 s after the kill.
+        self.assertEqual(f["full_rate_ms"], 1500)
+
 
 class RecordTest(unittest.TestCase):
     def test_nan_becomes_null_and_round_trips(self):

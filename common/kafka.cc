@@ -68,6 +68,16 @@ void Producer::DeliveryCallback(rd_kafka_t*, const void* msg_ptr, void* opaque) 
   self->options_.on_delivery(report);
 }
 
+int Producer::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  static_cast<Producer*>(opaque)->options_.on_statistics(std::string_view(json, len));
+  return 0;  // librdkafka frees json
+}
+
+int PartitionConsumer::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  static_cast<StatsSink*>(opaque)->fn(std::string_view(json, len));
+  return 0;
+}
+
 Status Producer::Create(const Options& options, std::unique_ptr<Producer>* out) {
   std::unique_ptr<Producer> p(new Producer());
   p->options_ = options;
@@ -77,6 +87,7 @@ Status Producer::Create(const Options& options, std::unique_ptr<Producer>* out) 
                                               rd_kafka_t*, const rd_kafka_message_t*, void*)>(
                                               &Producer::DeliveryCallback));
   rd_kafka_conf_set_opaque(conf.get(), p.get());
+  if (options.on_statistics) rd_kafka_conf_set_stats_cb(conf.get(), &Producer::StatsCallback);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
   if (rk == nullptr) return Status::InvalidArgument(std::string("creating producer: ") + err);
@@ -159,6 +170,11 @@ Status PartitionConsumer::Create(const Options& options, std::unique_ptr<Partiti
   props.insert(props.end(), options.properties.begin(), options.properties.end());
   RdKafkaConfPtr conf;
   ORDERING_RETURN_IF_ERROR(BuildConfig(options.brokers, props, &conf));
+  if (options.on_statistics) {
+    c->stats_sink_ = std::make_shared<StatsSink>(StatsSink{options.on_statistics});
+    rd_kafka_conf_set_opaque(conf.get(), c->stats_sink_.get());
+    rd_kafka_conf_set_stats_cb(conf.get(), &PartitionConsumer::StatsCallback);
+  }
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
   if (rk == nullptr) return Status::InvalidArgument(std::string("creating consumer: ") + err);
@@ -187,7 +203,7 @@ PartitionConsumer::~PartitionConsumer() {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
   rd_kafka_t* rk = rk_.release();
-  std::thread([rk, done] {
+  std::thread([rk, done, sink = stats_sink_] {  // the sink lives until the handle is gone
     rd_kafka_assign(rk, nullptr);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
@@ -263,13 +279,16 @@ Status PartitionConsumer::CheckPartition(int timeout_ms, Offset* cached_high) {
   bool listed = false;
   for (int p = 0; p < topic->partition_cnt; ++p) listed |= topic->partitions[p].id == options_.partition;
   if (!listed) return Status::NotFound(where + " does not exist (the topic has " + std::to_string(topic->partition_cnt) + " partitions)");
-  int64_t lo = -1, hi = -1;
-  if (rd_kafka_get_watermark_offsets(rk_.get(), options_.topic.c_str(), options_.partition, &lo, &hi) ||
-      hi < 0) {
-    hi = -1;
-  }
-  *cached_high = Offset(hi);
+  *cached_high = CachedHighWatermark();
   return Status::OK();
+}
+
+Offset PartitionConsumer::CachedHighWatermark() const {
+  int64_t lo = -1, hi = -1;
+  if (rd_kafka_get_watermark_offsets(rk_.get(), options_.topic.c_str(), options_.partition, &lo, &hi) || hi < 0) {
+    return Offset(-1);
+  }
+  return Offset(hi);
 }
 
 // ---------------------------------------------------------------- Admin

@@ -59,6 +59,9 @@ class Producer {
     Properties properties;
     // Called on the producer's poll thread for every record, exactly once.
     std::function<void(const DeliveryReport&)> on_delivery;
+    // librdkafka's statistics JSON, every statistics.interval.ms (a
+    // property; off unless set), on the poll thread. Optional.
+    std::function<void(std::string_view json)> on_statistics;
     // How long the destructor waits for queued records to be acknowledged;
     // 0 = not at all (records still queued are dropped without a delivery
     // report). Default: 10000.
@@ -89,6 +92,7 @@ class Producer {
  private:
   Producer() = default;
   static void DeliveryCallback(rd_kafka_t*, const void* msg, void* opaque);
+  static int StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque);
   Options options_;
   RdKafkaPtr rk_;
   std::atomic<bool> stop_{false};
@@ -110,6 +114,9 @@ class PartitionConsumer {
     int32_t partition = 0;
     Offset start_offset{0};
     Properties properties;
+    // librdkafka's statistics JSON, every statistics.interval.ms, from
+    // inside Poll(). Optional.
+    std::function<void(std::string_view json)> on_statistics;
   };
   [[nodiscard]] static Status Create(const Options& options,
                                      std::unique_ptr<PartitionConsumer>* out);
@@ -134,8 +141,19 @@ class PartitionConsumer {
   // topic or the partition; Unavailable when no broker answers in time.
   [[nodiscard]] Status CheckPartition(int timeout_ms, Offset* cached_high);
 
+  // The high watermark the last fetch response carried, without asking the
+  // broker; -1 until a fetch has answered.
+  Offset CachedHighWatermark() const;
+
  private:
   PartitionConsumer() = default;
+  static int StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque);
+  // librdkafka's opaque for the statistics callback: shared with the thread
+  // that closes the handle, which may outlive this object (see ~PartitionConsumer).
+  struct StatsSink {
+    std::function<void(std::string_view)> fn;
+  };
+  std::shared_ptr<StatsSink> stats_sink_;
   Options options_;
   RdKafkaPtr rk_;
 };

@@ -83,6 +83,7 @@ IngressOptions ChainSupport::ingress_options() const {
   IngressOptions o;
   o.channel_id = options_.channel_id;
   o.absolute_max_bytes = options_.batch_size.absolute_max_bytes;
+  o.verify_duration = &metrics_->verify_duration;
   return o;
 }
 
@@ -140,6 +141,7 @@ Status ChainSupport::WriteBlock(Batch batch, std::string consenter_metadata, int
 Status ChainSupport::AppendBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos) {
   const uint64_t number = block->header().number();
   const int64_t write_start = clock_->NowNanos();
+  if (first_seen_nanos > 0) metrics_->block_fill_duration.ObserveNanos(write_start - first_seen_nanos);
   ORDERING_RETURN_IF_ERROR(ledger_->Append(*block).WithContext("appending block " + std::to_string(number)));
   metrics_->BlockWritten(static_cast<uint64_t>(std::max<int64_t>(0, clock_->NowNanos() - write_start)));
   uint64_t bytes = 0;

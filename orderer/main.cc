@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
       ("log-level", po::value(&log_level)->default_value("info"), "trace|debug|info|warn|error")
       ("summary-interval", po::value(&summary_interval)->default_value("10s"), "how often to log a counters summary (0 = never)")
       ("metrics-file", po::value(&metrics_file), "write counters as JSON to FILE (every summary interval and at exit)")
+      ("metrics-listen", po::value(&o.metrics_listen),
+       "serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (port 0 picks a free port; default: off)")
       ("ready-file", po::value(&ready_file), "once ready, write the Deliver port to FILE (removed at start)");
   po::options_description channel("Channel batch settings (recorded in genesis; an existing ledger keeps its own)");
   channel.add_options()

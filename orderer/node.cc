@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "common/prometheus_util.h"
 #include "ledger/block_util.h"
+#include "orderer/prometheus_collector.h"
 
 namespace ordering {
 
@@ -38,6 +40,26 @@ Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock,
   ORDERING_RETURN_IF_ERROR(options.make_consenter(type, &node->consenter_).WithContext("consensus '" + type + "'"));
   node->consensus_ = type;
 
+  if (!options.metrics_listen.empty()) {
+    OrdererNode* n = node.get();
+    MonitoringOptions mo;
+    mo.listen = options.metrics_listen;
+    mo.healthy = [n] { return n->Errored(); };
+    mo.ready = [n] {
+      Status st = n->Errored();
+      if (!st.ok()) return st;
+      return n->ready_.load() ? Status::OK() : Status::Unavailable("the chain is not ready yet");
+    };
+    ORDERING_RETURN_IF_ERROR(MonitoringServer::Start(mo,
+                                                     {std::make_shared<OrdererCollector>(&n->metrics_,
+                                                                                         options.channel.channel_id, type),
+                                                      std::make_shared<ProcessCollector>()},
+                                                     &node->monitoring_)
+                                 .WithContext("--metrics-listen"));
+    spdlog::info("metrics on http://{}:{}/metrics (and /healthz, /readyz)",
+                 options.metrics_listen.substr(0, options.metrics_listen.rfind(':')), node->monitoring_->port());
+  }
+
   std::string note;
   ORDERING_RETURN_IF_ERROR(ChainSupport::Create(options.channel, node->consenter_->Type(),
                                                 node->ledger_.get(), &node->metrics_, clock,
@@ -45,7 +67,8 @@ Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock,
   if (!note.empty()) spdlog::warn("{}", note);
 
   OrdererNode* self = node.get();
-  node->deliver_ = std::make_unique<DeliverService>(node->ledger_.get(), 64, [self] { return self->Errored(); });
+  node->deliver_ = std::make_unique<DeliverService>(node->ledger_.get(), 64, [self] { return self->Errored(); },
+                                                    &node->metrics_.deliver_send_duration);
   DeliverService* deliver = node->deliver_.get();
   node->support_->AddListener([deliver](std::shared_ptr<const Block> b) { deliver->Publish(std::move(b)); });
   node->broadcast_ = std::make_unique<BroadcastHandler>(node->support_->ingress_options(), &node->metrics_);
@@ -63,6 +86,7 @@ Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock,
   ORDERING_RETURN_IF_ERROR(node->chain_->Start());
   ORDERING_RETURN_IF_ERROR(node->chain_->WaitReady());
   node->broadcast_->SetChain(node->chain_.get());
+  node->ready_ = true;
   LedgerInfo info = node->ledger_->Info();
   spdlog::info("orderer ready: channel {} consensus {} height {} deliver on port {}",
                node->support_->options().channel_id, type, info.height, node->server_->port());
@@ -75,6 +99,7 @@ OrdererNode::~OrdererNode() { Stop(); }
 void OrdererNode::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  ready_ = false;
   if (chain_) chain_->Halt();  // a Broadcast waiting in Order() is refused now
   if (deliver_) deliver_->Shutdown();
   if (server_) server_->Stop();  // no stream runs past this
@@ -86,6 +111,7 @@ void OrdererNode::Stop() {
   chain_.reset();
   support_.reset();
   ledger_.reset();
+  if (monitoring_) monitoring_->Stop();
 }
 
 Status OrdererNode::Errored() const {
@@ -94,5 +120,7 @@ Status OrdererNode::Errored() const {
 }
 
 int OrdererNode::deliver_port() const { return server_ ? server_->port() : 0; }
+
+int OrdererNode::metrics_port() const { return monitoring_ ? monitoring_->port() : 0; }
 
 }  // namespace ordering

@@ -5,12 +5,14 @@
 // run it in-process.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "common/clock.h"
+#include "common/monitoring_server.h"
 #include "common/status.h"
 #include "ledger/block_store.h"
 #include "orderer/chain_support.h"
@@ -34,6 +36,9 @@ struct OrdererOptions {
   std::string consensus;
   ChannelOptions channel;
   ConsenterFactory make_consenter;  // required
+  // /metrics (Prometheus), /healthz and /readyz on HOST:PORT (port 0 = any).
+  // Default "": not served.
+  std::string metrics_listen;
 };
 
 class OrdererNode {
@@ -53,6 +58,8 @@ class OrdererNode {
   Status Errored() const;
   // The AtomicBroadcast port (Broadcast and Deliver).
   int deliver_port() const;
+  // The port of /metrics, /healthz and /readyz; 0 when not served.
+  int metrics_port() const;
   const OrdererMetrics& metrics() const { return metrics_; }
   const BlockStore* ledger() const { return ledger_.get(); }
   Chain* chain() const { return chain_.get(); }
@@ -75,6 +82,9 @@ class OrdererNode {
   mutable std::mutex chain_mu_;
   bool chain_started_ = false;  // GUARDED_BY(chain_mu_)
   bool stopped_ = false;
+  std::atomic<bool> ready_{false};
+  // Last: destroyed first, so no scrape reads a member being destroyed.
+  std::unique_ptr<MonitoringServer> monitoring_;
 };
 
 }  // namespace ordering

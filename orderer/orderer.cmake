@@ -1,6 +1,7 @@
 # Included from orderer/CMakeLists.txt once the cutter and ingress exist.
 add_library(ordering_orderer STATIC
   metrics.cc
+  prometheus_collector.cc
   chain_support.cc
   node.cc
   consensus/registry.cc
@@ -8,6 +9,7 @@ add_library(ordering_orderer STATIC
   consensus/kafka/kafka_chain.cc
   consensus/kafka/kafka_record.cc
   consensus/kafka/kafka_backend.cc
+  consensus/kafka/kafka_stats.cc
   consensus/raft/raft_chain.cc
   broadcast/broadcast_handler.cc
   deliver/deliver_service.cc
@@ -24,5 +26,5 @@ target_link_libraries(orderer_cli PRIVATE ordering_orderer Boost::program_option
 
 # Backends' logic on fakes (no broker, no disk, manual clock).
 ordering_test(consensus_test
-  SOURCES metrics_test.cc consensus/batch_timer_test.cc consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc
+  SOURCES metrics_test.cc consensus/batch_timer_test.cc consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc consensus/kafka/kafka_stats_test.cc
   LIBS ordering_orderer ordering_txfactory)

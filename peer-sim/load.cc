@@ -69,6 +69,7 @@ class Tracker {
     int64_t duration_ns = 0;    // 0: count-limited
     int64_t cooldown_ns = 0;    // unmeasured submitting after the window
     bool block_times = false;   // keep each block's arrival time
+    LoadMetrics* metrics = nullptr;  // live counters (optional)
   };
 
   explicit Tracker(const Clock* clock, const Config& config)
@@ -118,6 +119,7 @@ class Tracker {
     peer.push_back(TxState{due_ns});
     ids_.emplace(tx_id, ref);
     ++submitted_;
+    if (c_.metrics) c_.metrics->submitted.fetch_add(1, std::memory_order_relaxed);
     ++in_flight_;
     ++BinAt(now).submitted;
     const int64_t lag = std::max<int64_t>(0, now - due_ns);
@@ -142,6 +144,7 @@ class Tracker {
     switch (outcome) {
       case Outcome::kAcked:
         ++acked_;
+        if (c_.metrics) c_.metrics->acked.fetch_add(1, std::memory_order_relaxed);
         s.acked = true;
         ++BinAt(now).acked;
         if (InCompletionWindow(now)) {
@@ -153,6 +156,7 @@ class Tracker {
         break;
       case Outcome::kFailed:
         ++failed_;
+        if (c_.metrics) c_.metrics->failed.fetch_add(1, std::memory_order_relaxed);
         s.failed = true;
         ++BinAt(now).failed;
         MarkDone(&s);
@@ -175,6 +179,7 @@ class Tracker {
     }
     if (start_ns_ == 0 || now < start_ns_) return;  // other clients' blocks while pre-signing
     ++blocks_;
+    if (c_.metrics) c_.metrics->blocks.fetch_add(1, std::memory_order_relaxed);
     ++cut_reasons_[CutReason_Name(block.metadata().cut_reason())];
     if (c_.block_times && block_unix_ms_.size() < kMaxBlockTimes) {
       block_unix_ms_.push_back((now + wall_offset_ns_) / 1'000'000);
@@ -186,10 +191,12 @@ class Tracker {
       TxState& s = states_[it->second.peer][it->second.index];
       if (s.delivered) {
         ++duplicates_;
+        if (c_.metrics) c_.metrics->duplicates.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       s.delivered = true;
       ++delivered_;
+      if (c_.metrics) c_.metrics->delivered.fetch_add(1, std::memory_order_relaxed);
       ++BinAt(now).delivered;
       if (InCompletionWindow(now)) {
         ++m_delivered_window_;
@@ -369,6 +376,7 @@ class Tracker {
 
   void RecordLatency(bool e2e, int64_t due_ns, int64_t now) {  // REQUIRES mu_
     const int64_t latency = now - due_ns;
+    if (c_.metrics) (e2e ? c_.metrics->e2e_latency : c_.metrics->ack_latency).ObserveNanos(latency);
     if (e2e != c_.raw) {  // the run's own latency: e2e, or ack in raw mode
       BinAt(now).latency.Record(latency);
       recent_.Record(latency);
@@ -707,6 +715,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   tc.duration_ns = options.duration_ms * 1'000'000;
   tc.cooldown_ns = options.duration_ms > 0 ? options.cooldown_ms * 1'000'000 : 0;
   tc.block_times = options.block_times;
+  tc.metrics = options.metrics;
   Tracker tracker(clock, tc);
 
   // Peers: each its own key and submitter (its own producer, or its own

@@ -49,6 +49,7 @@
 #include "common/clock.h"
 #include "common/properties.h"
 #include "common/status.h"
+#include "common/histogram.h"
 #include "peer-sim/latency.h"
 #include "peer-sim/submitter.h"
 
@@ -65,6 +66,16 @@ struct LoadProgress {
 };
 
 enum class WarmupMode { kFixed, kAuto };
+
+// Live counters for monitoring (peer-sim --metrics-listen): the whole run,
+// warm-up included, written lock-free as transactions complete.
+struct LoadMetrics {
+  std::atomic<uint64_t> submitted{0}, acked{0}, delivered{0}, failed{0}, duplicates{0}, blocks{0};
+  // Due time -> block delivered (e2e) and due time -> the submit path's
+  // acknowledgement (the broker's, or the orderer's Broadcast answer).
+  AtomicHistogram e2e_latency{AtomicHistogram::Exponential(0.001, 1.5, 24)};  // 1 ms .. 11 s
+  AtomicHistogram ack_latency{AtomicHistogram::Exponential(0.0002, 1.5, 24)};  // 0.2 ms .. 2.2 s
+};
 
 struct LoadOptions {
   SubmitPath submit = SubmitPath::kKafka;  // Default: kafka (straight into the partition)
@@ -117,6 +128,7 @@ struct LoadOptions {
   int64_t progress_interval_ms = 5000;
   std::function<void(const LoadProgress&)> on_progress;  // every progress interval
   std::function<void(const std::string&)> on_notice;    // one-line notes (pre-signing)
+  LoadMetrics* metrics = nullptr;  // live counters to keep (optional; must outlive the run)
   const Clock* clock = SystemClock::Default();
 };
 

@@ -8,12 +8,16 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "common/cli.h"
 #include "common/kafka.h"
+#include "common/monitoring_server.h"
+#include "common/prometheus_util.h"
 #include "common/properties.h"
 #include "common/units.h"
 #include "peer-sim/load.h"
+#include "peer-sim/load_collector.h"
 #include "peer-sim/profile.h"
 
 namespace po = boost::program_options;
@@ -51,7 +55,7 @@ std::string ProfileName(const std::string& path) {
 
 int main(int argc, char** argv) {
   std::string config_file, submit, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size, drain_timeout, cooldown,
-      progress_interval, json_path, log_level;
+      progress_interval, json_path, log_level, metrics_listen, metrics_linger;
   std::vector<std::string> producer_props;
   LoadOptions o;
   bool quiet = false;
@@ -120,6 +124,11 @@ int main(int argc, char** argv) {
        "transactions are not left in a partial block waiting for the batch timeout")
       ("raw", po::bool_switch(&o.raw), "producer only: time submit -> broker ack, no orderer")
       ("json", po::value(&json_path), "write the report as JSON to FILE")
+      ("metrics-listen", po::value(&metrics_listen),
+       "serve Prometheus /metrics (counters and latency histograms of the whole run) and /healthz on HOST:PORT "
+       "while the run lasts (port 0 picks a free port; default: off)")
+      ("metrics-linger", po::value(&metrics_linger)->default_value("0s"),
+       "with --metrics-listen: keep serving /metrics this long after the run, so a scraper sees the final counts")
       ("progress-interval", po::value(&progress_interval)->default_value("5s"), "progress line interval (0 = none)")
       ("quiet,q", po::bool_switch(&quiet), "no progress lines or notes on stderr")
       ("log-level", po::value(&log_level)->default_value("warn"), "trace|debug|info|warn|error");
@@ -227,10 +236,34 @@ int main(int argc, char** argv) {
                  100.0 * p.undelivered_share, latency.c_str());
   };
 
+  LoadMetrics live;
+  std::unique_ptr<MonitoringServer> monitoring;
+  std::chrono::nanoseconds linger{0};
+  st = ParseDuration(metrics_linger, &linger, std::chrono::seconds(1));
+  if (!st.ok()) return UsageError("--metrics-linger: " + st.message());
+  if (!metrics_listen.empty()) {
+    o.metrics = &live;
+    MonitoringOptions mo;
+    mo.listen = metrics_listen;
+    Status ms = MonitoringServer::Start(mo,
+                                        {std::make_shared<LoadCollector>(&live, o.channel_id,
+                                                                         std::string(SubmitPathName(o.submit))),
+                                         std::make_shared<ProcessCollector>()},
+                                        &monitoring);
+    if (!ms.ok()) return UsageError("--metrics-listen: " + ms.message());
+    if (!quiet) std::fprintf(stderr, "peer-sim: metrics on port %d (/metrics, /healthz)\n", monitoring->port());
+  }
+
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   LoadReport report;
   st = RunLoad(o, &report, &g_stop);
+  if (monitoring && linger.count() > 0 && !g_stop.load()) {
+    const auto until = std::chrono::steady_clock::now() + linger;
+    while (std::chrono::steady_clock::now() < until && !g_stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
   if (!st.ok()) {
     std::cerr << "peer-sim: " << st.ToString() << "\n";
     return st.IsInvalidArgument() ? 2 : 3;

@@ -7,12 +7,14 @@
 #                        [--profile configs/profiles/high-throughput.properties]
 #                        [--kafka 1|3]           (start a real Kafka for the run: scripts/kafka)
 #                        [--brokers HOST:PORT]   (use a running Kafka instead)
+#                        [--metrics-port 9443]   (orderer /metrics, /healthz, /readyz on 127.0.0.1:PORT,
+#                                                 the peers' /metrics on PORT+1; 0 = off)
 # --duration is the measured window, after the --warmup (auto = until steady).
 # Everything is written under run/demo-<timestamp>/ (logs, ledger, report).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-DURATION=20s WARMUP=5s RATE=2000 PEERS=3 BROKERS="" TX_SIZE=1024 KAFKA=""
+DURATION=20s WARMUP=5s RATE=2000 PEERS=3 BROKERS="" TX_SIZE=1024 KAFKA="" METRICS_PORT=9443
 PROFILE=$ROOT/configs/profiles/high-throughput.properties
 while (($#)); do
   case $1 in
@@ -24,13 +26,20 @@ while (($#)); do
     --brokers) BROKERS=$2; shift 2 ;;
     --kafka) KAFKA=$2; shift 2 ;;
     --tx-size) TX_SIZE=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --metrics-port) METRICS_PORT=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "demo: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ -r $PROFILE ]] || { echo "demo: cannot read profile '$PROFILE'" >&2; exit 2; }
 [[ -z $KAFKA || $KAFKA == 1 || $KAFKA == 3 ]] || { echo "demo: --kafka takes 1 or 3" >&2; exit 2; }
 [[ -z $KAFKA || -z $BROKERS ]] || { echo "demo: give --kafka or --brokers, not both" >&2; exit 2; }
+[[ $METRICS_PORT =~ ^[0-9]+$ && $METRICS_PORT -lt 65535 ]] || { echo "demo: --metrics-port takes a port number (0 = off)" >&2; exit 2; }
+ORDERER_METRICS=() PEER_METRICS=()
+if ((METRICS_PORT > 0)); then
+  ORDERER_METRICS=(--metrics-listen "127.0.0.1:$METRICS_PORT")
+  PEER_METRICS=(--metrics-listen "127.0.0.1:$((METRICS_PORT + 1))")
+fi
 
 "$ROOT/scripts/build.sh"
 BIN=${BUILD_DIR:-$ROOT/build}
@@ -67,18 +76,21 @@ fi
 
 "$BIN/orderer/orderer" --brokers "$BROKERS" --channel mychannel --ledger-dir "$RUN/ledger" \
   --listen 127.0.0.1:0 --ready-file "$RUN/orderer.port" --metrics-file "$RUN/orderer-metrics.json" \
-  --summary-interval 5s >"$RUN/orderer.log" 2>&1 &
+  --summary-interval 5s "${ORDERER_METRICS[@]}" >"$RUN/orderer.log" 2>&1 &
 ORDERER_PID=$!
 PIDS+=($ORDERER_PID)
 wait_for_file "$RUN/orderer.port" 30 "orderer"
 PORT=$(cat "$RUN/orderer.port")
 echo "demo: orderer delivering on 127.0.0.1:$PORT (log: $RUN/orderer.log)"
+if ((METRICS_PORT > 0)); then
+  echo "demo: metrics: http://127.0.0.1:$METRICS_PORT/metrics (orderer; /healthz, /readyz), http://127.0.0.1:$((METRICS_PORT + 1))/metrics (peers)"
+fi
 
 echo "demo: $PEERS peers, $RATE tx/s, ${TX_SIZE}-byte transactions, profile $(basename "$PROFILE"), $WARMUP warm-up, then $DURATION measured"
 set +e
 "$BIN/peer-sim/peer-sim" --brokers "$BROKERS" --orderer "127.0.0.1:$PORT" --channel mychannel \
   --peers "$PEERS" --profile "$PROFILE" --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --tx-size "$TX_SIZE" \
-  --json "$RUN/report.json"
+  --json "$RUN/report.json" "${PEER_METRICS[@]}"
 PEER_RC=$?
 set -e
 

@@ -15,6 +15,8 @@ PACKAGES=(
   libboost-program-options-dev
   libgtest-dev libgmock-dev
   libspdlog-dev nlohmann-json3-dev
+  prometheus-cpp-dev libcivetweb-dev   # /metrics, /healthz, /readyz
+  prometheus                # the real Prometheus the monitoring test scrapes with
   python3
   python3-yaml              # static check of docker/
   python3-pandas python3-scipy python3-statsmodels python3-matplotlib   # bench analysis

@@ -10,9 +10,14 @@ runtime packages exist in Debian 12 (when apt-cache is available); that each
 service command runs a binary the image contains, with flags that binary
 accepts (asked from the built binary's --help) and config paths that exist
 in configs/; that the raft orderers name the same members and distinct ids; and that the
-broker settings match configs/broker.
+broker settings match configs/broker; and that the monitoring services are
+wired: every file Prometheus and Grafana mount exists, Prometheus scrapes
+each service serving --metrics-listen on the port it serves, Grafana's
+datasource names the Prometheus service, and the dashboard parses with a
+query in every panel.
 Exits 1 listing every problem found.
 """
+import json
 import os
 import re
 import shutil
@@ -170,7 +175,8 @@ def check_compose(root, build_dir, fname, required):
 
     for name, svc in services.items():
         cmd = svc.get("command")
-        if not cmd or name == "kafka":
+        ours = "build" in svc or str(svc.get("image", "")).startswith("kafka-ordering:")
+        if not cmd or not ours:
             continue
         if isinstance(cmd, str):
             cmd = cmd.split()
@@ -193,11 +199,102 @@ def check_compose(root, build_dir, fname, required):
             if dep not in services:
                 problem(f"{name}: depends on unknown service {dep}")
     check_raft_members(fname, services)
+    check_monitoring(root, fname, services)
     return services
 
 
 CHECKED_PACKAGES = set()
 IMAGE_BINARIES = set()
+
+
+def mounts(root, fname, svc):
+    """(host path, container path) of a service's bind mounts (named volumes left out)."""
+    out = []
+    for v in svc.get("volumes") or []:
+        parts = v.split(":") if isinstance(v, str) else []
+        if len(parts) >= 2 and parts[0].startswith((".", "/")):
+            out.append((os.path.normpath(os.path.join(root, "docker", parts[0])), parts[1]))
+    return out
+
+
+def check_monitoring(root, fname, services):
+    prom = services.get("prometheus")
+    graf = services.get("grafana")
+    if prom is None and graf is None:
+        return
+    if prom is None or graf is None:
+        problem(f"{fname}: prometheus and grafana go together (has only {'prometheus' if prom else 'grafana'})")
+        return
+    for name in ("prometheus", "grafana"):
+        for host, _ in mounts(root, fname, services[name]):
+            if not os.path.exists(host):
+                problem(f"{fname}: {name} mounts {host}, which does not exist")
+    # What each of our services serves.
+    serving = {}
+    for name, svc in services.items():
+        cmd = svc.get("command") or []
+        if isinstance(cmd, str):
+            cmd = cmd.split()
+        for a in cmd:
+            if a.startswith("--metrics-listen="):
+                serving[name] = a.split("=", 1)[1].rsplit(":", 1)[1]
+    config = [h for h, c in mounts(root, fname, prom) if c.endswith("prometheus.yml")]
+    if not config:
+        problem(f"{fname}: prometheus mounts no prometheus.yml")
+        return
+    scraped = set()
+    try:
+        pconf = yaml.safe_load(open(config[0])) or {}
+    except (OSError, yaml.YAMLError) as e:
+        problem(f"{config[0]}: {e}")
+        return
+    for job in pconf.get("scrape_configs") or []:
+        for sc in job.get("static_configs") or []:
+            for target in sc.get("targets") or []:
+                host, _, port = target.rpartition(":")
+                if host not in services:
+                    problem(f"{config[0]}: job {job.get('job_name')} scrapes {target}: no service '{host}'")
+                elif serving.get(host) != port:
+                    problem(f"{config[0]}: job {job.get('job_name')} scrapes {target}, but {host} serves "
+                            f"--metrics-listen on {serving.get(host, 'no port')}")
+                scraped.add(host)
+    for name in sorted(set(serving) - scraped):
+        problem(f"{fname}: {name} serves /metrics on {serving[name]} but Prometheus does not scrape it")
+    gmounts = dict((c, h) for h, c in mounts(root, fname, graf))
+    prov = gmounts.get("/etc/grafana/provisioning")
+    dash_dir = gmounts.get("/var/lib/grafana/dashboards")
+    if not prov or not dash_dir:
+        problem(f"{fname}: grafana must mount /etc/grafana/provisioning and /var/lib/grafana/dashboards")
+        return
+    for path in sorted(glob_yaml(os.path.join(prov, "datasources"))):
+        for ds in (yaml.safe_load(open(path)) or {}).get("datasources") or []:
+            url = ds.get("url", "")
+            host = url.split("//", 1)[-1].split(":", 1)[0]
+            if ds.get("type") == "prometheus" and host not in services:
+                problem(f"{path}: datasource {ds.get('name')} points at {url}: no service '{host}'")
+    for path in sorted(glob_yaml(os.path.join(prov, "dashboards"))):
+        for pv in (yaml.safe_load(open(path)) or {}).get("providers") or []:
+            if (pv.get("options") or {}).get("path") != "/var/lib/grafana/dashboards":
+                problem(f"{path}: provider {pv.get('name')} reads {pv.get('options')}, not the mounted dashboards")
+    dashboards = [f for f in os.listdir(dash_dir) if f.endswith(".json")] if os.path.isdir(dash_dir) else []
+    if not dashboards:
+        problem(f"{dash_dir}: no dashboard JSON")
+    for f in dashboards:
+        try:
+            d = json.load(open(os.path.join(dash_dir, f)))
+        except ValueError as e:
+            problem(f"{f}: not JSON: {e}")
+            continue
+        for panel in d.get("panels") or []:
+            if not [t for t in panel.get("targets") or [] if t.get("expr")]:
+                problem(f"{f}: panel '{panel.get('title')}' has no query")
+
+
+def glob_yaml(folder):
+    if not os.path.isdir(folder):
+        problem(f"{folder}: missing")
+        return []
+    return [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith((".yml", ".yaml"))]
 
 
 def main():

@@ -32,6 +32,7 @@ grpc::Status BroadcastHandler::Handle(grpc::ServerContext* context,
         metrics_->broadcast_accepted++;
         response.set_status(BROADCAST_STATUS_SUCCESS);
       } else {
+        metrics_->broadcast_unavailable++;
         response.set_status(BROADCAST_STATUS_SERVICE_UNAVAILABLE);
         response.set_info(st.ToString());
       }

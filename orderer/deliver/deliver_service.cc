@@ -6,8 +6,9 @@
 
 namespace ordering {
 
-DeliverService::DeliverService(const BlockStore* ledger, size_t recent_blocks, std::function<Status()> errored)
-    : ledger_(ledger), recent_capacity_(recent_blocks), errored_(std::move(errored)) {
+DeliverService::DeliverService(const BlockStore* ledger, size_t recent_blocks, std::function<Status()> errored,
+                               AtomicHistogram* send_duration)
+    : ledger_(ledger), recent_capacity_(recent_blocks), errored_(std::move(errored)), send_duration_(send_duration) {
   height_ = ledger_->Info().height;
 }
 
@@ -79,7 +80,13 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
     Status st = Fetch(next, &block);
     if (st.ok()) {
       *response.mutable_block() = *block;
-      if (!writer->Write(response)) break;  // client went away
+      const auto send_start = std::chrono::steady_clock::now();
+      const bool sent = writer->Write(response);
+      if (send_duration_ != nullptr) {
+        send_duration_->ObserveNanos(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - send_start).count());
+      }
+      if (!sent) break;  // client went away
       ++next;
       continue;
     }

@@ -22,6 +22,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/histogram.h"
 #include "common/status.h"
 #include "ledger/block_store.h"
 #include "proto/ab.grpc.pb.h"
@@ -32,8 +33,10 @@ class DeliverService {
  public:
   // `ledger` must outlive the service. `errored`, if given, is asked while a
   // stream waits for blocks: non-OK ends the stream (the chain has failed).
+  // `send_duration`, if given, records how long each block took to hand to
+  // a stream (gRPC's flow control makes a slow reader show here).
   explicit DeliverService(const BlockStore* ledger, size_t recent_blocks = 64,
-                          std::function<Status()> errored = {});
+                          std::function<Status()> errored = {}, AtomicHistogram* send_duration = nullptr);
 
   // Makes a committed block visible to streams. Blocks arrive in order.
   void Publish(std::shared_ptr<const Block> block);
@@ -52,6 +55,7 @@ class DeliverService {
   const BlockStore* ledger_;
   const size_t recent_capacity_;
   const std::function<Status()> errored_;
+  AtomicHistogram* const send_duration_;
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t height_ = 0;                              // GUARDED_BY(mu_)

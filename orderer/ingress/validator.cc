@@ -1,5 +1,7 @@
 #include "orderer/ingress/validator.h"
 
+#include <chrono>
+
 #include "proto/common.pb.h"
 
 namespace ordering {
@@ -62,7 +64,13 @@ CheckedEnvelope Validator::Check(std::string envelope) {
     return Reject(RejectCause::kBadTxId, "tx id " + h.tx_id() + " is not hex(SHA-256(nonce || creator))");
   }
   // 6. Signature.
-  if (!verifier_.Verify(h.creator(), env.payload(), env.signature())) {
+  const auto verify_start = std::chrono::steady_clock::now();
+  const bool verified = verifier_.Verify(h.creator(), env.payload(), env.signature());
+  if (options_.verify_duration != nullptr) {
+    options_.verify_duration->ObserveNanos(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - verify_start).count());
+  }
+  if (!verified) {
     return Reject(RejectCause::kBadSignature, "signature of tx " + h.tx_id() + " does not verify");
   }
   CheckedEnvelope m;

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/crypto.h"
+#include "common/histogram.h"
 #include "orderer/cutter/block_cutter.h"
 
 namespace ordering {
@@ -40,6 +41,9 @@ const char* RejectCauseName(RejectCause cause);
 struct IngressOptions {
   std::string channel_id;
   uint64_t absolute_max_bytes = 10 * 1024 * 1024;  // Default: 10 MB
+  // Where to record how long each signature verification took (optional;
+  // must outlive the validators).
+  AtomicHistogram* verify_duration = nullptr;
 };
 
 // Bytes an Envelope (and a backend's framing around it) adds to payload +

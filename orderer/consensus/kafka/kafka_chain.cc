@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "orderer/consensus/kafka/kafka_stats.h"
 #include "proto/kafka.pb.h"
 
 namespace ordering {
@@ -24,12 +25,17 @@ KafkaChain::KafkaChain(ConsenterSupport* support, const KafkaChainOptions& optio
       options_(options),
       topic_(options.topic.empty() ? support->options().channel_id : options.topic),
       connect_future_(connect_acked_.get_future().share()),
+      consumer_lag_(support->metrics()->consenter.Add("consumer_lag")),
+      producer_queue_(support->metrics()->consenter.Add("producer_queue_depth")),
       ttc_sent_(support->metrics()->consenter.Add("ttc_sent")),
       ttc_stale_(support->metrics()->consenter.Add("ttc_stale")),
       connect_seen_(support->metrics()->consenter.Add("connect_seen")),
       last_offset_(support->metrics()->consenter.Add("last_offset")),
       broadcast_failed_(support->metrics()->consenter.Add("broadcast_failed")),
-      timer_(support->options().batch_timeout_ms) {}
+      timer_(support->options().batch_timeout_ms),
+      stats_(std::make_shared<kafka_backend::KafkaStatsCollector>()) {
+  support->metrics()->SetCollectable("kafka_client", stats_);
+}
 
 KafkaChain::~KafkaChain() { Halt(); }
 
@@ -52,9 +58,11 @@ Status KafkaChain::Start() {
   po.properties = {
       {"enable.idempotence", "true", "orderer default"},
       {"acks", "all", "orderer default"},
+      {"statistics.interval.ms", std::to_string(kStatisticsIntervalMs), "orderer default (for /metrics)"},
   };
   po.properties.insert(po.properties.end(), options_.producer_properties.begin(),
                        options_.producer_properties.end());
+  po.on_statistics = [stats = stats_](std::string_view json) { stats->Update("producer", json); };
   po.on_delivery = [this](const kafka::DeliveryReport& r) {
     if (r.opaque == &kConnectTag) {
       connect_acked_.set_value(r.status);
@@ -151,7 +159,9 @@ void KafkaChain::ConsumeLoop(Offset start) {
   co.properties = {
       {"fetch.wait.max.ms", "10", "orderer default"},
       {"fetch.message.max.bytes", std::to_string(max_record), "orderer default"},
+      {"statistics.interval.ms", std::to_string(kStatisticsIntervalMs), "orderer default (for /metrics)"},
   };
+  co.on_statistics = [stats = stats_](std::string_view json) { stats->Update("consumer", json); };
   co.properties.insert(co.properties.end(), options_.consumer_properties.begin(),
                        options_.consumer_properties.end());
   std::unique_ptr<kafka::PartitionConsumer> consumer;
@@ -160,6 +170,7 @@ void KafkaChain::ConsumeLoop(Offset start) {
   const Clock* clock = support_->clock();
   int64_t next_check = clock->NowNanos() + options_.partition_check_interval_ms * 1'000'000;
   PartitionWatch watch;
+  auto next_gauges = std::chrono::steady_clock::now();
   Offset next = start;  // the next offset this chain needs
   while (!stop_.load()) {
     kafka::ConsumedRecord rec;
@@ -169,6 +180,16 @@ void KafkaChain::ConsumeLoop(Offset start) {
     if (got) {
       next = rec.offset.next();
       if (!pool_->Submit(std::move(rec))) break;  // pool shut down
+    }
+    // Gauges for monitoring, once a second of real time (the injected clock
+    // may be a test's manual one).
+    const auto real_now = std::chrono::steady_clock::now();
+    if (real_now >= next_gauges) {
+      next_gauges = real_now + std::chrono::seconds(1);
+      const Offset high = consumer->CachedHighWatermark();
+      *consumer_lag_ = high.value() >= 0 ? std::max<int64_t>(0, high.value() - next.value()) : -1;
+      std::shared_lock<std::shared_mutex> l(producer_mu_);
+      *producer_queue_ = producer_ ? producer_->OutQueueLength() : 0;
     }
     const int64_t now = clock->NowNanos();
     if (options_.partition_check_interval_ms <= 0 || now < next_check) continue;

@@ -37,6 +37,7 @@
 
 #include "common/kafka.h"
 #include "common/properties.h"
+#include "orderer/consensus/kafka/kafka_stats.h"
 #include "orderer/consensus/batch_timer.h"
 #include "orderer/consensus/consensus.h"
 #include "orderer/consensus/consenter_support.h"
@@ -116,6 +117,8 @@ class KafkaChain final : public Chain {
   Status error_;  // GUARDED_BY(error_mu_)
 
   // The backend's own counters (in OrdererMetrics::consenter).
+  std::atomic<int64_t>* consumer_lag_;  // partition high watermark - next offset to consume (-1: unknown)
+  std::atomic<int64_t>* producer_queue_;  // records queued or in flight in this orderer's producer
   std::atomic<int64_t>* ttc_sent_;      // time-to-cut messages posted by this orderer
   std::atomic<int64_t>* ttc_stale_;     // time-to-cut messages ignored as stale
   std::atomic<int64_t>* connect_seen_;  // connect messages read
@@ -125,6 +128,9 @@ class KafkaChain final : public Chain {
   // Ordering-thread state.
   Offset resume_offset_{kBeforeFirstOffset};  // last offset of the last block at start
   BatchTimer timer_;                // when a time-to-cut is due
+  // librdkafka's statistics of this chain's producer and consumer (on /metrics).
+  static constexpr int kStatisticsIntervalMs = 5000;
+  std::shared_ptr<kafka_backend::KafkaStatsCollector> stats_;
   uint64_t rejections_logged_[static_cast<size_t>(RejectCause::kCount)] = {};
 };
 

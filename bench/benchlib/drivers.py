@@ -10,6 +10,12 @@ study (or one cell of it) runs on.
                           through the orderer's Broadcast (every backend;
                           the Kafka orderer then produces with the cell's
                           producer settings)
+  topic_writers: anyone | orderers
+                          kafka: who may produce to the channel's topic
+                          (orderer --topic-writers). Default: anyone when
+                          peers submit into it, orderers with Broadcast (as
+                          Fabric's Kafka orderer: each envelope's signature
+                          verified once, at Broadcast)
   broker: {...}           kafka: broker settings every cell runs with
   raft: {...}             raft: heartbeat_ms, election_timeout_ms
 """
@@ -21,7 +27,8 @@ DRIVER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 BACKENDS = ("solo", "kafka", "raft")
 SUBMITS = ("kafka", "broadcast")
 RAFT_KEYS = {"heartbeat_ms", "election_timeout_ms"}
-KNOWN_KEYS = {"name", "backend", "brokers", "nodes", "submit", "broker", "raft"}
+KNOWN_KEYS = {"name", "backend", "brokers", "nodes", "submit", "broker", "raft", "topic_writers"}
+TOPIC_WRITERS = ("anyone", "orderers")
 
 
 class DriverError(RuntimeError):
@@ -61,6 +68,11 @@ def check(d, where):
         if d.get("brokers") not in (1, 3):
             raise DriverError(f"{where}: brokers must be 1 or 3")
         d.setdefault("submit", "kafka")
+        d.setdefault("topic_writers", "orderers" if d["submit"] == "broadcast" else "anyone")
+        if d["topic_writers"] not in TOPIC_WRITERS:
+            raise DriverError(f"{where}: topic_writers must be anyone or orderers, not {d['topic_writers']!r}")
+        if d["submit"] == "kafka" and d["topic_writers"] == "orderers":
+            raise DriverError(f"{where}: with submit: kafka the peers write the topic: topic_writers must be anyone")
         d.setdefault("broker", {})
         if not isinstance(d["broker"], dict):
             raise DriverError(f"{where}: broker: expected a mapping of broker settings")
@@ -69,6 +81,8 @@ def check(d, where):
             raise DriverError(f"{where}: backend {backend} runs no brokers")
         if d.get("broker"):
             raise DriverError(f"{where}: backend {backend} runs no brokers: broker settings mean nothing")
+        if d.get("topic_writers"):
+            raise DriverError(f"{where}: backend {backend} has no Kafka topic: topic_writers means nothing")
         d["brokers"] = 0
         d["broker"] = {}
         d.setdefault("submit", "broadcast")
@@ -98,7 +112,7 @@ def check(d, where):
 
 def describe(d):
     if d["backend"] == "kafka":
-        what = f"kafka, {d['brokers']} broker(s)"
+        what = f"kafka, {d['brokers']} broker(s), topic written by {d.get('topic_writers', 'anyone')}"
     elif d["backend"] == "raft":
         what = f"raft, {d['nodes']} nodes"
     else:

@@ -11,6 +11,8 @@
 //   4. header.channel_id != channel                         -> kWrongChannel
 //   5. tx_id != hex(SHA-256(nonce || creator))              -> kBadTxId
 //   6. signature does not verify against header.creator     -> kBadSignature
+//      (skipped when IngressOptions::verify_signatures is false: the input
+//      comes from a source that verified it already)
 // Duplicate tx ids depend on chain state and are detected by the chain
 // (RejectCause::kDuplicate), not here.
 #pragma once
@@ -44,6 +46,10 @@ struct IngressOptions {
   // Where to record how long each signature verification took (optional;
   // must outlive the validators).
   AtomicHistogram* verify_duration = nullptr;
+  // false: checks 1-5 only. For inputs only trusted writers can have made,
+  // e.g. a Kafka topic only orderers may produce to (they verified each
+  // envelope at Broadcast). Default: true.
+  bool verify_signatures = true;
 };
 
 // Bytes an Envelope (and a backend's framing around it) adds to payload +

@@ -130,6 +130,19 @@ TEST_F(ValidatorTest, AlteredPayloadAfterSigning) {
   EXPECT_EQ(Check(env.SerializeAsString()).cause, RejectCause::kBadSignature);
 }
 
+// For a trusted source (a topic only orderers write) the signature is not
+// verified again; every other check still applies.
+TEST_F(ValidatorTest, WithoutSignatureVerificationTheOtherChecksStillApply) {
+  options_.verify_signatures = false;
+  EXPECT_TRUE(Check(Crafted([](Payload*) {}, other_.get())).ok());
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->set_channel_id("other"); })).cause,
+            RejectCause::kWrongChannel);
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->set_nonce("different"); })).cause,
+            RejectCause::kBadTxId);
+  EXPECT_EQ(Check("not an envelope").cause, RejectCause::kMalformed);
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->set_data(std::string(5000, 'x')); })).cause, RejectCause::kOversized);
+}
+
 TEST(RejectCause, NamesAreMetricLabels) {
   EXPECT_STREQ(RejectCauseName(RejectCause::kMalformed), "malformed");
   EXPECT_STREQ(RejectCauseName(RejectCause::kOversized), "oversized");

@@ -38,7 +38,11 @@ class KafkaBackend final : public Backend {
         ("replication-factor", po::value(&options_.replication_factor)->default_value(0),
          "replication factor when creating the topic (0 = the brokers' default.replication.factor)")
         ("verify-workers", po::value(&options_.verify_workers)->default_value(0),
-         "signature-check threads for consumed records (0 = one per core)");
+         "signature-check threads for consumed records (0 = one per core)")
+        ("topic-writers", po::value(&topic_writers_)->default_value("anyone"),
+         "who may produce to the channel's topic: anyone (peers may produce straight into it: every consumed "
+         "signature is verified) or orderers (broker ACLs let only orderers write it, as Fabric's Kafka orderer "
+         "assumes: envelopes are verified once, at Broadcast)");
   }
 
   Status Configure(const po::variables_map&) override {
@@ -46,6 +50,13 @@ class KafkaBackend final : public Backend {
       return Status::InvalidArgument("--brokers is required by the kafka backend (e.g. --brokers 127.0.0.1:9092)");
     }
     options_.create_topic = !no_create_topic_;
+    if (topic_writers_ == "orderers") {
+      options_.only_orderers_write_topic = true;
+    } else if (topic_writers_ == "anyone") {
+      options_.only_orderers_write_topic = false;
+    } else {
+      return Status::InvalidArgument("--topic-writers takes anyone or orderers, not '" + topic_writers_ + "'");
+    }
     ORDERING_RETURN_IF_ERROR(
         CollectProperties(consumer_config_, consumer_props_, "--consumer-prop", &options_.consumer_properties));
     ORDERING_RETURN_IF_ERROR(
@@ -73,6 +84,7 @@ class KafkaBackend final : public Backend {
   std::string consumer_config_, producer_config_;
   std::vector<std::string> consumer_props_, producer_props_;
   bool no_create_topic_ = false;
+  std::string topic_writers_ = "anyone";
 };
 
 }  // namespace

@@ -88,15 +88,18 @@ Status KafkaChain::Start() {
   int workers = options_.verify_workers > 0
                     ? options_.verify_workers
                     : std::max(1u, std::thread::hardware_concurrency());
-  const IngressOptions ingress = support_->ingress_options();
+  IngressOptions ingress = support_->ingress_options();
+  if (options_.only_orderers_write_topic) ingress.verify_signatures = false;
   pool_ = std::make_unique<Pool>(workers, options_.max_in_flight, [ingress]() -> Pool::Work {
     auto validator = std::make_shared<Validator>(ingress);
     return [validator](kafka::ConsumedRecord& r) { return kafka_backend::CheckRecord(*validator, r); };
   });
   Offset start = resume_offset_.next();
-  spdlog::info("kafka chain: channel {} topic {} resumes at block {} offset {} ({} verify workers)",
-               support_->options().channel_id, topic_, support_->NextBlockNumber().value(),
-               start.value(), workers);
+  spdlog::info("kafka chain: channel {} topic {} resumes at block {} offset {} ({} check workers; {})",
+               support_->options().channel_id, topic_, support_->NextBlockNumber().value(), start.value(), workers,
+               options_.only_orderers_write_topic
+                   ? "only orderers write the topic: signatures verified at Broadcast, not again when consumed"
+                   : "anyone may write the topic: every consumed signature is verified");
   consumer_thread_ = std::thread([this, start] { ConsumeLoop(start); });
   ordering_thread_ = std::thread([this] { OrderLoop(); });
   return Status::OK();

@@ -55,6 +55,13 @@ struct KafkaChainOptions {
   bool create_topic = true;            // Default: true; create (1 partition) if missing
   int replication_factor = 0;          // when creating the topic; <= 0: the brokers' default
   int verify_workers = 0;              // Default: 0 = one per hardware thread
+  // Who may produce to the channel's topic. false (default): anyone, e.g.
+  // peers producing straight into it: every consumed envelope's signature is
+  // verified. true: only orderers (broker ACLs, as Fabric's Kafka orderer
+  // assumes): each envelope was verified at Broadcast before it was
+  // produced, so consumed records get the other ingress checks but their
+  // signatures are not verified a second time.
+  bool only_orderers_write_topic = false;
   size_t max_in_flight = 4096;         // Default: 4096 records being checked at once
   int ready_timeout_ms = 30000;        // Default: 30 s for the broker to accept `connect`
   // How often the consumer checks that its partition still exists and still

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "orderer/consensus/kafka/kafka_record.h"
@@ -140,6 +141,55 @@ TEST_F(KafkaChainTest, ABrokerOutageDelaysOrderingButLosesNothing) {
   }
   ids.insert(ids.end(), more.begin(), more.end());
   EXPECT_EQ(got, ids);  // once each, in the order sent
+}
+
+// Who may write the topic decides whether a consumed envelope's signature
+// is verified again. Anyone (the default: peers may produce straight into
+// it): a record a peer produced with an altered payload is rejected. Only
+// orderers (Fabric's deployment, broker ACLs; Broadcast verified every
+// envelope before producing it): the consumer does not verify it again, so
+// the same record is ordered. The setting states a trust, it checks nothing.
+TEST_F(KafkaChainTest, ConsumedSignaturesAreVerifiedAgainOnlyWhenAnyoneMayWriteTheTopic) {
+  for (bool only_orderers : {false, true}) {
+    SCOPED_TRACE(only_orderers ? "only orderers write the topic" : "anyone may write the topic");
+    const std::string topic = only_orderers ? "ch-orderers" : "ch-anyone";
+    ASSERT_TRUE(mock_->CreateTopic(topic, 1, 1).ok());
+    FakeConsenterSupport support(Channel(3), SystemClock::Default());
+    KafkaChainOptions k;
+    k.brokers = mock_->bootstrap();
+    k.topic = topic;
+    k.verify_workers = 1;
+    k.create_topic = false;
+    k.only_orderers_write_topic = only_orderers;
+    KafkaChain chain(&support, k);
+    ASSERT_TRUE(chain.Start().ok());
+    ASSERT_TRUE(chain.WaitReady().ok());
+    // A peer produces straight into the topic: signed, then altered.
+    Payload p;
+    *p.mutable_header() = factory_->NewHeader();
+    p.set_data("pay 10");
+    Envelope env;
+    ASSERT_TRUE(factory_->Seal(p, &env).ok());
+    p.set_data("pay 99");
+    env.set_payload(p.SerializeAsString());
+    {
+      kafka::Producer::Options po;
+      po.brokers = mock_->bootstrap();
+      std::unique_ptr<kafka::Producer> producer;
+      ASSERT_TRUE(kafka::Producer::Create(po, &producer).ok());
+      ASSERT_TRUE(producer->Produce(topic, 0, TxFactory::WrapRegular(env.SerializeAsString())).ok());
+      ASSERT_TRUE(producer->Flush(10000).ok());
+    }
+    Order(&chain, 3);  // Broadcast's path: the orderer produces them
+    ASSERT_TRUE(support.WaitForHeight(2));
+    chain.Halt();
+    std::vector<std::string> ids;
+    ASSERT_TRUE(ExtractTxIds(support.blocks()[1], &ids).ok());
+    const bool tampered_ordered = std::find(ids.begin(), ids.end(), p.header().tx_id()) != ids.end();
+    EXPECT_EQ(tampered_ordered, only_orderers);
+    EXPECT_EQ(support.metrics()->rejected[static_cast<size_t>(RejectCause::kBadSignature)].load(),
+              only_orderers ? 0u : 1u);
+  }
 }
 
 // A chain stopped while its broker is down (its records queued in the

@@ -20,6 +20,7 @@ PACKAGES=(
   python3
   python3-yaml              # static check of docker/
   python3-pandas python3-scipy python3-statsmodels python3-matplotlib   # bench analysis
+  python3-prometheus-client # bench: parses the orderer's /metrics (text format)
   openjdk-17-jre-headless maven          # a real Kafka broker (scripts/kafka)
 )
 

@@ -5,7 +5,8 @@
 # raft node's) verifies, CPU is reported per role (raft's followers as
 # replicas), and the raft cell's recovery run kills its leader under load and
 # measures the first block after the silence. Kafka with one broker has no
-# leader to lose: its recovery is skipped, and the report says so.
+# leader to lose: its recovery is skipped, and the report says so. Every run
+# scrapes the orderer's /metrics each second and keeps the series.
 # Usage: bench_compare_smoke.sh REPO_ROOT BUILD_DIR BROKERS BROKER_DIR
 set -euo pipefail
 ROOT=$1 BUILD=$2 BROKERS=$3 BROKER_DIR=$4
@@ -39,6 +40,13 @@ for r in steps:
     assert r["cpu"]["orderer"]["cpu_s"] > 0, r["cpu"]
     if r["cell"] == "raft-3":
         assert r["nodes"] == 3 and r["cpu"]["replicas"]["cpu_s"] > 0, r
+    # The orderer's /metrics, scraped each second: its series is kept and its window summarised.
+    m = r["orderer_metrics"]
+    assert m and m["samples"] >= 2 and m["ordered_tps"] > 0 and m["blocks"] > 0, (r["run_id"], m)
+    assert m["cpu_cores"] > 0 and m["verify_p50_us"] and m["write_p99_ms"], (r["run_id"], m)
+    import csv, gzip
+    with gzip.open(f"{out}/runs/{r['run_id']}/metrics.csv.gz", "rt", newline="") as f:
+        assert any(row[1].startswith("orderer_transactions_ordered_total") for row in csv.reader(f)), r["run_id"]
 rec = [r for r in runs if r["kind"] == "recovery"]
 assert [r["cell"] for r in rec] == ["raft-3"], rec
 r = rec[0]
@@ -52,5 +60,6 @@ PY
 report=$OUT/report.md
 grep -q "^## Recovery after losing the leader" "$report" || fail "no recovery section in the report"
 grep -q "replicas µs/tx" "$report" || fail "no replicas column in the report's CPU table"
+grep -q "^## The orderer's /metrics against the peers" "$report" || fail "no /metrics section in the report"
 grep -q "Not measured for kafka-1, solo" "$report" || fail "the report does not say which cells had no leader to lose"
 echo "bench compare smoke: OK (report $report)"

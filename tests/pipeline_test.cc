@@ -6,6 +6,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "common/cli.h"
@@ -198,6 +199,64 @@ TEST_F(PipelineTest, DebugLinesShowAtDebugAndNotAtInfo) {
   EXPECT_NE(at_info.find("orderer ready"), std::string::npos) << at_info;
   EXPECT_EQ(at_info.find("written:"), std::string::npos) << at_info;
   EXPECT_NE(at_debug.find("written:"), std::string::npos) << at_debug;
+}
+
+// At the default level (info) the orderer logs events, not transactions:
+// ten times the transactions, a tenth of them rejected, gives no more lines,
+// and no line names a transaction.
+TEST_F(PipelineTest, DefaultLevelLogsNothingPerTransaction) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  ASSERT_TRUE(cli::SetLogLevel("info"));
+  std::vector<std::string> ids;
+  auto run = [&](const std::string& name, int txs) {
+    channel_ = broker_->NewChannelName() + "-" + name;  // a topic of its own: nothing of the other run is read
+    EXPECT_TRUE(broker_->CreateChannel(channel_).ok());
+    captured.str("");
+    auto node = StartNode(NodeOptions(dir_.path("ledger-" + name)));
+    if (!node) return std::string();
+    Submitter sub(broker_->bootstrap(), channel_);
+    TestPeer peer(channel_);
+    int bad = 0;
+    for (int i = 0; i < txs; ++i) {
+      BuiltTx tx = peer.Next();
+      ids.push_back(tx.tx_id);
+      if (i % 10 == 9) {
+        // Signed, then altered: rejected as a bad signature.
+        Payload p;
+        *p.mutable_header() = peer.factory().NewHeader();
+        p.set_data("pay 10");
+        Envelope env;
+        EXPECT_TRUE(peer.factory().Seal(p, &env).ok());
+        p.set_data("pay 99");
+        env.set_payload(p.SerializeAsString());
+        sub.Send(TxFactory::WrapRegular(env.SerializeAsString()), "bad-" + std::to_string(i));
+        ++bad;
+      } else {
+        sub.Send(tx.record, tx.tx_id);
+      }
+    }
+    sub.Flush();
+    EXPECT_TRUE(WaitFor([&] {
+      return node->metrics().txs_ordered.load() + node->metrics().rejected_total() >= static_cast<uint64_t>(txs);
+    })) << node->metrics().Summary();
+    EXPECT_EQ(node->metrics().rejected_total(), static_cast<uint64_t>(bad));
+    node->Stop();
+    return captured.str();
+  };
+  const std::string few = run("few", 40);
+  const std::string many = run("many", 400);
+  spdlog::set_default_logger(previous);
+  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
+  EXPECT_NE(many.find("orderer ready"), std::string::npos) << many;
+  // A line or two may differ by timing (a retried partition check), not by hundreds.
+  EXPECT_LE(lines(many), lines(few) + 3) << "40 transactions:\n" << few << "400 transactions:\n" << many;
+  for (const std::string& id : ids) {
+    ASSERT_EQ(many.find(id), std::string::npos) << "a transaction id in an info line:\n" << many;
+    ASSERT_EQ(few.find(id), std::string::npos) << "a transaction id in an info line:\n" << few;
+  }
 }
 
 // A time-to-cut for a block already cut (stale) or not yet reachable

@@ -108,6 +108,9 @@ class RunResult:
     new_leader: str = None
     new_leader_ms: float = None   # kill -> the new Raft leader seen (and moved onto the orderer's CPUs)
     note: str = None              # something a reader must know about this run (leadership moved)
+    # The orderer's own /metrics over the measured window (benchlib.metrics.window): what the
+    # dashboard shows for it. None when not scraped, or the node that cuts blocks changed.
+    orderer_metrics: dict = None
 
     def invalidate(self, reason):
         self.valid = False
@@ -139,7 +142,7 @@ def flat(d, prefix=""):
     out = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
-        nested = isinstance(v, dict) and (prefix or k in ("cpu", "config", "criteria", "cut_reasons"))
+        nested = isinstance(v, dict) and (prefix or k in ("cpu", "config", "criteria", "cut_reasons", "orderer_metrics"))
         if nested:
             out.update(flat(v, key + "."))
         else:

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from benchlib import kafka_driver, placement
+from benchlib import kafka_driver, metrics, placement
 from benchlib.record import RunResult
 from benchlib.record import read_json, read_text
 
@@ -207,8 +207,10 @@ class Runner:
                 timer = threading.Thread(target=_at_load_time, args=(started, action[0], action[1], cancel),
                                          daemon=True)
                 timer.start()
+            # The orderer's /metrics each second (none for raw runs).
+            scraper = metrics.Sampler(service.metrics_url if service is not None else (lambda: None))
             try:
-                with placement.Sampler(roles) as sampler:
+                with placement.Sampler(roles) as sampler, scraper:
                     code, _, rss = _wait(p, warmup_max_s + window_s + 600)
             finally:
                 if timer is not None:
@@ -216,6 +218,7 @@ class Runner:
                     timer.join()
         rec.wall_s = time.monotonic() - t0
         rec.exit_code = code
+        kept_metrics = scraper.write(os.path.join(run_dir, "metrics.csv.gz"))
         if code == 2:
             raise RunFailed(f"peer-sim refused its arguments (a bench bug or a bad workload value): "
                             f"{read_text(os.path.join(run_dir, 'peer-sim.log')).strip()[-500:]}")
@@ -246,6 +249,8 @@ class Runner:
             # (a recovery run's counters may come from a new leader: never below 0)
             rec.rejected = max(0, counters1.get("rejected_total", 0) - counters0.get("rejected_total", 0))
         _write_cpu_series(sampler, os.path.join(run_dir, "cpu.csv"))
+        if kept_metrics:
+            rec.orderer_metrics = metrics.window(scraper.samples, t_from, t_to)
         return rec
 
     @staticmethod

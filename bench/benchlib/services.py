@@ -26,7 +26,7 @@ import socket
 import subprocess
 import time
 
-from benchlib import kafka_driver, placement
+from benchlib import kafka_driver, metrics, placement
 from benchlib.drivers import DriverError
 from benchlib.record import read_json, read_text
 
@@ -51,6 +51,7 @@ class OrdererProcess:
         self.ready = os.path.join(run_dir, f"orderer{suffix}.port")
         self.proc = None
         self.port = None
+        self.metrics_port = None
         self.killed = False
 
     def launch(self):
@@ -59,7 +60,7 @@ class OrdererProcess:
         args = placement.taskset(self.cpus) + [
             self.binary, "--channel", self.channel, "--ledger-dir", self.ledger,
             "--listen", self.listen, "--ready-file", self.ready, "--metrics-file", self.metrics,
-            "--summary-interval", "1s",
+            "--summary-interval", "1s", "--metrics-listen", "127.0.0.1:0",
             "--max-message-count", str(self.block["max_message_count"]),
             "--batch-timeout", str(self.block["batch_timeout"]),
             "--preferred-max-bytes", str(self.block["preferred_max_bytes"])] + self.consensus_args
@@ -77,6 +78,8 @@ class OrdererProcess:
                 raise DriverError(f"{self.name} not ready in {timeout_s} s; see {self.log_path}")
             time.sleep(0.05)
         self.port = int(read_text(self.ready).strip())
+        # Its /metrics port, from the line it logs before it is ready.
+        self.metrics_port = metrics.port_from_log(read_text(self.log_path))
         return self
 
     def start(self, timeout_s=60):
@@ -87,6 +90,9 @@ class OrdererProcess:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def metrics_url(self):
+        return f"http://127.0.0.1:{self.metrics_port}/metrics" if self.metrics_port and self.alive() else None
 
     def pids(self):
         return [self.proc.pid] if self.alive() else []
@@ -169,6 +175,10 @@ class Service:
     def counters(self):
         return self.main().counters()
 
+    def metrics_url(self):
+        """The /metrics of the node that cuts blocks now (None if down)."""
+        return self.main().metrics_url()
+
     def rss_mib(self):
         return self.main().rss_mib()
 
@@ -241,6 +251,7 @@ class KafkaService(Service):
                 "--verify-workers", str(len(cpus) if cpus else 0)]
         if self.driver["brokers"] > 1:
             args += ["--replication-factor", str(self.driver["brokers"])]
+        args += ["--topic-writers", self.driver.get("topic_writers", "anyone")]
         if self.driver["submit"] == "broadcast":
             for k, v in sorted(self.eff["producer"].items()):
                 args += ["--producer-prop", f"{k}={v}"]

@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
-from benchlib import capacity, drivers, kafka_driver, placement, report, stats, study, tune  # noqa: E402
+from benchlib import capacity, drivers, kafka_driver, metrics, placement, report, stats, study, tune  # noqa: E402
 from benchlib import workload as wl  # noqa: E402
 from benchlib.record import RunResult  # noqa: E402
 from benchlib.record import read_text  # noqa: E402
@@ -440,6 +440,80 @@ class RecoveryFiguresTest(unittest.TestCase):
         self.assertEqual(f["recovery_ms"], 1000)
         # t=6 (5..6 s) + t=7 = 7,000 >= 2 x 0.9 x 2,236: full rate by the end of second 6, 1.5 s after the kill.
         self.assertEqual(f["full_rate_ms"], 1500)
+
+
+EXPOSITION = """# HELP orderer_transactions_ordered_total Transactions written into blocks.
+# TYPE orderer_transactions_ordered_total counter
+orderer_transactions_ordered_total{channel="c"} %(ordered)d
+# HELP orderer_blocks_cut_total Blocks written, by why the block was cut.
+# TYPE orderer_blocks_cut_total counter
+orderer_blocks_cut_total{channel="c",reason="count"} %(blocks)d
+orderer_blocks_cut_total{channel="c",reason="timeout"} 1
+# TYPE ledger_blockstorage_commit_time histogram
+ledger_blockstorage_commit_time_bucket{channel="c",le="0.001"} %(fast)d
+ledger_blockstorage_commit_time_bucket{channel="c",le="0.01"} %(blocks)d
+ledger_blockstorage_commit_time_bucket{channel="c",le="+Inf"} %(blocks)d
+ledger_blockstorage_commit_time_sum{channel="c"} 0.5
+ledger_blockstorage_commit_time_count{channel="c"} %(blocks)d
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total %(cpu)s
+"""
+
+
+class MetricsTest(unittest.TestCase):
+    def test_parses_every_sample_with_its_labels(self):
+        v = metrics.parse(EXPOSITION % {"ordered": 1000, "blocks": 4, "fast": 1, "cpu": "2.5"})
+        self.assertEqual(v['orderer_transactions_ordered_total{channel="c"}'], 1000)
+        self.assertEqual(v['ledger_blockstorage_commit_time_bucket{channel="c",le="+Inf"}'], 4)
+        self.assertEqual(metrics.total(v, "orderer_blocks_cut_total"), 5)
+        self.assertEqual(metrics.total(v, "orderer_blocks_cut_total", reason="timeout"), 1)
+        self.assertEqual(metrics.split_key('a_b{x="1",y="z"}'), ("a_b", {"x": "1", "y": "z"}))
+
+    def test_histogram_quantile_interpolates_as_prometheus_does(self):
+        b = {0.001: 0.0, 0.01: 10.0, 0.1: 20.0, math.inf: 20.0}
+        self.assertAlmostEqual(metrics.histogram_quantile(0.5, b), 0.01)
+        self.assertAlmostEqual(metrics.histogram_quantile(0.75, b), 0.01 + 0.09 * 0.5)
+        self.assertAlmostEqual(metrics.histogram_quantile(0.25, b), 0.001 + 0.009 * 0.5)
+        # Beyond the last finite bound: that bound.
+        self.assertAlmostEqual(metrics.histogram_quantile(0.99, {0.1: 1.0, math.inf: 10.0}), 0.1)
+        self.assertTrue(math.isnan(metrics.histogram_quantile(0.5, {0.1: 0.0, math.inf: 0.0})))
+
+    def test_window_is_the_increase_between_its_first_and_last_sample(self):
+        def sample(t, ordered, blocks, fast, cpu, url="u1"):
+            return (t, url, metrics.parse(EXPOSITION % {"ordered": ordered, "blocks": blocks, "fast": fast,
+                                                        "cpu": cpu}))
+        samples = [sample(99.0, 0, 0, 0, "0"), sample(100.5, 500, 1, 1, "0.5"), sample(101.5, 1500, 3, 1, "1.0"),
+                   sample(102.5, 2500, 5, 1, "1.5"), sample(104.0, 9999, 9, 9, "9")]
+        w = metrics.window(samples, 100.0, 103.0)
+        self.assertEqual(w["samples"], 3)
+        self.assertAlmostEqual(w["ordered_tps"], 1000.0)
+        self.assertEqual(w["blocks"], 4)
+        self.assertEqual(w["txs_per_block"], 500.0)
+        self.assertEqual(w["cut_reasons"], {"count": 4})
+        self.assertAlmostEqual(w["cpu_cores"], 0.5)
+        # 4 writes in the window, none under 1 ms: p50 inside (1 ms, 10 ms].
+        self.assertAlmostEqual(w["write_p50_ms"], 5.5)
+        # Another node in the window (a recovery's new leader): no summary.
+        moved = samples[:3] + [sample(102.5, 10, 1, 1, "0.1", url="u2")]
+        self.assertIsNone(metrics.window(moved, 100.0, 103.0))
+        self.assertIsNone(metrics.window(samples, 200.0, 300.0))
+
+    def test_series_round_trips_forward_filled(self):
+        s = metrics.Sampler(lambda: None)
+        s.samples = [(1.0, "u", {"a": 1.0, "b": 2.0}), (2.0, "u", {"a": 1.0, "b": 3.0}),
+                     (3.0, "u", {"a": 4.0, "b": 3.0})]
+        d = tempfile.mkdtemp()
+        try:
+            path = os.path.join(d, "m.csv.gz")
+            self.assertTrue(s.write(path))
+            self.assertEqual(metrics.read_series(path), [(t, v) for t, _, v in s.samples])
+        finally:
+            shutil.rmtree(d)
+
+    def test_port_comes_from_the_orderers_log_line(self):
+        log = "[info] metrics on http://127.0.0.1:40123/metrics (and /healthz, /readyz)\n[info] orderer ready"
+        self.assertEqual(metrics.port_from_log(log), 40123)
+        self.assertIsNone(metrics.port_from_log("[info] orderer ready"))
 
 
 class RecordTest(unittest.TestCase):

@@ -120,6 +120,19 @@ class TestPeer {
   std::unique_ptr<TxFactory> factory_;
 };
 
+// A record (wrapped for the topic) whose envelope `peer` signed and whose
+// payload was then altered: well formed, rejected as a bad signature.
+inline std::string TamperedRecord(TestPeer& peer) {
+  Payload p;
+  *p.mutable_header() = peer.factory().NewHeader();
+  p.set_data("pay 10");
+  Envelope env;
+  EXPECT_TRUE(peer.factory().Seal(p, &env).ok());
+  p.set_data("pay 99");
+  env.set_payload(p.SerializeAsString());
+  return TxFactory::WrapRegular(env.SerializeAsString());
+}
+
 struct LedgerContents {
   std::vector<Block> blocks;
   std::vector<std::string> tx_ids;  // in chain order

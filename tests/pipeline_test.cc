@@ -224,15 +224,7 @@ TEST_F(PipelineTest, DefaultLevelLogsNothingPerTransaction) {
       BuiltTx tx = peer.Next();
       ids.push_back(tx.tx_id);
       if (i % 10 == 9) {
-        // Signed, then altered: rejected as a bad signature.
-        Payload p;
-        *p.mutable_header() = peer.factory().NewHeader();
-        p.set_data("pay 10");
-        Envelope env;
-        EXPECT_TRUE(peer.factory().Seal(p, &env).ok());
-        p.set_data("pay 99");
-        env.set_payload(p.SerializeAsString());
-        sub.Send(TxFactory::WrapRegular(env.SerializeAsString()), "bad-" + std::to_string(i));
+        sub.Send(TamperedRecord(peer), "bad-" + std::to_string(i));  // a bad signature
         ++bad;
       } else {
         sub.Send(tx.record, tx.tx_id);
@@ -376,17 +368,7 @@ TEST_F(PipelineTest, BadInputIsRejectedAndCountedWhileGoodTransactionsAreOrdered
   };
   send_good(10);
   sub.Send("\x01\x02 definitely not a protobuf \xff\xff", "garbage");  // malformed
-  {
-    // Valid shape, but the payload is altered after signing.
-    Payload p;
-    *p.mutable_header() = alice.factory().NewHeader();
-    p.set_data("pay 10");
-    Envelope env;
-    ASSERT_TRUE(alice.factory().Seal(p, &env).ok());
-    p.set_data("pay 99");
-    env.set_payload(p.SerializeAsString());
-    sub.Send(TxFactory::WrapRegular(env.SerializeAsString()), "bad-signature");
-  }
+  sub.Send(TamperedRecord(alice), "bad-signature");  // valid shape, payload altered after signing
   {
     // Signed by mallory but claiming alice as creator.
     Payload p;

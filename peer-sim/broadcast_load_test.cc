@@ -9,6 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
 
 #include "orderer/consensus/solo/solo_chain.h"
 #include "orderer/node.h"
@@ -87,6 +90,11 @@ TEST_F(BroadcastLoadTest, EveryTransactionComesBackOnce) {
   EXPECT_NEAR(started_ms, r.start_unix_ms, 2);  // the wall clock read twice
   EXPECT_LE(started_ms, r.block_unix_ms.front());
   EXPECT_EQ(r.acked, r.submitted);  // every envelope answered SUCCESS
+  EXPECT_FALSE(r.generator_bound);
+  EXPECT_FALSE(r.held_back);
+  ASSERT_TRUE(r.generator_load.has_value());
+  EXPECT_GT(*r.generator_load, 0);
+  EXPECT_LT(*r.generator_load, kGeneratorLoadLimit);
   EXPECT_EQ(r.delivered, r.submitted);
   EXPECT_TRUE(r.clean()) << ReportToText(r);
   EXPECT_EQ(node->metrics().txs_ordered.load(), r.delivered);
@@ -96,6 +104,69 @@ TEST_F(BroadcastLoadTest, EveryTransactionComesBackOnce) {
   // Broadcast sends the bare envelope: a few bytes less than a Kafka record.
   EXPECT_GT(r.record_bytes, 1000u);
   EXPECT_LE(r.record_bytes, 1024u);
+}
+
+// An orderer that takes one envelope per 10 ms from its Broadcast stream,
+// with HTTP/2 flow control kept at its initial window, so a client offering
+// more waits in Write; its Deliver sends one empty block, then nothing.
+class SlowBroadcast final : public AtomicBroadcast::Service {
+ public:
+  grpc::Status Broadcast(grpc::ServerContext*, grpc::ServerReaderWriter<BroadcastResponse, Envelope>* stream) override {
+    Envelope env;
+    while (stream->Read(&env)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      BroadcastResponse response;
+      response.set_status(BROADCAST_STATUS_SUCCESS);
+      if (!stream->Write(response)) break;
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status Deliver(grpc::ServerContext* context, const SeekInfo*,
+                       grpc::ServerWriter<DeliverResponse>* writer) override {
+    DeliverResponse response;
+    response.mutable_block()->mutable_header()->set_number(0);
+    writer->Write(response);
+    while (!context->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return grpc::Status::CANCELLED;
+  }
+};
+
+// Falling behind the offered rate because the service does not take the
+// envelopes is the service's limit, not the generator's: the report says
+// the peers were held back, and their own work used little of the schedule.
+TEST_F(BroadcastLoadTest, AServiceThatStopsReadingHoldsTheGeneratorBackAndIsNotCalledGeneratorBound) {
+  SlowBroadcast service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 * 1024);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server);
+  LoadOptions o = Options(port);
+  o.peers = 1;
+  // 1 KB envelopes: past what the service takes (100/s) once the ~50 the
+  // flow-control window holds are sent. Transactions due in the window are
+  // still sent after it (their latency counts from the due time), which
+  // bounds the test: ~4 s.
+  o.rate = 400;
+  o.duration_ms = 1000;
+  o.cooldown_ms = 0;
+  o.drain_timeout_ms = 500;  // none is ever delivered
+  LoadReport r;
+  Status st = RunLoad(o, &r);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_LT(r.submit_tps, 0.8 * 400) << ReportToText(r);
+  EXPECT_TRUE(r.held_back) << ReportToText(r);
+  EXPECT_FALSE(r.generator_bound) << ReportToText(r);
+  EXPECT_GT(r.submit_held_share, 0.5);
+  ASSERT_TRUE(r.generator_load.has_value());
+  EXPECT_LT(*r.generator_load, kGeneratorLoadLimit);
+  nlohmann::json j = ReportToJson(r);
+  EXPECT_TRUE(j["held_back"].get<bool>());
+  EXPECT_FALSE(j["generator_bound"].get<bool>());
 }
 
 TEST_F(BroadcastLoadTest, AnUnreachableOrdererFailsFastNamingIt) {

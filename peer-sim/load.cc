@@ -136,6 +136,26 @@ class Tracker {
     }
   }
 
+  // How a peer spent its time on one transaction sent at `sent_ns`: `own_ns`
+  // its own work from when it was free to send (the due time, or the end of
+  // its previous Submit if later) to the Submit call (taking it from the
+  // pool or signing it, registering it; being descheduled counts here too),
+  // `held_ns` inside Submit (the producer's full queue, the Broadcast
+  // stream's flow control: the service holding it back).
+  void OnSubmitted(int64_t sent_ns, int64_t own_ns, int64_t held_ns) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (open_known_) {
+      if (sent_ns >= open_ns_ && sent_ns < window_end_) {
+        m_own_ns_ += own_ns;
+        m_held_ns_ += held_ns;
+      }
+    } else {
+      Bin& bin = BinAt(sent_ns);
+      bin.own_ns += own_ns;
+      bin.held_ns += held_ns;
+    }
+  }
+
   // The producer's delivery report (or a failed Produce call: kFailed).
   void OnDeliveryReport(TxRef ref, Outcome outcome) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -320,6 +340,9 @@ class Tracker {
       const double ack_window = window(last_ack_window_ns_);
       const double delivered_window = window(last_delivery_window_ns_);
       r->submit_tps = rate(m_sent_window_, r->submit_seconds);
+      r->sent_in_window = m_sent_window_;
+      r->generator_own_seconds = static_cast<double>(m_own_ns_) / 1e9;
+      r->submit_held_seconds = static_cast<double>(m_held_ns_) / 1e9;
       r->ack_tps = rate(m_acked_window_, ack_window);
       r->delivered_tps = c_.raw ? 0 : rate(m_delivered_window_, delivered_window);
       r->run_seconds = c_.raw ? ack_window : delivered_window;
@@ -349,6 +372,7 @@ class Tracker {
   // Events in one elapsed second (by the time they happened).
   struct Bin {
     uint64_t submitted = 0, acked = 0, delivered = 0, failed = 0;
+    int64_t own_ns = 0, held_ns = 0;  // OnSubmitted before the window was known
     LatencyHistogram latency;  // e2e (ack in raw mode) completed in it
   };
   // While an auto warm-up is undecided: transactions by the second of their
@@ -424,6 +448,8 @@ class Tracker {
       m_sent_window_ += it->second.submitted;
       m_acked_window_ += it->second.acked;
       m_delivered_window_ += it->second.delivered;
+      m_own_ns_ += it->second.own_ns;
+      m_held_ns_ += it->second.held_ns;
       if (it->second.acked > 0) last_ack_window_ns_ = clock_->NowNanos();
       if (it->second.delivered > 0) last_delivery_window_ns_ = clock_->NowNanos();
     }
@@ -532,6 +558,7 @@ class Tracker {
   uint64_t m_sent_window_ = 0, m_acked_window_ = 0, m_delivered_window_ = 0;  // happened in it
   int64_t last_ack_window_ns_ = 0, last_delivery_window_ns_ = 0;
   int64_t max_lag_ns_ = 0;
+  int64_t m_own_ns_ = 0, m_held_ns_ = 0;  // peers' time on transactions sent in it (OnSubmitted)
   LatencyHistogram m_e2e_, m_ack_;
   std::map<int64_t, Pending> pending_;
 
@@ -807,6 +834,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
       const uint64_t quota = options.count > 0 ? ShareOf(options.count, n_peers, pi) : UINT64_MAX;
       BuiltTx built;
       bool at_deadline = false;
+      int64_t free_ns = 0;  // when the previous Submit returned
       for (uint64_t k = 0; k < quota; ++k) {
         int64_t due;
         if (options.rate > 0) {
@@ -849,7 +877,11 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
           record_bytes.compare_exchange_strong(none, tx->bytes.size());
         }
         tracker.OnSubmit(tx->ref, tx->tx_id, due);
+        const int64_t sent = clock->NowNanos();
         Status st = peer.submitter->Submit(tx->bytes, tx);
+        const int64_t returned = clock->NowNanos();
+        tracker.OnSubmitted(sent, sent - std::max(due, free_ns), returned - sent);
+        free_ns = returned;
         if (!st.ok()) {
           tracker.OnDeliveryReport(tx->ref, Outcome::kFailed);
           spdlog::error("peer {}: submit: {}", pi, st.ToString());
@@ -916,8 +948,23 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   report->record_bytes = record_bytes.load();
   report->config["deliver_reconnects"] = listener ? listener->reconnects() : 0;
   if (options.rate > 0) report->offered_tps = options.rate;
-  report->generator_bound =
-      report->pool_exhausted || (options.rate > 0 && report->submit_seconds > 0 && report->submit_tps < 0.95 * options.rate);
+  // Fell behind the schedule: why? While behind, a peer never sleeps, so its
+  // time is its own work plus the time held inside Submit. If its own work
+  // per transaction left room for the offered rate (generator_load under
+  // kGeneratorLoadLimit), the service held it back; otherwise the generator
+  // was the limit.
+  const double n_peers_d = static_cast<double>(options.peers);
+  if (options.rate > 0 && report->sent_in_window > 0) {
+    report->generator_load = report->generator_own_seconds * options.rate /
+                             (static_cast<double>(report->sent_in_window) * n_peers_d);
+  }
+  if (report->submit_seconds > 0) {
+    report->submit_held_share = report->submit_held_seconds / (n_peers_d * report->submit_seconds);
+  }
+  const bool fell_behind =
+      options.rate > 0 && report->submit_seconds > 0 && report->submit_tps < 0.95 * options.rate;
+  report->held_back = fell_behind && report->generator_load && *report->generator_load < kGeneratorLoadLimit;
+  report->generator_bound = report->pool_exhausted || (fell_behind && !report->held_back);
   return Status::OK();
 }
 
@@ -954,6 +1001,9 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["offered_tps"] = opt(r.offered_tps);
   j["tps"] = {{"submitted", r.submit_tps}, {"acked", r.ack_tps}, {"delivered", r.delivered_tps}};
   j["generator_bound"] = r.generator_bound;
+  j["held_back"] = r.held_back;
+  j["generator_load"] = opt(r.generator_load);
+  j["submit_held_share"] = r.submit_held_share;
   j["max_submit_lag_ms"] = r.max_submit_lag_ms;
   j["backlog_growth_tps"] = opt(r.backlog_growth_tps);
   j["undelivered_share"] = r.undelivered_share;
@@ -1027,8 +1077,15 @@ std::string ReportToText(const LoadReport& r) {
     out << buf;
   }
   out << "\n";
-  std::snprintf(buf, sizeof(buf), "generator-bound: %s (max submit lag %.1f ms); backlog growth ",
-                r.generator_bound ? "YES" : "no", r.max_submit_lag_ms);
+  std::snprintf(buf, sizeof(buf), "generator-bound: %s (max submit lag %.1f ms", r.generator_bound ? "YES" : "no",
+                r.max_submit_lag_ms);
+  out << buf;
+  if (r.generator_load) {
+    std::snprintf(buf, sizeof(buf), ", own work %.0f%% of the schedule", 100 * *r.generator_load);
+    out << buf;
+  }
+  std::snprintf(buf, sizeof(buf), ", held in submit %.0f%% of the time)%s; backlog growth ", 100 * r.submit_held_share,
+                r.held_back ? "; HELD BACK by the service" : "");
   out << buf;
   if (r.backlog_growth_tps) {
     std::snprintf(buf, sizeof(buf), "%+.1f tx/s\n", *r.backlog_growth_tps);

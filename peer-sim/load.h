@@ -165,6 +165,9 @@ struct SeriesPoint {
   std::optional<double> p50_ms, p99_ms;  // of latencies completed in this second (e2e; ack in raw mode)
 };
 
+// generator_load at which a run that fell behind is the generator's fault.
+inline constexpr double kGeneratorLoadLimit = 0.9;
+
 struct LoadReport {
   nlohmann::json config;
   uint64_t submitted = 0;   // handed to a producer
@@ -211,8 +214,25 @@ struct LoadReport {
   double submit_tps = 0;          // sent inside the window / submit_seconds
   double ack_tps = 0;             // acknowledged inside the window / its length
   double delivered_tps = 0;       // first delivered inside the window / run_seconds
-  // Open loop and submit_tps < 0.95 * offered, or a pool ran out.
+  // Open loop and submit_tps < 0.95 * offered with generator_load at or over
+  // kGeneratorLoadLimit (the peers' own work could not keep the schedule), or
+  // a pool ran out.
   bool generator_bound = false;
+  // Open loop and submit_tps < 0.95 * offered with generator_load under
+  // kGeneratorLoadLimit: the peers spent the missing time inside Submit (a
+  // full producer queue, Broadcast's flow control), so the service, not the
+  // generator, fell behind.
+  bool held_back = false;
+  // The peers' own time per transaction sent in the window (Tracker's
+  // OnSubmitted: not sleeping, not inside Submit) over the time the offered
+  // rate allows each peer per transaction; none when flat out or nothing was
+  // sent. Over 1: the generator alone could not offer the rate.
+  std::optional<double> generator_load;
+  // Share of the peers' time in the window spent inside Submit.
+  double submit_held_share = 0;
+  uint64_t sent_in_window = 0;        // handed to a producer inside the window
+  double generator_own_seconds = 0;   // summed over peers, transactions sent in the window
+  double submit_held_seconds = 0;     // the same, inside Submit
   double max_submit_lag_ms = 0;   // largest send delay behind the due time, transactions due in the window
   // Least-squares slope of in_flight over the measured seconds (tx/s;
   // positive = the backlog grows); none with fewer than two such seconds.

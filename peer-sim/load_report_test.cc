@@ -143,7 +143,8 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
   for (const char* key : {"config", "submitted", "acked", "delivered", "failed", "duplicates", "undelivered_acked",
                           "never_acked", "lost", "clean", "stopped_early", "blocks", "txs_per_block", "cut_reasons",
                           "record_bytes", "seconds", "tps", "latency_ms", "series", "signing", "presign_seconds",
-                          "pool_size", "pool_exhausted", "warmup", "offered_tps", "generator_bound",
+                          "pool_size", "pool_exhausted", "warmup", "offered_tps", "generator_bound", "held_back",
+                          "generator_load", "submit_held_share",
                           "max_submit_lag_ms", "backlog_growth_tps", "undelivered_share", "clock"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }

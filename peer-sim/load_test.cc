@@ -360,6 +360,27 @@ TEST_F(LoadTest, AFlatOutPoolThatRunsOutMakesTheRunGeneratorBound) {
   EXPECT_TRUE(j["pool_exhausted"].get<bool>());
 }
 
+// Signing inside the window at a rate no core can sign at: the peers fell
+// behind through their own work (the producer never held them), so the run
+// is generator-bound, not held back.
+TEST_F(LoadTest, PeersThatCannotSignFastEnoughAreGeneratorBound) {
+  LoadOptions o = Options("");
+  o.raw = true;
+  o.sign_inline = true;
+  o.rate = 300000;  // 150,000 signatures per second per peer
+  o.duration_ms = 500;
+  LoadReport r;
+  Status st = RunLoad(o, &r);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_LT(r.submit_tps, 0.95 * o.rate);
+  ASSERT_TRUE(r.generator_load.has_value());
+  EXPECT_GT(*r.generator_load, 1.0) << ReportToText(r);
+  EXPECT_TRUE(r.generator_bound) << ReportToText(r);
+  EXPECT_FALSE(r.held_back);
+  EXPECT_LT(r.submit_held_share, 0.5);
+  EXPECT_TRUE(r.clean());
+}
+
 TEST_F(LoadTest, RawModeTimesTheProducerAlone) {
   LoadOptions o = Options("");
   o.raw = true;

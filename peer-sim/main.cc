@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
       "(--submit broadcast, any backend), then time each one until the orderer delivers it in a block.\n"
       "A run is a warm-up, then the measured window (--duration), then the drain (--drain-timeout).\n"
       "By default every transaction is signed before the clock starts (a pre-signed pool), so the\n"
-      "generator does not limit the run; the report says whether it did (generator_bound).\n"
+      "generator does not limit the run; the report says whether it did (generator_bound) or the\n"
+      "service held the peers back inside Submit (held_back).\n"
       "Exits 0 when every transaction was delivered exactly once, 1 when any was lost (acknowledged\n"
       "but undelivered, or never acknowledged), doubled or failed, 2 on a usage error, 3 when the\n"
       "run could not start.\n\nOptions");

@@ -37,7 +37,7 @@ def integrity(rdf, cdf):
     """Counts for the report: runs by kind, invalid ones with reasons,
     generator-bound runs, warm-ups that never became steady, cells whose
     chain did not verify."""
-    out = {"runs": len(rdf), "by_kind": {}, "invalid": [], "generator_bound": 0, "not_steady": 0,
+    out = {"runs": len(rdf), "by_kind": {}, "invalid": [], "generator_bound": 0, "held_back": 0, "not_steady": 0,
            "cells": len(cdf), "cells_unverified": []}
     if rdf.empty:
         return out
@@ -45,6 +45,8 @@ def integrity(rdf, cdf):
     bad = rdf[~rdf["valid"].fillna(False).astype(bool)]
     out["invalid"] = [(r["run_id"], r["cell"], r["kind"], r.get("invalid_reason")) for _, r in bad.iterrows()]
     out["generator_bound"] = int(rdf["generator_bound"].fillna(False).astype(bool).sum())
+    if "held_back" in rdf:
+        out["held_back"] = int(rdf["held_back"].fillna(False).astype(bool).sum())
     m = rdf["kind"].isin(["step", "fraction", "raw"])
     out["not_steady"] = int((rdf[m]["steady"] == False).sum())  # noqa: E712 (None is not False)
     if not cdf.empty and "ledger_verified" in cdf:

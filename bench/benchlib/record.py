@@ -63,6 +63,12 @@ class RunResult:
     # The generator.
     signing: str = None       # presigned | inline
     generator_bound: bool = False
+    # Fell behind the offered rate while the peers' own work left room for it:
+    # the time went inside Submit (Broadcast's flow control, a full producer
+    # queue), so the service, not the generator, is the limit.
+    held_back: bool = False
+    generator_load: float = None     # peers' own time per tx / the time the rate allows
+    submit_held_share: float = None  # share of the peers' time inside Submit
     max_submit_lag_ms: float = None
     steady: bool = None
     warmup_s: float = None

@@ -275,7 +275,10 @@ def integrity_section(info):
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(info["by_kind"].items()))
     md.append(f"{info['runs']} runs ({kinds}). {len(info['invalid'])} invalid (kept in `runs.jsonl`, left out of "
               f"every figure below); {info['generator_bound']} generator-bound (the load generator fell behind "
-              f"its offered rate: never counted as capacity); {info['not_steady']} whose warm-up hit its bound "
+              f"its offered rate through its own work: never counted as capacity); {info.get('held_back', 0)} held back "
+              "by the service (fell behind while the peers waited inside Submit: Broadcast's flow control or a full "
+              f"producer queue; a failure of the service, not of the generator); {info['not_steady']} whose warm-up "
+              "hit its bound "
               "before two windows agreed (measured anyway, flagged `steady: false`).")
     if info["cells_unverified"]:
         md.append(f"{len(info['cells_unverified'])} cell run(s) whose chain did not verify: all their runs are "

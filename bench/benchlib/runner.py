@@ -262,6 +262,8 @@ class Runner:
         rec.undelivered_share = r.get("undelivered_share")
         rec.signing = r.get("signing")
         rec.generator_bound = bool(r.get("generator_bound"))
+        rec.held_back = bool(r.get("held_back"))
+        rec.generator_load, rec.submit_held_share = r.get("generator_load"), r.get("submit_held_share")
         rec.max_submit_lag_ms = r.get("max_submit_lag_ms")
         w = r.get("warmup") or {}
         rec.steady, rec.warmup_s = w.get("steady"), w.get("seconds")

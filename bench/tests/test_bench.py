@@ -205,7 +205,9 @@ class CapacitySearchTest(unittest.TestCase):
             RunResult(**dict(good.__dict__, delivered_tps=9900 - 49)), cap, 500)["achieved"])
         for change, failing in (({"delivered_tps": 9000}, "achieved"), ({"p99_ms": 800}, "p99"),
                                 ({"backlog_growth_tps": 500}, "backlog"), ({"generator_bound": True}, "valid"),
-                                ({"valid": False}, "valid"), ({"p99_ms": None}, "p99")):
+                                ({"valid": False}, "valid"), ({"p99_ms": None}, "p99"),
+                                # Held back by the service: its failure, not the generator's.
+                                ({"held_back": True, "delivered_tps": 9000}, "achieved")):
             c = capacity.step_criteria(RunResult(**dict(good.__dict__, **change)), cap, 500)
             self.assertFalse(c[failing], change)
             self.assertEqual([k for k, v in c.items() if not v], [failing], change)

@@ -670,6 +670,17 @@ def one_line(out_dir):
     return f"capacity from {low['cell']} {low['mean']:,.0f} to {top['cell']} {top['mean']:,.0f} tx/s"
 
 
+def study_drivers(meta):
+    """The drivers a study's cells ran on, in cell order: a cell's own, else
+    the study's."""
+    names = []
+    for c in meta.get("cells") or []:
+        name = (c.get("driver") if isinstance(c, dict) else None) or meta.get("driver")
+        if name and name not in names:
+            names.append(name)
+    return ", ".join(names) or str(meta.get("driver"))
+
+
 def write_index(root_dir):
     rows = []
     for d in sorted(glob.glob(os.path.join(root_dir, "*", "study.json"))):
@@ -698,7 +709,7 @@ def write_index(root_dir):
           "| folder | study | preset | driver | placement | date | commit | in one line |",
           "|---|---|---|---|---|---|---|---|"]
     for day, name, meta, e, line in rows:
-        md.append(f"| [{name}]({name}/report.md) | {meta['study']} | {meta['preset']} | {meta['driver']} | "
+        md.append(f"| [{name}]({name}/report.md) | {meta['study']} | {meta['preset']} | {study_drivers(meta)} | "
                   f"{meta['placement']} | {day} | `{(e.get('git_commit') or '')[:8]}` | {line} |")
     path = os.path.join(root_dir, "README.md")
     with open(path, "w") as f:

@@ -682,6 +682,15 @@ class ReportTest(unittest.TestCase):
                 f.write("Superseded: its repetitions were not independent.\n\nDetails.\n")
             text = read_text(report.write_index(root))
             self.assertIn("**Superseded: its repetitions were not independent.** capacity from baseline", text)
+            # A study whose cells name their own drivers lists those, not the workload's default.
+            c = os.path.join(root, "compare-x")
+            os.makedirs(c)
+            w = wl.load("compare", preset="vs-kafka-3")
+            fake_study.write(c, w, {"kafka-3": 7000, "raft-3": 6000})
+            text = read_text(report.write_index(root))
+            row = [ln for ln in text.splitlines() if ln.startswith("| [compare-x]")]
+            self.assertEqual(len(row), 1, text)
+            self.assertIn("| kafka-3-broadcast, raft-3 |", row[0])
         finally:
             shutil.rmtree(root, ignore_errors=True)
 

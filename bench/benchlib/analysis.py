@@ -66,6 +66,31 @@ def capacities(cdf):
     return d
 
 
+def same_work(meta, rdf, caps):
+    """Per cell and repetition: the capacity found and the CPU per
+    transaction of each role at the search's first step, which offers the
+    same rate in every repetition. The same work costing more in one
+    repetition is the machine (or a warm-up), not the configuration: it
+    shows drift a mean over repetitions hides. [] without capacity steps."""
+    start = (meta.get("capacity") or {}).get("start_rate")
+    steps = valid(rdf, "step")
+    if not start or steps.empty or caps is None or caps.empty:
+        return []
+    first = steps[(steps["offered_tps"] - float(start)).abs() < 0.5]
+    rows = []
+    for name in cell_order(meta):
+        for _, c in caps[caps["cell"] == name].sort_values("repetition").iterrows():
+            f = first[(first["cell"] == name) & (first["repetition"] == c["repetition"])]
+            row = {"cell": name, "repetition": int(c["repetition"]), "capacity": c["capacity"],
+                   "usable": bool(c["usable"]), "rate": float(start)}
+            for role in ROLES:
+                col = f"cpu.{role}.us_per_tx"
+                row[f"{role}_us_per_tx"] = float(f[col].iloc[0]) if col in f and len(f) and pd.notna(f[col].iloc[0]) \
+                    else math.nan
+            rows.append(row)
+    return rows
+
+
 def cell_order(meta):
     return [c["name"] for c in meta["cells"]]
 

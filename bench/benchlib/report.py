@@ -342,6 +342,37 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
     return md
 
 
+def same_work_section(rows):
+    """Each repetition's capacity beside what the search's first step (the
+    same offered rate in every repetition) cost each role."""
+    if not rows:
+        return []
+    reps = sorted({r["repetition"] for r in rows})
+    roles = [role for role in analysis.ROLES if any(not _nan(r[f"{role}_us_per_tx"]) for r in rows)]
+    rate = rows[0]["rate"]
+    md = [f"The same work in every repetition: each search starts at {rate:,.0f} tx/s, so what that first step "
+          "cost each role (µs of CPU per delivered transaction) should not change between repetitions of a cell. "
+          "When it does, the machine (or a warm-up) moved, not the configuration: read the capacities beside it.",
+          "", "| cell | | " + " | ".join(f"rep {k}" for k in reps) + " | max / min |",
+          "|---|---|" + "---|" * len(reps) + "---|"]
+    for name in dict.fromkeys(r["cell"] for r in rows):
+        mine = {r["repetition"]: r for r in rows if r["cell"] == name}
+
+        def line(label, key, unit_fmt):
+            vals = [mine[k][key] if k in mine else math.nan for k in reps]
+            cells = ["–" if _nan(v) else unit_fmt(v) + ("" if key != "capacity" or mine[k]["usable"] else "*")
+                     for k, v in zip(reps, vals)]
+            ok = [v for v in vals if not _nan(v) and v > 0]
+            spread = f"{max(ok) / min(ok):.2f}" if len(ok) >= 2 else "–"
+            return f"| {name} | {label} | " + " | ".join(cells) + f" | {spread} |"
+        md.append(line("capacity tx/s", "capacity", lambda v: f"{v:,.0f}"))
+        for role in roles:
+            if any(not _nan(mine[k][f"{role}_us_per_tx"]) for k in mine):
+                md.append(line(f"{role} µs/tx at {rate:,.0f}", f"{role}_us_per_tx", lambda v: f"{v:,.0f}"))
+    md += ["", "\\* unusable (chain not verified or the generator bounded the search).", ""]
+    return md
+
+
 def recovery_section(meta, rows, skipped=()):
     r = meta.get("recovery") or {}
     md = ["## Recovery after losing the leader", "",
@@ -597,6 +628,7 @@ def write(out_dir):
     rate_rows = analysis.latency_table(meta, rdf, by="rate")
     if cap_rows and meta["capacity"].get("max_steps", 1):
         md += capacity_section(meta, cap_rows, comps, ref, cal_rows)
+        md += same_work_section(analysis.same_work(meta, rdf, caps))
         if plot_capacity(cap_rows, os.path.join(out_dir, "capacity.png"),
                          "Capacity per cell (bars: mean ± 95% t-interval; dots: repetitions)"):
             md += ["![capacity](capacity.png)", ""]

@@ -656,6 +656,13 @@ class ReportTest(unittest.TestCase):
         self.assertIn("raft-3: raft, 3 nodes, peers submit via broadcast", md)
         self.assertIn("## Recovery after losing the leader", md)
         self.assertIn("Not measured for kafka-1, solo", md)
+        # Each repetition's capacity beside what the same first step cost.
+        self.assertIn("The same work in every repetition: each search starts at", md)
+        rows = [ln for ln in md.splitlines() if ln.startswith("| raft-3 | orderer µs/tx at ")]
+        self.assertEqual(len(rows), 1, md)
+        self.assertIn("| 90 |", rows[0])
+        self.assertTrue(rows[0].endswith("| 1.00 |"), rows[0])
+        self.assertEqual(len([ln for ln in md.splitlines() if ln.startswith("| solo | capacity tx/s |")]), 1)
         rows = [ln for ln in md.splitlines() if ln.startswith("| raft-3 | node2 (the raft leader) | 5 |")]
         self.assertEqual(len(rows), 1, md)
 

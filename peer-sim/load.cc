@@ -61,6 +61,7 @@ class Tracker {
   struct Config {
     bool raw = false;
     int peers = 1;
+    double rate = 0;            // offered tx/s; 0: flat out
     uint64_t max_in_flight = 1;
     WarmupMode warmup_mode = WarmupMode::kFixed;
     int64_t warmup_ns = 0;      // fixed
@@ -340,9 +341,17 @@ class Tracker {
       const double ack_window = window(last_ack_window_ns_);
       const double delivered_window = window(last_delivery_window_ns_);
       r->submit_tps = rate(m_sent_window_, r->submit_seconds);
-      r->sent_in_window = m_sent_window_;
-      r->generator_own_seconds = static_cast<double>(m_own_ns_) / 1e9;
-      r->submit_held_seconds = static_cast<double>(m_held_ns_) / 1e9;
+      // Summed over peers: own time per transaction against the time the
+      // rate allows each peer per transaction; time inside Submit against
+      // the peers' time in the window.
+      const double n_peers = static_cast<double>(c_.peers);
+      if (c_.rate > 0 && m_sent_window_ > 0) {
+        r->generator_load = static_cast<double>(m_own_ns_) / 1e9 * c_.rate /
+                            (static_cast<double>(m_sent_window_) * n_peers);
+      }
+      if (r->submit_seconds > 0) {
+        r->submit_held_share = static_cast<double>(m_held_ns_) / 1e9 / (n_peers * r->submit_seconds);
+      }
       r->ack_tps = rate(m_acked_window_, ack_window);
       r->delivered_tps = c_.raw ? 0 : rate(m_delivered_window_, delivered_window);
       r->run_seconds = c_.raw ? ack_window : delivered_window;
@@ -734,6 +743,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   Tracker::Config tc;
   tc.raw = options.raw;
   tc.peers = options.peers;
+  tc.rate = options.rate;
   tc.max_in_flight = options.max_in_flight;
   tc.warmup_mode = options.warmup_mode;
   tc.warmup_ns = options.warmup_ms * 1'000'000;
@@ -953,14 +963,6 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   // per transaction left room for the offered rate (generator_load under
   // kGeneratorLoadLimit), the service held it back; otherwise the generator
   // was the limit.
-  const double n_peers_d = static_cast<double>(options.peers);
-  if (options.rate > 0 && report->sent_in_window > 0) {
-    report->generator_load = report->generator_own_seconds * options.rate /
-                             (static_cast<double>(report->sent_in_window) * n_peers_d);
-  }
-  if (report->submit_seconds > 0) {
-    report->submit_held_share = report->submit_held_seconds / (n_peers_d * report->submit_seconds);
-  }
   const bool fell_behind =
       options.rate > 0 && report->submit_seconds > 0 && report->submit_tps < 0.95 * options.rate;
   report->held_back = fell_behind && report->generator_load && *report->generator_load < kGeneratorLoadLimit;

@@ -230,9 +230,6 @@ struct LoadReport {
   std::optional<double> generator_load;
   // Share of the peers' time in the window spent inside Submit.
   double submit_held_share = 0;
-  uint64_t sent_in_window = 0;        // handed to a producer inside the window
-  double generator_own_seconds = 0;   // summed over peers, transactions sent in the window
-  double submit_held_seconds = 0;     // the same, inside Submit
   double max_submit_lag_ms = 0;   // largest send delay behind the due time, transactions due in the window
   // Least-squares slope of in_flight over the measured seconds (tx/s;
   // positive = the backlog grows); none with fewer than two such seconds.

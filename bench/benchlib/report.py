@@ -358,17 +358,17 @@ def same_work_section(rows):
     for name in dict.fromkeys(r["cell"] for r in rows):
         mine = {r["repetition"]: r for r in rows if r["cell"] == name}
 
-        def line(label, key, unit_fmt):
+        def line(label, key):
             vals = [mine[k][key] if k in mine else math.nan for k in reps]
-            cells = ["–" if _nan(v) else unit_fmt(v) + ("" if key != "capacity" or mine[k]["usable"] else "*")
+            cells = [fmt(v) + ("" if _nan(v) or key != "capacity" or mine[k]["usable"] else "*")
                      for k, v in zip(reps, vals)]
             ok = [v for v in vals if not _nan(v) and v > 0]
             spread = f"{max(ok) / min(ok):.2f}" if len(ok) >= 2 else "–"
             return f"| {name} | {label} | " + " | ".join(cells) + f" | {spread} |"
-        md.append(line("capacity tx/s", "capacity", lambda v: f"{v:,.0f}"))
+        md.append(line("capacity tx/s", "capacity"))
         for role in roles:
             if any(not _nan(mine[k][f"{role}_us_per_tx"]) for k in mine):
-                md.append(line(f"{role} µs/tx at {rate:,.0f}", f"{role}_us_per_tx", lambda v: f"{v:,.0f}"))
+                md.append(line(f"{role} µs/tx at {rate:,.0f}", f"{role}_us_per_tx"))
     md += ["", "\\* unusable (chain not verified or the generator bounded the search).", ""]
     return md
 

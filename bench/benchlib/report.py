@@ -403,9 +403,17 @@ def recovery_section(meta, rows, skipped=()):
     return md + [""]
 
 
+def _folder(path):
+    """A study folder as a reader of the repository names it: `bench/results/X` rather than the
+    absolute path of the clone that ran the study."""
+    marker = os.sep + os.path.join("bench", "results") + os.sep
+    return path[path.index(marker) + 1:] if marker in path else path
+
+
 def _folders(capacity_from):
     """latency.capacity_from for the reader: one folder, or several."""
-    return capacity_from if isinstance(capacity_from, str) else "`, `".join(capacity_from)
+    folders = [capacity_from] if isinstance(capacity_from, str) else capacity_from
+    return "`, `".join(_folder(f) for f in folders)
 
 
 def latency_section(lat_rows, by="fraction", capacity_from=None, references=None):

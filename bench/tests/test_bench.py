@@ -666,6 +666,13 @@ class ReportTest(unittest.TestCase):
         rows = [ln for ln in md.splitlines() if ln.startswith("| raft-3 | node2 (the raft leader) | 5 |")]
         self.assertEqual(len(rows), 1, md)
 
+    def test_reused_capacity_studies_are_named_as_the_repository_names_them(self):
+        # bench run stores --capacity-from as absolute paths of the clone that ran it.
+        self.assertEqual(report._folders("/home/u/clone/bench/results/compare-x"), "bench/results/compare-x")
+        self.assertEqual(report._folders(["/a/bench/results/p", "/b/bench/results/q"]),
+                         "bench/results/p`, `bench/results/q")
+        self.assertEqual(report._folders("/elsewhere/study"), "/elsewhere/study")
+
     def test_partial_study_says_so(self):
         w = wl.load("load")
         fake_study.write(self.dir, w, fake_study.true_capacities(w))

@@ -429,22 +429,35 @@ def latency_section(lat_rows, by="fraction", capacity_from=None, references=None
               whose + "; latency from each transaction's due time to the arrival of "
               "its block. Mean ± 95% t-interval over repetitions; undelivered = share of the run's transactions "
               "not delivered by its end (latency of delivered transactions alone would hide them)."]
+        md += ["", "Block interval = tx/block / offered rate: a transaction waits on average half of it for its "
+               "block to close, whatever the service, so at different offered rates p50 differs by that much "
+               "before the service adds anything; p50 - interval/2 is what the service adds."]
     else:
         md = ["## Latency at fixed offered rates", "",
               "Open loop, every cell at the same offered rate: the same load, so differences are the settings'. "
               "Mean ± 95% t-interval over repetitions; undelivered as above."]
     md += ["", f"| cell | {'fraction' if by == 'fraction' else 'rate'} | offered tx/s | n | p50 ms | p95 ms | p99 ms | "
-           "p99.9 ms | max ms | broker ack p50 ms | tx/block | undelivered |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "p99.9 ms | max ms | broker ack p50 ms | tx/block | block interval ms | p50 - interval/2 ms | undelivered |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in lat_rows:
         und = "–" if _nan(r["undelivered"]) else f"{r['undelivered'] * 100:.2f}%"
         at = f"{r['fraction']:.0%}" if by == "fraction" else f"{r['rate']:,.0f} tx/s"
+        interval = block_interval_ms(r["txs_per_block"], r["offered"])
+        added = r["p50_ms"] - interval / 2 if not _nan(interval) and not _nan(r["p50_ms"]) else float("nan")
         md.append(f"| {r['cell']} | {at} | {fmt(r['offered'])} | {r['n']} | "
                   f"{fmt(r['p50_ms'], r['p50_ms_ci'], 1)} | {fmt(r['p95_ms'], r['p95_ms_ci'], 1)} | "
                   f"{fmt(r['p99_ms'], r['p99_ms_ci'], 1)} | {fmt(r['p999_ms'], r['p999_ms_ci'], 1)} | "
                   f"{fmt(r['max_ms'], r['max_ms_ci'], 1)} | {fmt(r['ack_p50_ms'], None, 1)} | "
-                  f"{fmt(r['txs_per_block'], None, 0)} | {und} |")
+                  f"{fmt(r['txs_per_block'], None, 0)} | {fmt(interval, None, 0)} | {fmt(added, None, 1)} | {und} |")
     return md + [""]
+
+
+def block_interval_ms(txs_per_block, offered_tps):
+    """How long a block takes to close at this rate (whether cut by size or by its timeout): the
+    time a transaction waits for its block is half of it on average."""
+    if _nan(txs_per_block) or _nan(offered_tps) or not offered_tps:
+        return float("nan")
+    return txs_per_block / offered_tps * 1000.0
 
 
 def latency_comparison_section(lat_rows, ref):

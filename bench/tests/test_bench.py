@@ -642,6 +642,7 @@ class ReportTest(unittest.TestCase):
         self.assertNotIn("## Capacity", md)
         self.assertIn("## Latency at fixed offered rates", md)
         self.assertIn("| level | p99 ms at 4,000 tx/s | change | p (Holm) |", md)
+        self.assertIn("| block interval ms | p50 - interval/2 ms | undelivered |", md)
         self.assert_png("latency-at-rates.png")
         for factor in w.factors:
             self.assertIn(f"### {factor}", md)
@@ -665,6 +666,12 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(len([ln for ln in md.splitlines() if ln.startswith("| solo | capacity tx/s |")]), 1)
         rows = [ln for ln in md.splitlines() if ln.startswith("| raft-3 | node2 (the raft leader) | 5 |")]
         self.assertEqual(len(rows), 1, md)
+
+    def test_block_interval_is_what_a_block_takes_to_close_at_the_offered_rate(self):
+        # 500-transaction blocks at 2,500 tx/s close every 200 ms; a transaction waits 100 ms on average.
+        self.assertAlmostEqual(report.block_interval_ms(500, 2500), 200.0)
+        self.assertTrue(math.isnan(report.block_interval_ms(500, 0)))
+        self.assertTrue(math.isnan(report.block_interval_ms(float("nan"), 2500)))
 
     def test_reused_capacity_studies_are_named_as_the_repository_names_them(self):
         # bench run stores --capacity-from as absolute paths of the clone that ran it.

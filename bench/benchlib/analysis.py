@@ -247,11 +247,17 @@ def latency_table(meta, rdf, by="fraction", cdf=None):
                 row[m], row[m + "_ci"] = stats.ci95(gg[m])
                 row[m + "_geo"] = stats.geo_ci95(gg[m])
                 row[m + "_values"] = list(gg[m])
+            flags = stats.outliers(row["p99_ms_values"])
+            row["p99_outliers"] = sum(flags)
+            row["p99_ms_wo"], row["p99_ms_wo_ci"] = stats.ci95([v for v, f in zip(row["p99_ms_values"], flags)
+                                                               if not f])
             row["undelivered"], _ = stats.ci95(gg["undelivered_share"])
             row["ack_p50_ms"], _ = stats.ci95(gg["ack_p50_ms"])
             row["txs_per_block"], _ = stats.ci95(gg["txs_per_block"])
             for role in ROLES:
-                row[f"{role}_us_per_tx"] = _mean(list(gg.get(f"cpu.{role}.us_per_tx", [])))
+                us = [float(x) for x in gg.get(f"cpu.{role}.us_per_tx", []) if pd.notna(x)]
+                row[f"{role}_us_per_tx"], row[f"{role}_us_per_tx_ci"] = stats.ci95(us) if us else (math.nan, math.nan)
+                row[f"{role}_us_per_tx_values"] = us
             row["generator_bound"] = int(gg["generator_bound"].fillna(False).astype(bool).sum())
             rows.append(row)
     return rows
@@ -290,8 +296,10 @@ def calibration_table(meta, rdf):
 
 def anova(meta, caps, rdf, drop_outliers=False):
     """For grid designs: ANOVA (all main effects and interactions) of the
-    capacity, and of p99 at each latency fraction; with residual checks.
-    Returns a list of (title, table DataFrame, R², checks, n, dropped)."""
+    capacity, and at every latency point (each fraction of capacity, each
+    fixed rate) of p50, p99 and each role's CPU per transaction; with
+    residual checks. Returns a list of (title, table DataFrame, R², checks,
+    n, dropped)."""
     import statsmodels.api as sm
     from statsmodels.formula.api import ols
 
@@ -307,13 +315,26 @@ def anova(meta, caps, rdf, drop_outliers=False):
         return d
 
     data = []
-    if not caps.empty:
+    if not caps.empty and caps["capacity"].notna().any():   # a study with no capacity search has none
         c = caps[caps["usable"]][["cell", "capacity"]].rename(columns={"capacity": "y"})
         data.append(("Capacity (tx/s)", with_factors(c.copy())))
-    fr = valid(rdf, "fraction")
-    for f in sorted(fr["fraction"].dropna().unique()) if not fr.empty else []:
-        d = fr[fr["fraction"] == f][["cell", "p99_ms"]].rename(columns={"p99_ms": "y"})
-        data.append((f"p99 latency at {f:.0%} of capacity (ms)", with_factors(d.copy())))
+    for kind, key, at in (("fraction", "fraction", lambda v: f"{v:.0%} of capacity"),
+                          ("rate", "offered_tps", lambda v: f"{v:,.0f} tx/s")):
+        runs = valid(rdf, kind)
+        if runs.empty:
+            continue
+        if kind == "rate":   # a fixed rate is offered exactly; group by the workload's rate
+            runs = runs.assign(offered_tps=runs["offered_tps"].round())
+        for v in sorted(runs[key].dropna().unique()):
+            r = runs[runs[key] == v]
+            responses = [("p50_ms", "p50 latency", "ms"), ("p99_ms", "p99 latency", "ms")]
+            responses += [(f"cpu.{role}.us_per_tx", f"{role} CPU per transaction", "µs") for role in ROLES
+                          if f"cpu.{role}.us_per_tx" in r and r[f"cpu.{role}.us_per_tx"].notna().any()]
+            for col, what, unit in responses:
+                if col not in r:
+                    continue
+                d = r[["cell", col]].rename(columns={col: "y"})
+                data.append((f"{what} at {at(v)} ({unit})", with_factors(d.copy())))
     out = []
     for title, d in data:
         d = d.dropna()
@@ -353,14 +374,17 @@ def latency_points(lat_rows):
     return dict(sorted(points.items()))
 
 
-def latency_comparisons(lat_rows, ref):
-    """p99 of each cell against the reference cell's at every latency point
-    (ratio of means, bootstrap interval, Welch p), Holm-adjusted over all
-    of them together: {(point, cell): comparison}."""
+def latency_comparisons(lat_rows, ref, metric="p99_ms"):
+    """A metric (p99_ms, p50_ms, <role>_us_per_tx) of each cell against the
+    reference cell's at every latency point (ratio of means, bootstrap
+    interval, Welch p), Holm-adjusted over all of them together:
+    {(point, cell): comparison}."""
     out = {}
     for point, by_cell in latency_points(lat_rows).items():
-        rows = [{"cell": c, "values": r["p99_ms_values"]} for c, r in by_cell.items()]
-        for c in comparisons(rows, ref):
+        rows = [{"cell": c, "values": r.get(f"{metric}_values") or []} for c, r in by_cell.items()]
+        if not any(r["cell"] == ref and r["values"] for r in rows):
+            continue
+        for c in comparisons([r for r in rows if r["values"]], ref):
             out[(point, c["cell"])] = c
     adj = stats.holm([c["p"] for c in out.values()])
     for c, a in zip(out.values(), adj):
@@ -368,18 +392,27 @@ def latency_comparisons(lat_rows, ref):
     return out
 
 
+def cpu_roles(lat_rows):
+    """The roles with a CPU figure in any latency row, in ROLES order."""
+    return [role for role in ROLES if any(r.get(f"{role}_us_per_tx_values") for r in lat_rows)]
+
+
+SWEEP_LATENCY = ("p50_ms", "p99_ms")
+
+
 def sweep_tables(meta, cap_rows, lat_rows):
     """For sweep designs: {factor: [rows]} in the workload's level order,
     each level's capacity (ratio to the base, bootstrap interval, Holm p
-    over the study's capacity comparisons) and its p99 at every latency
-    point (fractions of capacity or fixed rates; ratio to the base's and
-    Holm p over the study's latency comparisons)."""
+    over the study's capacity comparisons) and its p50 and p99 at every
+    latency point (fractions of capacity or fixed rates; ratio to the base's
+    and Holm p over the study's comparisons of the same percentile):
+    "lat" maps each point to (latency row, {metric: comparison})."""
     if meta.get("design") != "sweep":
         return {}
     base = meta["base"]
     by_cell = {r["cell"]: r for r in cap_rows if r["n"]}
     comps = {c["cell"]: c for c in comparisons([r for r in cap_rows if r["n"]], base)}
-    lat_cmp = latency_comparisons(lat_rows, base)
+    lat_cmp = {m: latency_comparisons(lat_rows, base, m) for m in SWEEP_LATENCY}
     points = latency_points(lat_rows)
     cells = {c["name"]: c for c in meta["cells"]}
     out = {}
@@ -394,7 +427,8 @@ def sweep_tables(meta, cap_rows, lat_rows):
                 continue
             rows.append({"level": level, "cell": name, "base": is_base, "cap": by_cell.get(name),
                          "cmp": comps.get(name),
-                         "lat": {pt: (by_c.get(name), lat_cmp.get((pt, name))) for pt, by_c in points.items()}})
+                         "lat": {pt: (by_c.get(name), {m: lat_cmp[m].get((pt, name)) for m in SWEEP_LATENCY})
+                                 for pt, by_c in points.items()}})
         out[factor] = rows
     return out
 

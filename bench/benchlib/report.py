@@ -436,17 +436,24 @@ def latency_section(lat_rows, by="fraction", capacity_from=None, references=None
         md = ["## Latency at fixed offered rates", "",
               "Open loop, every cell at the same offered rate: the same load, so differences are the settings'. "
               "Mean ± 95% t-interval over repetitions; undelivered as above."]
+    md += ["", "p99 without outliers: the same mean without repetitions more than 3 scaled MADs from the cell's "
+           "median p99 at that point (the declared rule, n >= 4)."]
     md += ["", f"| cell | {'fraction' if by == 'fraction' else 'rate'} | offered tx/s | n | p50 ms | p95 ms | p99 ms | "
-           "p99.9 ms | max ms | broker ack p50 ms | tx/block | block interval ms | p50 - interval/2 ms | undelivered |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "p99 without outliers | p99.9 ms | max ms | broker ack p50 ms | tx/block | block interval ms | "
+           "p50 - interval/2 ms | undelivered |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in lat_rows:
         und = "–" if _nan(r["undelivered"]) else f"{r['undelivered'] * 100:.2f}%"
         at = f"{r['fraction']:.0%}" if by == "fraction" else f"{r['rate']:,.0f} tx/s"
         interval = block_interval_ms(r["txs_per_block"], r["offered"])
         added = r["p50_ms"] - interval / 2 if not _nan(interval) and not _nan(r["p50_ms"]) else float("nan")
+        without = (f"{fmt(r['p99_ms_wo'], r['p99_ms_wo_ci'], 1)} ({r['p99_outliers']} out)" if r["p99_outliers"]
+                   else "no outliers")
         md.append(f"| {r['cell']} | {at} | {fmt(r['offered'])} | {r['n']} | "
                   f"{fmt(r['p50_ms'], r['p50_ms_ci'], 1)} | {fmt(r['p95_ms'], r['p95_ms_ci'], 1)} | "
-                  f"{fmt(r['p99_ms'], r['p99_ms_ci'], 1)} | {fmt(r['p999_ms'], r['p999_ms_ci'], 1)} | "
+                  f"{fmt(r['p99_ms'], r['p99_ms_ci'], 1)} | "
+                  f"{without} | "
+                  f"{fmt(r['p999_ms'], r['p999_ms_ci'], 1)} | "
                   f"{fmt(r['max_ms'], r['max_ms_ci'], 1)} | {fmt(r['ack_p50_ms'], None, 1)} | "
                   f"{fmt(r['txs_per_block'], None, 0)} | {fmt(interval, None, 0)} | {fmt(added, None, 1)} | {und} |")
     return md + [""]
@@ -533,14 +540,16 @@ def sweep_section(tables, with_capacity):
     md = ["## Single-factor sweeps", "",
           "Each factor moved alone from the base cell (measured once, shared by every sweep, in random order "
           "with the others). Change = ratio of means to the base's, 95% bootstrap interval; p = Welch's t-test "
-          "against the base, Holm-adjusted over every comparison of the same metric in the study.", ""]
+          "against the base, Holm-adjusted over every comparison of the same metric in the study. Each role's "
+          "CPU per transaction against the base is in the CPU section.", ""]
     for factor, rows in tables.items():
         points = list(rows[0]["lat"]) if rows else []
         head = ["level"]
         if with_capacity:
             head += ["n", "capacity tx/s", "change", "p (Holm)"]
         for pt in points:
-            head += [f"p99 ms at {_point_name(pt)}", "change", "p (Holm)"]
+            for m in analysis.SWEEP_LATENCY:
+                head += [f"{m[:3]} ms at {_point_name(pt)}", "change", "p (Holm)"]
         md += [f"### {factor}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in rows:
             cells = [r["level"] + (" (base)" if r["base"] else "")]
@@ -550,13 +559,41 @@ def sweep_section(tables, with_capacity):
                           fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
                           fmt_p(cmp_["p_holm"]) if cmp_ else "–"]
             for pt in points:
-                row, cmp_ = r["lat"][pt]
-                cells += [fmt(row["p99_ms"], row["p99_ms_ci"], 1) + f" (n={row['n']})" if row else "–",
-                          fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
-                          fmt_p(cmp_["p_holm"]) if cmp_ else "–"]
+                row, cmps = r["lat"][pt]
+                for m in analysis.SWEEP_LATENCY:
+                    cmp_ = cmps.get(m)
+                    cells += [fmt(row[m], row[m + "_ci"], 1) + f" (n={row['n']})" if row else "–",
+                              fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
+                              fmt_p(cmp_["p_holm"]) if cmp_ else "–"]
             md.append("| " + " | ".join(cells) + " |")
         md.append("")
     return md
+
+
+def cpu_section(lat_rows, ref, by="fraction"):
+    """Each role's CPU per transaction at every latency point, with each cell's change against the
+    reference cell's (Holm over the study's comparisons of that role)."""
+    roles = analysis.cpu_roles(lat_rows)
+    if not roles:
+        return []
+    comps = {role: analysis.latency_comparisons(lat_rows, ref, f"{role}_us_per_tx") for role in roles}
+    where = "fractions of capacity" if by == "fraction" else "fixed offered rates"
+    md = [f"## CPU per transaction per role, at {where}", "",
+          "Each role's CPU seconds over the measured window per delivered transaction, on its own CPU set (see the "
+          "placement above): what a setting costs each machine of a deployment, whatever the roles share here. "
+          f"Mean ± 95% t-interval over repetitions; change against `{ref}` at the same point with a 95% bootstrap "
+          "interval, p (Welch) Holm-adjusted over every comparison of that role.", "",
+          "| cell | at | n | " + " | ".join(f"{role} µs/tx | change | p (Holm)" for role in roles) + " |",
+          "|---|---|---|" + "---|---|---|" * len(roles)]
+    for r in lat_rows:
+        point = ("fraction", r["fraction"]) if r.get("fraction") is not None else ("rate", r["rate"])
+        line = f"| {r['cell']} | {_point_name(point)} | {r['n']} |"
+        for role in roles:
+            c = comps[role].get((point, r["cell"]))
+            line += (f" {fmt(r[f'{role}_us_per_tx'], r[f'{role}_us_per_tx_ci'], 1)} | "
+                     f"{fmt_ratio(c['ratio'], c['lo'], c['hi']) if c else '–'} | {fmt_p(c['p_holm']) if c else '–'} |")
+        md.append(line)
+    return md + [""]
 
 
 def tune_section(out_dir, meta):
@@ -667,6 +704,7 @@ def write(out_dir):
             md += latency_comparison_section(lat_rows, ref)
         if plot_latency(lat_rows, os.path.join(out_dir, "latency.png")):
             md += ["![latency at fractions of capacity](latency.png)", ""]
+        md += cpu_section(lat_rows, ref)
 
     if rate_rows:
         md += latency_section(rate_rows, by="rate")
@@ -674,6 +712,7 @@ def write(out_dir):
             md += latency_comparison_section(rate_rows, ref)
         if plot_latency(rate_rows, os.path.join(out_dir, "latency-at-rates.png"), by="rate"):
             md += ["![latency at fixed rates](latency-at-rates.png)", ""]
+        md += cpu_section(rate_rows, ref, by="rate")
     if plot_series(out_dir, rdf, meta, os.path.join(out_dir, "series.png"), cdf):
         md += ["Per-second series of one latency run per cell (its first repetition, at its highest load): "
                "delivered and submitted rate, and the p99 of each second; the warm-up is shaded.", "",
@@ -689,7 +728,7 @@ def write(out_dir):
         md += calibration_section(cal_rows)
         if plot_calibration(cal_rows, os.path.join(out_dir, "calibration.png")):
             md += ["![calibration](calibration.png)", ""]
-    if meta.get("design") == "grid" and cap_rows:
+    if meta.get("design") == "grid" and (cap_rows or lat_rows or rate_rows):
         md += anova_section(analysis.anova(meta, caps, rdf), analysis.anova(meta, caps, rdf, drop_outliers=True))
     if meta.get("design") == "sweep":
         with_capacity = bool(meta["capacity"].get("max_steps", 1)) and any(r["n"] for r in cap_rows)
@@ -717,7 +756,12 @@ def one_line(out_dir):
         return "no cell finished"
     rows = [r for r in analysis.capacity_table(meta, analysis.capacities(cdf), rdf) if r["n"]]
     if not rows:
-        return "no capacity found"
+        lat = [r for r in analysis.latency_table(meta, rdf, by="rate") if not _nan(r["p99_ms"])]
+        if not lat:
+            return "no capacity found; latency at fractions of another study's capacities"
+        lo, hi = min(lat, key=lambda r: r["p99_ms"]), max(lat, key=lambda r: r["p99_ms"])
+        return (f"no capacity search; p99 at fixed rates from {lo['cell']} {lo['p99_ms']:,.0f} ms "
+                f"({lo['rate']:,.0f} tx/s) to {hi['cell']} {hi['p99_ms']:,.0f} ms ({hi['rate']:,.0f} tx/s)")
     top = max(rows, key=lambda r: r["mean"])
     low = min(rows, key=lambda r: r["mean"])
     return f"capacity from {low['cell']} {low['mean']:,.0f} to {top['cell']} {top['mean']:,.0f} tx/s"

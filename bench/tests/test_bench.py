@@ -610,7 +610,40 @@ class ReportTest(unittest.TestCase):
         self.assertIn("Shapiro-Wilk p =", md)
         self.assertIn("Brown-Forsythe p =", md)
         self.assertIn("Without 1 outlier(s)", md)
-        rows = [l for l in md.splitlines() if l.startswith("| batch.size |")]
+        # At one offered rate: p50, p99 and every role's CPU per transaction, each its own ANOVA.
+        for title in ("p50 latency at 4,000 tx/s (ms)", "p99 latency at 4,000 tx/s (ms)",
+                      "orderer CPU per transaction at 4,000 tx/s (µs)", "broker CPU per transaction at 4,000 tx/s (µs)",
+                      "peers CPU per transaction at 4,000 tx/s (µs)"):
+            self.assertIn(f"### {title}", md)
+        section = md.split("### broker CPU per transaction at 4,000 tx/s (µs)")[1].split("###")[0]
+        rows = [l for l in section.splitlines() if l.startswith("| batch.size |")]
+        self.assertTrue(rows and "<1e-4" in rows[0], rows)
+        # The orderer's cost is the same in every cell of the model: no effect to find.
+        section = md.split("### orderer CPU per transaction at 4,000 tx/s (µs)")[1].split("###")[0]
+        rows = [l for l in section.splitlines() if l.startswith("| batch.size |")]
+        self.assertTrue(rows and "<1e-4" not in rows[0], rows)
+        self.assertIn("## CPU per transaction per role, at fixed offered rates", md)
+        # The latency table gives the outlying repetition's p99 with and without it.
+        self.assertRegex(md, r"\| b131072-l25-cnone \| 4,000 tx/s \| 4,000 \| 5 \| [^|]+ \| [^|]+ \| [^|]+ \| "
+                             r"[\d.]+ ± [\d.]+ \(1 out\) \|")
+        self.assertRegex(md, r"\| b16384-l0-cnone \| 4,000 tx/s \| 4,000 \| 5 \| [^|]+ \| [^|]+ \| [^|]+ \| "
+                             r"no outliers \|")
+
+    def test_a_capacity_grid_is_analysed_too(self):
+        import yaml
+        d = yaml.safe_load(read_text(os.path.join(wl.WORKLOAD_DIR, "factorial.yaml")))
+        d["capacity"] = {"slo_p99_ms": 500, "start_rate": 4000, "growth": 1.5, "precision": 0.05, "max_steps": 8,
+                         "step_window_s": 10, "warmup_max_s": 10}
+        d["latency"] = {"fractions": [], "rates": [], "window_s": 60}
+        path = os.path.join(self.dir, "w.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(d, f)
+        w = wl.load(path)
+        effects = {"batch.size": {"131072": 1.4}, "linger.ms": {"25": 1.3}}
+        fake_study.write(self.dir, w, fake_study.true_capacities(w, effects=effects))
+        md = read_text(report.write(self.dir))
+        section = md.split("### Capacity (tx/s)")[1].split("###")[0]
+        rows = [l for l in section.splitlines() if l.startswith("| batch.size |")]
         self.assertTrue(rows and "<1e-4" in rows[0], rows)
 
     def test_sweeps_report_is_holm_corrected_per_level(self):
@@ -620,8 +653,13 @@ class ReportTest(unittest.TestCase):
             self.assertIn(f"### {factor}", md)
         self.assertIn("| 0 (base) |", md)
         self.assertIn("Holm", md)
-        # The model's +40% comes back through a search with 5% resolution.
-        self.assertRegex(md, r"\| 131072 \| 5 \| [\d,]+ ± [\d,]+ \| \+[34]\d\.\d% \[")
+        # The model's +40% comes back through x1.25 steps at 12% resolution: between +25% and +56%.
+        self.assertRegex(md, r"\| 131072 \| 5 \| [\d,]+ ± [\d,]+ \| \+(2[5-9]|[34]\d|5[0-6])\.\d% \[")
+
+    def test_a_sweep_preset_measures_one_level_against_the_base(self):
+        w = wl.load("sweeps", "vs-8k")
+        self.assertEqual([c.name for c in w.cells], ["base", "batch.size=8192"])
+        self.assertEqual(w.capacity.step_window_s, 60)
 
     def test_a_confirmed_capacity_reads_the_confirmation_as_the_100_percent_point(self):
         path = os.path.join(self.dir, "w.yaml")
@@ -641,7 +679,11 @@ class ReportTest(unittest.TestCase):
         w, md = self.build("sweeps-latency")
         self.assertNotIn("## Capacity", md)
         self.assertIn("## Latency at fixed offered rates", md)
-        self.assertIn("| level | p99 ms at 4,000 tx/s | change | p (Holm) |", md)
+        self.assertIn("| level | p50 ms at 4,000 tx/s | change | p (Holm) | p99 ms at 4,000 tx/s | change | p (Holm) |",
+                      md)
+        # Each role's cost against the base, at the same load.
+        self.assertIn("## CPU per transaction per role, at fixed offered rates", md)
+        self.assertRegex(md, r"\| linger\.ms=25 \| 4,000 tx/s \| 5 \| [\d.]+ ± [\d.]+ \| [+-]\d+\.\d% \[")
         self.assertIn("| block interval ms | p50 - interval/2 ms | undelivered |", md)
         self.assert_png("latency-at-rates.png")
         for factor in w.factors:
@@ -698,11 +740,11 @@ class ReportTest(unittest.TestCase):
             fake_study.write(d, w, fake_study.true_capacities(w))
             text = read_text(report.write_index(root))
             self.assertIn("[load-full-x](load-full-x/report.md)", text)
-            self.assertIn("capacity from baseline", text)
+            self.assertRegex(text, r"no capacity search; p99 at fixed rates from \S+ [\d,]+ ms \(2,000 tx/s\) to ")
             with open(os.path.join(d, "NOTE.md"), "w") as f:
                 f.write("Superseded: its repetitions were not independent.\n\nDetails.\n")
             text = read_text(report.write_index(root))
-            self.assertIn("**Superseded: its repetitions were not independent.** capacity from baseline", text)
+            self.assertIn("**Superseded: its repetitions were not independent.** no capacity search", text)
             # A study whose cells name their own drivers lists those, not the workload's default.
             c = os.path.join(root, "compare-x")
             os.makedirs(c)

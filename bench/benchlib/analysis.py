@@ -397,7 +397,7 @@ def cpu_roles(lat_rows):
     return [role for role in ROLES if any(r.get(f"{role}_us_per_tx_values") for r in lat_rows)]
 
 
-SWEEP_LATENCY = ("p50_ms", "p99_ms")
+COMPARED_PERCENTILES = ("p50_ms", "p99_ms")
 
 
 def sweep_tables(meta, cap_rows, lat_rows):
@@ -412,7 +412,7 @@ def sweep_tables(meta, cap_rows, lat_rows):
     base = meta["base"]
     by_cell = {r["cell"]: r for r in cap_rows if r["n"]}
     comps = {c["cell"]: c for c in comparisons([r for r in cap_rows if r["n"]], base)}
-    lat_cmp = {m: latency_comparisons(lat_rows, base, m) for m in SWEEP_LATENCY}
+    lat_cmp = {m: latency_comparisons(lat_rows, base, m) for m in COMPARED_PERCENTILES}
     points = latency_points(lat_rows)
     cells = {c["name"]: c for c in meta["cells"]}
     out = {}
@@ -427,7 +427,7 @@ def sweep_tables(meta, cap_rows, lat_rows):
                 continue
             rows.append({"level": level, "cell": name, "base": is_base, "cap": by_cell.get(name),
                          "cmp": comps.get(name),
-                         "lat": {pt: (by_c.get(name), {m: lat_cmp[m].get((pt, name)) for m in SWEEP_LATENCY})
+                         "lat": {pt: (by_c.get(name), {m: lat_cmp[m].get((pt, name)) for m in COMPARED_PERCENTILES})
                                  for pt, by_c in points.items()}})
         out[factor] = rows
     return out

@@ -468,16 +468,21 @@ def block_interval_ms(txs_per_block, offered_tps):
 
 
 def latency_comparison_section(lat_rows, ref):
-    comps = analysis.latency_comparisons(lat_rows, ref)
-    if not comps:
+    comps = {m: analysis.latency_comparisons(lat_rows, ref, m) for m in analysis.COMPARED_PERCENTILES}
+    if not comps["p99_ms"]:
         return []
-    md = [f"p99 against `{ref}` at each point (ratio of means, 95% bootstrap interval; Welch's t-test, "
-          f"Holm-adjusted over the {len(comps)} comparisons). At fractions of capacity the offered rates differ "
-          "between cells: equal relative load, not equal load.", "",
-          "| cell | at | p99 change | p | p (Holm) |", "|---|---|---|---|---|"]
-    for (point, cell), c in comps.items():
-        md.append(f"| {cell} | {_point_name(point)} | {fmt_ratio(c['ratio'], c['lo'], c['hi'])} | {fmt_p(c['p'])} | "
-                  f"{fmt_p(c['p_holm'])} |")
+    n = len(comps["p99_ms"])
+    md = [f"p50 and p99 against `{ref}` at each point (ratio of means, 95% bootstrap interval; Welch's t-test, "
+          f"Holm-adjusted over the {n} comparisons of each percentile). At fractions of capacity the offered rates "
+          "differ between cells: equal relative load, not equal load.", "",
+          "| cell | at | p50 change | p (Holm) | p99 change | p | p (Holm) |", "|---|---|---|---|---|---|---|"]
+    for key, c in comps["p99_ms"].items():
+        point, cell = key
+        c50 = comps["p50_ms"].get(key)
+        md.append(f"| {cell} | {_point_name(point)} | "
+                  f"{fmt_ratio(c50['ratio'], c50['lo'], c50['hi']) if c50 else '–'} | "
+                  f"{fmt_p(c50['p_holm']) if c50 else '–'} | {fmt_ratio(c['ratio'], c['lo'], c['hi'])} | "
+                  f"{fmt_p(c['p'])} | {fmt_p(c['p_holm'])} |")
     return md + [""]
 
 
@@ -548,8 +553,8 @@ def sweep_section(tables, with_capacity):
         if with_capacity:
             head += ["n", "capacity tx/s", "change", "p (Holm)"]
         for pt in points:
-            for m in analysis.SWEEP_LATENCY:
-                head += [f"{m[:3]} ms at {_point_name(pt)}", "change", "p (Holm)"]
+            for m in analysis.COMPARED_PERCENTILES:
+                head += [f"{m.removesuffix('_ms')} ms at {_point_name(pt)}", "change", "p (Holm)"]
         md += [f"### {factor}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in rows:
             cells = [r["level"] + (" (base)" if r["base"] else "")]
@@ -560,7 +565,7 @@ def sweep_section(tables, with_capacity):
                           fmt_p(cmp_["p_holm"]) if cmp_ else "–"]
             for pt in points:
                 row, cmps = r["lat"][pt]
-                for m in analysis.SWEEP_LATENCY:
+                for m in analysis.COMPARED_PERCENTILES:
                     cmp_ = cmps.get(m)
                     cells += [fmt(row[m], row[m + "_ci"], 1) + f" (n={row['n']})" if row else "–",
                               fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
@@ -758,7 +763,9 @@ def one_line(out_dir):
     if not rows:
         lat = [r for r in analysis.latency_table(meta, rdf, by="rate") if not _nan(r["p99_ms"])]
         if not lat:
-            return "no capacity found; latency at fractions of another study's capacities"
+            searched = (meta.get("capacity") or {}).get("max_steps", 1)
+            return "no capacity found" if searched else \
+                "no capacity search; latency at fractions of another study's capacities"
         lo, hi = min(lat, key=lambda r: r["p99_ms"]), max(lat, key=lambda r: r["p99_ms"])
         return (f"no capacity search; p99 at fixed rates from {lo['cell']} {lo['p99_ms']:,.0f} ms "
                 f"({lo['rate']:,.0f} tx/s) to {hi['cell']} {hi['p99_ms']:,.0f} ms ({hi['rate']:,.0f} tx/s)")

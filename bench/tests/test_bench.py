@@ -673,7 +673,7 @@ class ReportTest(unittest.TestCase):
         md = read_text(report.write(self.dir))
         self.assertRegex(md, r"\| baseline \| 100% \| [\d,]+ \| 5 \|")
         self.assertIn("then 60 s runs find the highest of 60%, 70%, 80%, 90%, 100% of that rate still sustained", md)
-        self.assertIn("p99 against `baseline` at each point", md)
+        self.assertIn("p50 and p99 against `baseline` at each point", md)
 
     def test_rates_only_sweep_compares_latency_at_one_load_without_a_capacity(self):
         w, md = self.build("sweeps-latency")

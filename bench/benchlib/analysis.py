@@ -374,14 +374,18 @@ def latency_points(lat_rows):
     return dict(sorted(points.items()))
 
 
-def latency_comparisons(lat_rows, ref, metric="p99_ms"):
+def latency_comparisons(lat_rows, ref, metric="p99_ms", drop_outliers=False):
     """A metric (p99_ms, p50_ms, <role>_us_per_tx) of each cell against the
     reference cell's at every latency point (ratio of means, bootstrap
     interval, Welch p), Holm-adjusted over all of them together:
-    {(point, cell): comparison}."""
+    {(point, cell): comparison}. drop_outliers: each cell's repetitions
+    outlying by the declared rule are left out first."""
+    def kept(values):
+        return [v for v, out in zip(values, stats.outliers(values)) if not out] if drop_outliers else values
+
     out = {}
     for point, by_cell in latency_points(lat_rows).items():
-        rows = [{"cell": c, "values": r.get(f"{metric}_values") or []} for c, r in by_cell.items()]
+        rows = [{"cell": c, "values": kept(r.get(f"{metric}_values") or [])} for c, r in by_cell.items()]
         if not any(r["cell"] == ref and r["values"] for r in rows):
             continue
         for c in comparisons([r for r in rows if r["values"]], ref):
@@ -405,14 +409,16 @@ def sweep_tables(meta, cap_rows, lat_rows):
     each level's capacity (ratio to the base, bootstrap interval, Holm p
     over the study's capacity comparisons) and its p50 and p99 at every
     latency point (fractions of capacity or fixed rates; ratio to the base's
-    and Holm p over the study's comparisons of the same percentile):
-    "lat" maps each point to (latency row, {metric: comparison})."""
+    and Holm p over the study's comparisons of the same percentile; p99
+    also without outlying repetitions, "p99_ms_wo"): "lat" maps each point
+    to (latency row, {metric: comparison})."""
     if meta.get("design") != "sweep":
         return {}
     base = meta["base"]
     by_cell = {r["cell"]: r for r in cap_rows if r["n"]}
     comps = {c["cell"]: c for c in comparisons([r for r in cap_rows if r["n"]], base)}
     lat_cmp = {m: latency_comparisons(lat_rows, base, m) for m in COMPARED_PERCENTILES}
+    lat_cmp["p99_ms_wo"] = latency_comparisons(lat_rows, base, "p99_ms", drop_outliers=True)
     points = latency_points(lat_rows)
     cells = {c["name"]: c for c in meta["cells"]}
     out = {}
@@ -427,7 +433,7 @@ def sweep_tables(meta, cap_rows, lat_rows):
                 continue
             rows.append({"level": level, "cell": name, "base": is_base, "cap": by_cell.get(name),
                          "cmp": comps.get(name),
-                         "lat": {pt: (by_c.get(name), {m: lat_cmp[m].get((pt, name)) for m in COMPARED_PERCENTILES})
+                         "lat": {pt: (by_c.get(name), {m: c.get((pt, name)) for m, c in lat_cmp.items()})
                                  for pt, by_c in points.items()}})
         out[factor] = rows
     return out

@@ -472,17 +472,27 @@ def latency_comparison_section(lat_rows, ref):
     if not comps["p99_ms"]:
         return []
     n = len(comps["p99_ms"])
+    outlying = any(r["p99_outliers"] for r in lat_rows)
+    without = analysis.latency_comparisons(lat_rows, ref, "p99_ms", drop_outliers=True) if outlying else {}
     md = [f"p50 and p99 against `{ref}` at each point (ratio of means, 95% bootstrap interval; Welch's t-test, "
           f"Holm-adjusted over the {n} comparisons of each percentile). At fractions of capacity the offered rates "
-          "differ between cells: equal relative load, not equal load.", "",
-          "| cell | at | p50 change | p (Holm) | p99 change | p | p (Holm) |", "|---|---|---|---|---|---|---|"]
+          "differ between cells: equal relative load, not equal load."
+          + (" Some p99s have outlying repetitions (the latency table): p99 is compared again without them."
+             if outlying else ""), "",
+          "| cell | at | p50 change | p (Holm) | p99 change | p | p (Holm) |"
+          + (" p99 change without outliers | p (Holm) |" if outlying else ""),
+          "|---|---|---|---|---|---|---|" + ("---|---|" if outlying else "")]
     for key, c in comps["p99_ms"].items():
         point, cell = key
-        c50 = comps["p50_ms"].get(key)
-        md.append(f"| {cell} | {_point_name(point)} | "
-                  f"{fmt_ratio(c50['ratio'], c50['lo'], c50['hi']) if c50 else '–'} | "
-                  f"{fmt_p(c50['p_holm']) if c50 else '–'} | {fmt_ratio(c['ratio'], c['lo'], c['hi'])} | "
-                  f"{fmt_p(c['p'])} | {fmt_p(c['p_holm'])} |")
+        c50, wo = comps["p50_ms"].get(key), without.get(key)
+        line = (f"| {cell} | {_point_name(point)} | "
+                f"{fmt_ratio(c50['ratio'], c50['lo'], c50['hi']) if c50 else '–'} | "
+                f"{fmt_p(c50['p_holm']) if c50 else '–'} | {fmt_ratio(c['ratio'], c['lo'], c['hi'])} | "
+                f"{fmt_p(c['p'])} | {fmt_p(c['p_holm'])} |")
+        if outlying:
+            line += (f" {fmt_ratio(wo['ratio'], wo['lo'], wo['hi']) if wo else '–'} | "
+                     f"{fmt_p(wo['p_holm']) if wo else '–'} |")
+        md.append(line)
     return md + [""]
 
 
@@ -552,9 +562,13 @@ def sweep_section(tables, with_capacity):
         head = ["level"]
         if with_capacity:
             head += ["n", "capacity tx/s", "change", "p (Holm)"]
+        # p99 compared again without outlying repetitions where any level has one.
+        outlying = {pt: any(r["lat"][pt][0] and r["lat"][pt][0]["p99_outliers"] for r in rows) for pt in points}
         for pt in points:
             for m in analysis.COMPARED_PERCENTILES:
                 head += [f"{m.removesuffix('_ms')} ms at {_point_name(pt)}", "change", "p (Holm)"]
+            if outlying[pt]:
+                head += ["p99 change without outliers", "p (Holm)"]
         md += [f"### {factor}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in rows:
             cells = [r["level"] + (" (base)" if r["base"] else "")]
@@ -570,6 +584,10 @@ def sweep_section(tables, with_capacity):
                     cells += [fmt(row[m], row[m + "_ci"], 1) + f" (n={row['n']})" if row else "–",
                               fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
                               fmt_p(cmp_["p_holm"]) if cmp_ else "–"]
+                if outlying[pt]:
+                    wo = cmps.get("p99_ms_wo")
+                    cells += [fmt_ratio(wo["ratio"], wo["lo"], wo["hi"]) if wo else "–",
+                              fmt_p(wo["p_holm"]) if wo else "–"]
             md.append("| " + " | ".join(cells) + " |")
         md.append("")
     return md

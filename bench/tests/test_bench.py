@@ -518,6 +518,34 @@ class MetricsTest(unittest.TestCase):
         self.assertIsNone(metrics.port_from_log("[info] orderer ready"))
 
 
+class BrokerWarmupTest(unittest.TestCase):
+    """A started broker gets discarded runs until one is steady with p99 under the SLO."""
+
+    def warm(self, outcomes):
+        st = study.Study.__new__(study.Study)
+        st.w = wl.from_dict(base_workload())
+        st.log = lambda msg: None
+        runs = []
+
+        def run(eff, driver):
+            steady, p99 = outcomes[len(runs)]
+            runs.append(RunResult(study="t", run_id=str(len(runs)), cell="warmup", repetition=0, kind="warmup", steady=steady, p99_ms=p99))
+            return runs[-1]
+        st._warmup_run = run
+        st._warmup_broker({}, {})
+        return len(runs)
+
+    def test_repeats_until_settled(self):
+        slo = wl.from_dict(base_workload()).capacity.slo_p99_ms
+        self.assertEqual(self.warm([(True, 100.0)]), 1)
+        self.assertEqual(self.warm([(False, 100.0), (True, slo * 2), (True, 100.0)]), 3)
+        self.assertEqual(self.warm([(True, None), (True, 100.0)]), 2)
+
+    def test_gives_up_after_its_bound(self):
+        n = study.Study.BROKER_WARMUP_RUNS
+        self.assertEqual(self.warm([(False, 900.0)] * (n + 2)), n)
+
+
 class RecordTest(unittest.TestCase):
     def test_nan_becomes_null_and_round_trips(self):
         r = RunResult(study="s", run_id="0001", cell="c", repetition=1, kind="step", p99_ms=math.nan,
@@ -628,6 +656,8 @@ class ReportTest(unittest.TestCase):
                              r"[\d.]+ ± [\d.]+ \(1 out\) \|")
         self.assertRegex(md, r"\| b16384-l0-cnone \| 4,000 tx/s \| 4,000 \| 5 \| [^|]+ \| [^|]+ \| [^|]+ \| "
                              r"no outliers \|")
+        # ... and its comparison with the reference once more without that repetition.
+        self.assertIn("| p99 change without outliers | p (Holm) |", md)
 
     def test_a_capacity_grid_is_analysed_too(self):
         import yaml
@@ -688,6 +718,19 @@ class ReportTest(unittest.TestCase):
         self.assert_png("latency-at-rates.png")
         for factor in w.factors:
             self.assertIn(f"### {factor}", md)
+
+    def test_an_outlying_base_repetition_is_compared_with_and_without(self):
+        # The base's first repetition at a tenth of its capacity: its p99 is far off the other four.
+        _, md = self.build("sweeps-latency", outlier=("base", 1, 0.1))
+        self.assertRegex(md, r"\| base \| 4,000 tx/s \| 4,000 \| 5 \| [^|]+ \| [^|]+ \| [^|]+ \| [\d.]+ ± [\d.]+ \(1 out\)")
+        sweep = md.split("### linger.ms")[1].split("###")[0]
+        self.assertIn("| p99 change without outliers | p (Holm) |", sweep)
+        row = [ln for ln in sweep.splitlines() if ln.startswith("| 25 |")][0].split(" | ")
+        # With the outlier in the base every level looks faster; without it, the model's linger.ms=25
+        # (a higher capacity, so a lower load) still shows as a lower p99, but by far less.
+        with_outlier, without = float(row[5].split("%")[0]), float(row[7].split("%")[0])
+        self.assertLess(with_outlier, without)
+        self.assertLess(without, 0)
 
     def test_comparison_report_names_drivers_replicas_and_recovery(self):
         w = wl.load("compare")

@@ -243,7 +243,9 @@ class Study:
         run itself had not become steady. So discarded runs at the workload's
         start rate repeat, each on a channel of its own, until one is steady
         with p99 under the workload's SLO (at most BROKER_WARMUP_RUNS), each
-        recorded as kind 'warmup'."""
+        recorded as kind 'warmup'. Each may take as long as a latency window's
+        warm-up to become steady (with 5 s, two agreeing 2 s windows seldom fit:
+        runs with p99 ~125 ms were judged unsettled three times running)."""
         for i in range(1, self.BROKER_WARMUP_RUNS + 1):
             rec = self._warmup_run(eff, driver)
             settled = bool(rec.steady) and rec.p99_ms is not None and rec.p99_ms <= self.w.capacity.slo_p99_ms
@@ -265,7 +267,7 @@ class Study:
             service.start()
             rec = self.runner.peer_sim(self.runner.next_id(), "warmup", 0, "warmup", eff,
                                        wl.profile_path("baseline"), self.w.capacity.start_rate,
-                                       min(20.0, self.w.latency.window_s), 5.0, self.w.block,
+                                       min(20.0, self.w.latency.window_s), self.w.latency.warmup_max_s, self.w.block,
                                        self.w.warmup.steady_window_s, self.w.warmup.tolerance,
                                        service=service, channel=channel)
             self._record(rec)

@@ -119,7 +119,7 @@ def capacity_table(meta, caps, rdf):
         g = caps[(caps["cell"] == name) & caps["usable"]] if not caps.empty else caps
         vals = list(g["capacity"]) if not g.empty else []
         flags = stats.outliers(vals)
-        kept = [v for v, f in zip(vals, flags) if not f]
+        kept = stats.without_outliers(vals, flags)
         row = {"cell": name, "n": len(vals), "values": vals, "outliers": sum(flags)}
         row["mean"], row["ci"] = stats.ci95(vals)
         row["mean_wo"], row["ci_wo"] = stats.ci95(kept)
@@ -249,8 +249,7 @@ def latency_table(meta, rdf, by="fraction", cdf=None):
                 row[m + "_values"] = list(gg[m])
             flags = stats.outliers(row["p99_ms_values"])
             row["p99_outliers"] = sum(flags)
-            row["p99_ms_wo"], row["p99_ms_wo_ci"] = stats.ci95([v for v, f in zip(row["p99_ms_values"], flags)
-                                                               if not f])
+            row["p99_ms_wo"], row["p99_ms_wo_ci"] = stats.ci95(stats.without_outliers(row["p99_ms_values"], flags))
             row["undelivered"], _ = stats.ci95(gg["undelivered_share"])
             row["ack_p50_ms"], _ = stats.ci95(gg["ack_p50_ms"])
             row["txs_per_block"], _ = stats.ci95(gg["txs_per_block"])
@@ -380,12 +379,11 @@ def latency_comparisons(lat_rows, ref, metric="p99_ms", drop_outliers=False):
     interval, Welch p), Holm-adjusted over all of them together:
     {(point, cell): comparison}. drop_outliers: each cell's repetitions
     outlying by the declared rule are left out first."""
-    def kept(values):
-        return [v for v, out in zip(values, stats.outliers(values)) if not out] if drop_outliers else values
-
     out = {}
     for point, by_cell in latency_points(lat_rows).items():
-        rows = [{"cell": c, "values": kept(r.get(f"{metric}_values") or [])} for c, r in by_cell.items()]
+        rows = [{"cell": c, "values": r.get(f"{metric}_values") or []} for c, r in by_cell.items()]
+        if drop_outliers:
+            rows = [dict(r, values=stats.without_outliers(r["values"])) for r in rows]
         if not any(r["cell"] == ref and r["values"] for r in rows):
             continue
         for c in comparisons([r for r in rows if r["values"]], ref):

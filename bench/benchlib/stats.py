@@ -116,6 +116,11 @@ def outliers(values):
     return flags
 
 
+def without_outliers(values, flags=None):
+    """The values the declared rule keeps (flags: outliers(values), if already at hand)."""
+    return [v for v, out in zip(values, outliers(values) if flags is None else flags) if not out]
+
+
 def residual_checks(model, groups):
     """Shapiro-Wilk on the residuals, Brown-Forsythe on the groups'
     residuals, studentized residuals above 3: a dict."""

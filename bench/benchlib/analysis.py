@@ -258,6 +258,8 @@ def latency_table(meta, rdf, by="fraction", cdf=None):
                 row[f"{role}_us_per_tx"], row[f"{role}_us_per_tx_ci"] = stats.ci95(us) if us else (math.nan, math.nan)
                 row[f"{role}_us_per_tx_values"] = us
             row["generator_bound"] = int(gg["generator_bound"].fillna(False).astype(bool).sum())
+            util = [float(x) for x in gg.get("bottleneck_util", []) if pd.notna(x)]
+            row["busiest_util"], row["busiest_util_ci"] = stats.ci95(util) if util else (math.nan, math.nan)
             rows.append(row)
     return rows
 

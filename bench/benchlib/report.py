@@ -96,6 +96,43 @@ def plot_latency(lat_rows, path, by="fraction"):
     return True
 
 
+def plot_load_curves(rate_rows, path):
+    """Latency against offered load, one line per cell: p50 and p99 (log axes,
+    geometric mean with its asymmetric 95% interval) and the busiest CPU
+    set's utilisation, so a reader sees where a cell's latency turns up and
+    which set was then near full."""
+    cells = list(dict.fromkeys(r["cell"] for r in rate_rows))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for i, cell in enumerate(cells):
+        rows = sorted((r for r in rate_rows if r["cell"] == cell), key=lambda r: r["rate"])
+        x = [r["rate"] for r in rows]
+        n = "/".join(sorted({str(r["n"]) for r in rows}))
+        color = f"C{i % 10}"
+        for ax, m in zip(axes, ("p50_ms", "p99_ms")):
+            g = [r[m + "_geo"] for r in rows]
+            lo = [0 if _nan(v[1]) else v[0] - v[1] for v in g]
+            hi = [0 if _nan(v[2]) else v[2] - v[0] for v in g]
+            ax.errorbar(x, [v[0] for v in g], yerr=[lo, hi], fmt="o-", color=color, capsize=3,
+                        label=f"{cell} (n={n})")
+        u = [r.get("busiest_util", math.nan) for r in rows]
+        ue = [0 if _nan(r.get("busiest_util_ci")) else r["busiest_util_ci"] for r in rows]
+        axes[2].errorbar(x, [100 * v for v in u], yerr=[100 * e for e in ue], fmt="o-", color=color, capsize=3,
+                         label=f"{cell} (n={n})")
+    for ax, what in zip(axes, ("p50 latency (ms)", "p99 latency (ms)")):
+        ax.set_yscale("log")
+        ax.set_ylabel(f"end-to-end {what}")
+        ax.set_title(f"{what.split()[0]} against load\n(geometric mean, 95% interval)", fontsize=8)
+    axes[2].set_ylabel("busiest CPU set, % busy")
+    axes[2].set_ylim(0, 105)
+    axes[2].set_title("utilisation of the busiest CPU set\n(mean, 95% t-interval)", fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("offered tx/s (open loop)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    save(fig, path)
+    return True
+
+
 def plot_series(out_dir, rdf, meta, path, cdf=None):
     """Small multiples, one per cell: the first repetition's latency run at
     the highest load (of its fractions, its capacity, its fixed rates), per
@@ -735,6 +772,9 @@ def write(out_dir):
             md += latency_comparison_section(rate_rows, ref)
         if plot_latency(rate_rows, os.path.join(out_dir, "latency-at-rates.png"), by="rate"):
             md += ["![latency at fixed rates](latency-at-rates.png)", ""]
+        if len({r["rate"] for r in rate_rows}) >= 3 and plot_load_curves(rate_rows, os.path.join(out_dir, "load.png")):
+            md += ["The same points as curves against the offered load, beside the utilisation of each run's "
+                   "busiest CPU set:", "", "![latency against load](load.png)", ""]
         md += cpu_section(rate_rows, ref, by="rate")
     if plot_series(out_dir, rdf, meta, os.path.join(out_dir, "series.png"), cdf):
         md += ["Per-second series of one latency run per cell (its first repetition, at its highest load): "

@@ -126,6 +126,7 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, rec
                                 "us_per_tx": {"orderer": 90.0, "broker": 30.0 * 10000 / true,
                                               "peers": 20.0 * 10000 / true}[role] * (1 + rng.gauss(0, 0.02))}
                          for role, c in roles.items()}
+                r.bottleneck, r.bottleneck_util = "orderer", min(1.0, load)
                 if kind == "confirm":
                     r.sustained, r.criteria = True, {"valid": True, "achieved": True, "p99": True, "backlog": True}
                 if invalid_run == (name, rep) and (f, rate, kind) == points[0]:

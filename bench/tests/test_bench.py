@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
-from benchlib import capacity, drivers, kafka_driver, metrics, placement, report, stats, study, tune  # noqa: E402
+from benchlib import analysis, capacity, drivers, kafka_driver, metrics, placement, report, stats, study, tune  # noqa: E402
 from benchlib import workload as wl  # noqa: E402
 from benchlib.record import RunResult  # noqa: E402
 from benchlib.record import read_text  # noqa: E402
@@ -718,6 +718,20 @@ class ReportTest(unittest.TestCase):
         self.assert_png("latency-at-rates.png")
         for factor in w.factors:
             self.assertIn(f"### {factor}", md)
+
+    def test_a_load_study_plots_latency_against_load_with_the_busiest_cpu_set(self):
+        w, md = self.build("load")
+        self.assertIn("![latency against load](load.png)", md)
+        self.assert_png("load.png")
+        runs, cells, meta = study.load_records(self.dir)
+        rdf, _ = analysis.frames(runs, cells)
+        rows = analysis.latency_table(meta, rdf, by="rate")
+        # The fake study's busiest set is busy in proportion to the load over the cell's capacity.
+        low, high = (min(rows, key=lambda r: r["rate"]), max(rows, key=lambda r: r["rate"]))
+        self.assertLess(low["busiest_util"], high["busiest_util"])
+        # One load only: no curve to draw.
+        _, md = self.build("sweeps-latency")
+        self.assertNotIn("load.png", md)
 
     def test_an_outlying_base_repetition_is_compared_with_and_without(self):
         # The base's first repetition at a tenth of its capacity: its p99 is far off the other four.

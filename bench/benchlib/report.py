@@ -41,6 +41,12 @@ def _nan(x):
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+def _geo_yerr(g):
+    """Points and asymmetric error bars from geo_ci95 triples (mean, lo, hi)."""
+    return ([v[0] for v in g], [[0 if _nan(v[1]) else v[0] - v[1] for v in g],
+                                [0 if _nan(v[2]) else v[2] - v[0] for v in g]])
+
+
 # ------------------------------------------------------------------ plots
 
 def plot_capacity(rows, path, title):
@@ -79,11 +85,8 @@ def plot_latency(lat_rows, path, by="fraction"):
         rows = [r for r in lat_rows if r[key] == f]
         x = range(len(rows))
         for m, color, marker in (("p50_ms", "#4c72b0", "o"), ("p99_ms", "#c44e52", "^")):
-            g = [r[m + "_geo"] for r in rows]
-            ys = [v[0] for v in g]
-            lo = [0 if _nan(v[1]) else v[0] - v[1] for v in g]
-            hi = [0 if _nan(v[2]) else v[2] - v[0] for v in g]
-            ax.errorbar(x, ys, yerr=[lo, hi], fmt=marker, color=color, capsize=3, label=m.replace("_ms", ""))
+            ys, yerr = _geo_yerr([r[m + "_geo"] for r in rows])
+            ax.errorbar(x, ys, yerr=yerr, fmt=marker, color=color, capsize=3, label=m.replace("_ms", ""))
         ax.set_yscale("log")
         ax.set_xticks(list(x))
         ax.set_xticklabels([f"{r['cell']} (n={r['n']})" for r in rows], rotation=30, ha="right", fontsize=7)
@@ -109,10 +112,8 @@ def plot_load_curves(rate_rows, path):
         n = "/".join(sorted({str(r["n"]) for r in rows}))
         color = f"C{i % 10}"
         for ax, m in zip(axes, ("p50_ms", "p99_ms")):
-            g = [r[m + "_geo"] for r in rows]
-            lo = [0 if _nan(v[1]) else v[0] - v[1] for v in g]
-            hi = [0 if _nan(v[2]) else v[2] - v[0] for v in g]
-            ax.errorbar(x, [v[0] for v in g], yerr=[lo, hi], fmt="o-", color=color, capsize=3,
+            ys, yerr = _geo_yerr([r[m + "_geo"] for r in rows])
+            ax.errorbar(x, ys, yerr=yerr, fmt="o-", color=color, capsize=3,
                         label=f"{cell} (n={n})")
         u = [r.get("busiest_util", math.nan) for r in rows]
         ue = [0 if _nan(r.get("busiest_util_ci")) else r["busiest_util_ci"] for r in rows]

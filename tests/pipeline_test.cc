@@ -84,13 +84,25 @@ TEST_F(PipelineTest, EveryTransactionOrderedExactlyOnceInPartitionOrder) {
   LedgerContents ledger = ReadLedger(dir_.path("ledger"));
   ExpectExactlyOnceInOffsetOrder(ledger, sub.offsets());
   ASSERT_GE(ledger.blocks.size(), 1u + kTxs / 50);
-  for (size_t n = 1; n < ledger.blocks.size(); ++n) {
-    EXPECT_LE(ledger.blocks[n].data().data_size(), 50) << "block " << n;
-  }
-  // The partition ends with a block that the batch timeout cut (600 = 12 x 50
-  // exactly, so all are count cuts) - and genesis records the config.
+  // Every block is cut either by count (then it holds exactly 50) or by the
+  // 300 ms batch timeout (a gap in the stream: a slow or shared machine can
+  // pause the submitter that long, so how many timeout cuts there are is not
+  // fixed). Nothing else may cut a block here, and genesis records the config.
   EXPECT_EQ(ledger.blocks[0].metadata().cut_reason(), CUT_REASON_GENESIS);
-  EXPECT_EQ(ledger.blocks.back().metadata().cut_reason(), CUT_REASON_MAX_MESSAGE_COUNT);
+  int count_cuts = 0;
+  for (size_t n = 1; n < ledger.blocks.size(); ++n) {
+    const auto& b = ledger.blocks[n];
+    EXPECT_LE(b.data().data_size(), 50) << "block " << n;
+    EXPECT_GE(b.data().data_size(), 1) << "block " << n;
+    if (b.metadata().cut_reason() == CUT_REASON_MAX_MESSAGE_COUNT) {
+      EXPECT_EQ(b.data().data_size(), 50) << "block " << n;
+      ++count_cuts;
+    } else {
+      EXPECT_EQ(b.metadata().cut_reason(), CUT_REASON_TIMEOUT) << "block " << n;
+    }
+  }
+  // Timeout cuts are the exception: most of the 600 arrive in full blocks.
+  EXPECT_GE(count_cuts, kTxs / 50 / 2);
 }
 
 TEST_F(PipelineTest, BatchTimeoutCutsAPartialBlockThroughTimeToCut) {

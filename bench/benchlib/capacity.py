@@ -25,8 +25,48 @@ capacity is the highest sustained rate; None when no step was sustained.
   all sustained so far                    last x growth
   none sustained so far                   last / growth
   bracketed: lo sustained, hi not         sqrt(lo x hi), until hi/lo <= 1+p
+
+Going down, the search stops at the SLO's floor (`slo_floor`): below it a
+block takes longer to fill than the p99 SLO allows, so no step there can be
+sustained whatever the service does.
 """
 import math
+import re
+
+_BYTE_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def seconds(text):
+    """'2s', '100ms', '1m' or a bare number of seconds, in seconds."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*(ms|s|m)?\s*", str(text))
+    if not m:
+        raise ValueError(f"not a duration: {text!r}")
+    return float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
+
+
+def byte_size(text):
+    """'2MB', '64kb', '1MiB', '512B' or a bare number of bytes (K = 1024, as the
+    orderer reads them), in bytes."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*(?:([KMG])(?:I?B)?|B)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise ValueError(f"not a byte size: {text!r}")
+    return float(m.group(1)) * _BYTE_UNITS[(m.group(2) or "").upper()]
+
+
+def slo_floor(slo_p99_ms, block, tx_size=None):
+    """The lowest offered rate at which a p99 of `slo_p99_ms` is possible at
+    all, in tx/s (0: no floor). A block is cut when it is full (by count,
+    or by bytes for `tx_size`-byte transactions) or when BatchTimeout
+    expires; the first 1% of a block's transactions wait at least 99% of its
+    fill time, so p99 >= 0.99 x min(per_block / rate, BatchTimeout). When
+    BatchTimeout is within the SLO every rate may pass."""
+    timeout_ms = seconds(block["batch_timeout"]) * 1000.0
+    if timeout_ms * 0.99 <= slo_p99_ms:
+        return 0.0
+    per_block = float(block["max_message_count"])
+    if tx_size and block.get("preferred_max_bytes"):
+        per_block = min(per_block, max(1.0, byte_size(block["preferred_max_bytes"]) // tx_size))
+    return 0.99 * per_block * 1000.0 / slo_p99_ms
 
 
 def step_criteria(run, cap, max_message_count):
@@ -47,10 +87,12 @@ class Search:
     """Proposes rates one at a time; tell it whether each was sustained.
     Rates are rounded to whole tx/s."""
 
-    def __init__(self, start, growth, precision, max_steps):
-        if start <= 0 or growth <= 1 or precision <= 0 or max_steps < 1:
+    def __init__(self, start, growth, precision, max_steps, floor=0.0):
+        if start <= 0 or growth <= 1 or precision <= 0 or max_steps < 1 or floor < 0:
             raise ValueError("bad search parameters")
         self.start, self.growth, self.precision, self.max_steps = start, growth, precision, max_steps
+        self.floor = floor
+        self.hit_floor = False   # stopped because the next rate down was below the floor
         self.steps = []   # (rate, sustained)
 
     @property
@@ -89,6 +131,9 @@ class Search:
             return self._next_bisect()
         last, sustained = self.steps[-1]
         rate = last * self.growth if sustained else last / self.growth
+        if not sustained and rate < self.floor:
+            self.hit_floor = True
+            return None
         if rate < 1:
             return None
         return float(round(rate))

@@ -8,6 +8,7 @@ import threading
 import time
 
 from benchlib import kafka_driver, metrics, placement
+from benchlib.capacity import seconds as _seconds
 from benchlib.record import RunResult
 from benchlib.record import read_json, read_text
 
@@ -94,17 +95,6 @@ def cooldown_s(rate, block):
     window's last block (1.5 block intervals and half a second), so it is
     not left waiting for BatchTimeout."""
     return round(1.5 * block_interval_s(rate, block) + 0.5, 1)
-
-
-def _seconds(text):
-    text = str(text)
-    for unit, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
-        if text.endswith(unit):
-            try:
-                return float(text[: -len(unit)]) * scale
-            except ValueError:
-                break
-    return float(text)
 
 
 class Runner:

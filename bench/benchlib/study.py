@@ -371,8 +371,11 @@ class Study:
             # that began where the last one ended would make the repetitions
             # depend on each other (and their interval meaningless).
             steps_allowed = capw.max_steps
-            search = cap_search.Search(capw.start_rate, capw.growth, capw.precision, max(1, steps_allowed))
+            floor = cap_search.slo_floor(capw.slo_p99_ms, block, self.w.tx_size)
+            search = cap_search.Search(capw.start_rate, capw.growth, capw.precision, max(1, steps_allowed),
+                                       floor=floor)
             summary["search_start"] = search.start if steps_allowed else None
+            summary["slo_floor"] = floor
             step = 0
             failed_generator = {}
             retried = False
@@ -442,7 +445,10 @@ class Study:
                 summary["capacity_run"] = held[-1].run_id if held else None
             summary["capacity"] = lo
             if steps_allowed:
-                self.log(f"  capacity {lo:,.0f} tx/s" if lo else "  no capacity (no step sustained, or not confirmed)")
+                self.log(f"  capacity {lo:,.0f} tx/s" if lo else
+                         f"  no capacity: no step sustained down to {search.steps[-1][0]:,.0f} tx/s, and below "
+                         f"{floor:,.0f} tx/s a block fills slower than the p99 SLO allows" if search.hit_floor else
+                         "  no capacity (no step sustained, or not confirmed)")
             ref = self.reference.get(cell.name)
             if ref:
                 # Not this study's measurement: recorded apart, so no capacity

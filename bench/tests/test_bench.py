@@ -182,6 +182,33 @@ class CapacitySearchTest(unittest.TestCase):
         _, rates = self.search(10000, 9500, growth=1.1)
         self.assertLessEqual(len(rates), 4, rates)
 
+    def test_going_down_stops_at_the_slo_floor(self):
+        # 500-transaction blocks, 2 s BatchTimeout, p99 <= 500 ms: below 990 tx/s a
+        # block alone takes longer to fill than the SLO allows.
+        block = {"max_message_count": 500, "batch_timeout": "2s", "preferred_max_bytes": "2MB"}
+        floor = capacity.slo_floor(500, block, 1024)
+        self.assertAlmostEqual(floor, 990.0)
+        s = capacity.Search(3000, 1.25, 0.12, 8, floor=floor)
+        rates = []
+        while (r := s.next()) is not None:
+            rates.append(r)
+            s.tell(r, False)
+        self.assertEqual(rates, [3000, 2400, 1920, 1536, 1229])   # not 983, 786, 629
+        self.assertTrue(s.hit_floor)
+        self.assertIsNone(s.capacity())
+        # A search that fails for a rate above the floor is not stopped by it.
+        s = capacity.Search(3000, 1.25, 0.12, 8, floor=floor)
+        while (r := s.next()) is not None:
+            s.tell(r, r <= 1300)
+        self.assertFalse(s.hit_floor)
+        self.assertEqual(s.capacity(), 1229)
+        # No floor when BatchTimeout is within the SLO; bytes cut first for big transactions.
+        self.assertEqual(capacity.slo_floor(500, dict(block, batch_timeout="100ms"), 1024), 0.0)
+        self.assertAlmostEqual(capacity.slo_floor(500, block, 100 * 1024), 0.99 * 20 * 2)
+        self.assertEqual(capacity.byte_size("512kb"), 512 * 1024)
+        with self.assertRaises(ValueError):
+            capacity.byte_size("MB")
+
     def test_confirmation_finds_the_highest_level_that_holds_in_at_most_three_runs(self):
         levels = [0.6, 0.7, 0.8, 0.9, 1.0]
         for holds_up_to, want in ((10000, 10000), (9500, 9000), (8000, 8000), (7999, 7000), (6500, 6000),

@@ -182,6 +182,15 @@ class CapacitySearchTest(unittest.TestCase):
         _, rates = self.search(10000, 9500, growth=1.1)
         self.assertLessEqual(len(rates), 4, rates)
 
+    def test_brokers_warm_up_at_a_rate_the_study_offers(self):
+        fac = wl.load("factorial", "kafka-3")          # no search, one fixed rate
+        self.assertEqual(study.warmup_rate(fac), min(fac.latency.rates))
+        self.assertLess(study.warmup_rate(fac), fac.capacity.start_rate)
+        load = wl.load("load")                         # several fixed rates: the lowest
+        self.assertEqual(study.warmup_rate(load), min(load.latency.rates))
+        prof = wl.load("profiles", "vs-high-throughput-kafka-3")   # a search: where it starts
+        self.assertEqual(study.warmup_rate(prof), prof.capacity.start_rate)
+
     def test_going_down_stops_at_the_slo_floor(self):
         # 500-transaction blocks, 2 s BatchTimeout, p99 <= 500 ms: below 990 tx/s a
         # block alone takes longer to fill than the SLO allows.

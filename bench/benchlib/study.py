@@ -30,7 +30,7 @@ from benchlib import env as envmod
 from benchlib import drivers, kafka_driver, placement, services, workload as wl
 from benchlib.record import RunResult
 from benchlib.record import read_json, read_jsonl, write_json
-from benchlib.runner import RunFailed, Runner
+from benchlib.runner import RunFailed, Runner, block_interval_s
 
 
 class StudyStopped(Exception):
@@ -245,10 +245,13 @@ class Study:
         with p99 under the workload's SLO (at most BROKER_WARMUP_RUNS), each
         recorded as kind 'warmup'. Each may take as long as a latency window's
         warm-up to become steady (with 5 s, two agreeing 2 s windows seldom fit:
-        runs with p99 ~125 ms were judged unsettled three times running)."""
+        runs with p99 ~125 ms were judged unsettled three times running).
+        Settled means p99 within the SLO beyond the block's fill time at
+        that rate (`warmup_p99_limit_ms`)."""
+        limit = warmup_p99_limit_ms(self.w)
         for i in range(1, self.BROKER_WARMUP_RUNS + 1):
             rec = self._warmup_run(eff, driver)
-            settled = bool(rec.steady) and rec.p99_ms is not None and rec.p99_ms <= self.w.capacity.slo_p99_ms
+            settled = bool(rec.steady) and rec.p99_ms is not None and rec.p99_ms <= limit
             if settled:
                 return
             p99 = f"{rec.p99_ms:,.0f} ms" if rec.p99_ms is not None else "none"
@@ -590,6 +593,14 @@ def warmup_rate(w):
     if w.capacity.max_steps or not w.latency.rates:
         return w.capacity.start_rate
     return min(w.latency.rates)
+
+
+def warmup_p99_limit_ms(w):
+    """The p99 under which a broker warm-up run counts as settled: the SLO
+    beyond the time a block takes to be cut at the warm-up's rate. At 1,000
+    tx/s a 500-transaction block alone takes 500 ms, so the bare SLO would
+    judge every warm-up run unsettled."""
+    return w.capacity.slo_p99_ms + 1000.0 * block_interval_s(warmup_rate(w), w.block)
 
 
 def _ms(v):

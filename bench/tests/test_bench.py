@@ -190,6 +190,11 @@ class CapacitySearchTest(unittest.TestCase):
         self.assertEqual(study.warmup_rate(load), min(load.latency.rates))
         prof = wl.load("profiles", "vs-high-throughput-kafka-3")   # a search: where it starts
         self.assertEqual(study.warmup_rate(prof), prof.capacity.start_rate)
+        # Settled: p99 within the SLO beyond a block's fill time at that rate
+        # (500 transactions at 2,000 tx/s: 250 ms; at 3,000 tx/s: 167 ms).
+        self.assertEqual(fac.latency.rates, [2000])
+        self.assertAlmostEqual(study.warmup_p99_limit_ms(fac), 500 + 250)
+        self.assertAlmostEqual(study.warmup_p99_limit_ms(prof), 500 + 1000 * 500 / 3000)
 
     def test_going_down_stops_at_the_slo_floor(self):
         # 500-transaction blocks, 2 s BatchTimeout, p99 <= 500 ms: below 990 tx/s a

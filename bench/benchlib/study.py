@@ -447,13 +447,14 @@ class Study:
                 summary["p99_at_capacity"] = held[-1].p99_ms if held else None
                 summary["capacity_run"] = held[-1].run_id if held else None
             summary["capacity"] = lo
-            if steps_allowed and lo:
-                self.log(f"  capacity {lo:,.0f} tx/s")
-            elif steps_allowed and search.hit_floor:
-                self.log(f"  no capacity: no step sustained down to {search.steps[-1][0]:,.0f} tx/s, and below "
-                         f"{floor:,.0f} tx/s a block fills slower than the p99 SLO allows")
-            elif steps_allowed:
-                self.log("  no capacity (no step sustained, or not confirmed)")
+            if steps_allowed:
+                if lo:
+                    self.log(f"  capacity {lo:,.0f} tx/s")
+                elif search.hit_floor:
+                    self.log(f"  no capacity: no step sustained down to {search.steps[-1][0]:,.0f} tx/s, and below "
+                             f"{floor:,.0f} tx/s a block fills slower than the p99 SLO allows")
+                else:
+                    self.log("  no capacity (no step sustained, or not confirmed)")
             ref = self.reference.get(cell.name)
             if ref:
                 # Not this study's measurement: recorded apart, so no capacity

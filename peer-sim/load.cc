@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "common/crypto.h"
 #include "common/kafka.h"
@@ -49,6 +50,24 @@ enum class Outcome { kAcked, kFailed, kPurged };
 
 uint64_t ShareOf(uint64_t total, uint64_t peers, uint64_t peer) {
   return total / peers + (peer < total % peers ? 1 : 0);
+}
+
+// What the producers sent between the last counters at or before `from_ms`
+// and the last at or before `to_ms` (counters start at zero); none without
+// counters or a window.
+std::optional<BatchCounters> BatchesInWindow(const std::vector<std::pair<int64_t, BatchCounters>>& samples,
+                                             int64_t from_ms, int64_t to_ms) {
+  if (samples.empty() || to_ms <= from_ms) return std::nullopt;
+  auto at = [&](int64_t t) {
+    BatchCounters c;
+    for (const auto& [ms, b] : samples) {
+      if (ms > t) break;
+      c = b;
+    }
+    return c;
+  };
+  const BatchCounters a = at(from_ms), b = at(to_ms);
+  return BatchCounters{b.batches - a.batches, b.records - a.records, b.bytes - a.bytes};
 }
 
 // What the run knows about each of its transactions, and the counters,
@@ -911,8 +930,29 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   const int64_t interval_ns = options.progress_interval_ms * 1'000'000;
   tracker.Progress();  // baseline for the first interval
   int64_t next_progress = start_ns + interval_ns;
+  // The producers' batch counters summed over the peers, each time they
+  // change (wall clock ms), to cut to the measured window at the end.
+  std::vector<std::pair<int64_t, BatchCounters>> batch_samples;
+  auto sample_batches = [&] {
+    BatchCounters sum;
+    bool any = false;
+    for (const Peer& p : peers) {
+      if (auto b = p.submitter->Batches()) {
+        any = true;
+        sum.batches += b->batches;
+        sum.records += b->records;
+        sum.bytes += b->bytes;
+      }
+    }
+    if (!any || (!batch_samples.empty() && batch_samples.back().second.batches == sum.batches &&
+                 batch_samples.back().second.records == sum.records)) {
+      return;
+    }
+    batch_samples.emplace_back(clock->WallNanos() / 1'000'000, sum);
+  };
   auto tick = [&] {
     tracker.Tick();
+    sample_batches();
     if (interval_ns > 0 && options.on_progress && clock->NowNanos() >= next_progress) {
       options.on_progress(tracker.Progress());
       next_progress += interval_ns;
@@ -955,6 +995,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   report->stopped_early = external_stop != nullptr && external_stop->load();
   tracker.Finish();
   tracker.Fill(report);
+  report->batches = BatchesInWindow(batch_samples, report->window_from_unix_ms, report->window_to_unix_ms);
   report->record_bytes = record_bytes.load();
   report->config["deliver_reconnects"] = listener ? listener->reconnects() : 0;
   if (options.rate > 0) report->offered_tps = options.rate;
@@ -1010,6 +1051,16 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["backlog_growth_tps"] = opt(r.backlog_growth_tps);
   j["undelivered_share"] = r.undelivered_share;
   j["latency_ms"] = {{"e2e", ToJson(r.e2e)}, {"ack", ToJson(r.ack)}};
+  if (r.batches) {
+    const double n = static_cast<double>(r.batches->batches);
+    j["producer_batches"] = {{"batches", r.batches->batches},
+                             {"records", r.batches->records},
+                             {"bytes", r.batches->bytes},
+                             {"records_per_batch", n > 0 ? static_cast<double>(r.batches->records) / n : 0.0},
+                             {"bytes_per_batch", n > 0 ? static_cast<double>(r.batches->bytes) / n : 0.0}};
+  } else {
+    j["producer_batches"] = nullptr;
+  }
   nlohmann::json series = nlohmann::json::array();
   for (const SeriesPoint& p : r.series) {
     series.push_back({{"t", p.t},
@@ -1110,6 +1161,13 @@ std::string ReportToText(const LoadReport& r) {
   };
   if (!raw) line("end-to-end", r.e2e, true);
   line(raw ? "ack" : "ack       ", r.ack, raw);
+  if (r.batches && r.batches->batches > 0) {
+    const double n = static_cast<double>(r.batches->batches);
+    std::snprintf(buf, sizeof(buf), "producer batches in the window: %llu, %.1f records / %.1f KB each on average\n",
+                  u(r.batches->batches), static_cast<double>(r.batches->records) / n,
+                  static_cast<double>(r.batches->bytes) / n / 1024.0);
+    out << buf;
+  }
   return out.str();
 }
 

@@ -238,6 +238,10 @@ struct LoadReport {
   double undelivered_share = 0;
   LatencySummary e2e;          // submit (due time) -> delivered
   LatencySummary ack;          // submit (due time) -> broker ack
+  // The producers' record batches sent in the measured window (kafka path,
+  // from their statistics, so each end is within one statistics interval,
+  // kBatchStatsIntervalMs, of the window's); none on the broadcast path.
+  std::optional<BatchCounters> batches;
   std::vector<SeriesPoint> series;
   // With block_times: the wall clock (ms since the Unix epoch) at which each
   // block after the start arrived, in order; at most kMaxBlockTimes.

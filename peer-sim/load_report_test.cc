@@ -188,6 +188,50 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
   EXPECT_TRUE(j["clean"].get<bool>());
 }
 
+TEST(LoadReportJson, ProducerBatchesAreNullWithoutCountersAndAveragedWith) {
+  LoadReport r;
+  r.config = {{"raw", false}};
+  EXPECT_TRUE(ReportToJson(r)["producer_batches"].is_null());
+  EXPECT_EQ(ReportToText(r).find("producer batches"), std::string::npos);
+  r.batches = BatchCounters{40, 1000, 1'060'000};
+  nlohmann::json j = ReportToJson(r);
+  EXPECT_EQ(j["producer_batches"]["batches"], 40);
+  EXPECT_EQ(j["producer_batches"]["records"], 1000);
+  EXPECT_EQ(j["producer_batches"]["bytes"], 1060000);
+  EXPECT_DOUBLE_EQ(j["producer_batches"]["records_per_batch"].get<double>(), 25.0);
+  EXPECT_DOUBLE_EQ(j["producer_batches"]["bytes_per_batch"].get<double>(), 26500.0);
+  const std::string text = ReportToText(r);
+  EXPECT_NE(text.find("producer batches in the window: 40, 25.0 records / 25.9 KB each"), std::string::npos) << text;
+}
+
+TEST(BatchStatistics, AddsOneIntervalsWindowsForTheTopicOnly) {
+  const std::string json = R"({"name": "p", "topics": {
+      "ch": {"topic": "ch", "batchsize": {"min": 1000, "max": 9000, "avg": 4000, "sum": 16000, "cnt": 4},
+             "batchcnt": {"min": 1, "max": 9, "avg": 4, "sum": 16, "cnt": 4}},
+      "other": {"batchsize": {"sum": 5, "cnt": 1}, "batchcnt": {"sum": 5, "cnt": 1}}}})";
+  BatchCounters c;
+  ASSERT_TRUE(AddBatchStatistics(json, "ch", &c));
+  EXPECT_EQ(c.batches, 4u);
+  EXPECT_EQ(c.records, 16u);
+  EXPECT_EQ(c.bytes, 16000u);
+  ASSERT_TRUE(AddBatchStatistics(json, "ch", &c));  // the next interval adds to it
+  EXPECT_EQ(c.batches, 8u);
+  EXPECT_EQ(c.records, 32u);
+  // Nothing added from what is not there or not a count.
+  for (const std::string& bad : {std::string("{"), std::string("[]"), std::string(R"({"topics": {}})"),
+                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": 1, "cnt": 1}}}})"),
+                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": -1, "cnt": 1},
+                                                                  "batchsize": {"sum": 1, "cnt": 1}}}})"),
+                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": "1", "cnt": 1},
+                                                                  "batchsize": {"sum": 1, "cnt": 1}}}})")}) {
+    EXPECT_FALSE(AddBatchStatistics(bad, "ch", &c)) << bad;
+  }
+  EXPECT_FALSE(AddBatchStatistics(json, "missing", &c));
+  EXPECT_EQ(c.batches, 8u);
+  EXPECT_EQ(c.records, 32u);
+  EXPECT_EQ(c.bytes, 32000u);
+}
+
 TEST(LoadReportText, NamesEachCountAndTheUndeliveredShare) {
   LoadReport r;
   r.config = {{"raw", false}};

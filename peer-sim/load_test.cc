@@ -11,11 +11,13 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "common/kafka.h"
 #include "ledger/block_util.h"
 #include "orderer/consensus/kafka/kafka_chain.h"
 #include "orderer/node.h"
+#include "peer-sim/submitter.h"
 #include "proto/ab.grpc.pb.h"
 #include "proto/kafka.pb.h"
 #include "tests/test_broker.h"
@@ -151,7 +153,15 @@ TEST_F(LoadTest, OpenLoopPresignedEveryTransactionDeliveredOnce) {
   EXPECT_DOUBLE_EQ(r.undelivered_share, 0);
   EXPECT_GE(progress_calls, 2);
   EXPECT_NEAR(static_cast<double>(r.record_bytes), 1024, 2);
+  // The producers' batches in the window, to a statistics interval at each
+  // end: some, of whole records of about record_bytes each.
+  ASSERT_TRUE(r.batches.has_value());
+  EXPECT_GT(r.batches->batches, 0u);
+  EXPECT_GE(r.batches->records, r.batches->batches);
+  EXPECT_LE(r.batches->records, r.submitted);
+  EXPECT_GE(r.batches->bytes, r.batches->records * r.record_bytes);
   nlohmann::json j = ReportToJson(r);
+  EXPECT_EQ(j["producer_batches"]["records"], r.batches->records);
   EXPECT_EQ(j["delivered"], r.delivered);
   EXPECT_EQ(j["config"]["peers"], 2);
   EXPECT_EQ(j["signing"], "presigned");
@@ -159,6 +169,38 @@ TEST_F(LoadTest, OpenLoopPresignedEveryTransactionDeliveredOnce) {
   EXPECT_EQ(j["config"]["profile_broker"], nlohmann::json({{"num.network.threads", "8"}}));
   EXPECT_TRUE(j["clean"].get<bool>());
   EXPECT_EQ(node->metrics().txs_ordered.load(), r.delivered);
+}
+
+// The kafka path's batch counters add up each statistics interval's
+// windows: once every record is acknowledged and two more intervals have
+// passed, they hold every record exactly once (a window that is not reset
+// at each interval would count records again), in fewer batches than
+// records when linger.ms lets records wait for each other.
+TEST_F(LoadTest, KafkaSubmitterCountsEachBatchOnce) {
+  SubmitterOptions so;
+  so.brokers = broker_->bootstrap();
+  so.topic = channel_;
+  so.producer_properties = {{"linger.ms", "50", "test"}, {"acks", "all", "test"}};
+  std::atomic<int> accepted{0};
+  so.on_outcome = [&](void*, SubmitOutcome outcome, const std::string&) {
+    if (outcome == SubmitOutcome::kAccepted) ++accepted;
+  };
+  std::unique_ptr<Submitter> sub;
+  Status st = MakeSubmitter(so, &sub);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const std::string record(1000, 'x');
+  constexpr int kRecords = 500;
+  for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(sub->Submit(record, nullptr).ok());
+  ASSERT_TRUE(sub->Flush(10000).ok());
+  EXPECT_EQ(accepted.load(), kRecords);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * kBatchStatsIntervalMs + 500));
+  std::optional<BatchCounters> b = sub->Batches();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->records, static_cast<uint64_t>(kRecords));
+  EXPECT_GE(b->batches, 1u);
+  EXPECT_LT(b->batches, static_cast<uint64_t>(kRecords) / 5) << "linger.ms 50 should gather records";
+  EXPECT_GE(b->bytes, b->records * record.size());
+  EXPECT_LT(b->bytes, b->records * (record.size() + 200));
 }
 
 TEST_F(LoadTest, SignInlineSignsInsideTheWindowAndSaysSo) {

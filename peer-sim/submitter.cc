@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <librdkafka/rdkafka.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -28,6 +29,30 @@ bool ParseSubmitPath(const std::string& name, SubmitPath* path) {
 
 const char* SubmitPathName(SubmitPath path) { return path == SubmitPath::kKafka ? "kafka" : "broadcast"; }
 
+bool AddBatchStatistics(std::string_view json, const std::string& topic, BatchCounters* counters) {
+  const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  auto topics = j.find("topics");
+  if (topics == j.end() || !topics->is_object()) return false;
+  auto t = topics->find(topic);
+  if (t == topics->end() || !t->is_object()) return false;
+  auto cnt = t->find("batchcnt");
+  auto size = t->find("batchsize");
+  if (cnt == t->end() || size == t->end() || !cnt->is_object() || !size->is_object()) return false;
+  auto count = [](const nlohmann::json& w, const char* key, uint64_t* out) {
+    auto v = w.find(key);
+    if (v == w.end() || !v->is_number() || v->get<double>() < 0) return false;
+    *out = v->get<uint64_t>();
+    return true;
+  };
+  uint64_t batches = 0, records = 0, bytes = 0;
+  if (!count(*cnt, "cnt", &batches) || !count(*cnt, "sum", &records) || !count(*size, "sum", &bytes)) return false;
+  counters->batches += batches;
+  counters->records += records;
+  counters->bytes += bytes;
+  return true;
+}
+
 namespace {
 
 class KafkaSubmitter final : public Submitter {
@@ -38,6 +63,19 @@ class KafkaSubmitter final : public Submitter {
     kafka::Producer::Options po;
     po.brokers = options_.brokers;
     po.properties = options_.producer_properties;
+    if (GetProperty(po.properties, "statistics.interval.ms").empty()) {
+      po.properties.push_back({"statistics.interval.ms", std::to_string(kBatchStatsIntervalMs), "peer-sim (batch sizes)"});
+    }
+    po.on_statistics = [this](std::string_view json) {
+      // An interval without the topic's batch windows (before its first
+      // send) adds nothing.
+      BatchCounters interval;
+      if (!AddBatchStatistics(json, options_.topic, &interval)) return;
+      std::lock_guard<std::mutex> l(batches_mu_);
+      batches_.batches += interval.batches;
+      batches_.records += interval.records;
+      batches_.bytes += interval.bytes;
+    };
     po.close_flush_timeout_ms = 0;  // the load generator bounds the exit itself
     po.on_delivery = [this](const kafka::DeliveryReport& r) {
       SubmitOutcome outcome = r.status.ok() ? SubmitOutcome::kAccepted
@@ -72,9 +110,17 @@ class KafkaSubmitter final : public Submitter {
   }
   Status Flush(int timeout_ms) override { return producer_->Flush(timeout_ms); }
   int Abandon(int timeout_ms) override { return producer_->Purge(timeout_ms); }
+  std::optional<BatchCounters> Batches() const override {
+    std::lock_guard<std::mutex> l(batches_mu_);
+    return batches_;
+  }
 
  private:
   SubmitterOptions options_;
+  mutable std::mutex batches_mu_;
+  BatchCounters batches_;  // GUARDED_BY(batches_mu_)
+  // Last: destroyed first, so its poll thread stops before the members its
+  // callbacks use.
   std::unique_ptr<kafka::Producer> producer_;
 };
 

@@ -17,7 +17,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/properties.h"
 #include "common/status.h"
@@ -29,6 +31,16 @@ enum class SubmitPath { kKafka, kBroadcast };
 // "kafka" | "broadcast"; false if neither.
 bool ParseSubmitPath(const std::string& name, SubmitPath* path);
 const char* SubmitPathName(SubmitPath path);
+
+// The record batches a producer has sent since it started, from
+// librdkafka's statistics: each statistics interval's batch count, records
+// and bytes for the topic (its batchcnt and batchsize windows) added up. One
+// topic with one partition, so a batch is one ProduceRequest's record set.
+struct BatchCounters {
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+};
 
 enum class SubmitOutcome {
   kAccepted,   // acknowledged: by the broker (kafka) or SUCCESS (broadcast)
@@ -66,7 +78,20 @@ class Submitter {
   // Gives up on everything unanswered: each gets kAbandoned. Waits up to
   // `timeout_ms` for that; returns how many are still unresolved (0 normally).
   virtual int Abandon(int timeout_ms) = 0;
+  // The batches sent so far, as of the producer's last statistics (every
+  // kBatchStatsIntervalMs); none on a path without a Kafka producer.
+  // Thread-safe.
+  virtual std::optional<BatchCounters> Batches() const { return std::nullopt; }
 };
+
+// How often the kafka path's producers report their statistics (librdkafka's
+// statistics.interval.ms, unless the producer properties set it).
+inline constexpr int kBatchStatsIntervalMs = 1000;
+
+// Adds one librdkafka statistics JSON's batch windows for `topic` (the
+// interval's batchcnt count and sum, batchsize sum) to *counters. False,
+// leaving *counters as it was, when the JSON is malformed or lacks them.
+bool AddBatchStatistics(std::string_view json, const std::string& topic, BatchCounters* counters);
 
 // Creates and connects a submitter (fails fast, with the address, when the
 // brokers or the orderer cannot be reached or the topic does not exist).

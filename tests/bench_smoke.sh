@@ -61,6 +61,8 @@ for r in steps:
     assert cpu["orderer"]["cpus"] == study["roles_cpus"]["orderer"], cpu
     assert cpu["orderer"]["cpu_s"] > 0 and cpu["peers"]["cpu_s"] > 0, cpu
     assert r["bottleneck"] in ("orderer", "broker+peers", "broker", "peers"), r["bottleneck"]
+    # The producers' batches in the window: whole records of about the transaction's size.
+    assert r["batch_records"] >= 1 and r["batch_bytes"] >= 1000 * r["batch_records"], r
 for c in cells:
     sustained = [s["rate"] for s in c["steps"] if s["sustained"]]
     assert c["search_capacity"] == max(sustained), c

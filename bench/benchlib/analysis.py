@@ -252,6 +252,8 @@ def latency_table(meta, rdf, by="fraction", cdf=None):
             row["p99_ms_wo"], row["p99_ms_wo_ci"] = stats.ci95(stats.without_outliers(row["p99_ms_values"], flags))
             row["undelivered"], _ = stats.ci95(gg["undelivered_share"])
             row["ack_p50_ms"], _ = stats.ci95(gg["ack_p50_ms"])
+            batch = [float(x) for x in gg.get("batch_records", []) if pd.notna(x)]
+            row["batch_records"] = stats.ci95(batch)[0] if batch else math.nan
             row["txs_per_block"], _ = stats.ci95(gg["txs_per_block"])
             for role in ROLES:
                 us = [float(x) for x in gg.get(f"cpu.{role}.us_per_tx", []) if pd.notna(x)]

@@ -86,6 +86,10 @@ class RunResult:
     mean_ms: float = None
     ack_p50_ms: float = None
     ack_p99_ms: float = None
+    # The producers' record batches in the window (kafka submit path): mean records and bytes per
+    # batch, from librdkafka's statistics. None when not recorded.
+    batch_records: float = None
+    batch_bytes: float = None
     sustained: bool = None    # steps: met every capacity criterion
     criteria: dict = dataclasses.field(default_factory=dict)  # steps: criterion -> passed
     blocks: int = None

@@ -477,9 +477,9 @@ def latency_section(lat_rows, by="fraction", capacity_from=None, references=None
     md += ["", "p99 without outliers: the same mean without repetitions more than 3 scaled MADs from the cell's "
            "median p99 at that point (the declared rule, n >= 4)."]
     md += ["", f"| cell | {'fraction' if by == 'fraction' else 'rate'} | offered tx/s | n | p50 ms | p95 ms | p99 ms | "
-           "p99 without outliers | p99.9 ms | max ms | broker ack p50 ms | tx/block | block interval ms | "
-           "p50 - interval/2 ms | undelivered |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "p99 without outliers | p99.9 ms | max ms | broker ack p50 ms | records / producer batch | tx/block | "
+           "block interval ms | p50 - interval/2 ms | undelivered |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in lat_rows:
         und = "–" if _nan(r["undelivered"]) else f"{r['undelivered'] * 100:.2f}%"
         at = f"{r['fraction']:.0%}" if by == "fraction" else f"{r['rate']:,.0f} tx/s"
@@ -493,7 +493,7 @@ def latency_section(lat_rows, by="fraction", capacity_from=None, references=None
                   f"{without} | "
                   f"{fmt(r['p999_ms'], r['p999_ms_ci'], 1)} | "
                   f"{fmt(r['max_ms'], r['max_ms_ci'], 1)} | {fmt(r['ack_p50_ms'], None, 1)} | "
-                  f"{fmt(r['txs_per_block'], None, 0)} | {fmt(interval, None, 0)} | {fmt(added, None, 1)} | {und} |")
+                  f"{fmt(r.get('batch_records', math.nan), None, 1)} | {fmt(r['txs_per_block'], None, 0)} | {fmt(interval, None, 0)} | {fmt(added, None, 1)} | {und} |")
     return md + [""]
 
 

@@ -268,6 +268,9 @@ class Runner:
         ack = r["latency_ms"]["ack"]
         if ack["count"]:
             rec.ack_p50_ms, rec.ack_p99_ms = ack["p50"], ack["p99"]
+        batches = r.get("producer_batches") or {}
+        if batches.get("batches"):
+            rec.batch_records, rec.batch_bytes = batches["records_per_batch"], batches["bytes_per_batch"]
         if not raw:
             rec.blocks, rec.txs_per_block, rec.cut_reasons = r["blocks"], r["txs_per_block"], r["cut_reasons"]
         rec.records_per_s = rec.acked_tps if raw else None

@@ -120,7 +120,8 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, rec
                         capacity_used=lo, offered_tps=rate, config=eff, delivered_tps=rate, p50_ms=p99 / 3,
                         p95_ms=p99 * 0.8, p99_ms=p99, p999_ms=p99 * 1.3, max_ms=p99 * 1.6, mean_ms=p99 / 3,
                         ack_p50_ms=2.0, txs_per_block=500, undelivered_share=0.0, window_s=w.latency.window_s,
-                        steady=True, warmup_s=5, submitted=int(rate * 60), delivered=int(rate * 60))
+                        steady=True, warmup_s=5, submitted=int(rate * 60), delivered=int(rate * 60),
+                        batch_records=4.0, batch_bytes=4.0 * 1060)
                 # The broker's and the peers' cost per transaction fall as the cell's capacity rises.
                 r.cpu = {role: {"cpus": placement.cpu_list(c), "cpu_s": 1.0, "util": 0.5,
                                 "us_per_tx": {"orderer": 90.0, "broker": 30.0 * 10000 / true,

@@ -755,7 +755,10 @@ class ReportTest(unittest.TestCase):
         # Each role's cost against the base, at the same load.
         self.assertIn("## CPU per transaction per role, at fixed offered rates", md)
         self.assertRegex(md, r"\| linger\.ms=25 \| 4,000 tx/s \| 5 \| [\d.]+ ± [\d.]+ \| [+-]\d+\.\d% \[")
-        self.assertIn("| block interval ms | p50 - interval/2 ms | undelivered |", md)
+        self.assertIn("| broker ack p50 ms | records / producer batch | tx/block | block interval ms | "
+                      "p50 - interval/2 ms | undelivered |", md)
+        # The producers' mean batch, beside the ack.
+        self.assertRegex(md, r"\| base \| 4,000 tx/s \| 4,000 \| 5 \|(?: [^|]+ \|){6} 2\.0 \| 4\.0 \| 500 \|")
         self.assert_png("latency-at-rates.png")
         for factor in w.factors:
             self.assertIn(f"### {factor}", md)

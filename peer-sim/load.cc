@@ -66,8 +66,7 @@ std::optional<BatchCounters> BatchesInWindow(const std::vector<std::pair<int64_t
     }
     return c;
   };
-  const BatchCounters a = at(from_ms), b = at(to_ms);
-  return BatchCounters{b.batches - a.batches, b.records - a.records, b.bytes - a.bytes};
+  return at(to_ms) - at(from_ms);
 }
 
 // What the run knows about each of its transactions, and the counters,
@@ -939,15 +938,10 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     for (const Peer& p : peers) {
       if (auto b = p.submitter->Batches()) {
         any = true;
-        sum.batches += b->batches;
-        sum.records += b->records;
-        sum.bytes += b->bytes;
+        sum += *b;
       }
     }
-    if (!any || (!batch_samples.empty() && batch_samples.back().second.batches == sum.batches &&
-                 batch_samples.back().second.records == sum.records)) {
-      return;
-    }
+    if (!any || (!batch_samples.empty() && batch_samples.back().second == sum)) return;
     batch_samples.emplace_back(clock->WallNanos() / 1'000'000, sum);
   };
   auto tick = [&] {

@@ -47,9 +47,7 @@ bool AddBatchStatistics(std::string_view json, const std::string& topic, BatchCo
   };
   uint64_t batches = 0, records = 0, bytes = 0;
   if (!count(*cnt, "cnt", &batches) || !count(*cnt, "sum", &records) || !count(*size, "sum", &bytes)) return false;
-  counters->batches += batches;
-  counters->records += records;
-  counters->bytes += bytes;
+  *counters += BatchCounters{batches, records, bytes};
   return true;
 }
 
@@ -72,9 +70,7 @@ class KafkaSubmitter final : public Submitter {
       BatchCounters interval;
       if (!AddBatchStatistics(json, options_.topic, &interval)) return;
       std::lock_guard<std::mutex> l(batches_mu_);
-      batches_.batches += interval.batches;
-      batches_.records += interval.records;
-      batches_.bytes += interval.bytes;
+      batches_ += interval;
     };
     po.close_flush_timeout_ms = 0;  // the load generator bounds the exit itself
     po.on_delivery = [this](const kafka::DeliveryReport& r) {

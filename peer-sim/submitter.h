@@ -40,6 +40,18 @@ struct BatchCounters {
   uint64_t batches = 0;
   uint64_t records = 0;
   uint64_t bytes = 0;
+
+  BatchCounters& operator+=(const BatchCounters& o) {
+    batches += o.batches;
+    records += o.records;
+    bytes += o.bytes;
+    return *this;
+  }
+  // What was sent between an earlier reading `o` and this one.
+  BatchCounters operator-(const BatchCounters& o) const {
+    return {batches - o.batches, records - o.records, bytes - o.bytes};
+  }
+  bool operator==(const BatchCounters&) const = default;
 };
 
 enum class SubmitOutcome {

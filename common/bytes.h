@@ -6,7 +6,6 @@
 #include <string>
 #include <string_view>
 
-#include "common/crypto.h"
 
 namespace ordering {
 
@@ -24,11 +23,6 @@ inline uint64_t ReadBe(std::string_view s, size_t pos, int bytes) {
   uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[pos + i]);
   return v;
-}
-
-// A digest as the raw 32 bytes stored in headers.
-inline std::string DigestBytes(const Digest& d) {
-  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
 }  // namespace ordering

@@ -18,6 +18,10 @@ namespace ordering {
 using Digest = std::array<uint8_t, 32>;
 
 Digest Sha256(std::string_view data);
+// A digest as the raw 32 bytes stored in block headers.
+inline std::string DigestBytes(const Digest& d) {
+  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+}
 // Lower-case hex of arbitrary bytes.
 std::string ToHex(std::string_view bytes);
 std::string ToHex(const Digest& d);

@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "common/bytes.h"
+#include "common/envelope.h"
 #include "ledger/block_util.h"
 
 namespace ordering {
@@ -265,11 +266,10 @@ Status BlockStore::Verify(const VerifyOptions& options, VerifyResult* result) co
                              ") is not indexed at this position (duplicate or missing index entry)");
         }
         if (options.check_signatures) {
-          Envelope env;
-          Payload payload;
-          env.ParseFromString(block.data().data(static_cast<int>(i)));
-          payload.ParseFromString(env.payload());
-          if (!verifier.Verify(payload.header().creator(), env.payload(), env.signature())) {
+          DecodedTx tx;
+          s = DecodeTx(block.data().data(static_cast<int>(i)), &tx);
+          if (!s.ok()) return fail(n, "transaction " + ids[i] + ": " + s.message());
+          if (!verifier.Verify(tx.header().creator(), tx.envelope.payload(), tx.envelope.signature())) {
             return fail(n, "transaction " + ids[i] + " has a bad signature");
           }
         }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common/bytes.h"
+#include "common/envelope.h"
 
 namespace ordering {
 namespace {
@@ -96,15 +97,14 @@ Block MakeGenesisBlock(const ChannelConfig& config) {
 Status ExtractTxIds(const Block& block, std::vector<std::string>* tx_ids) {
   tx_ids->clear();
   tx_ids->reserve(block.data().data_size());
-  Envelope env;
-  Payload payload;
+  DecodedTx tx;
   for (int i = 0; i < block.data().data_size(); ++i) {
-    if (!env.ParseFromString(block.data().data(i)) || !payload.ParseFromString(env.payload()) ||
-        !payload.has_header() || payload.header().tx_id().empty()) {
+    Status st = DecodeTx(block.data().data(i), &tx);
+    if (!st.ok()) {
       return Status::Corruption("block " + std::to_string(block.header().number()) + ": entry " +
-                                std::to_string(i) + " is not a transaction envelope");
+                                std::to_string(i) + " is not a transaction envelope (" + st.message() + ")");
     }
-    tx_ids->push_back(payload.header().tx_id());
+    tx_ids->push_back(tx.tx_id());
   }
   return Status::OK();
 }
@@ -149,15 +149,15 @@ nlohmann::json BlockToJson(const Block& block, bool with_envelopes,
   }
   nlohmann::json ids = nlohmann::json::array();
   nlohmann::json envs = nlohmann::json::array();
-  Envelope env;
-  Payload payload;
+  DecodedTx tx;
   for (const std::string& raw : block.data().data()) {
-    if (!env.ParseFromString(raw) || !payload.ParseFromString(env.payload())) {
+    Status st = DecodeTx(raw, &tx);
+    if (!st.ok()) {
       ids.push_back(nullptr);
-      if (with_envelopes) envs.push_back({{"error", "not a transaction envelope"}});
+      if (with_envelopes) envs.push_back({{"error", "not a transaction envelope: " + st.message()}});
       continue;
     }
-    const Header& hd = payload.header();
+    const Header& hd = tx.header();
     ids.push_back(hd.tx_id());
     if (with_envelopes) {
       envs.push_back({{"tx_id", hd.tx_id()},
@@ -165,8 +165,8 @@ nlohmann::json BlockToJson(const Block& block, bool with_envelopes,
                       {"timestamp_unix_nanos", hd.timestamp_unix_nanos()},
                       {"creator", ToHex(hd.creator())},
                       {"nonce", ToHex(hd.nonce())},
-                      {"data_bytes", payload.data().size()},
-                      {"signature", ToHex(env.signature())}});
+                      {"data_bytes", tx.payload.data().size()},
+                      {"signature", ToHex(tx.envelope.signature())}});
     }
   }
   j["tx_ids"] = std::move(ids);

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "common/crypto.h"
+#include "common/envelope.h"
 #include "common/kafka.h"
 #include "peer-sim/deliver_listener.h"
 #include "peer-sim/steady.h"
@@ -207,8 +208,7 @@ class Tracker {
   }
 
   void OnBlock(const Block& block) {
-    Envelope env;
-    Payload payload;
+    DecodedTx tx;
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = clock_->NowNanos();
     if (!seen_first_block_) {
@@ -224,8 +224,8 @@ class Tracker {
       block_unix_ms_.push_back((now + wall_offset_ns_) / 1'000'000);
     }
     for (const std::string& raw : block.data().data()) {
-      if (!env.ParseFromString(raw) || !payload.ParseFromString(env.payload())) continue;
-      auto it = ids_.find(payload.header().tx_id());
+      if (!DecodeTx(raw, &tx).ok()) continue;
+      auto it = ids_.find(tx.tx_id());
       if (it == ids_.end()) continue;  // another client's transaction
       TxState& s = states_[it->second.peer][it->second.index];
       if (s.delivered) {

@@ -2,7 +2,6 @@
 
 #include <grpcpp/grpcpp.h>
 #include <librdkafka/rdkafka.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "common/kafka.h"
+#include "common/kafka_stats.h"
 #include "proto/ab.grpc.pb.h"
 
 namespace ordering {
@@ -30,24 +30,14 @@ bool ParseSubmitPath(const std::string& name, SubmitPath* path) {
 const char* SubmitPathName(SubmitPath path) { return path == SubmitPath::kKafka ? "kafka" : "broadcast"; }
 
 bool AddBatchStatistics(std::string_view json, const std::string& topic, BatchCounters* counters) {
-  const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return false;
-  auto topics = j.find("topics");
-  if (topics == j.end() || !topics->is_object()) return false;
-  auto t = topics->find(topic);
-  if (t == topics->end() || !t->is_object()) return false;
-  auto cnt = t->find("batchcnt");
-  auto size = t->find("batchsize");
-  if (cnt == t->end() || size == t->end() || !cnt->is_object() || !size->is_object()) return false;
-  auto count = [](const nlohmann::json& w, const char* key, uint64_t* out) {
-    auto v = w.find(key);
-    if (v == w.end() || !v->is_number() || v->get<double>() < 0) return false;
-    *out = v->get<uint64_t>();
-    return true;
-  };
-  uint64_t batches = 0, records = 0, bytes = 0;
-  if (!count(*cnt, "cnt", &batches) || !count(*cnt, "sum", &records) || !count(*size, "sum", &bytes)) return false;
-  *counters += BatchCounters{batches, records, bytes};
+  kafka::ClientStats stats;
+  if (!kafka::ParseClientStats(json, &stats)) return false;
+  const kafka::TopicStats* t = stats.Topic(topic);
+  if (t == nullptr || !t->batchcnt || !t->batchsize || !t->batchcnt->counts_valid || !t->batchsize->counts_valid) {
+    return false;
+  }
+  *counters += BatchCounters{static_cast<uint64_t>(t->batchcnt->cnt), static_cast<uint64_t>(t->batchcnt->sum),
+                             static_cast<uint64_t>(t->batchsize->sum)};
   return true;
 }
 

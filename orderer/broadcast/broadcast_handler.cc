@@ -14,7 +14,7 @@ grpc::Status BroadcastHandler::Handle(grpc::ServerContext* context,
   while (stream->Read(&env)) {
     metrics_->broadcast_received++;
     response.Clear();
-    CheckedEnvelope checked = validator.Check(env.SerializeAsString());
+    CheckedEnvelope checked = validator.Check(env);
     if (!checked.ok()) {
       metrics_->Reject(checked.cause);
       response.set_status(BROADCAST_STATUS_BAD_REQUEST);

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "proto/common.pb.h"
+#include "common/envelope.h"
 
 namespace ordering {
 
@@ -39,14 +39,20 @@ CheckedEnvelope Validator::Check(std::string envelope) {
                                                std::to_string(options_.absolute_max_bytes));
   }
   // 2. Structure.
-  Envelope env;
-  if (!env.ParseFromString(envelope)) return Reject(RejectCause::kMalformed, "envelope does not parse");
-  Payload payload;
-  if (!payload.ParseFromString(env.payload())) return Reject(RejectCause::kMalformed, "payload does not parse");
-  if (!payload.has_header()) return Reject(RejectCause::kMalformed, "payload has no header");
-  const Header& h = payload.header();
-  if (h.tx_id().empty()) return Reject(RejectCause::kMalformed, "header has no tx id");
-  if (h.creator().empty()) return Reject(RejectCause::kMalformed, "header has no creator");
+  Status st = DecodeTx(envelope, &decoded_);
+  if (!st.ok()) return Reject(RejectCause::kMalformed, st.message());
+  return CheckDecoded(decoded_.envelope, &envelope);
+}
+
+CheckedEnvelope Validator::Check(const Envelope& envelope) {
+  // 1. gRPC bounds what it parses (max receive size); 2. its payload.
+  Status st = DecodePayload(envelope, &decoded_);
+  if (!st.ok()) return Reject(RejectCause::kMalformed, st.message());
+  return CheckDecoded(envelope, nullptr);
+}
+
+CheckedEnvelope Validator::CheckDecoded(const Envelope& env, std::string* bytes) {
+  const Header& h = decoded_.header();
   // 3. Size as the cutter counts it.
   const uint64_t size = env.payload().size() + env.signature().size();
   if (size > options_.absolute_max_bytes) {
@@ -79,7 +85,9 @@ CheckedEnvelope Validator::Check(std::string envelope) {
   CheckedEnvelope m;
   m.tx.size = size;
   m.tx.tx_id = h.tx_id();
-  m.tx.envelope = std::move(envelope);
+  // The block stores the envelope's bytes: those received, or (gRPC parsed
+  // them) the envelope serialized once, here.
+  m.tx.envelope = bytes != nullptr ? std::move(*bytes) : env.SerializeAsString();
   return m;
 }
 

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "common/crypto.h"
+#include "common/envelope.h"
 #include "common/histogram.h"
 #include "orderer/cutter/block_cutter.h"
 
@@ -71,11 +72,20 @@ class Validator {
   explicit Validator(const IngressOptions& options) : options_(options) {}
   // `envelope` is taken (moved into the result when accepted).
   CheckedEnvelope Check(std::string envelope);
+  // The same checks for an envelope gRPC has parsed already (Broadcast):
+  // its payload is decoded, the envelope is not parsed again, and it is
+  // serialized once, only if accepted.
+  CheckedEnvelope Check(const Envelope& envelope);
   const IngressOptions& options() const { return options_; }
 
  private:
+  // Checks 3-6 on a decoded envelope; `bytes`: its serialized form, or
+  // nullptr to serialize `env` when accepted.
+  CheckedEnvelope CheckDecoded(const Envelope& env, std::string* bytes);
+
   IngressOptions options_;
   Verifier verifier_;
+  DecodedTx decoded_;  // reused across checks
 };
 
 }  // namespace ordering

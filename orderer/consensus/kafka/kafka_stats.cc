@@ -1,7 +1,6 @@
 #include "orderer/consensus/kafka/kafka_stats.h"
 
-#include <nlohmann/json.hpp>
-
+#include "common/kafka_stats.h"
 #include "common/prometheus_util.h"
 
 namespace ordering::kafka_backend {
@@ -37,21 +36,16 @@ const FamilyInfo kFamilies[] = {
     {"kafka_client_messages_received_total", "Messages received from brokers.", prometheus::MetricType::Counter},
 };
 
-double Num(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
 }  // namespace
 
 void KafkaStatsCollector::Update(const std::string& client, std::string_view json) {
-  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  std::vector<Sample> samples;
-  if (!j.is_object()) {
+  kafka::ClientStats stats;
+  if (!kafka::ParseClientStats(json, &stats)) {
     std::lock_guard<std::mutex> l(mu_);
     ++errors_;
     return;
   }
+  std::vector<Sample> samples;
   using Labels = std::vector<prometheus::ClientMetric::Label>;
   const Labels base = {{"client", client}};
   auto with = [&](Labels extra) {
@@ -59,39 +53,32 @@ void KafkaStatsCollector::Update(const std::string& client, std::string_view jso
     l.insert(l.end(), extra.begin(), extra.end());
     return l;
   };
-  if (auto brokers = j.find("brokers"); brokers != j.end() && brokers->is_object()) {
-    for (const auto& [name, b] : brokers->items()) {
-      // The bootstrap entries and logical brokers (the group coordinator) have no node id.
-      if (Num(b, "nodeid") < 0) continue;
-      const std::string broker = std::to_string(static_cast<int64_t>(Num(b, "nodeid")));
-      for (const auto& [key, family] : {std::pair{"rtt", "kafka_client_broker_rtt_seconds"},
-                                        {"int_latency", "kafka_client_broker_int_latency_seconds"},
-                                        {"outbuf_latency", "kafka_client_broker_outbuf_latency_seconds"}}) {
-        auto w = b.find(key);
-        if (w == b.end() || !w->is_object() || Num(*w, "cnt") <= 0) continue;  // nothing in this window
-        for (const auto& [q, field] : {std::pair{"0.5", "p50"}, {"0.99", "p99"}}) {
-          samples.push_back({family, with({{"broker", broker}, {"quantile", q}}), Num(*w, field) / 1e6});
-        }
-      }
-      samples.push_back({"kafka_client_broker_requests_sent_total", with({{"broker", broker}}), Num(b, "tx")});
-      samples.push_back({"kafka_client_broker_responses_received_total", with({{"broker", broker}}), Num(b, "rx")});
-      samples.push_back({"kafka_client_broker_request_retries_total", with({{"broker", broker}}), Num(b, "txretries")});
+  for (const kafka::BrokerStats& b : stats.brokers) {
+    // The bootstrap entries and logical brokers (the group coordinator) have no node id.
+    if (b.node_id < 0) continue;
+    const std::string broker = std::to_string(b.node_id);
+    for (const auto& [window, family] : {std::pair{&b.rtt, "kafka_client_broker_rtt_seconds"},
+                                         {&b.int_latency, "kafka_client_broker_int_latency_seconds"},
+                                         {&b.outbuf_latency, "kafka_client_broker_outbuf_latency_seconds"}}) {
+      if (!*window || (*window)->cnt <= 0) continue;  // nothing in this window
+      samples.push_back({family, with({{"broker", broker}, {"quantile", "0.5"}}), (*window)->p50 / 1e6});
+      samples.push_back({family, with({{"broker", broker}, {"quantile", "0.99"}}), (*window)->p99 / 1e6});
+    }
+    samples.push_back({"kafka_client_broker_requests_sent_total", with({{"broker", broker}}), b.tx});
+    samples.push_back({"kafka_client_broker_responses_received_total", with({{"broker", broker}}), b.rx});
+    samples.push_back({"kafka_client_broker_request_retries_total", with({{"broker", broker}}), b.txretries});
+  }
+  for (const kafka::TopicStats& t : stats.topics) {
+    for (const auto& [window, family] : {std::pair{&t.batchsize, "kafka_client_batch_bytes"},
+                                         {&t.batchcnt, "kafka_client_batch_messages"}}) {
+      if (!*window || (*window)->cnt <= 0) continue;
+      samples.push_back({family, with({{"topic", t.name}, {"stat", "avg"}}), (*window)->avg});
+      samples.push_back({family, with({{"topic", t.name}, {"stat", "p99"}}), (*window)->p99});
     }
   }
-  if (auto topics = j.find("topics"); topics != j.end() && topics->is_object()) {
-    for (const auto& [topic, t] : topics->items()) {
-      for (const auto& [key, family] : {std::pair{"batchsize", "kafka_client_batch_bytes"},
-                                        {"batchcnt", "kafka_client_batch_messages"}}) {
-        auto w = t.find(key);
-        if (w == t.end() || !w->is_object() || Num(*w, "cnt") <= 0) continue;
-        samples.push_back({family, with({{"topic", topic}, {"stat", "avg"}}), Num(*w, "avg")});
-        samples.push_back({family, with({{"topic", topic}, {"stat", "p99"}}), Num(*w, "p99")});
-      }
-    }
-  }
-  samples.push_back({"kafka_client_messages_queued", base, Num(j, "msg_cnt")});
-  samples.push_back({"kafka_client_messages_sent_total", base, Num(j, "txmsgs")});
-  samples.push_back({"kafka_client_messages_received_total", base, Num(j, "rxmsgs")});
+  samples.push_back({"kafka_client_messages_queued", base, stats.msg_cnt});
+  samples.push_back({"kafka_client_messages_sent_total", base, stats.txmsgs});
+  samples.push_back({"kafka_client_messages_received_total", base, stats.rxmsgs});
   std::lock_guard<std::mutex> l(mu_);
   by_client_[client] = std::move(samples);
 }

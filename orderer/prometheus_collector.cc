@@ -85,7 +85,7 @@ std::vector<prometheus::MetricFamily> OrdererCollector::Collect() const {
   for (const auto& item : own.items()) {
     const std::string name = ConsenterMetricName(consensus_, item.key());
     if (name == committed_name) continue;
-    auto f = MakeFamily(name.c_str(), "A counter of the consensus backend (see README).", MetricType::Gauge);
+    auto f = MakeFamily(name.c_str(), "A counter of the consensus backend (see docs/operations.md).", MetricType::Gauge);
     AddSample(&f, ch, static_cast<double>(item.value().get<int64_t>()));
     out.push_back(std::move(f));
   }

@@ -1,7 +1,7 @@
 // The orderer's metrics in Prometheus's terms, read from OrdererMetrics at
 // scrape time (the pipeline keeps writing its lock-free counters; nothing
 // on the ordering path knows about Prometheus). Names follow Hyperledger
-// Fabric's orderer where Fabric has the metric; README lists them all.
+// Fabric's orderer where Fabric has the metric; docs/operations.md lists them all.
 #pragma once
 
 #include <prometheus/collectable.h>

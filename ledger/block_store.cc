@@ -152,14 +152,7 @@ Status BlockStore::Append(const Block& block) {
   if (options_.read_only) return Status::InvalidArgument("ledger is open read-only");
   LedgerInfo cur = Info();
   const BlockHeader& h = block.header();
-  if (h.number() != cur.height) {
-    return Status::InvalidArgument("block number " + std::to_string(h.number()) + " but ledger height is " +
-                                   std::to_string(cur.height));
-  }
-  if (h.previous_hash() != cur.last_hash) {
-    return Status::InvalidArgument("block " + std::to_string(h.number()) +
-                                   " does not link to the last block (previous_hash mismatch)");
-  }
+  ORDERING_RETURN_IF_ERROR(AppendCheck(cur, block));
   std::string bytes;
   if (!block.SerializeToString(&bytes)) return Status::Internal("serializing block");
 

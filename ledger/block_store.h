@@ -25,6 +25,7 @@
 #include "common/crypto.h"
 #include "common/status.h"
 #include "common/types.h"
+#include "ledger/ledger.h"
 #include "proto/common.pb.h"
 
 namespace rocksdb {
@@ -42,17 +43,6 @@ struct LedgerOptions {
   // Default: false. Open for reading only (RocksDB's read-only mode: a
   // consistent view as of open time, usable on a live orderer's directory).
   bool read_only = false;
-};
-
-struct LedgerInfo {
-  uint64_t height = 0;               // number of blocks; 0 = empty ledger
-  std::string last_hash;             // BlockHash of block height-1 (raw 32 bytes); empty if height 0
-  std::string last_consenter;        // metadata.consenter of block height-1 (empty for genesis)
-};
-
-struct TxLocation {
-  BlockNumber block{0};
-  uint32_t index = 0;  // position in block.data
 };
 
 // A consensus backend's own check of its metadata, block by block:
@@ -79,24 +69,19 @@ struct VerifyResult {
   std::string problem;                         // what was wrong with it
 };
 
-class BlockStore {
+class BlockStore final : public Ledger {
  public:
   [[nodiscard]] static Status Open(const LedgerOptions& options, std::unique_ptr<BlockStore>* out);
-  ~BlockStore();
+  ~BlockStore() override;
 
-  LedgerInfo Info() const;
+  LedgerInfo Info() const override;
+  // As Ledger::Append, in one RocksDB WriteBatch (synced when
+  // LedgerOptions::sync_writes).
+  Status Append(const Block& block) override;
+  Status GetBlock(BlockNumber number, Block* block) const override;
+  Status FindTx(std::string_view tx_id, TxLocation* location) const override;
 
-  // REQUIRES: block.header().number() == Info().height and
-  //           block.header().previous_hash() == Info().last_hash.
-  // Writes the block, its tx-id index entries (not for genesis) and the new
-  // info atomically; returns InvalidArgument (and writes nothing) if the
-  // requirements do not hold.
-  [[nodiscard]] Status Append(const Block& block);
-
-  [[nodiscard]] Status GetBlock(BlockNumber number, Block* block) const;
   [[nodiscard]] Status GetBlockBytes(BlockNumber number, std::string* bytes) const;
-  // NotFound if the tx id is not in any stored block.
-  [[nodiscard]] Status FindTx(std::string_view tx_id, TxLocation* location) const;
 
   // Recomputes every block's data hash and the hash chain, checks numbering,
   // genesis, the index, the backend's metadata check (if given) and that the

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "common/bytes.h"
 #include "ledger/block_util.h"
 
 namespace ordering {
@@ -33,14 +32,22 @@ ChannelOptions FromChannelConfig(const ChannelConfig& c) {
 
 }  // namespace
 
-ChainSupport::ChainSupport(const ChannelOptions& options, BlockStore* ledger,
-                           OrdererMetrics* metrics, const Clock* clock)
-    : options_(options), ledger_(ledger), metrics_(metrics), clock_(clock),
-      cutter_(options.batch_size) {}
+ChainSupport::ChainSupport(const ChannelOptions& options, Ledger* ledger, OrdererMetrics* metrics,
+                           const Clock* clock)
+    : options_(options),
+      ledger_(ledger),
+      metrics_(metrics),
+      clock_(clock),
+      cutter_(options.batch_size),
+      timer_(options.batch_timeout_ms) {
+  const LedgerInfo info = ledger->Info();
+  head_number_ = info.height;
+  head_hash_ = info.last_hash;
+}
 
-Status ChainSupport::Create(const ChannelOptions& requested, const std::string& consensus_type,
-                            BlockStore* ledger, OrdererMetrics* metrics, const Clock* clock,
-                            std::unique_ptr<ChainSupport>* out, std::string* config_note) {
+Status ChainSupport::Create(const ChannelOptions& requested, const std::string& consensus_type, Ledger* ledger,
+                            OrdererMetrics* metrics, const Clock* clock, std::unique_ptr<ChainSupport>* out,
+                            std::string* config_note) {
   const BatchSizeOptions& b = requested.batch_size;
   if (b.max_message_count == 0) return Status::InvalidArgument("MaxMessageCount must be > 0");
   if (b.preferred_max_bytes == 0 || b.preferred_max_bytes > b.absolute_max_bytes) {
@@ -60,18 +67,17 @@ Status ChainSupport::Create(const ChannelOptions& requested, const std::string& 
     ChannelConfig stored;
     ORDERING_RETURN_IF_ERROR(ReadGenesisConfig(genesis, &stored));
     if (stored.channel_id() != requested.channel_id) {
-      return Status::InvalidArgument("ledger belongs to channel '" + stored.channel_id() +
-                                     "', not '" + requested.channel_id + "'");
+      return Status::InvalidArgument("ledger belongs to channel '" + stored.channel_id() + "', not '" +
+                                     requested.channel_id + "'");
     }
     if (stored.consensus_type() != consensus_type) {
-      return Status::InvalidArgument("ledger was ordered by '" + stored.consensus_type() +
-                                     "', not '" + consensus_type + "'");
+      return Status::InvalidArgument("ledger was ordered by '" + stored.consensus_type() + "', not '" +
+                                     consensus_type + "'");
     }
     effective = FromChannelConfig(stored);
     if (config_note != nullptr && stored.SerializeAsString() != wanted.SerializeAsString()) {
-      *config_note = "batch settings come from the ledger's genesis block (" +
-                     stored.ShortDebugString() + "); the requested ones (" +
-                     wanted.ShortDebugString() + ") are ignored";
+      *config_note = "batch settings come from the ledger's genesis block (" + stored.ShortDebugString() +
+                     "); the requested ones (" + wanted.ShortDebugString() + ") are ignored";
     }
   }
   metrics->height = ledger->Info().height;
@@ -106,44 +112,104 @@ Status ChainSupport::BlockHashAt(BlockNumber number, std::string* hash) const {
 void ChainSupport::AddListener(BlockListener listener) { listeners_.push_back(std::move(listener)); }
 
 bool ChainSupport::IsDuplicate(const std::string& tx_id) const {
-  if (pending_tx_ids_.count(tx_id)) return true;
+  if (pending_ids_.count(tx_id)) return true;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (unwritten_ids_.count(tx_id)) return true;
+  }
   TxLocation loc;
   return ledger_->FindTx(tx_id, &loc).ok();
 }
 
-OrderedResult ChainSupport::Ordered(CutterMessage msg) {
-  pending_tx_ids_.insert(msg.tx_id);
-  OrderedResult r = cutter_.Ordered(std::move(msg));
-  for (const Batch& b : r.batches) {
-    for (const CutterMessage& m : b.messages) pending_tx_ids_.erase(m.tx_id);
-  }
-  return r;
+void ChainSupport::ForgetPending(const Batch& batch) {
+  for (const CutterMessage& m : batch.messages) pending_ids_.erase(m.tx_id);
 }
 
-Batch ChainSupport::CutPending(CutReason reason) {
-  Batch b = cutter_.Cut(reason);
-  for (const CutterMessage& m : b.messages) pending_tx_ids_.erase(m.tx_id);
+OrderOutcome ChainSupport::Order(CutterMessage tx) {
+  OrderOutcome out;
+  if (IsDuplicate(tx.tx_id)) {
+    metrics_->Reject(RejectCause::kDuplicate);
+    SPDLOG_DEBUG("rejected tx {}: duplicate", tx.tx_id);
+    out.duplicate = true;
+    return out;
+  }
+  const int64_t now = clock_->NowNanos();
+  timer_.Arrived(now, cutter_.pending_count() == 0);
+  pending_ids_.insert(tx.tx_id);
+  OrderedResult r = cutter_.Ordered(std::move(tx));
+  const std::vector<int64_t> first_seen = timer_.Ordered(r, now);
+  out.batches.reserve(r.batches.size());
+  for (size_t i = 0; i < r.batches.size(); ++i) {
+    ForgetPending(r.batches[i]);
+    const bool holds = r.message_in_batches && i + 1 == r.batches.size();
+    out.batches.push_back(OrderedBatch{std::move(r.batches[i]), first_seen[i], holds});
+  }
+  return out;
+}
+
+OrderedBatch ChainSupport::CutPending() {
+  timer_.Clear();
+  OrderedBatch b{cutter_.Cut(CUT_REASON_TIMEOUT), timer_.first_seen(), false};
+  ForgetPending(b.batch);
   return b;
 }
 
-Status ChainSupport::WriteBlock(Batch batch, std::string consenter_metadata, int64_t first_seen_nanos) {
-  LedgerInfo info = ledger_->Info();
+std::vector<CutterMessage> ChainSupport::TakePending() {
+  timer_.Clear();
+  Batch b = cutter_.Cut(CUT_REASON_TIMEOUT);
+  ForgetPending(b);
+  return std::move(b.messages);
+}
+
+std::shared_ptr<const Block> ChainSupport::CreateNextBlock(Batch batch, std::string consenter_metadata) {
   std::vector<std::string> envelopes;
+  std::vector<std::string> ids;
   envelopes.reserve(batch.messages.size());
-  for (CutterMessage& m : batch.messages) envelopes.push_back(std::move(m.envelope));
+  ids.reserve(batch.messages.size());
+  for (CutterMessage& m : batch.messages) {
+    envelopes.push_back(std::move(m.envelope));
+    ids.push_back(std::move(m.tx_id));
+  }
   BlockMetadata md;
   md.set_cut_reason(batch.reason);
   md.set_consenter(std::move(consenter_metadata));
-  return AppendBlock(std::make_shared<Block>(MakeBlock(BlockNumber(info.height), info.last_hash, std::move(envelopes), md)),
-                     first_seen_nanos);
+  std::lock_guard<std::mutex> l(mu_);
+  auto block = std::make_shared<Block>(MakeBlock(BlockNumber(head_number_), head_hash_, std::move(envelopes), md));
+  for (const std::string& id : ids) unwritten_ids_.insert(id);
+  unwritten_[head_number_] = std::move(ids);
+  head_hash_ = DigestBytes(BlockHash(*block));
+  ++head_number_;
+  return block;
 }
 
-Status ChainSupport::AppendBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos) {
+void ChainSupport::ResetBlockCreator() {
+  const LedgerInfo info = ledger_->Info();
+  std::lock_guard<std::mutex> l(mu_);
+  unwritten_.clear();
+  unwritten_ids_.clear();
+  head_number_ = info.height;
+  head_hash_ = info.last_hash;
+}
+
+Status ChainSupport::WriteBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos) {
   const uint64_t number = block->header().number();
   const int64_t write_start = clock_->NowNanos();
   if (first_seen_nanos > 0) metrics_->block_fill_duration.ObserveNanos(write_start - first_seen_nanos);
   ORDERING_RETURN_IF_ERROR(ledger_->Append(*block).WithContext("appending block " + std::to_string(number)));
   metrics_->BlockWritten(static_cast<uint64_t>(std::max<int64_t>(0, clock_->NowNanos() - write_start)));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    // Blocks this node created up to `number` are settled: written, or (a
+    // Raft leader's failed proposal) superseded by another leader's block.
+    for (auto it = unwritten_.begin(); it != unwritten_.end() && it->first <= number;) {
+      for (const std::string& id : it->second) unwritten_ids_.erase(id);
+      it = unwritten_.erase(it);
+    }
+    if (head_number_ <= number) {
+      head_number_ = number + 1;
+      head_hash_ = DigestBytes(BlockHash(*block));
+    }
+  }
   uint64_t bytes = 0;
   for (const std::string& env : block->data().data()) bytes += env.size();
   const CutReason reason = block->metadata().cut_reason();

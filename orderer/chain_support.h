@@ -1,15 +1,22 @@
 // ChainSupport: the per-channel machinery every consensus backend shares,
-// the real ConsenterSupport.
+// the one ConsenterSupport.
 //
-// It owns the block cutter and the duplicate-tx check, assembles and chains
-// blocks, appends them to the ledger (block, its consenter metadata and the
-// tx index in one synced write) and publishes them to Deliver subscribers.
+// It owns the ordering step (duplicate check -> batch timer -> block cutter
+// -> block assembly) and the write path (ledger append, metrics, Deliver
+// listeners). The ledger is an interface: the orderer gives it the RocksDB
+// BlockStore, unit tests an in-memory one, so tests of a backend run the
+// same ordering step as production.
 //
-// Thread-safety: as ConsenterSupport.
+// Thread-safety: as ConsenterSupport. The ordering thread's state (cutter,
+// timer, pending ids) has no lock; what WriteBlock shares with it (the block
+// creator's head and the ids of blocks created but not written) is guarded
+// by mu_.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -17,17 +24,17 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "common/types.h"
-#include "ledger/block_store.h"
+#include "ledger/ledger.h"
+#include "orderer/consensus/batch_timer.h"
 #include "orderer/consensus/consenter_support.h"
 #include "orderer/cutter/block_cutter.h"
-#include "orderer/ingress/validator.h"
 #include "orderer/metrics.h"
 #include "proto/common.pb.h"
 
 namespace ordering {
 
-// Receives every committed block (after it is durable). Called on the
-// ordering thread; must not block for long.
+// Receives every written block (after it is durable), on the writing
+// thread; must not block for long.
 using BlockListener = std::function<void(std::shared_ptr<const Block>)>;
 
 class ChainSupport final : public ConsenterSupport {
@@ -35,41 +42,57 @@ class ChainSupport final : public ConsenterSupport {
   // Opens the channel on `ledger`: writes genesis from `options` on an empty
   // ledger; otherwise the channel config stored in genesis wins (batch
   // settings must not change under an existing chain) and a differing
-  // `options` is reported in *config_note.
+  // `options` is reported in *config_note. `ledger`, `metrics` and `clock`
+  // must outlive the support.
   [[nodiscard]] static Status Create(const ChannelOptions& options, const std::string& consensus_type,
-                                     BlockStore* ledger, OrdererMetrics* metrics, const Clock* clock,
-                                     std::unique_ptr<ChainSupport>* out,
-                                     std::string* config_note = nullptr);
+                                     Ledger* ledger, OrdererMetrics* metrics, const Clock* clock,
+                                     std::unique_ptr<ChainSupport>* out, std::string* config_note = nullptr);
 
   const ChannelOptions& options() const override { return options_; }
   IngressOptions ingress_options() const override;
   const Clock* clock() const override { return clock_; }
   OrdererMetrics* metrics() const override { return metrics_; }
-  BlockStore* ledger() const { return ledger_; }
+  Ledger* ledger() const { return ledger_; }
 
+  // REQUIRES: before the chain starts.
   void AddListener(BlockListener listener);
 
-  BlockNumber NextBlockNumber() const override { return BlockNumber(ledger_->Info().height); }
+  BlockNumber Height() const override { return BlockNumber(ledger_->Info().height); }
   std::string LastConsenterMetadata() const override { return ledger_->Info().last_consenter; }
   Status BlockHashAt(BlockNumber number, std::string* hash) const override;
 
-  bool IsDuplicate(const std::string& tx_id) const override;
-  OrderedResult Ordered(CutterMessage msg) override;
-  Batch CutPending(CutReason reason) override;
-  size_t PendingCount() const override { return cutter_.pending_count(); }
-  Status WriteBlock(Batch batch, std::string consenter_metadata, int64_t first_seen_nanos = 0) override;
-  Status AppendBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) override;
+  OrderOutcome Order(CutterMessage tx) override;
+  int64_t BatchDeadline() const override { return timer_.deadline(); }
+  OrderedBatch CutPending() override;
+  void RearmBatchTimer() override { timer_.Rearm(clock_->NowNanos()); }
+  std::vector<CutterMessage> TakePending() override;
+  std::shared_ptr<const Block> CreateNextBlock(Batch batch, std::string consenter_metadata) override;
+  void ResetBlockCreator() override;
+  Status WriteBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) override;
 
  private:
-  ChainSupport(const ChannelOptions& options, BlockStore* ledger, OrdererMetrics* metrics,
-               const Clock* clock);
-  ChannelOptions options_;
-  BlockStore* ledger_;
-  OrdererMetrics* metrics_;
-  const Clock* clock_;
-  BlockCutter cutter_;
-  std::unordered_set<std::string> pending_tx_ids_;
+  ChainSupport(const ChannelOptions& options, Ledger* ledger, OrdererMetrics* metrics, const Clock* clock);
+  bool IsDuplicate(const std::string& tx_id) const;
+  void ForgetPending(const Batch& batch);
+
+  const ChannelOptions options_;
+  Ledger* const ledger_;
+  OrdererMetrics* const metrics_;
+  const Clock* const clock_;
   std::vector<BlockListener> listeners_;
+
+  // --- The ordering thread's.
+  BlockCutter cutter_;
+  BatchTimer timer_;
+  std::unordered_set<std::string> pending_ids_;  // tx ids in the cutter
+
+  // --- Shared between the ordering thread and WriteBlock.
+  mutable std::mutex mu_;
+  uint64_t head_number_ = 0;  // GUARDED_BY(mu_): number of the next block to create
+  std::string head_hash_;     // GUARDED_BY(mu_): hash of block head_number_ - 1
+  // Blocks created and not yet written: their tx ids, by block number.
+  std::map<uint64_t, std::vector<std::string>> unwritten_;  // GUARDED_BY(mu_)
+  std::unordered_set<std::string> unwritten_ids_;           // GUARDED_BY(mu_)
 };
 
 }  // namespace ordering

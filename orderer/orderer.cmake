@@ -5,12 +5,22 @@ add_library(ordering_orderer STATIC
   chain_support.cc
   node.cc
   consensus/registry.cc
+  consensus/submit_queue.cc
   consensus/solo/solo_chain.cc
+  consensus/solo/solo_backend.cc
   consensus/kafka/kafka_chain.cc
   consensus/kafka/kafka_record.cc
   consensus/kafka/kafka_backend.cc
   consensus/kafka/kafka_stats.cc
+  consensus/raft/raft_options.cc
+  consensus/raft/raft_format.cc
+  consensus/raft/block_fsm.cc
+  consensus/raft/replicator.cc
+  consensus/raft/raft_ordering.cc
+  consensus/raft/grpc_raft_peers.cc
+  consensus/raft/uv_raft_loop.cc
   consensus/raft/raft_chain.cc
+  consensus/raft/raft_backend.cc
   broadcast/broadcast_handler.cc
   deliver/deliver_service.cc
   server.cc

@@ -13,6 +13,7 @@
 #include "common/bytes.h"
 #include "ledger/block_util.h"
 #include "orderer/consensus/raft/raft_chain.h"
+#include "orderer/consensus/raft/raft_format.h"
 #include "orderer/consensus/registry.h"
 #include "proto/ab.grpc.pb.h"
 #include "tests/pipeline_harness.h"

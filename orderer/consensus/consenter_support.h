@@ -1,21 +1,28 @@
 // ConsenterSupport: what a consensus backend may ask of the rest of the
-// orderer (after Fabric's consensus.ConsenterSupport).
+// orderer (after Fabric's consensus.ConsenterSupport, whose ProcessNormalMsg,
+// BlockCutter().Ordered, CreateNextBlock and WriteBlock it folds together).
 //
-// A backend only decides the order of transactions and when to cut; the
-// block cutter, the duplicate check, block assembly and hashing, the ledger,
-// delivery and the shared metrics sit behind this interface. ChainSupport is
-// the real one; FakeConsenterSupport (consensus/testing) keeps blocks in
-// memory for unit tests of a backend's logic without disks, sockets or sleeps.
+// The ordering step is written once, here: a backend hands each checked
+// transaction to Order(), which runs the duplicate check, the block cutter
+// and the batch timer and returns the batches to order; CreateNextBlock()
+// assembles a batch into the next block with the backend's opaque metadata;
+// WriteBlock() appends a block durably and hands it to Deliver. A backend
+// adds only its transport (a Kafka partition, Raft) and its resume state
+// (the metadata bytes). ChainSupport (orderer/chain_support.h) is the one
+// implementation; tests run it over an in-memory ledger
+// (orderer/consensus/testing/test_channel.h).
 //
-// Thread-safety: the ordering methods (IsDuplicate, Ordered, CutPending,
-// WriteBlock) are called from the backend's single ordering thread;
-// AppendBlock from one thread at a time, which may be another; the accessors
-// are thread-safe.
+// Thread-safety: the ordering methods (Order, BatchDeadline, CutPending,
+// RearmBatchTimer, TakePending, CreateNextBlock, ResetBlockCreator) are
+// called from the backend's one ordering thread; WriteBlock from one thread
+// at a time, which may be another (Raft applies committed blocks on its
+// loop thread); everything else from any thread.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -34,6 +41,25 @@ struct ChannelOptions {
   uint64_t batch_timeout_ms = 2000;      // Default: 2 s
 };
 
+// A batch the cutter has cut, ready to become a block.
+struct OrderedBatch {
+  Batch batch;
+  // When the batch's first transaction reached Order() (Clock nanos), for
+  // the block-fill latency.
+  int64_t first_seen_nanos = 0;
+  // The batch holds the transaction whose Order() call cut it (the Kafka
+  // backend: only such a batch accounts for that record's offset).
+  bool holds_ordered_tx = false;
+};
+
+struct OrderOutcome {
+  // The transaction was rejected (and counted) as a duplicate: its tx id is
+  // in the chain, pending in the cutter, or in a block created and not yet
+  // written.
+  bool duplicate = false;
+  std::vector<OrderedBatch> batches;  // 0, 1 or 2, in order (see BlockCutter)
+};
+
 class ConsenterSupport {
  public:
   virtual ~ConsenterSupport() = default;
@@ -44,36 +70,51 @@ class ConsenterSupport {
   virtual const Clock* clock() const = 0;
   virtual OrdererMetrics* metrics() const = 0;
 
-  // Next block number to be written (= chain height).
-  virtual BlockNumber NextBlockNumber() const = 0;
-  // metadata.consenter of the last block ("" for genesis): where the backend
-  // left off (the Kafka backend: the last offset accounted for).
+  // --- The chain as written (thread-safe).
+
+  // Blocks written (= the next block number to write).
+  virtual BlockNumber Height() const = 0;
+  // metadata.consenter of the last written block ("" for genesis): where the
+  // backend left off (the Kafka backend: the last offset accounted for).
   virtual std::string LastConsenterMetadata() const = 0;
   // BlockHash of block `number` (raw 32 bytes); NotFound above the height.
   [[nodiscard]] virtual Status BlockHashAt(BlockNumber number, std::string* hash) const = 0;
 
-  // True if `tx_id` is already in the chain or pending in the cutter.
-  virtual bool IsDuplicate(const std::string& tx_id) const = 0;
-  // Feeds an accepted transaction to the cutter and tracks its tx id as pending.
-  virtual OrderedResult Ordered(CutterMessage msg) = 0;
-  // Cuts the pending batch (possibly empty) with `reason`.
-  virtual Batch CutPending(CutReason reason) = 0;
-  virtual size_t PendingCount() const = 0;
+  // --- The ordering step (the ordering thread).
 
-  // Assembles the next block from `batch` with metadata {cut reason,
-  // consenter = `consenter_metadata`}, appends it durably, updates metrics and
-  // notifies Deliver. `first_seen_nanos`: when the batch's first transaction
-  // arrived (for the block-cut latency; 0 if unknown).
-  [[nodiscard]] virtual Status WriteBlock(Batch batch, std::string consenter_metadata,
-                                          int64_t first_seen_nanos = 0) = 0;
+  // Takes a transaction that passed ingress through the duplicate check, the
+  // batch timer and the block cutter. Counts a duplicate as rejected.
+  virtual OrderOutcome Order(CutterMessage tx) = 0;
+  // When BatchTimeout fires for the pending batch (Clock nanos); 0 when
+  // nothing is pending or the timer was stopped.
+  virtual int64_t BatchDeadline() const = 0;
+  // Cuts the pending batch with CUT_REASON_TIMEOUT (empty if nothing is
+  // pending) and stops the batch timer.
+  virtual OrderedBatch CutPending() = 0;
+  // Fires the batch timer again a full BatchTimeout from now (the Kafka
+  // backend posted a time-to-cut that may be lost).
+  virtual void RearmBatchTimer() = 0;
+  // Gives back every pending transaction, uncut, and stops the timer (a
+  // Raft leader that lost its leadership hands them on).
+  virtual std::vector<CutterMessage> TakePending() = 0;
 
-  // Appends a block assembled elsewhere (a backend that replicates whole
-  // blocks: its leader assembles with MakeBlock, every node appends the same
-  // bytes). The block must be the next one (number = height, previous_hash =
-  // the last block's hash); then as WriteBlock: durable, metrics, Deliver.
-  // Unlike the ordering methods it may be called from a thread of its own
-  // (the backend's replication thread): it does not touch the cutter.
-  [[nodiscard]] virtual Status AppendBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) = 0;
+  // Assembles the block after the last one created (or written, if later)
+  // from `batch`, with metadata {cut reason, consenter =
+  // `consenter_metadata`}. Until it is written (or ResetBlockCreator), its
+  // transactions count as duplicates.
+  virtual std::shared_ptr<const Block> CreateNextBlock(Batch batch, std::string consenter_metadata) = 0;
+  // Forgets blocks created and not written: the next block builds on the
+  // last written one and their transactions are no longer duplicates (a new
+  // Raft leader, whose earlier proposals failed).
+  virtual void ResetBlockCreator() = 0;
+
+  // --- Writing (one thread at a time).
+
+  // Appends `block` durably (it must be the next after the last written),
+  // updates the metrics and hands it to Deliver. `first_seen_nanos`: when
+  // its first transaction reached Order() (0 if unknown, e.g. a block a
+  // Raft follower applies).
+  [[nodiscard]] virtual Status WriteBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) = 0;
 };
 
 }  // namespace ordering

@@ -2,8 +2,8 @@
 
 #include "common/crypto.h"
 #include "orderer/consensus/kafka/kafka_backend.h"
-#include "orderer/consensus/raft/raft_chain.h"
-#include "orderer/consensus/solo/solo_chain.h"
+#include "orderer/consensus/raft/raft_backend.h"
+#include "orderer/consensus/solo/solo_backend.h"
 
 namespace ordering {
 

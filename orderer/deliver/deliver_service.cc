@@ -6,7 +6,7 @@
 
 namespace ordering {
 
-DeliverService::DeliverService(const BlockStore* ledger, size_t recent_blocks, std::function<Status()> errored,
+DeliverService::DeliverService(const Ledger* ledger, size_t recent_blocks, std::function<Status()> errored,
                                AtomicHistogram* send_duration)
     : ledger_(ledger), recent_capacity_(recent_blocks), errored_(std::move(errored)), send_duration_(send_duration) {
   height_ = ledger_->Info().height;

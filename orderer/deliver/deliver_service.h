@@ -24,7 +24,7 @@
 
 #include "common/histogram.h"
 #include "common/status.h"
-#include "ledger/block_store.h"
+#include "ledger/ledger.h"
 #include "proto/ab.grpc.pb.h"
 
 namespace ordering {
@@ -35,7 +35,7 @@ class DeliverService {
   // stream waits for blocks: non-OK ends the stream (the chain has failed).
   // `send_duration`, if given, records how long each block took to hand to
   // a stream (gRPC's flow control makes a slow reader show here).
-  explicit DeliverService(const BlockStore* ledger, size_t recent_blocks = 64,
+  explicit DeliverService(const Ledger* ledger, size_t recent_blocks = 64,
                           std::function<Status()> errored = {}, AtomicHistogram* send_duration = nullptr);
 
   // Makes a committed block visible to streams. Blocks arrive in order.
@@ -52,7 +52,7 @@ class DeliverService {
   // error if it is committed but cannot be read.
   Status Fetch(uint64_t number, std::shared_ptr<const Block>* block);
 
-  const BlockStore* ledger_;
+  const Ledger* ledger_;
   const size_t recent_capacity_;
   const std::function<Status()> errored_;
   AtomicHistogram* const send_duration_;

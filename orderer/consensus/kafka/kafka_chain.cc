@@ -32,7 +32,6 @@ KafkaChain::KafkaChain(ConsenterSupport* support, const KafkaChainOptions& optio
       connect_seen_(support->metrics()->consenter.Add("connect_seen")),
       last_offset_(support->metrics()->consenter.Add("last_offset")),
       broadcast_failed_(support->metrics()->consenter.Add("broadcast_failed")),
-      timer_(support->options().batch_timeout_ms),
       stats_(std::make_shared<kafka_backend::KafkaStatsCollector>()) {
   support->metrics()->SetCollectable("kafka_client", stats_);
 }
@@ -96,7 +95,7 @@ Status KafkaChain::Start() {
   });
   Offset start = resume_offset_.next();
   spdlog::info("kafka chain: channel {} topic {} resumes at block {} offset {} ({} check workers; {})",
-               support_->options().channel_id, topic_, support_->NextBlockNumber().value(), start.value(), workers,
+               support_->options().channel_id, topic_, support_->Height().value(), start.value(), workers,
                options_.only_orderers_write_topic
                    ? "only orderers write the topic: signatures verified at Broadcast, not again when consumed"
                    : "anyone may write the topic: every consumed signature is verified");
@@ -258,13 +257,15 @@ void KafkaChain::OrderLoop() {
   const Clock* clock = support_->clock();
   while (!stop_.load()) {
     int64_t wait = kMaxWaitNanos;
-    if (timer_.Armed()) wait = std::clamp<int64_t>(timer_.deadline() - clock->NowNanos(), 0, wait);
+    const int64_t deadline = support_->BatchDeadline();
+    if (deadline != 0) wait = std::clamp<int64_t>(deadline - clock->NowNanos(), 0, wait);
     Record m;
     if (pool_->Next(std::chrono::nanoseconds(wait), &m)) {
       Status st = Process(m);
       if (!st.ok()) return Fail(st);
     }
-    if (timer_.Expired(clock->NowNanos())) SendTimeToCut();
+    const int64_t due = support_->BatchDeadline();
+    if (due != 0 && clock->NowNanos() >= due) SendTimeToCut();
   }
 }
 
@@ -292,31 +293,31 @@ Status KafkaChain::Process(Record& m) {
 }
 
 Status KafkaChain::ProcessRegular(Record& m) {
-  if (support_->IsDuplicate(m.tx.tx_id)) {
+  const std::string tx_id = m.tx.tx_id;
+  OrderOutcome outcome = support_->Order(std::move(m.tx));
+  if (outcome.duplicate) {  // counted by the support
     m.kind = Record::Kind::kRejected;
     m.cause = RejectCause::kDuplicate;
-    m.detail = "tx id " + m.tx.tx_id + " already ordered";
-    support_->metrics()->Reject(m.cause);
+    m.detail = "tx id " + tx_id + " already ordered";
     LogRejection(m);
     return Status::OK();
   }
-  const int64_t now = support_->clock()->NowNanos();
-  timer_.Arrived(now, support_->PendingCount() == 0);
-  OrderedResult r = support_->Ordered(std::move(m.tx));
-  const std::vector<int64_t> first_seen = timer_.Ordered(r, now);
-  for (size_t i = 0; i < r.batches.size(); ++i) {
+  for (OrderedBatch& b : outcome.batches) {
     // Only the batch holding this record accounts for its offset; anything
     // cut before it ends at the previous offset.
-    const bool holds_message = r.message_in_batches && i + 1 == r.batches.size();
-    const Offset last = holds_message ? m.offset : m.offset.prev();
-    ORDERING_RETURN_IF_ERROR(
-        support_->WriteBlock(std::move(r.batches[i]), kafka_backend::EncodeMetadata(last), first_seen[i]));
+    const Offset last = b.holds_ordered_tx ? m.offset : m.offset.prev();
+    ORDERING_RETURN_IF_ERROR(Write(std::move(b), last));
   }
   return Status::OK();
 }
 
+Status KafkaChain::Write(OrderedBatch b, Offset last) {
+  return support_->WriteBlock(support_->CreateNextBlock(std::move(b.batch), kafka_backend::EncodeMetadata(last)),
+                              b.first_seen_nanos);
+}
+
 Status KafkaChain::ProcessTimeToCut(const Record& m) {
-  BlockNumber expected = support_->NextBlockNumber();
+  BlockNumber expected = support_->Height();
   BlockNumber wanted(m.ttc_block_number);
   if (wanted < expected) {
     (*ttc_stale_)++;
@@ -330,19 +331,18 @@ Status KafkaChain::ProcessTimeToCut(const Record& m) {
                   wanted.value(), m.offset.value(), expected.value());
     return Status::OK();
   }
-  timer_.Clear();
-  Batch batch = support_->CutPending(CUT_REASON_TIMEOUT);
-  if (batch.messages.empty()) {
+  OrderedBatch batch = support_->CutPending();
+  if (batch.batch.messages.empty()) {
     spdlog::warn("time-to-cut for block {} at offset {} with nothing pending; ignored",
                  wanted.value(), m.offset.value());
     return Status::OK();
   }
-  return support_->WriteBlock(std::move(batch), kafka_backend::EncodeMetadata(m.offset), timer_.first_seen());
+  return Write(std::move(batch), m.offset);
 }
 
 void KafkaChain::SendTimeToCut() {
   KafkaMessage ttc;
-  uint64_t n = support_->NextBlockNumber().value();
+  uint64_t n = support_->Height().value();
   ttc.mutable_time_to_cut()->set_block_number(n);
   Status st;
   {
@@ -356,7 +356,7 @@ void KafkaChain::SendTimeToCut() {
     spdlog::warn("posting time-to-cut for block {}: {}", n, st.ToString());
   }
   // If the TTC is lost, post another after a further timeout.
-  timer_.Rearm(support_->clock()->NowNanos());
+  support_->RearmBatchTimer();
 }
 
 void KafkaChain::LogRejection(const Record& m) {

@@ -38,7 +38,6 @@
 #include "common/kafka.h"
 #include "common/properties.h"
 #include "orderer/consensus/kafka/kafka_stats.h"
-#include "orderer/consensus/batch_timer.h"
 #include "orderer/consensus/consensus.h"
 #include "orderer/consensus/consenter_support.h"
 #include "orderer/consensus/kafka/kafka_record.h"
@@ -101,6 +100,8 @@ class KafkaChain final : public Chain {
   Status Process(Record& m);
   Status ProcessRegular(Record& m);
   Status ProcessTimeToCut(const Record& m);
+  // Writes `batch` as the next block, accounting for partition offsets up to `last`.
+  Status Write(OrderedBatch batch, Offset last);
   void SendTimeToCut();
   void Fail(const Status& st);
   void LogRejection(const Record& m);
@@ -134,7 +135,6 @@ class KafkaChain final : public Chain {
 
   // Ordering-thread state.
   Offset resume_offset_{kBeforeFirstOffset};  // last offset of the last block at start
-  BatchTimer timer_;                // when a time-to-cut is due
   // librdkafka's statistics of this chain's producer and consumer (on /metrics).
   static constexpr int kStatisticsIntervalMs = 5000;
   std::shared_ptr<kafka_backend::KafkaStatsCollector> stats_;

@@ -1,4 +1,4 @@
-// The Kafka backend's ordering logic on a fake support (blocks in memory)
+// The Kafka backend on the real ordering step over an in-memory ledger
 // and the in-process mock cluster, with a manual clock: the batch timer,
 // time-to-cut, resume from the block metadata and a broker outage, without
 // sleeps standing in for events.
@@ -10,13 +10,13 @@
 #include <chrono>
 
 #include "orderer/consensus/kafka/kafka_record.h"
-#include "orderer/consensus/testing/fake_support.h"
+#include "orderer/consensus/testing/test_channel.h"
 #include "peer-sim/tx_factory.h"
 
 namespace ordering {
 namespace {
 
-using testing::FakeConsenterSupport;
+using testing::TestChannel;
 using testing::PollUntil;
 
 class KafkaChainTest : public ::testing::Test {
@@ -36,7 +36,7 @@ class KafkaChainTest : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<KafkaChain> StartChain(FakeConsenterSupport* support, kafka::MockCluster* cluster = nullptr,
+  std::unique_ptr<KafkaChain> StartChain(ConsenterSupport* support, kafka::MockCluster* cluster = nullptr,
                                          int64_t partition_check_interval_ms = 5000) {
     KafkaChainOptions k;
     k.brokers = (cluster ? cluster : mock_.get())->bootstrap();
@@ -79,39 +79,40 @@ class KafkaChainTest : public ::testing::Test {
 
 TEST_F(KafkaChainTest, TheBatchTimerFollowsTheInjectedClockAndCutsAtTheTimeToCut) {
   ManualClock clock;
-  FakeConsenterSupport support(Channel(100), &clock);
-  auto chain = StartChain(&support);
+  TestChannel channel(Channel(100), &clock, "kafka");
+  auto chain = StartChain(channel.support());
   Order(chain.get(), 3);
   // connect (offset 0) and three transactions read; real time passes, the
   // clock does not: no time-to-cut, no block.
-  ASSERT_TRUE(PollUntil([&] { return support.metrics()->received.load() >= 4; }));
-  EXPECT_FALSE(support.WaitForHeight(2, std::chrono::milliseconds(300)));
-  EXPECT_EQ(support.metrics()->consenter.Get("ttc_sent"), 0);
+  ASSERT_TRUE(PollUntil([&] { return channel.metrics()->received.load() >= 4; }));
+  EXPECT_FALSE(channel.WaitForHeight(2, std::chrono::milliseconds(300)));
+  EXPECT_EQ(channel.metrics()->consenter.Get("ttc_sent"), 0);
   clock.Advance(std::chrono::milliseconds(2000));
-  ASSERT_TRUE(support.WaitForHeight(2));
-  Block b = support.blocks()[1];
+  ASSERT_TRUE(channel.WaitForHeight(2));
+  Block b = channel.blocks()[1];
   EXPECT_EQ(b.data().data_size(), 3);
   EXPECT_EQ(b.metadata().cut_reason(), CUT_REASON_TIMEOUT);
   EXPECT_EQ(LastOffsetOf(b), Offset(4));  // the time-to-cut record's offset
-  EXPECT_EQ(support.metrics()->consenter.Get("ttc_sent"), 1);
+  EXPECT_EQ(channel.metrics()->consenter.Get("ttc_sent"), 1);
   chain->Halt();
 }
 
 TEST_F(KafkaChainTest, AChainResumesAfterTheOffsetItsLastBlockRecorded) {
-  FakeConsenterSupport support(Channel(5), SystemClock::Default());
+  TestChannel channel(Channel(5), SystemClock::Default(), "kafka");
   {
-    auto chain = StartChain(&support);
+    auto chain = StartChain(channel.support());
     Order(chain.get(), 5);
-    ASSERT_TRUE(support.WaitForHeight(2));
+    ASSERT_TRUE(channel.WaitForHeight(2));
   }
-  EXPECT_EQ(LastOffsetOf(support.blocks()[1]), Offset(5));  // connect 0, transactions 1..5
-  auto chain = StartChain(&support);  // a restart on the same chain state
+  EXPECT_EQ(LastOffsetOf(channel.blocks()[1]), Offset(5));  // connect 0, transactions 1..5
+  channel.Reopen();
+  auto chain = StartChain(channel.support());  // a restart on the same ledger
   Order(chain.get(), 5);
-  ASSERT_TRUE(support.WaitForHeight(3));
+  ASSERT_TRUE(channel.WaitForHeight(3));
   chain->Halt();
   // Nothing before offset 6 was read again (it would be a duplicate).
-  EXPECT_EQ(support.metrics()->rejected_total(), 0u);
-  std::vector<Block> blocks = support.blocks();
+  EXPECT_EQ(channel.metrics()->rejected_total(), 0u);
+  std::vector<Block> blocks = channel.blocks();
   EXPECT_EQ(blocks[2].data().data_size(), 5);
   EXPECT_GT(LastOffsetOf(blocks[2]), LastOffsetOf(blocks[1]));
   for (size_t n = 1; n < blocks.size(); ++n) {
@@ -121,18 +122,18 @@ TEST_F(KafkaChainTest, AChainResumesAfterTheOffsetItsLastBlockRecorded) {
 }
 
 TEST_F(KafkaChainTest, ABrokerOutageDelaysOrderingButLosesNothing) {
-  FakeConsenterSupport support(Channel(10), SystemClock::Default());
-  auto chain = StartChain(&support);
+  TestChannel channel(Channel(10), SystemClock::Default(), "kafka");
+  auto chain = StartChain(channel.support());
   std::vector<std::string> ids = Order(chain.get(), 10);
-  ASSERT_TRUE(support.WaitForHeight(2));
+  ASSERT_TRUE(channel.WaitForHeight(2));
   ASSERT_TRUE(mock_->SetBrokerUp(1, false).ok());
   std::vector<std::string> more = Order(chain.get(), 10);  // queued in the chain's producer
-  EXPECT_FALSE(support.WaitForHeight(3, std::chrono::milliseconds(500)));
+  EXPECT_FALSE(channel.WaitForHeight(3, std::chrono::milliseconds(500)));
   ASSERT_TRUE(mock_->SetBrokerUp(1, true).ok());
-  ASSERT_TRUE(support.WaitForHeight(3, std::chrono::seconds(30)));
+  ASSERT_TRUE(channel.WaitForHeight(3, std::chrono::seconds(30)));
   chain->Halt();
   EXPECT_TRUE(chain->Errored().ok()) << chain->Errored().ToString();
-  std::vector<Block> blocks = support.blocks();
+  std::vector<Block> blocks = channel.blocks();
   std::vector<std::string> got;
   for (size_t n = 1; n < blocks.size(); ++n) {
     std::vector<std::string> block_ids;
@@ -154,14 +155,14 @@ TEST_F(KafkaChainTest, ConsumedSignaturesAreVerifiedAgainOnlyWhenAnyoneMayWriteT
     SCOPED_TRACE(only_orderers ? "only orderers write the topic" : "anyone may write the topic");
     const std::string topic = only_orderers ? "ch-orderers" : "ch-anyone";
     ASSERT_TRUE(mock_->CreateTopic(topic, 1, 1).ok());
-    FakeConsenterSupport support(Channel(3), SystemClock::Default());
+    TestChannel channel(Channel(3), SystemClock::Default(), "kafka");
     KafkaChainOptions k;
     k.brokers = mock_->bootstrap();
     k.topic = topic;
     k.verify_workers = 1;
     k.create_topic = false;
     k.only_orderers_write_topic = only_orderers;
-    KafkaChain chain(&support, k);
+    KafkaChain chain(channel.support(), k);
     ASSERT_TRUE(chain.Start().ok());
     ASSERT_TRUE(chain.WaitReady().ok());
     // A peer produces straight into the topic: signed, then altered.
@@ -181,13 +182,13 @@ TEST_F(KafkaChainTest, ConsumedSignaturesAreVerifiedAgainOnlyWhenAnyoneMayWriteT
       ASSERT_TRUE(producer->Flush(10000).ok());
     }
     Order(&chain, 3);  // Broadcast's path: the orderer produces them
-    ASSERT_TRUE(support.WaitForHeight(2));
+    ASSERT_TRUE(channel.WaitForHeight(2));
     chain.Halt();
     std::vector<std::string> ids;
-    ASSERT_TRUE(ExtractTxIds(support.blocks()[1], &ids).ok());
+    ASSERT_TRUE(ExtractTxIds(channel.blocks()[1], &ids).ok());
     const bool tampered_ordered = std::find(ids.begin(), ids.end(), p.header().tx_id()) != ids.end();
     EXPECT_EQ(tampered_ordered, only_orderers);
-    EXPECT_EQ(support.metrics()->rejected[static_cast<size_t>(RejectCause::kBadSignature)].load(),
+    EXPECT_EQ(channel.metrics()->rejected[static_cast<size_t>(RejectCause::kBadSignature)].load(),
               only_orderers ? 0u : 1u);
   }
 }
@@ -197,10 +198,10 @@ TEST_F(KafkaChainTest, ConsumedSignaturesAreVerifiedAgainOnlyWhenAnyoneMayWriteT
 // of the producer's flush and the consumer's close, not after the
 // producer's message timeout or never.
 TEST_F(KafkaChainTest, AChainStopsWhileItsBrokerIsDown) {
-  FakeConsenterSupport support(Channel(10), SystemClock::Default());
-  auto chain = StartChain(&support);
+  TestChannel channel(Channel(10), SystemClock::Default(), "kafka");
+  auto chain = StartChain(channel.support());
   Order(chain.get(), 10);
-  ASSERT_TRUE(support.WaitForHeight(2));
+  ASSERT_TRUE(channel.WaitForHeight(2));
   ASSERT_TRUE(mock_->SetBrokerUp(1, false).ok());
   Order(chain.get(), 10);  // queued in the chain's producer, never delivered
   const auto t0 = std::chrono::steady_clock::now();
@@ -208,7 +209,7 @@ TEST_F(KafkaChainTest, AChainStopsWhileItsBrokerIsDown) {
   const auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_LT(took, std::chrono::seconds(30)) << "Halt took "
       << std::chrono::duration_cast<std::chrono::seconds>(took).count() << " s";
-  EXPECT_EQ(support.blocks().size(), 2u);  // nothing ordered while the broker was down
+  EXPECT_EQ(channel.blocks().size(), 2u);  // nothing ordered while the broker was down
   ASSERT_TRUE(mock_->SetBrokerUp(1, true).ok());
 }
 
@@ -222,21 +223,21 @@ TEST_F(KafkaChainTest, AChainGoesOnAfterItsPartitionLeaderDies) {
   ASSERT_TRUE(kafka::MockCluster::Start(3, &cluster).ok());
   ASSERT_TRUE(cluster->CreateTopic("ch", 1, 3).ok());
   ASSERT_TRUE(cluster->SetPartitionLeader("ch", 0, 1).ok());
-  FakeConsenterSupport support(Channel(10), SystemClock::Default());
-  auto chain = StartChain(&support, cluster.get(), /*partition_check_interval_ms=*/100);
+  TestChannel channel(Channel(10), SystemClock::Default(), "kafka");
+  auto chain = StartChain(channel.support(), cluster.get(), /*partition_check_interval_ms=*/100);
   std::vector<std::string> ids = Order(chain.get(), 10);
-  ASSERT_TRUE(support.WaitForHeight(2));
+  ASSERT_TRUE(channel.WaitForHeight(2));
   ASSERT_TRUE(cluster->SetBrokerUp(1, false).ok());
   // Several partition checks run while the dead broker is still the leader.
-  EXPECT_FALSE(support.WaitForHeight(3, std::chrono::seconds(1)));
+  EXPECT_FALSE(channel.WaitForHeight(3, std::chrono::seconds(1)));
   ASSERT_TRUE(cluster->SetPartitionLeader("ch", 0, 2).ok());
   std::vector<std::string> more = Order(chain.get(), 10);
-  ASSERT_TRUE(support.WaitForHeight(3, std::chrono::seconds(30)))
-      << "no block after the new leader took over; received " << support.metrics()->received.load();
+  ASSERT_TRUE(channel.WaitForHeight(3, std::chrono::seconds(30)))
+      << "no block after the new leader took over; received " << channel.metrics()->received.load();
   chain->Halt();
   EXPECT_TRUE(chain->Errored().ok()) << chain->Errored().ToString();
   std::vector<std::string> got;
-  for (const Block& b : support.blocks()) {
+  for (const Block& b : channel.blocks()) {
     if (b.header().number() == 0) continue;
     std::vector<std::string> block_ids;
     ASSERT_TRUE(ExtractTxIds(b, &block_ids).ok());

@@ -1,29 +1,25 @@
 // The solo backend (after Fabric's solo): one orderer, no replication; the
 // order is the order in which Broadcast hands transactions over. It is the
-// reference every other backend is compared with: ordering costs nothing
-// beyond the shared pipeline (duplicate check, cutter, block write, Deliver).
+// reference every other backend is compared with: it adds nothing to the
+// shared ordering step (ConsenterSupport) but a queue and a thread.
 //
-// One ordering thread takes transactions from a bounded queue (Order()
-// blocks while it is full), rejects duplicates, feeds the cutter and writes
-// blocks; the batch timer is the injected Clock's (a ManualClock drives it in
-// tests). Blocks carry no consenter metadata: a restart simply continues
-// from the ledger's height; transactions accepted but not yet in a block
-// when the node stops are lost, as in Fabric's solo (Broadcast has answered
-// SUCCESS for them, so a client that needs them resubmits on reconnect).
+// One ordering thread takes transactions from a bounded SubmitQueue
+// (Order() blocks while it is full), runs each through the ordering step and
+// writes the blocks it cuts; the batch timer follows the injected Clock (a
+// ManualClock drives it in tests). Blocks carry no consenter metadata: a
+// restart continues from the ledger's height; transactions accepted but not
+// yet in a block when the node stops are lost, as in Fabric's solo
+// (Broadcast answered SUCCESS for them; a client that needs them resubmits).
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
-#include "orderer/consensus/batch_timer.h"
 #include "orderer/consensus/consensus.h"
 #include "orderer/consensus/consenter_support.h"
-#include "orderer/consensus/registry.h"
+#include "orderer/consensus/submit_queue.h"
 
 namespace ordering::solo {
 
@@ -33,32 +29,24 @@ struct SoloOptions {
 
 class SoloChain final : public Chain {
  public:
-  SoloChain(ConsenterSupport* support, const SoloOptions& options);
-  ~SoloChain() override;
+  SoloChain(ConsenterSupport* support, const SoloOptions& options)
+      : support_(support), queue_(options.queue_capacity, "solo chain") {}
+  ~SoloChain() override { Halt(); }
 
   Status Start() override;
-  Status Order(CutterMessage tx) override;
+  Status Order(CutterMessage tx) override { return queue_.Push(std::move(tx)); }
   Status WaitReady() override { return Errored(); }
-  Status Errored() const override;
+  Status Errored() const override { return queue_.error(); }
   void Halt() override;
 
  private:
   void Loop();
-  Status Process(CutterMessage& tx);
-  Status WriteTimeoutBlock();
+  Status Write(OrderedBatch batch);
 
-  ConsenterSupport* support_;
-  const SoloOptions options_;
-  mutable std::mutex mu_;
-  std::condition_variable ready_cv_;  // the loop: work queued, or stop
-  std::condition_variable space_cv_;  // Order(): room in the queue, or stop
-  std::deque<CutterMessage> queue_;   // GUARDED_BY(mu_)
-  bool stop_ = false;                 // GUARDED_BY(mu_)
-  Status error_;                      // GUARDED_BY(mu_)
+  ConsenterSupport* const support_;
+  SubmitQueue queue_;
   std::thread thread_;
   std::once_flag halt_once_;
-
-  BatchTimer timer_;  // ordering thread
 };
 
 class SoloConsenter final : public Consenter {
@@ -73,8 +61,6 @@ class SoloConsenter final : public Consenter {
  private:
   SoloOptions options_;
 };
-
-std::unique_ptr<Backend> MakeBackend();
 
 // A consenter factory that makes only this backend (for tests and programs
 // that embed an OrdererNode): OrdererOptions::make_consenter = OnlySolo().

@@ -1,0 +1,6 @@
+// libraft 0.15's C headers (they do not declare C linkage themselves).
+#pragma once
+
+extern "C" {
+#include <raft.h>
+}

@@ -1,0 +1,74 @@
+// RaftOrdering: the ordering thread's side of the raft chain. Transactions
+// Broadcast hands this node wait in the submit queue; what happens to them
+// depends on the node's role (RaftShared):
+//   * leading, with everything before its term applied: they go through the
+//     shared ordering step (ConsenterSupport::Order); each batch cut becomes
+//     the next block (metadata: term, leader id), posted to the loop thread
+//     for Raft, at most max_inflight_blocks ahead of their commit (beyond
+//     that the node takes nothing more from the queue: Broadcast waits);
+//   * another node leads: they are forwarded to it (RaftPeers::Forward);
+//     what it does not take goes back to the queue and is sent again after
+//     forward_retry_ms (on the injected clock);
+//   * no leader: they wait.
+// When leadership goes while building, what was cut but not posted, what
+// the cutter holds and what was taken but not ordered go back to the queue
+// (in that order) for the next leader.
+//
+// Step() does what can be done now without waiting, so tests drive it on
+// their own thread; Run() is the thread: wait (queue, role change, timer),
+// Step, until the chain stops.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+
+#include "orderer/consensus/consenter_support.h"
+#include "orderer/consensus/raft/raft_counters.h"
+#include "orderer/consensus/raft/raft_options.h"
+#include "orderer/consensus/raft/raft_peers.h"
+#include "orderer/consensus/raft/raft_shared.h"
+#include "orderer/consensus/submit_queue.h"
+
+namespace ordering::raft_backend {
+
+class RaftOrdering {
+ public:
+  // Every pointer must outlive this object.
+  RaftOrdering(ConsenterSupport* support, const RaftOptions* options, RaftShared* shared, SubmitQueue* queue,
+               RaftPeers* peers, RaftCounters* counters)
+      : support_(support), options_(options), shared_(shared), queue_(queue), peers_(peers), counters_(counters) {}
+
+  // One round. A non-OK status stops the chain.
+  [[nodiscard]] Status Step();
+  // Until the queue is halted or failed; a failed Step fails the chain.
+  void Run();
+
+  // This node builds blocks now (tests).
+  bool building() const { return building_term_ != 0; }
+
+ private:
+  Status Build(const RaftRole& role);
+  Status Propose(OrderedBatch batch, size_t* inflight);
+  void PostWaiting(size_t* inflight);
+  void Forward(uint64_t leader);
+  void Abandon();
+  // Whether Step would take transactions now, and until when it has nothing
+  // to do without new input (clock nanos; 0: none).
+  bool WantsTransactions(const RaftRole& role) const;
+  int64_t NextDeadline() const;
+
+  ConsenterSupport* const support_;
+  const RaftOptions* const options_;
+  RaftShared* const shared_;
+  SubmitQueue* const queue_;
+  RaftPeers* const peers_;
+  RaftCounters* const counters_;
+
+  uint64_t building_term_ = 0;       // the term this node builds blocks in; 0: not building
+  std::deque<CutterMessage> work_;   // taken from the queue, not yet ordered
+  std::deque<Proposal> waiting_;     // built, waiting for room in flight
+  int64_t forward_again_at_ = 0;     // clock nanos; 0: forward when there is work
+};
+
+}  // namespace ordering::raft_backend

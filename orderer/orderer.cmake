@@ -36,5 +36,12 @@ target_link_libraries(orderer_cli PRIVATE ordering_orderer Boost::program_option
 
 # Backends' logic on fakes (no broker, no disk, manual clock).
 ordering_test(consensus_test
-  SOURCES metrics_test.cc consensus/batch_timer_test.cc consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc consensus/kafka/kafka_stats_test.cc
+  SOURCES metrics_test.cc chain_support_test.cc consensus/submit_queue_test.cc consensus/batch_timer_test.cc
+          consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc consensus/kafka/kafka_stats_test.cc
   LIBS ordering_orderer ordering_txfactory)
+
+# The raft backend's logic on libraft's in-memory fixture and a fake peer
+# network: deterministic, no sockets or threads.
+ordering_test(raft_unit_test
+  SOURCES consensus/raft/raft_options_test.cc consensus/raft/raft_fixture_test.cc
+  LIBS ordering_orderer)

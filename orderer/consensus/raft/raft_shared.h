@@ -16,6 +16,8 @@
 #include <mutex>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "common/status.h"
 #include "orderer/consensus/submit_queue.h"
 #include "proto/common.pb.h"
@@ -112,6 +114,7 @@ class RaftShared {
       role_.ready_term = 0;
       if (wake_) wake_();
     }
+    spdlog::error("raft chain stopped: {}", st.ToString());
     queue_->Fail(st);
   }
   // The chain is halting: the same, without an error.

@@ -1,0 +1,120 @@
+// The ordering step every backend shares (ChainSupport over an in-memory
+// ledger): the duplicate check's three places (ledger, cutter, blocks
+// created and not written), the block creator's head, the batch timer, and
+// opening a channel on an existing ledger.
+#include "orderer/chain_support.h"
+
+#include <gtest/gtest.h>
+
+#include "ledger/block_util.h"
+#include "orderer/consensus/testing/test_channel.h"
+
+namespace ordering {
+namespace {
+
+using testing::TestChannel;
+using testing::TestTx;
+using testing::TxIds;
+
+ChannelOptions Options(uint32_t max_count = 2) {
+  ChannelOptions o;
+  o.channel_id = "ch";
+  o.batch_size.max_message_count = max_count;
+  o.batch_timeout_ms = 1000;
+  return o;
+}
+
+uint64_t Duplicates(TestChannel& c) { return c.metrics()->rejected[static_cast<size_t>(RejectCause::kDuplicate)]; }
+
+TEST(ChainSupportTest, ADuplicateIsCaughtInTheCutterInABlockInFlightAndInTheLedger) {
+  ManualClock clock;
+  TestChannel c(Options(2), &clock);
+  ChainSupport* s = c.support();
+  EXPECT_TRUE(s->Order(TestTx("a")).batches.empty());
+  EXPECT_TRUE(s->Order(TestTx("a")).duplicate);  // pending in the cutter
+  OrderOutcome cut = s->Order(TestTx("b"));
+  ASSERT_EQ(cut.batches.size(), 1u);
+  EXPECT_TRUE(cut.batches[0].holds_ordered_tx);
+  auto block = s->CreateNextBlock(std::move(cut.batches[0].batch), "");
+  EXPECT_TRUE(s->Order(TestTx("b")).duplicate);  // created, not yet written
+  ASSERT_TRUE(s->WriteBlock(block).ok());
+  EXPECT_TRUE(s->Order(TestTx("a")).duplicate);  // in the ledger
+  EXPECT_EQ(Duplicates(c), 3u);
+  EXPECT_EQ(TxIds(c.blocks()[1]), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ChainSupportTest, BlocksChainOnTheLastCreatedAndAResetGoesBackToTheLedger) {
+  ManualClock clock;
+  TestChannel c(Options(1), &clock);
+  ChainSupport* s = c.support();
+  auto b1 = s->CreateNextBlock(std::move(s->Order(TestTx("a")).batches[0].batch), "m1");
+  auto b2 = s->CreateNextBlock(std::move(s->Order(TestTx("b")).batches[0].batch), "m2");
+  EXPECT_EQ(b1->header().number(), 1u);
+  EXPECT_EQ(b2->header().number(), 2u);
+  EXPECT_EQ(b2->header().previous_hash(), DigestBytes(BlockHash(*b1)));  // built ahead of the ledger
+  // Neither is written (a Raft leader whose proposals failed): a reset
+  // forgets them; their transactions are no longer duplicates.
+  s->ResetBlockCreator();
+  EXPECT_FALSE(s->Order(TestTx("b")).duplicate);
+  // Another node's block 1 is written; the next block builds on it.
+  Block theirs = MakeBlock(BlockNumber(1), c.ledger()->Info().last_hash, {TestTx("x").envelope}, BlockMetadata());
+  theirs.mutable_metadata()->set_cut_reason(CUT_REASON_MAX_MESSAGE_COUNT);
+  ASSERT_TRUE(s->WriteBlock(std::make_shared<Block>(theirs)).ok());
+  auto next = s->CreateNextBlock(std::move(s->Order(TestTx("c")).batches[0].batch), "");
+  EXPECT_EQ(next->header().number(), 2u);
+  EXPECT_EQ(next->header().previous_hash(), DigestBytes(BlockHash(theirs)));
+  // A block that does not follow the ledger is refused and nothing is written.
+  EXPECT_TRUE(s->WriteBlock(b2).IsInvalidArgument());
+  EXPECT_EQ(s->Height().value(), 2u);
+}
+
+TEST(ChainSupportTest, TheBatchTimerStartsWithTheFirstPendingTransaction) {
+  ManualClock clock;
+  TestChannel c(Options(10), &clock);
+  ChainSupport* s = c.support();
+  EXPECT_EQ(s->BatchDeadline(), 0);
+  const int64_t t0 = clock.NowNanos();
+  (void)s->Order(TestTx("a"));
+  EXPECT_EQ(s->BatchDeadline(), t0 + 1'000'000'000);
+  clock.Advance(std::chrono::milliseconds(300));
+  (void)s->Order(TestTx("b"));
+  EXPECT_EQ(s->BatchDeadline(), t0 + 1'000'000'000);  // a second transaction does not move it
+  OrderedBatch b = s->CutPending();
+  EXPECT_EQ(b.batch.messages.size(), 2u);
+  EXPECT_EQ(b.batch.reason, CUT_REASON_TIMEOUT);
+  EXPECT_EQ(b.first_seen_nanos, t0);
+  EXPECT_EQ(s->BatchDeadline(), 0);
+  // Rearmed a full timeout from now (a time-to-cut may be lost).
+  s->RearmBatchTimer();
+  EXPECT_EQ(s->BatchDeadline(), clock.NowNanos() + 1'000'000'000);
+  // TakePending gives back what is pending, uncut, and stops the timer.
+  (void)s->Order(TestTx("c"));
+  std::vector<CutterMessage> back = s->TakePending();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].tx_id, "c");
+  EXPECT_EQ(s->BatchDeadline(), 0);
+  EXPECT_FALSE(s->Order(TestTx("c")).duplicate);  // no longer pending
+}
+
+TEST(ChainSupportTest, AnExistingLedgerKeepsItsChannelAndBackend) {
+  ManualClock clock;
+  MemoryLedger ledger;
+  OrdererMetrics metrics;
+  std::unique_ptr<ChainSupport> s;
+  ASSERT_TRUE(ChainSupport::Create(Options(5), "solo", &ledger, &metrics, &clock, &s).ok());
+  std::string note;
+  ASSERT_TRUE(ChainSupport::Create(Options(9), "solo", &ledger, &metrics, &clock, &s, &note).ok());
+  EXPECT_EQ(s->options().batch_size.max_message_count, 5u);  // genesis wins
+  EXPECT_NE(note.find("ignored"), std::string::npos);
+  EXPECT_NE(ChainSupport::Create(Options(5), "kafka", &ledger, &metrics, &clock, &s).message().find("'solo'"),
+            std::string::npos);
+  ChannelOptions other = Options(5);
+  other.channel_id = "other";
+  EXPECT_TRUE(ChainSupport::Create(other, "solo", &ledger, &metrics, &clock, &s).IsInvalidArgument());
+  ChannelOptions bad = Options(0);
+  EXPECT_NE(ChainSupport::Create(bad, "solo", &ledger, &metrics, &clock, &s).message().find("MaxMessageCount"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace ordering

@@ -99,7 +99,7 @@ wait "$ORDERER_PID" || { echo "demo: orderer exited with an error; see $RUN/orde
 echo
 echo "demo: orderer counters: $(tail -n 1 "$RUN/orderer.log" | sed 's/.*final: //')"
 echo "demo: verifying the ledger"
-"$BIN/ledger/ledger" --path "$RUN/ledger" info
-"$BIN/ledger/ledger" --path "$RUN/ledger" verify --signatures
+"$BIN/tools/ledger" --path "$RUN/ledger" info
+"$BIN/tools/ledger" --path "$RUN/ledger" verify --signatures
 echo "demo: report: $RUN/report.json"
 exit $PEER_RC

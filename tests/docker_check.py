@@ -68,7 +68,7 @@ def binary_flags(build_dir, binary):
     candidates = {
         "orderer": "orderer/orderer",
         "peer-sim": "peer-sim/peer-sim",
-        "ledger": "ledger/ledger",
+        "ledger": "tools/ledger",
         "embedded-broker": "tools/embedded-broker",
     }
     rel = candidates.get(binary)

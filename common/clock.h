@@ -11,6 +11,8 @@
 #include <mutex>
 #include <vector>
 
+#include "common/mutex.h"
+
 namespace ordering {
 
 class Clock {
@@ -65,7 +67,7 @@ class ManualClock final : public Clock {
   void Advance(std::chrono::nanoseconds d) {
     now_ += d.count();
     generation_++;
-    std::lock_guard<std::mutex> l(waiters_mu_);
+    MutexLock l(&waiters_mu_);
     for (std::condition_variable* cv : waiters_) cv->notify_all();
   }
   bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, int64_t deadline_nanos,
@@ -88,7 +90,7 @@ class ManualClock final : public Clock {
 
  private:
   void Register(std::condition_variable* cv, bool add) const {
-    std::lock_guard<std::mutex> l(waiters_mu_);
+    MutexLock l(&waiters_mu_);
     if (add) {
       waiters_.push_back(cv);
     } else {
@@ -98,8 +100,8 @@ class ManualClock final : public Clock {
   }
   std::atomic<int64_t> now_;
   std::atomic<uint64_t> generation_{0};
-  mutable std::mutex waiters_mu_;
-  mutable std::vector<std::condition_variable*> waiters_;  // GUARDED_BY(waiters_mu_)
+  mutable Mutex waiters_mu_;
+  mutable std::vector<std::condition_variable*> waiters_ GUARDED_BY(waiters_mu_);
 };
 
 }  // namespace ordering

@@ -132,10 +132,13 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
     return Status::InvalidArgument("ledger at " + options.path + " is in format " + format +
                                    "; this orderer reads format " + std::to_string(kLedgerFormat));
   }
-  if (!has_info) {
-    store->info_ = LedgerInfo{};
-  } else if (!DecodeInfo(v, &store->info_)) {
-    return Status::Corruption("ledger info record is " + std::to_string(v.size()) + " bytes");
+  {
+    MutexLock lock(&store->info_mu_);  // nobody else sees the store yet; the analysis wants it said
+    if (!has_info) {
+      store->info_ = LedgerInfo{};
+    } else if (!DecodeInfo(v, &store->info_)) {
+      return Status::Corruption("ledger info record is " + std::to_string(v.size()) + " bytes");
+    }
   }
   *out = std::move(store);
   return Status::OK();
@@ -144,7 +147,7 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
 BlockStore::~BlockStore() = default;
 
 LedgerInfo BlockStore::Info() const {
-  std::lock_guard<std::mutex> lock(info_mu_);
+  MutexLock lock(&info_mu_);
   return info_;
 }
 
@@ -177,7 +180,7 @@ Status BlockStore::Append(const Block& block) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
   ORDERING_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "writing block " + std::to_string(h.number())));
-  std::lock_guard<std::mutex> lock(info_mu_);
+  MutexLock lock(&info_mu_);
   info_ = std::move(next);
   return Status::OK();
 }

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/mutex.h"
 #include "common/crypto.h"
 #include "common/status.h"
 #include "common/types.h"
@@ -93,8 +94,8 @@ class BlockStore final : public Ledger {
   BlockStore() = default;
   LedgerOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
-  mutable std::mutex info_mu_;
-  LedgerInfo info_;  // GUARDED_BY(info_mu_)
+  mutable Mutex info_mu_;
+  LedgerInfo info_ GUARDED_BY(info_mu_);
 };
 
 }  // namespace ordering

@@ -5,14 +5,14 @@
 namespace ordering {
 
 LedgerInfo MemoryLedger::Info() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return info_;
 }
 
 Status MemoryLedger::Append(const Block& block) {
   std::vector<std::string> ids;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     ORDERING_RETURN_IF_ERROR(AppendCheck(info_, block));
     if (block.header().number() != 0) ORDERING_RETURN_IF_ERROR(ExtractTxIds(block, &ids));
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -28,7 +28,7 @@ Status MemoryLedger::Append(const Block& block) {
 }
 
 Status MemoryLedger::GetBlock(BlockNumber number, Block* block) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (number.value() >= blocks_.size()) {
     return Status::NotFound("block " + std::to_string(number.value()) + " is not in the ledger");
   }
@@ -37,7 +37,7 @@ Status MemoryLedger::GetBlock(BlockNumber number, Block* block) const {
 }
 
 Status MemoryLedger::FindTx(std::string_view tx_id, TxLocation* location) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = tx_index_.find(std::string(tx_id));
   if (it == tx_index_.end()) return Status::NotFound("transaction " + std::string(tx_id) + " is not in the ledger");
   *location = it->second;
@@ -45,13 +45,13 @@ Status MemoryLedger::FindTx(std::string_view tx_id, TxLocation* location) const 
 }
 
 std::vector<Block> MemoryLedger::blocks() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return blocks_;
 }
 
 bool MemoryLedger::WaitForHeight(uint64_t height, std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> l(mu_);
-  return grew_.wait_for(l, timeout, [&] { return info_.height >= height; });
+  MutexLock l(&mu_);
+  return grew_.wait_for(l.native(), timeout, [&]() REQUIRES(mu_) { return info_.height >= height; });
 }
 
 }  // namespace ordering

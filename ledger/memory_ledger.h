@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "ledger/ledger.h"
 
 namespace ordering {
@@ -28,11 +29,11 @@ class MemoryLedger final : public Ledger {
   bool WaitForHeight(uint64_t height, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
  private:
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   mutable std::condition_variable grew_;
-  std::vector<Block> blocks_;                              // GUARDED_BY(mu_)
-  std::unordered_map<std::string, TxLocation> tx_index_;  // GUARDED_BY(mu_)
-  LedgerInfo info_;                                        // GUARDED_BY(mu_)
+  std::vector<Block> blocks_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, TxLocation> tx_index_ GUARDED_BY(mu_);
+  LedgerInfo info_ GUARDED_BY(mu_);
 };
 
 }  // namespace ordering

@@ -114,7 +114,7 @@ void ChainSupport::AddListener(BlockListener listener) { listeners_.push_back(st
 bool ChainSupport::IsDuplicate(const std::string& tx_id) const {
   if (pending_ids_.count(tx_id)) return true;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (unwritten_ids_.count(tx_id)) return true;
   }
   TxLocation loc;
@@ -173,7 +173,7 @@ std::shared_ptr<const Block> ChainSupport::CreateNextBlock(Batch batch, std::str
   BlockMetadata md;
   md.set_cut_reason(batch.reason);
   md.set_consenter(std::move(consenter_metadata));
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto block = std::make_shared<Block>(MakeBlock(BlockNumber(head_number_), head_hash_, std::move(envelopes), md));
   for (const std::string& id : ids) unwritten_ids_.insert(id);
   unwritten_[head_number_] = std::move(ids);
@@ -184,7 +184,7 @@ std::shared_ptr<const Block> ChainSupport::CreateNextBlock(Batch batch, std::str
 
 void ChainSupport::ResetBlockCreator() {
   const LedgerInfo info = ledger_->Info();
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   unwritten_.clear();
   unwritten_ids_.clear();
   head_number_ = info.height;
@@ -198,7 +198,7 @@ Status ChainSupport::WriteBlock(std::shared_ptr<const Block> block, int64_t firs
   ORDERING_RETURN_IF_ERROR(ledger_->Append(*block).WithContext("appending block " + std::to_string(number)));
   metrics_->BlockWritten(static_cast<uint64_t>(std::max<int64_t>(0, clock_->NowNanos() - write_start)));
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     // Blocks this node created up to `number` are settled: written, or (a
     // Raft leader's failed proposal) superseded by another leader's block.
     for (auto it = unwritten_.begin(); it != unwritten_.end() && it->first <= number;) {

@@ -21,6 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "common/types.h"
@@ -87,12 +88,12 @@ class ChainSupport final : public ConsenterSupport {
   std::unordered_set<std::string> pending_ids_;  // tx ids in the cutter
 
   // --- Shared between the ordering thread and WriteBlock.
-  mutable std::mutex mu_;
-  uint64_t head_number_ = 0;  // GUARDED_BY(mu_): number of the next block to create
-  std::string head_hash_;     // GUARDED_BY(mu_): hash of block head_number_ - 1
+  mutable Mutex mu_;
+  uint64_t head_number_ GUARDED_BY(mu_) = 0;  // number of the next block to create
+  std::string head_hash_ GUARDED_BY(mu_);  // hash of block head_number_ - 1
   // Blocks created and not yet written: their tx ids, by block number.
-  std::map<uint64_t, std::vector<std::string>> unwritten_;  // GUARDED_BY(mu_)
-  std::unordered_set<std::string> unwritten_ids_;           // GUARDED_BY(mu_)
+  std::map<uint64_t, std::vector<std::string>> unwritten_ GUARDED_BY(mu_);
+  std::unordered_set<std::string> unwritten_ids_ GUARDED_BY(mu_);
 };
 
 }  // namespace ordering

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/mutex.h"
 #include "common/histogram.h"
 #include "orderer/ingress/validator.h"
 #include "proto/common.pb.h"
@@ -29,7 +30,7 @@ namespace ordering {
 class ConsenterCounters {
  public:
   std::atomic<int64_t>* Add(const std::string& name) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     for (auto& [n, v] : counters_) {
       if (n == name) return &v;
     }
@@ -38,22 +39,22 @@ class ConsenterCounters {
   }
   // 0 if there is no such counter.
   int64_t Get(const std::string& name) const {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     for (const auto& [n, v] : counters_) {
       if (n == name) return v.load();
     }
     return 0;
   }
   nlohmann::json ToJson() const {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [n, v] : counters_) j[n] = v.load();
     return j;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::deque<std::pair<std::string, std::atomic<int64_t>>> counters_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::deque<std::pair<std::string, std::atomic<int64_t>>> counters_ GUARDED_BY(mu_);
 };
 
 struct OrdererMetrics {
@@ -103,7 +104,7 @@ struct OrdererMetrics {
   // backend: librdkafka's statistics), served on /metrics. Keyed by name:
   // setting a name again replaces the collectable. Thread-safe.
   void SetCollectable(const std::string& name, std::shared_ptr<prometheus::Collectable> c) {
-    std::lock_guard<std::mutex> l(collectables_mu_);
+    MutexLock l(&collectables_mu_);
     for (auto& [n, existing] : collectables_) {
       if (n == name) {
         existing = std::move(c);
@@ -113,7 +114,7 @@ struct OrdererMetrics {
     collectables_.emplace_back(name, std::move(c));
   }
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const {
-    std::lock_guard<std::mutex> l(collectables_mu_);
+    MutexLock l(&collectables_mu_);
     std::vector<std::shared_ptr<prometheus::Collectable>> out;
     for (const auto& [n, c] : collectables_) out.push_back(c);
     return out;
@@ -134,8 +135,8 @@ struct OrdererMetrics {
   std::string Summary() const;
 
  private:
-  mutable std::mutex collectables_mu_;
-  std::vector<std::pair<std::string, std::shared_ptr<prometheus::Collectable>>> collectables_;  // GUARDED_BY(collectables_mu_)
+  mutable Mutex collectables_mu_;
+  std::vector<std::pair<std::string, std::shared_ptr<prometheus::Collectable>>> collectables_ GUARDED_BY(collectables_mu_);
 };
 
 }  // namespace ordering

@@ -80,7 +80,7 @@ Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock,
 
   ORDERING_RETURN_IF_ERROR(node->consenter_->HandleChain(node->support_.get(), &node->chain_));
   {
-    std::lock_guard<std::mutex> l(node->chain_mu_);
+    MutexLock l(&node->chain_mu_);
     node->chain_started_ = true;
   }
   ORDERING_RETURN_IF_ERROR(node->chain_->Start());
@@ -105,7 +105,7 @@ void OrdererNode::Stop() {
   if (server_) server_->Stop();  // no stream runs past this
   if (broadcast_) broadcast_->SetChain(nullptr);
   {
-    std::lock_guard<std::mutex> l(chain_mu_);
+    MutexLock l(&chain_mu_);
     chain_started_ = false;
   }
   chain_.reset();
@@ -115,7 +115,7 @@ void OrdererNode::Stop() {
 }
 
 Status OrdererNode::Errored() const {
-  std::lock_guard<std::mutex> l(chain_mu_);
+  MutexLock l(&chain_mu_);
   return chain_started_ && chain_ ? chain_->Errored() : Status::OK();
 }
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "common/clock.h"
 #include "common/monitoring_server.h"
 #include "common/status.h"
@@ -79,8 +80,8 @@ class OrdererNode {
   std::unique_ptr<Chain> chain_;
   std::string consensus_;
   // Deliver's streams ask Errored() on gRPC threads while Start/Stop set the chain.
-  mutable std::mutex chain_mu_;
-  bool chain_started_ = false;  // GUARDED_BY(chain_mu_)
+  mutable Mutex chain_mu_;
+  bool chain_started_ GUARDED_BY(chain_mu_) = false;
   bool stopped_ = false;
   std::atomic<bool> ready_{false};
   // Last: destroyed first, so no scrape reads a member being destroyed.

@@ -12,32 +12,32 @@ Status SubmitQueue::RefusalLocked() const {
 }
 
 Status SubmitQueue::Push(CutterMessage tx) {
-  std::unique_lock<std::mutex> lock(mu_);
-  space_cv_.wait(lock, [&] { return halted_ || queue_.size() < capacity_; });
+  MutexLock lock(&mu_);
+  space_cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return halted_ || queue_.size() < capacity_; });
   ORDERING_RETURN_IF_ERROR(RefusalLocked());
   queue_.push_back(std::move(tx));
-  lock.unlock();
+  lock.Unlock();
   ready_cv_.notify_all();
   return Status::OK();
 }
 
 Status SubmitQueue::TryPush(CutterMessage tx) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ORDERING_RETURN_IF_ERROR(RefusalLocked());
   if (queue_.size() >= capacity_) return Status::Unavailable("the " + name_ + "'s queue is full");
   queue_.push_back(std::move(tx));
-  lock.unlock();
+  lock.Unlock();
   ready_cv_.notify_all();
   return Status::OK();
 }
 
 bool SubmitQueue::Wait(const Clock* clock, int64_t deadline, bool for_items) {
-  std::unique_lock<std::mutex> lock(mu_);
-  auto ready = [&] { return halted_ || notified_ != seen_notified_ || (for_items && !queue_.empty()); };
+  MutexLock lock(&mu_);
+  auto ready = [&]() REQUIRES(mu_) { return halted_ || notified_ != seen_notified_ || (for_items && !queue_.empty()); };
   if (deadline == 0) {
-    ready_cv_.wait(lock, ready);
+    ready_cv_.wait(lock.native(), ready);
   } else {
-    clock->WaitUntil(lock, ready_cv_, deadline, ready);
+    clock->WaitUntil(lock.native(), ready_cv_, deadline, ready);
   }
   seen_notified_ = notified_;
   return !halted_;
@@ -46,7 +46,7 @@ bool SubmitQueue::Wait(const Clock* clock, int64_t deadline, bool for_items) {
 size_t SubmitQueue::TakeAll(std::deque<CutterMessage>* out) {
   size_t n;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     n = queue_.size();
     if (n == 0) return 0;
     if (out->empty()) {
@@ -63,7 +63,7 @@ size_t SubmitQueue::TakeAll(std::deque<CutterMessage>* out) {
 
 void SubmitQueue::Notify() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     ++notified_;
   }
   ready_cv_.notify_all();
@@ -72,7 +72,7 @@ void SubmitQueue::Notify() {
 void SubmitQueue::GiveBack(std::vector<CutterMessage> txs) {
   if (txs.empty()) return;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     const auto at = queue_.begin() + static_cast<std::ptrdiff_t>(std::min(given_back_, queue_.size()));
     queue_.insert(at, std::make_move_iterator(txs.begin()), std::make_move_iterator(txs.end()));
     given_back_ += txs.size();
@@ -82,7 +82,7 @@ void SubmitQueue::GiveBack(std::vector<CutterMessage> txs) {
 
 void SubmitQueue::Halt() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     halted_ = true;
   }
   ready_cv_.notify_all();
@@ -91,7 +91,7 @@ void SubmitQueue::Halt() {
 
 void SubmitQueue::Fail(const Status& error) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (error_.ok()) error_ = error;
     halted_ = true;
   }
@@ -100,12 +100,12 @@ void SubmitQueue::Fail(const Status& error) {
 }
 
 size_t SubmitQueue::size() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return queue_.size();
 }
 
 Status SubmitQueue::error() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return error_;
 }
 

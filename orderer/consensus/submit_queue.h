@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "orderer/cutter/block_cutter.h"
@@ -60,19 +61,19 @@ class SubmitQueue {
   Status error() const;
 
  private:
-  Status RefusalLocked() const;  // mu_ held
+  Status RefusalLocked() const REQUIRES(mu_);
 
   const size_t capacity_;
   const std::string name_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable ready_cv_;  // Wait(): work, a notification, or stop
   std::condition_variable space_cv_;  // Push(): room, or stop
-  std::deque<CutterMessage> queue_;   // GUARDED_BY(mu_)
-  size_t given_back_ = 0;             // GUARDED_BY(mu_): at the front, given back since the last take
-  uint64_t notified_ = 0;             // GUARDED_BY(mu_): Notify() calls
-  uint64_t seen_notified_ = 0;        // GUARDED_BY(mu_): notifications a Wait() has returned for
-  bool halted_ = false;               // GUARDED_BY(mu_)
-  Status error_;                      // GUARDED_BY(mu_)
+  std::deque<CutterMessage> queue_ GUARDED_BY(mu_);
+  size_t given_back_ GUARDED_BY(mu_) = 0;  // at the front, given back since the last take
+  uint64_t notified_ GUARDED_BY(mu_) = 0;  // Notify() calls
+  uint64_t seen_notified_ GUARDED_BY(mu_) = 0;  // notifications a Wait() has returned for
+  bool halted_ GUARDED_BY(mu_) = false;
+  Status error_ GUARDED_BY(mu_);
 };
 
 }  // namespace ordering

@@ -14,7 +14,7 @@ DeliverService::DeliverService(const Ledger* ledger, size_t recent_blocks, std::
 
 void DeliverService::Publish(std::shared_ptr<const Block> block) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     uint64_t n = block->header().number();
     if (n + 1 <= height_) return;  // already known
     if (n != height_) recent_.clear();  // gap (should not happen): serve from the ledger
@@ -27,7 +27,7 @@ void DeliverService::Publish(std::shared_ptr<const Block> block) {
 
 void DeliverService::Shutdown() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     shutdown_ = true;
   }
   cv_.notify_all();
@@ -35,7 +35,7 @@ void DeliverService::Shutdown() {
 
 Status DeliverService::Fetch(uint64_t number, std::shared_ptr<const Block>* block) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (number >= height_) return Status::NotFound("not committed yet");
     if (!recent_.empty()) {
       uint64_t first = recent_.front()->header().number();
@@ -57,7 +57,7 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
                                     grpc::ServerWriter<DeliverResponse>* writer) {
   uint64_t next = 0;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (shutdown_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "orderer shutting down");
     switch (request->start()) {
       case SeekInfo::NEWEST: next = height_ > 0 ? height_ - 1 : 0; break;
@@ -95,16 +95,16 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
       Status chain = errored_();
       if (!chain.ok()) return end_unavailable("the chain has stopped: " + chain.ToString());
     }
-    std::unique_lock<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (shutdown_) {
-      l.unlock();
+      l.Unlock();
       response.set_status(DELIVER_STATUS_SERVICE_UNAVAILABLE);
       writer->Write(response);
       break;
     }
     // Wake on a new block, on shutdown, or every 200 ms to notice a cancel
     // or a failed chain.
-    cv_.wait_for(l, std::chrono::milliseconds(200), [&] { return shutdown_ || height_ > next; });
+    cv_.wait_for(l.native(), std::chrono::milliseconds(200), [&]() REQUIRES(mu_) { return shutdown_ || height_ > next; });
   }
   return grpc::Status::OK;
 }

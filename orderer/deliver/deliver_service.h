@@ -22,6 +22,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/mutex.h"
 #include "common/histogram.h"
 #include "common/status.h"
 #include "ledger/ledger.h"
@@ -56,11 +57,11 @@ class DeliverService {
   const size_t recent_capacity_;
   const std::function<Status()> errored_;
   AtomicHistogram* const send_duration_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  uint64_t height_ = 0;                              // GUARDED_BY(mu_)
-  std::deque<std::shared_ptr<const Block>> recent_;  // GUARDED_BY(mu_); consecutive, ending at height_-1
-  bool shutdown_ = false;                            // GUARDED_BY(mu_)
+  uint64_t height_ GUARDED_BY(mu_) = 0;
+  std::deque<std::shared_ptr<const Block>> recent_ GUARDED_BY(mu_);  // consecutive, ending at height_-1
+  bool shutdown_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace ordering

@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
+
 namespace ordering {
 
 template <typename In, typename Out>
@@ -48,8 +50,8 @@ class OrderedPool {
   // false if the pool is shut down.
   bool Submit(In in) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      space_cv_.wait(lock, [&] { return shutdown_ || next_in_ - next_out_ < capacity_; });
+      MutexLock lock(&mu_);
+      space_cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return shutdown_ || next_in_ - next_out_ < capacity_; });
       if (shutdown_) return false;
       slots_[next_in_ % capacity_].filled = false;
       jobs_.emplace_back(next_in_++, std::move(in));
@@ -62,9 +64,9 @@ class OrderedPool {
   // timeout or shutdown.
   bool Next(std::chrono::nanoseconds timeout, Out* out) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      auto ready = [&] { return shutdown_ || (next_out_ < next_in_ && slots_[next_out_ % capacity_].filled); };
-      if (!ready_cv_.wait_for(lock, timeout, ready) || shutdown_) return false;
+      MutexLock lock(&mu_);
+      auto ready = [&]() REQUIRES(mu_) { return shutdown_ || (next_out_ < next_in_ && slots_[next_out_ % capacity_].filled); };
+      if (!ready_cv_.wait_for(lock.native(), timeout, ready) || shutdown_) return false;
       Slot& s = slots_[next_out_ % capacity_];
       *out = std::move(s.result);
       s.filled = false;
@@ -78,7 +80,7 @@ class OrderedPool {
   // Stops the workers; pending Submit/Next calls return false.
   void Shutdown() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (shutdown_ && workers_.empty()) return;
       shutdown_ = true;
     }
@@ -87,7 +89,7 @@ class OrderedPool {
     ready_cv_.notify_all();
     std::vector<std::thread> workers;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       workers.swap(workers_);
     }
     for (auto& t : workers) {
@@ -106,8 +108,8 @@ class OrderedPool {
     std::vector<std::pair<uint64_t, Out>> done;
     for (;;) {
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        work_cv_.wait(lock, [&] { return shutdown_ || !jobs_.empty(); });
+        MutexLock lock(&mu_);
+        work_cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return shutdown_ || !jobs_.empty(); });
         if (shutdown_) return;
         // Take a few jobs at once to amortize locking; leave some for others.
         size_t take = std::min<size_t>(jobs_.size(), std::max<size_t>(1, jobs_.size() / worker_count_));
@@ -121,7 +123,7 @@ class OrderedPool {
       batch.clear();
       bool wake_next = false;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         for (auto& [seq, result] : done) {
           Slot& s = slots_[seq % capacity_];
           s.result = std::move(result);
@@ -135,15 +137,15 @@ class OrderedPool {
   }
 
   const size_t capacity_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable work_cv_;   // workers: a job is queued, or shutdown
   std::condition_variable space_cv_;  // Submit: a slot was taken by Next
   std::condition_variable ready_cv_;  // Next: slot next_out was filled
-  std::deque<std::pair<uint64_t, In>> jobs_;  // GUARDED_BY(mu_)
-  std::vector<Slot> slots_;                   // GUARDED_BY(mu_)
-  uint64_t next_in_ = 0;                      // GUARDED_BY(mu_)
-  uint64_t next_out_ = 0;                     // GUARDED_BY(mu_)
-  bool shutdown_ = false;                     // GUARDED_BY(mu_)
+  std::deque<std::pair<uint64_t, In>> jobs_ GUARDED_BY(mu_);
+  std::vector<Slot> slots_ GUARDED_BY(mu_);
+  uint64_t next_in_ GUARDED_BY(mu_) = 0;
+  uint64_t next_out_ GUARDED_BY(mu_) = 0;
+  bool shutdown_ GUARDED_BY(mu_) = false;
   const size_t worker_count_;
   std::vector<std::thread> workers_;
 };

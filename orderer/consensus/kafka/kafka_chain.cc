@@ -77,7 +77,7 @@ Status KafkaChain::Start() {
     }
   };
   {
-    std::unique_lock<std::shared_mutex> l(producer_mu_);
+    WriterLock l(&producer_mu_);
     ORDERING_RETURN_IF_ERROR(kafka::Producer::Create(po, &producer_).WithContext("orderer producer"));
     KafkaMessage connect;
     connect.mutable_connect();
@@ -117,19 +117,19 @@ Status KafkaChain::Order(CutterMessage tx) {
   ORDERING_RETURN_IF_ERROR(Errored());
   KafkaMessage msg;
   msg.mutable_regular()->set_payload(std::move(tx.envelope));
-  std::shared_lock<std::shared_mutex> l(producer_mu_);
+  ReaderLock l(&producer_mu_);
   if (!producer_ || stop_.load()) return Status::Unavailable("the kafka chain is halted");
   return producer_->Produce(topic_, 0, msg.SerializeAsString());
 }
 
 Status KafkaChain::Errored() const {
-  std::lock_guard<std::mutex> l(error_mu_);
+  MutexLock l(&error_mu_);
   return error_;
 }
 
 void KafkaChain::Fail(const Status& st) {
   {
-    std::lock_guard<std::mutex> l(error_mu_);
+    MutexLock l(&error_mu_);
     if (error_.ok()) error_ = st;
   }
   spdlog::error("kafka chain stopped: {}", st.ToString());
@@ -143,7 +143,7 @@ void KafkaChain::Halt() {
     if (pool_) pool_->Shutdown();
     if (consumer_thread_.joinable()) consumer_thread_.join();
     if (ordering_thread_.joinable()) ordering_thread_.join();
-    std::unique_lock<std::shared_mutex> l(producer_mu_);
+    WriterLock l(&producer_mu_);
     producer_.reset();  // flushes pending time-to-cut and broadcast messages
   });
 }
@@ -190,7 +190,7 @@ void KafkaChain::ConsumeLoop(Offset start) {
       next_gauges = real_now + std::chrono::seconds(1);
       const Offset high = consumer->CachedHighWatermark();
       *consumer_lag_ = high.value() >= 0 ? std::max<int64_t>(0, high.value() - next.value()) : -1;
-      std::shared_lock<std::shared_mutex> l(producer_mu_);
+      ReaderLock l(&producer_mu_);
       *producer_queue_ = producer_ ? producer_->OutQueueLength() : 0;
     }
     const int64_t now = clock->NowNanos();
@@ -346,7 +346,7 @@ void KafkaChain::SendTimeToCut() {
   ttc.mutable_time_to_cut()->set_block_number(n);
   Status st;
   {
-    std::shared_lock<std::shared_mutex> l(producer_mu_);
+    ReaderLock l(&producer_mu_);
     st = producer_ ? producer_->Produce(topic_, 0, ttc.SerializeAsString(), &kTimeToCutTag)
                    : Status::Unavailable("producer closed");
   }

@@ -35,6 +35,7 @@
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "common/kafka.h"
 #include "common/properties.h"
 #include "orderer/consensus/kafka/kafka_stats.h"
@@ -110,8 +111,8 @@ class KafkaChain final : public Chain {
   KafkaChainOptions options_;
   std::string topic_;
   // Order() runs on Broadcast's threads while Halt() may run on another.
-  std::shared_mutex producer_mu_;  // shared: producing; exclusive: creating and closing
-  std::unique_ptr<kafka::Producer> producer_;  // GUARDED_BY(producer_mu_)
+  SharedMutex producer_mu_;  // shared: producing; exclusive: creating and closing
+  std::unique_ptr<kafka::Producer> producer_ GUARDED_BY(producer_mu_);
   std::unique_ptr<Pool> pool_;
   std::thread consumer_thread_;
   std::thread ordering_thread_;
@@ -121,8 +122,8 @@ class KafkaChain final : public Chain {
   std::promise<Status> connect_acked_;
   std::shared_future<Status> connect_future_;
 
-  mutable std::mutex error_mu_;
-  Status error_;  // GUARDED_BY(error_mu_)
+  mutable Mutex error_mu_;
+  Status error_ GUARDED_BY(error_mu_);
 
   // The backend's own counters (in OrdererMetrics::consenter).
   std::atomic<int64_t>* consumer_lag_;  // partition high watermark - next offset to consume (-1: unknown)

@@ -41,7 +41,7 @@ const FamilyInfo kFamilies[] = {
 void KafkaStatsCollector::Update(const std::string& client, std::string_view json) {
   kafka::ClientStats stats;
   if (!kafka::ParseClientStats(json, &stats)) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     ++errors_;
     return;
   }
@@ -79,12 +79,12 @@ void KafkaStatsCollector::Update(const std::string& client, std::string_view jso
   samples.push_back({"kafka_client_messages_queued", base, stats.msg_cnt});
   samples.push_back({"kafka_client_messages_sent_total", base, stats.txmsgs});
   samples.push_back({"kafka_client_messages_received_total", base, stats.rxmsgs});
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   by_client_[client] = std::move(samples);
 }
 
 std::vector<prometheus::MetricFamily> KafkaStatsCollector::Collect() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<prometheus::MetricFamily> out;
   for (const FamilyInfo& info : kFamilies) {
     prometheus::MetricFamily f = MakeFamily(info.name, info.help, info.type);

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
+
 namespace ordering::kafka_backend {
 
 class KafkaStatsCollector : public prometheus::Collectable {
@@ -32,9 +34,9 @@ class KafkaStatsCollector : public prometheus::Collectable {
     std::vector<prometheus::ClientMetric::Label> labels;
     double value = 0;
   };
-  mutable std::mutex mu_;
-  std::map<std::string, std::vector<Sample>> by_client_;  // GUARDED_BY(mu_)
-  uint64_t errors_ = 0;                                   // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, std::vector<Sample>> by_client_ GUARDED_BY(mu_);
+  uint64_t errors_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ordering::kafka_backend

@@ -25,11 +25,11 @@ class GrpcRaftPeers::Stream {
     reader_ = std::thread([this] {
       BroadcastResponse r;
       while (rw_->Read(&r)) {
-        std::lock_guard<std::mutex> l(mu_);
+        MutexLock l(&mu_);
         answers_.push_back(r);
         cv_.notify_all();
       }
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       broken_ = true;
       cv_.notify_all();
     });
@@ -48,15 +48,15 @@ class GrpcRaftPeers::Stream {
   // The next answer; false once the stream broke (or `deadline` passed)
   // with none left.
   bool Next(std::chrono::steady_clock::time_point deadline, BroadcastResponse* out) {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait_until(l, deadline, [&] { return broken_ || !answers_.empty(); });
+    MutexLock l(&mu_);
+    cv_.wait_until(l.native(), deadline, [&]() REQUIRES(mu_) { return broken_ || !answers_.empty(); });
     if (answers_.empty()) return false;
     *out = std::move(answers_.front());
     answers_.pop_front();
     return true;
   }
   bool broken() {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     return broken_;
   }
 
@@ -66,10 +66,10 @@ class GrpcRaftPeers::Stream {
   grpc::ClientContext ctx_;
   std::unique_ptr<grpc::ClientReaderWriter<Envelope, BroadcastResponse>> rw_;
   std::thread reader_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<BroadcastResponse> answers_;  // GUARDED_BY(mu_)
-  bool broken_ = false;                    // GUARDED_BY(mu_)
+  std::deque<BroadcastResponse> answers_ GUARDED_BY(mu_);
+  bool broken_ GUARDED_BY(mu_) = false;
 };
 
 GrpcRaftPeers::GrpcRaftPeers(const RaftOptions& options) : options_(options) {}
@@ -81,7 +81,7 @@ GrpcRaftPeers::~GrpcRaftPeers() {
 
 void GrpcRaftPeers::CloseStream() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     open_stream_ = nullptr;
   }
   stream_.reset();
@@ -92,7 +92,7 @@ std::vector<ForwardReply> GrpcRaftPeers::Forward(uint64_t leader, const std::vec
   if (stream_ && (stream_->leader() != leader || stream_->broken())) CloseStream();
   if (!stream_) {
     const std::string address = options_.BroadcastAddressOf(leader);
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (shutdown_ || address.empty()) return replies;
     stream_ = std::make_unique<Stream>(leader, address);
     open_stream_ = stream_.get();
@@ -133,7 +133,7 @@ Status GrpcRaftPeers::FetchBlocks(uint64_t node, uint64_t from, uint64_t to,
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(options_.catch_up_timeout_ms));
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (shutdown_) return Status::Aborted("the node is stopping");
     fetch_ctx_ = &ctx;
   }
@@ -159,7 +159,7 @@ Status GrpcRaftPeers::FetchBlocks(uint64_t node, uint64_t from, uint64_t to,
   grpc::Status finished = reader->Finish();
   (void)finished;  // what matters is how far it got
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     fetch_ctx_ = nullptr;
   }
   if (!st.ok()) return st;
@@ -171,7 +171,7 @@ Status GrpcRaftPeers::FetchBlocks(uint64_t node, uint64_t from, uint64_t to,
 }
 
 void GrpcRaftPeers::Shutdown() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   shutdown_ = true;
   if (open_stream_ != nullptr) open_stream_->Cancel();
   if (fetch_ctx_ != nullptr) fetch_ctx_->TryCancel();

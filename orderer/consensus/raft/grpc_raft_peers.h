@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/mutex.h"
 #include "orderer/consensus/raft/raft_options.h"
 #include "orderer/consensus/raft/raft_peers.h"
 
@@ -34,10 +35,10 @@ class GrpcRaftPeers final : public RaftPeers {
 
   const RaftOptions options_;
   std::unique_ptr<Stream> stream_;  // the Forward caller's
-  std::mutex mu_;
-  bool shutdown_ = false;                      // GUARDED_BY(mu_)
-  Stream* open_stream_ = nullptr;              // GUARDED_BY(mu_): to cancel on Shutdown
-  grpc::ClientContext* fetch_ctx_ = nullptr;   // GUARDED_BY(mu_): to cancel on Shutdown
+  Mutex mu_;
+  bool shutdown_ GUARDED_BY(mu_) = false;
+  Stream* open_stream_ GUARDED_BY(mu_) = nullptr;  // to cancel on Shutdown
+  grpc::ClientContext* fetch_ctx_ GUARDED_BY(mu_) = nullptr;  // to cancel on Shutdown
 };
 
 }  // namespace ordering::raft_backend

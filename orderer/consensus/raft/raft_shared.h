@@ -18,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "orderer/consensus/submit_queue.h"
 #include "proto/common.pb.h"
@@ -44,7 +45,7 @@ class RaftShared {
   explicit RaftShared(SubmitQueue* queue) : queue_(queue) {}
 
   RaftRole role() const {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     return role_;
   }
 
@@ -52,7 +53,7 @@ class RaftShared {
 
   // Records the leader Raft names; true if it changed.
   bool SetLeader(uint64_t leader) {
-    return Change([&] {
+    return Change([&]() REQUIRES(mu_) {
       if (role_.leader == leader) return false;
       role_.leader = leader;
       return true;
@@ -60,7 +61,7 @@ class RaftShared {
   }
   // This node may build blocks in `term` (0: it may not).
   void SetReadyTerm(uint64_t term) {
-    Change([&] {
+    Change([&]() REQUIRES(mu_) {
       if (role_.ready_term == term) return false;
       role_.ready_term = term;
       return true;
@@ -68,7 +69,7 @@ class RaftShared {
   }
   // It may no longer build in `term` (a proposal of that term failed).
   void RevokeTerm(uint64_t term) {
-    Change([&] {
+    Change([&]() REQUIRES(mu_) {
       if (role_.ready_term != term) return false;
       role_.ready_term = 0;
       return true;
@@ -76,12 +77,12 @@ class RaftShared {
   }
   // Proposals posted since the last call, in order.
   std::deque<Proposal> TakePosted() {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     return std::exchange(posted_, {});
   }
   // A posted proposal was committed or failed.
   void Settled() {
-    Change([&] {
+    Change([&]() REQUIRES(mu_) {
       --role_.inflight;
       return true;
     });
@@ -89,14 +90,14 @@ class RaftShared {
   // The loop's wake-up (uv_async_send), set while the loop may be woken;
   // cleared (empty function) before its handles close.
   void SetWake(std::function<void()> wake) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     wake_ = std::move(wake);
   }
 
   // --- The ordering thread.
 
   void Post(Proposal p) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     ++role_.inflight;
     posted_.push_back(std::move(p));
     if (wake_) wake_();
@@ -108,7 +109,7 @@ class RaftShared {
   // first error is kept.
   void Fail(const Status& st) {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       if (!error_.ok()) return;
       error_ = st;
       role_.ready_term = 0;
@@ -120,18 +121,18 @@ class RaftShared {
   // The chain is halting: the same, without an error.
   void Stop() {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       stop_ = true;
       if (wake_) wake_();
     }
     queue_->Halt();
   }
   bool closing() const {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     return stop_ || !error_.ok();
   }
   Status error() const {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     return error_;
   }
 
@@ -142,7 +143,7 @@ class RaftShared {
   bool Change(F change) {
     bool changed;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       changed = change();
     }
     if (changed) queue_->Notify();
@@ -150,12 +151,12 @@ class RaftShared {
   }
 
   SubmitQueue* const queue_;
-  mutable std::mutex mu_;
-  RaftRole role_;                 // GUARDED_BY(mu_)
-  std::deque<Proposal> posted_;   // GUARDED_BY(mu_)
-  std::function<void()> wake_;    // GUARDED_BY(mu_)
-  bool stop_ = false;             // GUARDED_BY(mu_)
-  Status error_;                  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  RaftRole role_ GUARDED_BY(mu_);
+  std::deque<Proposal> posted_ GUARDED_BY(mu_);
+  std::function<void()> wake_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  Status error_ GUARDED_BY(mu_);
 };
 
 }  // namespace ordering::raft_backend

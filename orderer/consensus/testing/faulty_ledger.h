@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "common/mutex.h"
 #include "ledger/ledger.h"
 
 namespace ordering::testing {
@@ -20,10 +21,10 @@ class FaultyLedger final : public Ledger {
   LedgerInfo Info() const override { return base_->Info(); }
   Status Append(const Block& block) override {
     {
-      std::unique_lock<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       appending_ = true;
       cv_.notify_all();
-      cv_.wait(l, [&] { return !hold_; });
+      cv_.wait(l.native(), [&]() REQUIRES(mu_) { return !hold_; });
       appending_ = false;
       if (!error_.ok()) return error_;
     }
@@ -36,30 +37,30 @@ class FaultyLedger final : public Ledger {
 
   // Every later Append fails with `st` (and stores nothing).
   void FailAppendsWith(Status st) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     error_ = std::move(st);
   }
   // While held, Append waits.
   void HoldAppends(bool hold) {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       hold_ = hold;
     }
     cv_.notify_all();
   }
   // Waits (real time, bounded) until an Append is waiting on HoldAppends.
   bool WaitForHeldAppend(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
-    std::unique_lock<std::mutex> l(mu_);
-    return cv_.wait_for(l, timeout, [&] { return appending_ && hold_; });
+    MutexLock l(&mu_);
+    return cv_.wait_for(l.native(), timeout, [&]() REQUIRES(mu_) { return appending_ && hold_; });
   }
 
  private:
   Ledger* const base_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   mutable std::condition_variable cv_;
-  Status error_;            // GUARDED_BY(mu_)
-  bool hold_ = false;       // GUARDED_BY(mu_)
-  bool appending_ = false;  // GUARDED_BY(mu_)
+  Status error_ GUARDED_BY(mu_);
+  bool hold_ GUARDED_BY(mu_) = false;
+  bool appending_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace ordering::testing

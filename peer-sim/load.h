@@ -35,9 +35,10 @@
 // Raw mode measures the producer alone (the research's setting): no orderer,
 // latency is submit -> broker acknowledgement.
 //
-// The parts: load_options.h (what a run is asked to do), load_report.h (the
-// report, its diagnosis, JSON and text). This file: the pre-signed pool's
-// plan, RunLoad, the tracker, the pacing and the threads.
+// The parts: load_options.h (what a run is asked to do), tracker.h (what it
+// knows about each transaction, the phases and the figures), load_report.h
+// (the report, its diagnosis, JSON and text). This file: the pre-signed
+// pool's plan, RunLoad, the pacing and the threads.
 #pragma once
 
 #include <atomic>

@@ -3,15 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cmath>
+#include <chrono>
 #include <cstdio>
-#include <deque>
 #include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "common/crypto.h"
 #include "peer-sim/deliver_listener.h"
+#include "peer-sim/pool.h"
 #include "peer-sim/steady.h"
 #include "peer-sim/submitter.h"
 #include "peer-sim/tracker.h"
@@ -22,18 +26,6 @@ namespace {
 
 // How long the exit waits for the delivery reports of purged records.
 constexpr int kPurgePollMs = 500;
-
-// A built transaction, owned by its peer's pool for the whole run: the
-// submitter's outcome finds it through the opaque pointer.
-struct PooledTx {
-  TxRef ref;
-  std::string tx_id;
-  std::string bytes;  // what the submit path sends; released once sent
-};
-
-uint64_t ShareOf(uint64_t total, uint64_t peers, uint64_t peer) {
-  return total / peers + (peer < total % peers ? 1 : 0);
-}
 
 // What the producers sent between the last counters at or before `from_ms`
 // and the last at or before `to_ms` (counters start at zero); none without
@@ -52,13 +44,7 @@ std::optional<BatchCounters> BatchesInWindow(const std::vector<std::pair<int64_t
   return at(to_ms) - at(from_ms);
 }
 
-struct Peer {
-  std::unique_ptr<Signer> signer;
-  std::unique_ptr<TxFactory> factory;
-  std::unique_ptr<Submitter> submitter;
-};
-
-Status CheckOptions(const LoadOptions& o) {
+[[nodiscard]] Status CheckOptions(const LoadOptions& o) {
   if (o.submit == SubmitPath::kKafka && o.brokers.empty()) return Status::InvalidArgument("no brokers given");
   if (o.raw && o.submit != SubmitPath::kKafka) {
     return Status::InvalidArgument("raw mode times the Kafka producer alone: it needs the kafka submit path");
@@ -89,98 +75,7 @@ Status CheckOptions(const LoadOptions& o) {
   return Status::OK();
 }
 
-// Builds each peer's pool, one thread per peer. Stops early (OK, pools
-// short) if *stop becomes true.
-Status PreSign(const PoolPlan& plan, std::vector<Peer>* peers, std::vector<std::deque<PooledTx>>* pools,
-               const std::function<bool()>& stopping) {
-  std::vector<Status> results(peers->size());
-  std::vector<std::thread> threads;
-  for (size_t pi = 0; pi < peers->size(); ++pi) {
-    threads.emplace_back([&, pi] {
-      BuiltTx tx;
-      for (uint64_t k = 0; k < plan.per_peer[pi]; ++k) {
-        if (k % 1024 == 0 && stopping()) return;
-        Status st = (*peers)[pi].factory->Build(&tx);
-        if (!st.ok()) {
-          results[pi] = st.WithContext("peer " + std::to_string(pi) + ": pre-signing");
-          return;
-        }
-        std::string id = tx.tx_id;
-        (*pools)[pi].push_back(
-            PooledTx{{static_cast<uint32_t>(pi), k}, std::move(id), (*peers)[pi].submitter->WireBytes(std::move(tx))});
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (const Status& st : results) ORDERING_RETURN_IF_ERROR(st);
-  return Status::OK();
-}
-
-std::string FormatCount(uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
-
-}  // namespace
-
-Status PlanPool(const LoadOptions& o, PoolPlan* plan) {
-  *plan = PoolPlan();
-  if (o.sign_inline) return Status::OK();
-  const uint64_t n = static_cast<uint64_t>(std::max(o.peers, 1));
-  const double warmup_bound_s = o.warmup_mode == WarmupMode::kAuto
-                                    ? std::ceil(static_cast<double>(o.warmup_max_ms) / 1000.0)
-                                    : static_cast<double>(o.warmup_ms) / 1000.0;
-  const double run_s = warmup_bound_s + static_cast<double>(o.duration_ms + o.cooldown_ms) / 1000.0;
-  uint64_t total = 0;
-  if (o.pool_size > 0) {
-    total = o.pool_size;
-  } else if (o.rate > 0) {
-    // Every due time in the run, plus one per peer for rounding.
-    total = o.duration_ms > 0 ? static_cast<uint64_t>(std::ceil(o.rate * run_s)) + n : UINT64_MAX;
-  } else {
-    constexpr uint64_t kFlatOutPerSecond = 20000, kFlatOutCap = 4'000'000;
-    total = o.count > 0 ? o.count
-                        : std::min(kFlatOutCap, static_cast<uint64_t>(std::ceil(run_s)) * kFlatOutPerSecond);
-  }
-  if (o.count > 0) total = std::min(total, o.count);  // never more than will be sent
-  plan->total = total;
-  if (total > kPoolMemoryLimitBytes / (o.tx_size + kPoolOverheadBytesPerTx)) {
-    char buf[160];
-    const double gib = static_cast<double>(total) * static_cast<double>(o.tx_size + kPoolOverheadBytesPerTx) / (1u << 30);
-    std::snprintf(buf, sizeof(buf), "%.1f GiB", gib);
-    return Status::InvalidArgument("a pre-signed pool of " + FormatCount(total) + " transactions of " +
-                                   std::to_string(o.tx_size) + " bytes needs about " + buf +
-                                   ", over the 8 GiB limit: lower --pool-size, or --rate or --duration "
-                                   "(the pool covers warm-up + duration at the rate), or sign inside the "
-                                   "window with --sign-inline");
-  }
-  plan->estimated_bytes = total * (o.tx_size + kPoolOverheadBytesPerTx);
-  for (uint64_t p = 0; p < n; ++p) plan->per_peer.push_back(ShareOf(total, n, p));
-  return Status::OK();
-}
-
-Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* external_stop) {
-  ORDERING_RETURN_IF_ERROR(CheckOptions(options));
-  if (!options.started_file.empty()) std::remove(options.started_file.c_str());
-  PoolPlan plan;
-  ORDERING_RETURN_IF_ERROR(PlanPool(options, &plan));
-  const Clock* clock = options.clock;
-  const bool presigned = !options.sign_inline;
-  std::atomic<bool> stop{false};
-  auto stopping = [&] { return stop.load() || (external_stop != nullptr && external_stop->load()); };
-  auto notice = [&](const std::string& line) {
-    if (options.on_notice) options.on_notice(line);
-  };
-
-  report->config = ConfigToJson(options);
-
-  // Declared before the tracker and the producers: the delivery reports
-  // point into them and the tracker keys on their tx ids.
-  std::vector<std::deque<PooledTx>> pools(static_cast<size_t>(options.peers));
+Tracker::Config TrackerConfig(const LoadOptions& options) {
   Tracker::Config tc;
   tc.raw = options.raw;
   tc.peers = options.peers;
@@ -194,19 +89,21 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   tc.cooldown_ns = options.duration_ms > 0 ? options.cooldown_ms * 1'000'000 : 0;
   tc.block_times = options.block_times;
   tc.metrics = options.metrics;
-  Tracker tracker(clock, tc);
+  return tc;
+}
 
-  // Peers: each its own key and submitter (its own producer, or its own
-  // Broadcast stream), created and connected before the clock starts, so
-  // connection set-up is not charged to the first transactions.
-  std::vector<Peer> peers(static_cast<size_t>(options.peers));
-  for (size_t i = 0; i < peers.size(); ++i) {
-    Peer& p = peers[i];
+// Creates each peer: its own key and submitter (its own producer, or its
+// own Broadcast stream), connected before the clock starts, so connection
+// set-up is not charged to the first transactions. Each submitter reports
+// its outcomes to `tracker`, which must outlive the peers.
+[[nodiscard]] Status MakePeers(const LoadOptions& options, Tracker* tracker, std::vector<SimulatedPeer>* peers) {
+  for (size_t i = 0; i < peers->size(); ++i) {
+    SimulatedPeer& p = (*peers)[i];
     ORDERING_RETURN_IF_ERROR(Signer::Generate(&p.signer));
     TxFactoryOptions fo;
     fo.channel_id = options.channel_id;
     fo.target_record_bytes = options.tx_size;
-    p.factory = std::make_unique<TxFactory>(p.signer.get(), fo, clock);
+    p.factory = std::make_unique<TxFactory>(p.signer.get(), fo, options.clock);
     SubmitterOptions so;
     so.path = options.submit;
     so.brokers = options.brokers;
@@ -215,15 +112,56 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     so.create_topic = options.raw;  // no orderer to create it
     so.orderer = options.orderer;
     so.connect_timeout_ms = options.connect_timeout_ms;
-    so.on_outcome = [&tracker](void* opaque, SubmitOutcome outcome, const std::string& detail) {
+    so.on_outcome = [tracker](void* opaque, SubmitOutcome outcome, const std::string& detail) {
       const auto* tx = static_cast<const PooledTx*>(opaque);
       if (outcome == SubmitOutcome::kFailed) spdlog::debug("submitting {} failed: {}", tx->tx_id, detail);
-      tracker.OnDeliveryReport(tx->ref, outcome == SubmitOutcome::kAccepted ? Outcome::kAcked
-                                        : outcome == SubmitOutcome::kFailed ? Outcome::kFailed
-                                                                            : Outcome::kPurged);
+      tracker->OnDeliveryReport(tx->ref, outcome == SubmitOutcome::kAccepted ? Outcome::kAcked
+                                         : outcome == SubmitOutcome::kFailed ? Outcome::kFailed
+                                                                             : Outcome::kPurged);
     };
     ORDERING_RETURN_IF_ERROR(MakeSubmitter(so, &p.submitter).WithContext("peer " + std::to_string(i)));
   }
+  return Status::OK();
+}
+
+// Writes second 0 of the run on the wall clock to options.started_file
+// (through a rename, so a reader never sees it half written).
+void WriteStartedFile(const LoadOptions& options, int64_t start_ns) {
+  const Clock* clock = options.clock;
+  const int64_t start_unix_ms = (start_ns + clock->WallNanos() - clock->NowNanos()) / 1'000'000;
+  const std::string tmp = options.started_file + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << start_unix_ms << "\n";
+  }
+  if (std::rename(tmp.c_str(), options.started_file.c_str()) != 0 && options.on_notice) {
+    options.on_notice("could not write --started-file " + options.started_file);
+  }
+}
+
+}  // namespace
+
+Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* external_stop) {
+  ORDERING_RETURN_IF_ERROR(CheckOptions(options));
+  if (!options.started_file.empty()) std::remove(options.started_file.c_str());
+  PoolPlan plan;
+  ORDERING_RETURN_IF_ERROR(PlanPool(options, &plan));
+  const Clock* clock = options.clock;
+  const bool presigned = !options.sign_inline;
+  std::atomic<bool> stop{false};
+  auto stopping = [&] { return stop.load() || (external_stop != nullptr && external_stop->load()); };
+  auto notice = [&](const std::string& line) {
+    if (options.on_notice) options.on_notice(line);
+  };
+  report->config = ConfigToJson(options);
+
+  // Declared before the tracker and the peers, so destroyed after them: the
+  // submitters' outcomes point into the pools and the tracker keys on their
+  // tx ids.
+  std::vector<TxPool> pools(static_cast<size_t>(options.peers));
+  Tracker tracker(clock, TrackerConfig(options));
+  std::vector<SimulatedPeer> peers(static_cast<size_t>(options.peers));
+  ORDERING_RETURN_IF_ERROR(MakePeers(options, &tracker, &peers));
 
   std::unique_ptr<DeliverListener> listener;
   if (!options.raw) {
@@ -254,17 +192,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
 
   const int64_t start_ns = clock->NowNanos() + 50'000'000;  // let every thread get going
   tracker.Start(start_ns);
-  if (!options.started_file.empty()) {
-    const int64_t start_unix_ms = (start_ns + clock->WallNanos() - clock->NowNanos()) / 1'000'000;
-    const std::string tmp = options.started_file + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::trunc);
-      f << start_unix_ms << "\n";
-    }
-    if (std::rename(tmp.c_str(), options.started_file.c_str()) != 0) {
-      notice("could not write --started-file " + options.started_file);
-    }
-  }
+  if (!options.started_file.empty()) WriteStartedFile(options, start_ns);
   const uint64_t n_peers = peers.size();
 
   // Sleeps until `t` or the deadline, whichever is first (the deadline can
@@ -277,11 +205,14 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     }
   };
 
+  // One sending thread per peer: paces its share of the schedule (open
+  // loop) or keeps the in-flight window full (flat out), and times its own
+  // work apart from the time Submit holds it.
   std::vector<std::thread> threads;
   for (uint64_t pi = 0; pi < n_peers; ++pi) {
     threads.emplace_back([&, pi] {
-      Peer& peer = peers[pi];
-      std::deque<PooledTx>& pool = pools[pi];
+      SimulatedPeer& peer = peers[pi];
+      TxPool& pool = pools[pi];
       const uint64_t quota = options.count > 0 ? ShareOf(options.count, n_peers, pi) : UINT64_MAX;
       BuiltTx built;
       bool at_deadline = false;
@@ -315,14 +246,12 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
           }
           tx = &pool[k];
         } else {
-          Status st = peer.factory->Build(&built);
+          Status st = SignInto(&peer, TxRef{static_cast<uint32_t>(pi), k}, &built, &pool);
           if (!st.ok()) {
             spdlog::error("peer {}: building a transaction: {}", pi, st.ToString());
             stop = true;
             break;
           }
-          std::string id = built.tx_id;
-          pool.push_back(PooledTx{{static_cast<uint32_t>(pi), k}, std::move(id), peer.submitter->WireBytes(std::move(built))});
           tx = &pool.back();
           uint64_t none = 0;
           record_bytes.compare_exchange_strong(none, tx->bytes.size());
@@ -358,7 +287,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   auto sample_batches = [&] {
     BatchCounters sum;
     bool any = false;
-    for (const Peer& p : peers) {
+    for (const SimulatedPeer& p : peers) {
       if (auto b = p.submitter->Batches()) {
         any = true;
         sum += *b;
@@ -390,7 +319,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   const int64_t drain_deadline = drain_start + options.drain_timeout_ms * 1'000'000;
   auto ms_left = [&] { return static_cast<int>(std::max<int64_t>(1, (drain_deadline - clock->NowNanos()) / 1'000'000)); };
   std::thread flusher([&] {
-    for (Peer& p : peers) {
+    for (SimulatedPeer& p : peers) {
       if (clock->NowNanos() >= drain_deadline) break;
       Status st = p.submitter->Flush(ms_left());
       if (!st.ok()) spdlog::info("flush: {}", st.ToString());
@@ -401,7 +330,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (Peer& p : peers) {
+  for (SimulatedPeer& p : peers) {
     const int left = p.submitter->Abandon(kPurgePollMs);
     if (left > 0) spdlog::warn("{} transactions still unresolved after abandoning them", left);
   }

@@ -36,37 +36,18 @@
 // latency is submit -> broker acknowledgement.
 //
 // The parts: load_options.h (what a run is asked to do), tracker.h (what it
-// knows about each transaction, the phases and the figures), load_report.h
-// (the report, its diagnosis, JSON and text). This file: the pre-signed
-// pool's plan, RunLoad, the pacing and the threads.
+// knows about each transaction, the phases and the figures), pool.h (the
+// peers, the pre-signed pool and signing), load_report.h (the report, its
+// diagnosis, JSON and text). This file: RunLoad, the pacing and the threads.
 #pragma once
 
 #include <atomic>
-#include <cstdint>
-#include <vector>
 
 #include "common/status.h"
 #include "peer-sim/load_options.h"
 #include "peer-sim/load_report.h"
 
 namespace ordering {
-
-// Estimated bytes a pre-signed pool holds per transaction beyond the record
-// itself (ids, bookkeeping), for the memory check.
-inline constexpr uint64_t kPoolOverheadBytesPerTx = 320;
-// The largest pool (estimated memory) RunLoad accepts.
-inline constexpr uint64_t kPoolMemoryLimitBytes = uint64_t{8} << 30;
-
-struct PoolPlan {
-  std::vector<uint64_t> per_peer;  // pre-signed transactions per peer; empty when signing inline
-  uint64_t total = 0;
-  uint64_t estimated_bytes = 0;
-};
-
-// The pre-signed pool RunLoad would build for `options` (see
-// LoadOptions::pool_size). InvalidArgument, naming --pool-size, --rate and
-// --duration, when its estimated memory exceeds kPoolMemoryLimitBytes.
-[[nodiscard]] Status PlanPool(const LoadOptions& options, PoolPlan* plan);
 
 // Runs the load until count/duration is reached or *stop becomes true, then
 // drains. Returns non-OK only when the run could not be carried out (bad

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "peer-sim/load.h"
+#include "peer-sim/pool.h"
 
 namespace ordering {
 namespace {

@@ -1,5 +1,5 @@
 # Included from peer-sim/CMakeLists.txt.
-add_library(ordering_peersim STATIC load.cc tracker.cc load_report.cc load_collector.cc submitter.cc deliver_listener.cc latency.cc steady.cc profile.cc)
+add_library(ordering_peersim STATIC load.cc pool.cc tracker.cc load_report.cc load_collector.cc submitter.cc deliver_listener.cc latency.cc steady.cc profile.cc)
 target_link_libraries(ordering_peersim PUBLIC
   ordering_txfactory ordering_common ordering_proto nlohmann_json::nlohmann_json)
 

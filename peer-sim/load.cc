@@ -115,9 +115,7 @@ Tracker::Config TrackerConfig(const LoadOptions& options) {
     so.on_outcome = [tracker](void* opaque, SubmitOutcome outcome, const std::string& detail) {
       const auto* tx = static_cast<const PooledTx*>(opaque);
       if (outcome == SubmitOutcome::kFailed) spdlog::debug("submitting {} failed: {}", tx->tx_id, detail);
-      tracker->OnDeliveryReport(tx->ref, outcome == SubmitOutcome::kAccepted ? Outcome::kAcked
-                                         : outcome == SubmitOutcome::kFailed ? Outcome::kFailed
-                                                                             : Outcome::kPurged);
+      tracker->OnDeliveryReport(tx->ref, outcome);
     };
     ORDERING_RETURN_IF_ERROR(MakeSubmitter(so, &p.submitter).WithContext("peer " + std::to_string(i)));
   }
@@ -263,7 +261,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
         tracker.OnSubmitted(sent, sent - std::max(due, free_ns), returned - sent);
         free_ns = returned;
         if (!st.ok()) {
-          tracker.OnDeliveryReport(tx->ref, Outcome::kFailed);
+          tracker.OnDeliveryReport(tx->ref, SubmitOutcome::kFailed);
           spdlog::error("peer {}: submit: {}", pi, st.ToString());
         }
         std::string().swap(tx->bytes);  // sent (the producer or the stream holds its own copy)

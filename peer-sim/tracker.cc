@@ -81,12 +81,12 @@ void Tracker::OnSubmitted(int64_t sent_ns, int64_t own_ns, int64_t held_ns) {
   }
 }
 
-void Tracker::OnDeliveryReport(TxRef ref, Outcome outcome) {
+void Tracker::OnDeliveryReport(TxRef ref, SubmitOutcome outcome) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_->NowNanos();
   TxState& s = states_[ref.peer][ref.index];
   switch (outcome) {
-    case Outcome::kAcked:
+    case SubmitOutcome::kAccepted:
       ++acked_;
       if (c_.metrics) c_.metrics->acked.fetch_add(1, std::memory_order_relaxed);
       s.acked = true;
@@ -98,14 +98,14 @@ void Tracker::OnDeliveryReport(TxRef ref, Outcome outcome) {
       RecordLatency(/*e2e=*/false, s.due_ns, now);
       if (c_.raw) MarkDone(&s);
       break;
-    case Outcome::kFailed:
+    case SubmitOutcome::kFailed:
       ++failed_;
       if (c_.metrics) c_.metrics->failed.fetch_add(1, std::memory_order_relaxed);
       s.failed = true;
       ++BinAt(now).failed;
       MarkDone(&s);
       break;
-    case Outcome::kPurged:
+    case SubmitOutcome::kAbandoned:
       MarkDone(&s);  // neither acknowledged nor failed: counted as never_acked
       break;
   }

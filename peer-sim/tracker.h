@@ -27,6 +27,7 @@
 #include "peer-sim/load_options.h"
 #include "peer-sim/load_report.h"
 #include "peer-sim/steady.h"
+#include "peer-sim/submitter.h"
 #include "proto/common.pb.h"
 
 namespace ordering {
@@ -37,9 +38,6 @@ struct TxRef {
   uint32_t peer = 0;
   uint64_t index = 0;
 };
-
-// What became of a transaction on its submit path.
-enum class Outcome { kAcked, kFailed, kPurged };
 
 class Tracker {
  public:
@@ -97,9 +95,10 @@ class Tracker {
   // stream's flow control: the service holding it back).
   void OnSubmitted(int64_t sent_ns, int64_t own_ns, int64_t held_ns);
 
-  // The producer's delivery report (or a failed Produce call: kFailed).
-  // REQUIRES: `ref` was registered by OnSubmit.
-  void OnDeliveryReport(TxRef ref, Outcome outcome);
+  // The submit path's answer (or a failed Submit call: kFailed). kAbandoned
+  // counts the transaction as never acknowledged. REQUIRES: `ref` was
+  // registered by OnSubmit.
+  void OnDeliveryReport(TxRef ref, SubmitOutcome outcome);
 
   // A block from the Deliver listener. The first one is the newest block
   // committed before the run and is skipped; so are blocks before Start.

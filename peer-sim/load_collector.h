@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "peer-sim/load.h"
+#include "peer-sim/load_options.h"
 
 namespace ordering {
 

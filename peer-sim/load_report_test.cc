@@ -1,123 +1,13 @@
-// Unit tests of the load generator's parts that need no broker: option
-// checks, the pre-signed pool's size and memory limit, and the JSON report's
-// schema (the bench reads it by these names).
+// The load report's two forms: the JSON report's schema (the bench reads it
+// by these names) and the text summary's wording.
+#include "peer-sim/load_report.h"
+
 #include <gtest/gtest.h>
 
-#include "peer-sim/load.h"
+#include <string>
 
 namespace ordering {
 namespace {
-
-TEST(LoadOptionsCheck, BadOptionsAreRejectedBeforeAnythingStarts) {
-  LoadReport r;
-  LoadOptions o;
-  o.duration_ms = 1000;
-  EXPECT_TRUE(RunLoad(o, &r).IsInvalidArgument());  // no brokers
-  o.brokers = "127.0.0.1:1";
-  EXPECT_TRUE(RunLoad(o, &r).IsInvalidArgument());  // no orderer, not raw
-  o.orderer = "127.0.0.1:2";
-  o.peers = 0;
-  EXPECT_TRUE(RunLoad(o, &r).IsInvalidArgument());
-  o.peers = 1;
-  o.tx_size = 10;
-  EXPECT_TRUE(RunLoad(o, &r).IsInvalidArgument());
-  o.tx_size = 1024;
-  o.duration_ms = 0;
-  EXPECT_TRUE(RunLoad(o, &r).IsInvalidArgument());  // neither count nor duration
-  o.duration_ms = 1000;
-
-  LoadOptions bad = o;
-  bad.steady_window_ms = 1500;  // not whole seconds
-  EXPECT_TRUE(RunLoad(bad, &r).IsInvalidArgument());
-  bad = o;
-  bad.steady_tolerance = 0;
-  EXPECT_TRUE(RunLoad(bad, &r).IsInvalidArgument());
-  bad = o;
-  bad.warmup_mode = WarmupMode::kAuto;
-  bad.warmup_max_ms = 9000;  // under two 5 s windows
-  EXPECT_TRUE(RunLoad(bad, &r).IsInvalidArgument());
-  bad = o;
-  bad.sign_inline = true;
-  bad.pool_size = 100;
-  EXPECT_TRUE(RunLoad(bad, &r).IsInvalidArgument());
-}
-
-uint64_t Sum(const std::vector<uint64_t>& v) {
-  uint64_t s = 0;
-  for (uint64_t x : v) s += x;
-  return s;
-}
-
-TEST(PoolPlan, OpenLoopCoversWarmupAndDurationAtTheRate) {
-  LoadOptions o;
-  o.peers = 3;
-  o.rate = 1000;
-  o.warmup_ms = 5000;
-  o.duration_ms = 10000;
-  PoolPlan plan;
-  ASSERT_TRUE(PlanPool(o, &plan).ok());
-  EXPECT_EQ(plan.total, 15000u + 3);  // one per peer for rounding
-  ASSERT_EQ(plan.per_peer.size(), 3u);
-  EXPECT_EQ(Sum(plan.per_peer), plan.total);
-  EXPECT_EQ(plan.per_peer[0], 5001u);
-
-  o.warmup_mode = WarmupMode::kAuto;  // bounded by warmup_max
-  o.warmup_max_ms = 20500;
-  ASSERT_TRUE(PlanPool(o, &plan).ok());
-  EXPECT_EQ(plan.total, 31000u + 3);  // 21 s (rounded up) + 10 s
-
-  o.count = 700;  // never more than will be sent
-  ASSERT_TRUE(PlanPool(o, &plan).ok());
-  EXPECT_EQ(plan.total, 700u);
-  EXPECT_EQ(plan.per_peer, (std::vector<uint64_t>{234, 233, 233}));
-}
-
-TEST(PoolPlan, FlatOutDefaultsToCountOr20000PerSecondCapped) {
-  LoadOptions o;
-  o.peers = 2;
-  o.rate = 0;
-  o.warmup_ms = 5000;
-  o.duration_ms = 20000;
-  PoolPlan plan;
-  ASSERT_TRUE(PlanPool(o, &plan).ok());
-  EXPECT_EQ(plan.total, 500000u);
-  o.duration_ms = 3600 * 1000;
-  ASSERT_TRUE(PlanPool(o, &plan).ok());
-  EXPECT_EQ(plan.total, 4'000'000u);
-  o.count = 1234;
-  ASSERT_TRUE(PlanPool(o, &plan).ok());
-  EXPECT_EQ(plan.total, 1234u);
-  o.count = 0;
-  o.pool_size = 999;
-  ASSERT_TRUE(PlanPool(o, &plan).ok());
-  EXPECT_EQ(plan.per_peer, (std::vector<uint64_t>{500, 499}));
-  o.pool_size = 0;
-  o.sign_inline = true;
-  ASSERT_TRUE(PlanPool(o, &plan).ok());
-  EXPECT_TRUE(plan.per_peer.empty());
-  EXPECT_EQ(plan.total, 0u);
-}
-
-TEST(PoolPlan, APoolOverEightGibIsRefusedNamingTheFlags) {
-  LoadOptions o;
-  o.rate = 100000;
-  o.duration_ms = 3600 * 1000;  // 360 M transactions of 1 KB
-  PoolPlan plan;
-  Status st = PlanPool(o, &plan);
-  ASSERT_TRUE(st.IsInvalidArgument());
-  for (const char* flag : {"--pool-size", "--rate", "--duration", "--sign-inline"}) {
-    EXPECT_NE(st.message().find(flag), std::string::npos) << flag << ": " << st.ToString();
-  }
-  o.sign_inline = true;  // no pool: no limit
-  EXPECT_TRUE(PlanPool(o, &plan).ok());
-  o.sign_inline = false;
-  o.rate = 0;
-  o.duration_ms = 10000;
-  o.pool_size = 4'000'000;  // 4 M of 1 KB: about 5 GiB, accepted
-  EXPECT_TRUE(PlanPool(o, &plan).ok());
-  o.tx_size = 4096;         // 4 M of 4 KB: refused
-  EXPECT_TRUE(PlanPool(o, &plan).IsInvalidArgument());
-}
 
 TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
   LoadReport r;
@@ -202,34 +92,6 @@ TEST(LoadReportJson, ProducerBatchesAreNullWithoutCountersAndAveragedWith) {
   EXPECT_DOUBLE_EQ(j["producer_batches"]["bytes_per_batch"].get<double>(), 26500.0);
   const std::string text = ReportToText(r);
   EXPECT_NE(text.find("producer batches in the window: 40, 25.0 records / 25.9 KB each"), std::string::npos) << text;
-}
-
-TEST(BatchStatistics, AddsOneIntervalsWindowsForTheTopicOnly) {
-  const std::string json = R"({"name": "p", "topics": {
-      "ch": {"topic": "ch", "batchsize": {"min": 1000, "max": 9000, "avg": 4000, "sum": 16000, "cnt": 4},
-             "batchcnt": {"min": 1, "max": 9, "avg": 4, "sum": 16, "cnt": 4}},
-      "other": {"batchsize": {"sum": 5, "cnt": 1}, "batchcnt": {"sum": 5, "cnt": 1}}}})";
-  BatchCounters c;
-  ASSERT_TRUE(AddBatchStatistics(json, "ch", &c));
-  EXPECT_EQ(c.batches, 4u);
-  EXPECT_EQ(c.records, 16u);
-  EXPECT_EQ(c.bytes, 16000u);
-  ASSERT_TRUE(AddBatchStatistics(json, "ch", &c));  // the next interval adds to it
-  EXPECT_EQ(c.batches, 8u);
-  EXPECT_EQ(c.records, 32u);
-  // Nothing added from what is not there or not a count.
-  for (const std::string& bad : {std::string("{"), std::string("[]"), std::string(R"({"topics": {}})"),
-                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": 1, "cnt": 1}}}})"),
-                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": -1, "cnt": 1},
-                                                                  "batchsize": {"sum": 1, "cnt": 1}}}})"),
-                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": "1", "cnt": 1},
-                                                                  "batchsize": {"sum": 1, "cnt": 1}}}})")}) {
-    EXPECT_FALSE(AddBatchStatistics(bad, "ch", &c)) << bad;
-  }
-  EXPECT_FALSE(AddBatchStatistics(json, "missing", &c));
-  EXPECT_EQ(c.batches, 8u);
-  EXPECT_EQ(c.records, 32u);
-  EXPECT_EQ(c.bytes, 32000u);
 }
 
 TEST(LoadReportText, NamesEachCountAndTheUndeliveredShare) {

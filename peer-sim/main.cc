@@ -18,6 +18,7 @@
 #include "common/units.h"
 #include "peer-sim/load.h"
 #include "peer-sim/load_collector.h"
+#include "peer-sim/pool.h"
 #include "peer-sim/profile.h"
 
 namespace po = boost::program_options;

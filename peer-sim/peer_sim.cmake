@@ -1,5 +1,5 @@
 # Included from peer-sim/CMakeLists.txt.
-add_library(ordering_peersim STATIC load.cc load_collector.cc submitter.cc deliver_listener.cc latency.cc steady.cc profile.cc)
+add_library(ordering_peersim STATIC load.cc pool.cc tracker.cc load_report.cc load_collector.cc submitter.cc deliver_listener.cc latency.cc steady.cc profile.cc)
 target_link_libraries(ordering_peersim PUBLIC
   ordering_txfactory ordering_common ordering_proto nlohmann_json::nlohmann_json)
 
@@ -8,12 +8,13 @@ set_target_properties(peer_sim_cli PROPERTIES OUTPUT_NAME peer-sim)
 target_link_libraries(peer_sim_cli PRIVATE ordering_peersim Boost::program_options)
 
 ordering_test(peersim_test
-  SOURCES latency_test.cc steady_test.cc profiles_test.cc load_report_test.cc
+  SOURCES latency_test.cc steady_test.cc profiles_test.cc load_options_test.cc pool_test.cc load_report_test.cc
+          submitter_test.cc
   LIBS ordering_peersim)
 target_compile_definitions(peersim_test PRIVATE PROFILES_DIR="${CMAKE_SOURCE_DIR}/configs/profiles")
 
 ordering_test(load_test
-  SOURCES load_test.cc
+  SOURCES load_test.cc load_accounting_test.cc
   LIBS ordering_peersim ordering_orderer
   LABELS embedded
   TIMEOUT 180)

@@ -135,6 +135,9 @@ class BroadcastSubmitter final : public Submitter {
   std::string WireBytes(BuiltTx&& tx) const override { return std::move(tx.envelope); }
 
   Status Submit(const std::string& bytes, void* opaque) override {
+    // gRPC's stream writes a message, so the wire bytes become the outer
+    // Envelope again. Only that: the transaction inside (payload, header)
+    // is not read here; reading one is common/envelope.h's DecodeTx.
     Envelope env;
     if (!env.ParseFromString(bytes)) return Status::InvalidArgument("not an envelope");
     {

@@ -33,7 +33,7 @@ import random
 
 import yaml
 
-from benchlib import drivers
+from benchlib import drivers, properties
 
 WORKLOAD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workloads")
 PROFILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -235,20 +235,16 @@ def read_profile(name):
     path = profile_path(name)
     if not os.path.isfile(path):
         raise WorkloadError(f"no profile '{name}' ({path})")
+    try:
+        settings = properties.read(path)
+    except properties.PropertiesError as e:
+        raise WorkloadError(str(e)) from None
     producer, broker = {}, {}
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            k, eq, v = line.partition("=")
-            if not eq or not k.strip():
-                raise WorkloadError(f"{path}:{n}: expected key=value")
-            k, v = k.strip(), v.strip()
-            if k.startswith("broker."):
-                broker[k[len("broker."):]] = v
-            else:
-                producer[k] = v
+    for k, v in settings.items():
+        if k.startswith("broker."):
+            broker[k[len("broker."):]] = v
+        else:
+            producer[k] = v
     return producer, broker
 
 

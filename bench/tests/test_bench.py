@@ -18,6 +18,7 @@ from benchlib import workload as wl  # noqa: E402
 from benchlib.record import RunResult  # noqa: E402
 from benchlib.record import read_text  # noqa: E402
 import fake_study  # noqa: E402
+from test_formats import *  # noqa: E402,F401,F403 (run with these tests)
 
 WORKLOADS = sorted(f[:-5] for f in os.listdir(wl.WORKLOAD_DIR) if f.endswith(".yaml"))
 

@@ -13,7 +13,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
-from benchlib import analysis, capacity, drivers, kafka_driver, metrics, placement, report, stats, study, tune  # noqa: E402
+from benchlib import analysis, capacity, drivers, kafka_driver, load, metrics, placement, recovery, report, stats, study, tune  # noqa: E402
+from benchlib import report_sections, results_index, runner, study_session  # noqa: E402
 from benchlib import workload as wl  # noqa: E402
 from benchlib.record import RunResult  # noqa: E402
 from benchlib.record import read_text  # noqa: E402
@@ -137,9 +138,9 @@ class ReferenceCapacityTest(unittest.TestCase):
             self.assertEqual(ref["a"]["capacity"], 1500)
             self.assertEqual(ref["a"]["n"], 2)
             self.assertEqual(ref["b"]["capacity"], 500)
-            with self.assertRaisesRegex(study.RunFailed, "no capacity for cell.*c"):
+            with self.assertRaisesRegex(runner.RunFailed, "no capacity for cell.*c"):
                 study.reference_capacities("/", d, ["a", "c"])
-            with self.assertRaisesRegex(study.RunFailed, "no cells.jsonl"):
+            with self.assertRaisesRegex(runner.RunFailed, "no cells.jsonl"):
                 study.reference_capacities("/", os.path.join(d, "nope"), ["a"])
             # Several folders: a cell in more than one is pooled over all its searches.
             d2 = os.path.join(d, "second")
@@ -185,17 +186,17 @@ class CapacitySearchTest(unittest.TestCase):
 
     def test_brokers_warm_up_at_a_rate_the_study_offers(self):
         fac = wl.load("factorial", "kafka-3")          # no search, one fixed rate
-        self.assertEqual(study.warmup_rate(fac), min(fac.latency.rates))
-        self.assertLess(study.warmup_rate(fac), fac.capacity.start_rate)
+        self.assertEqual(study_session.warmup_rate(fac), min(fac.latency.rates))
+        self.assertLess(study_session.warmup_rate(fac), fac.capacity.start_rate)
         load = wl.load("load")                         # several fixed rates: the lowest
-        self.assertEqual(study.warmup_rate(load), min(load.latency.rates))
+        self.assertEqual(study_session.warmup_rate(load), min(load.latency.rates))
         prof = wl.load("profiles", "vs-high-throughput-kafka-3")   # a search: where it starts
-        self.assertEqual(study.warmup_rate(prof), prof.capacity.start_rate)
+        self.assertEqual(study_session.warmup_rate(prof), prof.capacity.start_rate)
         # Settled: p99 within the SLO beyond a block's fill time at that rate
         # (500 transactions at 2,000 tx/s: 250 ms; at 3,000 tx/s: 167 ms).
         self.assertEqual(fac.latency.rates, [2000])
-        self.assertAlmostEqual(study.warmup_p99_limit_ms(fac), 500 + 250)
-        self.assertAlmostEqual(study.warmup_p99_limit_ms(prof), 500 + 1000 * 500 / 3000)
+        self.assertAlmostEqual(study_session.warmup_p99_limit_ms(fac), 500 + 250)
+        self.assertAlmostEqual(study_session.warmup_p99_limit_ms(prof), 500 + 1000 * 500 / 3000)
 
     def test_going_down_stops_at_the_slo_floor(self):
         # 500-transaction blocks, 2 s BatchTimeout, p99 <= 500 ms: below 990 tx/s a
@@ -431,7 +432,7 @@ class RecoveryFiguresTest(unittest.TestCase):
         # Blocks every 50 ms; one committed before the kill arrives 20 ms after
         # it; then 1.5 s of silence; then blocks again.
         blocks = [kill - 100, kill - 50, kill + 20, kill + 1520, kill + 1570, kill + 1620]
-        f = study.recovery_figures(blocks, kill)
+        f = recovery.recovery_figures(blocks, kill)
         self.assertEqual(f["first_block_ms"], 20)
         self.assertEqual(f["recovery_ms"], 1520)
         self.assertEqual(f["silence_ms"], 1500)
@@ -441,19 +442,19 @@ class RecoveryFiguresTest(unittest.TestCase):
     def test_blocks_that_stop_again_for_good_are_no_recovery(self):
         kill = 100_000.0
         # Two stragglers after the kill, then nothing until the run ends 30 s later.
-        f = study.recovery_figures([kill - 50, kill + 300, kill + 850], kill, end_ms=kill + 30_000)
+        f = recovery.recovery_figures([kill - 50, kill + 300, kill + 850], kill, end_ms=kill + 30_000)
         self.assertIsNone(f["recovery_ms"])
         self.assertEqual(f["silence_ms"], 30_000 - 850)
         self.assertEqual(f["first_block_ms"], 300)
         # A last partial block cut on its timeout in the drain, after a long gap, is not the recovery.
-        f = study.recovery_figures([kill + 1500, kill + 2000, kill + 2500, kill + 7000], kill, end_ms=kill + 3000)
+        f = recovery.recovery_figures([kill + 1500, kill + 2000, kill + 2500, kill + 7000], kill, end_ms=kill + 3000)
         self.assertEqual(f["recovery_ms"], 1500)
         # The same blocks with the service back well before the end: recovered.
-        f = study.recovery_figures([kill + 300, kill + 850, kill + 9_000, kill + 9_100], kill, end_ms=kill + 12_000)
+        f = recovery.recovery_figures([kill + 300, kill + 850, kill + 9_000, kill + 9_100], kill, end_ms=kill + 12_000)
         self.assertEqual(f["recovery_ms"], 9_000)
 
     def test_no_block_after_the_kill_is_no_recovery(self):
-        f = study.recovery_figures([1.0, 2.0], 10.0)
+        f = recovery.recovery_figures([1.0, 2.0], 10.0)
         self.assertIsNone(f["recovery_ms"])
         self.assertEqual(f["blocks_after"], 0)
 
@@ -462,14 +463,14 @@ class RecoveryFiguresTest(unittest.TestCase):
         kill = start + 4_500  # during second 5 (t = 5 covers 4..5 s)
         delivered = {1: 1000, 2: 1000, 3: 1000, 4: 1000, 5: 500, 6: 0, 7: 0, 8: 950, 9: 1200, 10: 1000}
         series = [{"t": t, "delivered": d} for t, d in delivered.items()]
-        f = study.recovery_figures([kill + 3000], kill, series, start, offered=1000, full_rate=0.9)
+        f = recovery.recovery_figures([kill + 3000], kill, series, start, offered=1000, full_rate=0.9)
         # Second t=8 (7..8 s) and t=9 both deliver >= 900: full rate by its end, 3.5 s after the kill.
         self.assertEqual(f["full_rate_ms"], 3500)
         # At 1 s resolution the first good second may hold the first block: never before the recovery.
-        f = study.recovery_figures([kill + 3400], kill, series, start, offered=1000, full_rate=0.9)
+        f = recovery.recovery_figures([kill + 3400], kill, series, start, offered=1000, full_rate=0.9)
         self.assertEqual(f["recovery_ms"], 3400)
         self.assertEqual(f["full_rate_ms"], 3500)
-        f = study.recovery_figures([kill + 3900], kill, series, start, offered=1000, full_rate=0.9)
+        f = recovery.recovery_figures([kill + 3900], kill, series, start, offered=1000, full_rate=0.9)
         self.assertEqual(f["full_rate_ms"], 3900)
 
     def test_full_rate_allows_for_whole_blocks(self):
@@ -479,7 +480,7 @@ class RecoveryFiguresTest(unittest.TestCase):
         kill = start + 4_500
         delivered = {1: 2000, 2: 2500, 3: 2000, 4: 2500, 5: 0, 6: 500, 7: 6500, 8: 2000, 9: 2500, 10: 2000}
         series = [{"t": t, "delivered": d} for t, d in delivered.items()]
-        f = study.recovery_figures([kill + 1000, kill + 1500, kill + 2000], kill, series, start, offered=2236,
+        f = recovery.recovery_figures([kill + 1000, kill + 1500, kill + 2000], kill, series, start, offered=2236,
                                    full_rate=0.9)
         self.assertEqual(f["recovery_ms"], 1000)
         # t=6 (5..6 s) + t=7 = 7,000 >= 2 x 0.9 x 2,236: full rate by the end of second 6, 1.5 s after the kill.
@@ -768,7 +769,7 @@ class ReportTest(unittest.TestCase):
         w, md = self.build("load")
         self.assertIn("![latency against load](load.png)", md)
         self.assert_png("load.png")
-        runs, cells, meta = study.load_records(self.dir)
+        runs, cells, meta = load.load_records(self.dir)
         rdf, _ = analysis.frames(runs, cells)
         rows = analysis.latency_table(meta, rdf, by="rate")
         # The fake study's busiest set is busy in proportion to the load over the cell's capacity.
@@ -813,16 +814,16 @@ class ReportTest(unittest.TestCase):
 
     def test_block_interval_is_what_a_block_takes_to_close_at_the_offered_rate(self):
         # 500-transaction blocks at 2,500 tx/s close every 200 ms; a transaction waits 100 ms on average.
-        self.assertAlmostEqual(report.block_interval_ms(500, 2500), 200.0)
-        self.assertTrue(math.isnan(report.block_interval_ms(500, 0)))
-        self.assertTrue(math.isnan(report.block_interval_ms(float("nan"), 2500)))
+        self.assertAlmostEqual(report_sections.block_interval_ms(500, 2500), 200.0)
+        self.assertTrue(math.isnan(report_sections.block_interval_ms(500, 0)))
+        self.assertTrue(math.isnan(report_sections.block_interval_ms(float("nan"), 2500)))
 
     def test_reused_capacity_studies_are_named_as_the_repository_names_them(self):
         # bench run stores --capacity-from as absolute paths of the clone that ran it.
-        self.assertEqual(report._folders("/home/u/clone/bench/results/compare-x"), "bench/results/compare-x")
-        self.assertEqual(report._folders(["/a/bench/results/p", "/b/bench/results/q"]),
+        self.assertEqual(report_sections._folders("/home/u/clone/bench/results/compare-x"), "bench/results/compare-x")
+        self.assertEqual(report_sections._folders(["/a/bench/results/p", "/b/bench/results/q"]),
                          "bench/results/p`, `bench/results/q")
-        self.assertEqual(report._folders("/elsewhere/study"), "/elsewhere/study")
+        self.assertEqual(report_sections._folders("/elsewhere/study"), "/elsewhere/study")
 
     def test_partial_study_says_so(self):
         w = wl.load("load")
@@ -840,19 +841,19 @@ class ReportTest(unittest.TestCase):
             os.makedirs(d)
             w = wl.load("load")
             fake_study.write(d, w, fake_study.true_capacities(w))
-            text = read_text(report.write_index(root))
+            text = read_text(results_index.write_index(root))
             self.assertIn("[load-full-x](load-full-x/report.md)", text)
             self.assertRegex(text, r"no capacity search; p99 at fixed rates from \S+ [\d,]+ ms \(2,000 tx/s\) to ")
             with open(os.path.join(d, "NOTE.md"), "w") as f:
                 f.write("Superseded: its repetitions were not independent.\n\nDetails.\n")
-            text = read_text(report.write_index(root))
+            text = read_text(results_index.write_index(root))
             self.assertIn("**Superseded: its repetitions were not independent.** no capacity search", text)
             # A study whose cells name their own drivers lists those, not the workload's default.
             c = os.path.join(root, "compare-x")
             os.makedirs(c)
             w = wl.load("compare", preset="vs-kafka-3")
             fake_study.write(c, w, {"kafka-3": 7000, "raft-3": 6000})
-            text = read_text(report.write_index(root))
+            text = read_text(results_index.write_index(root))
             row = [ln for ln in text.splitlines() if ln.startswith("| [compare-x]")]
             self.assertEqual(len(row), 1, text)
             self.assertIn("| kafka-3-broadcast, raft-3 |", row[0])

@@ -32,7 +32,7 @@ import time
 from benchlib import drivers, placement, workload as wl
 from benchlib.study_calibrate import StudyCalibration
 from benchlib.study_cells import StudyCells
-from benchlib.study_files import StudyFiles, reference_capacities  # noqa: F401 (study.reference_capacities)
+from benchlib.study_files import StudyFiles, reference_capacities, sitting_seed  # noqa: F401 (study.sitting_seed, ...)
 from benchlib.study_recovery import StudyRecovery
 from benchlib.study_session import StudySession
 

@@ -5,10 +5,31 @@ appended as runs end; and the capacities a latency-only study reuses from
 other studies' folders."""
 import json
 import os
+import secrets
 import time
 
 from benchlib.record import read_json, read_jsonl, write_json
 from benchlib.runner import RunFailed
+
+
+def sitting_seed(out, resume, given=None):
+    """The seed of a study's run order: a resumed study's own (its
+    study.json; a --seed that differs is refused), else `given` (--seed),
+    else one drawn afresh for this study, so no two studies share an order
+    by default."""
+    path = os.path.join(out, "study.json") if out else None
+    if resume and path and os.path.isfile(path):
+        recorded = read_json(path).get("seed")
+        if recorded is not None:
+            if given is not None and given != recorded:
+                raise RunFailed(f"--seed {given}: {out} was run with seed {recorded}, and a resumed study keeps "
+                                "its order (leave --seed out)")
+            return recorded
+    if given is not None:
+        if given < 0:
+            raise RunFailed(f"--seed must be a whole number >= 0, not {given}")
+        return given
+    return secrets.randbelow(1 << 31)
 
 
 class StudyFiles:

@@ -2,8 +2,8 @@
 
 A workload names the transaction size, peers, block settings, how capacity
 is searched, at which fractions of it latency is read, how many repetitions
-and in what (seeded, random) order, and its cells: the configurations
-compared. Cells come as an explicit list (`cells`), a full factorial
+and its cells: the configurations compared (in an order shuffled per
+repetition with a seed each study draws for itself). Cells come as an explicit list (`cells`), a full factorial
 (`grid`) or one-factor-at-a-time moves from a base (`sweep`). A preset
 (`presets.smoke`, `presets.full`) overrides any of these keys.
 
@@ -278,7 +278,9 @@ def from_dict(data, preset="full", path="<workload>"):
     reps = data.get("repetitions", 5)
     if not isinstance(reps, int) or reps < 1:
         raise WorkloadError(f"{path}: repetitions must be a positive integer")
-    seed = data.get("seed", 1)
+    if "seed" in data:
+        raise WorkloadError(f"{path}: seed is not a workload setting: every `bench run` of a new study draws its own "
+                            "(recorded in study.json, kept by --resume); `bench run --seed N` repeats an order")
 
     designs = [k for k in ("cells", "grid", "sweep") if data.get(k)]
     if len(designs) != 1:
@@ -348,7 +350,7 @@ def from_dict(data, preset="full", path="<workload>"):
     return Workload(name=str(data["name"]), description=" ".join(str(data.get("description", "")).split()),
                     driver=str(data["driver"]), tx_size=defaults["tx_size"], peers=defaults["peers"],
                     block=block, capacity=capacity, latency=latency, warmup=warmup, repetitions=reps,
-                    seed=seed, raw_baseline=bool(data.get("raw_baseline", False)), calibrate=calibrate,
+                    raw_baseline=bool(data.get("raw_baseline", False)), calibrate=calibrate,
                     cells=cells, design=design, factors=factors, base=base_name, preset=preset, path=path,
                     notes=" ".join(str(data.get("notes", "")).split()), recovery=recovery)
 

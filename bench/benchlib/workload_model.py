@@ -109,7 +109,6 @@ class Workload:
     latency: Latency
     warmup: Warmup
     repetitions: int
-    seed: int
     raw_baseline: bool
     calibrate: Calibrate
     cells: list
@@ -120,6 +119,9 @@ class Workload:
     path: str = None
     notes: str = ""
     recovery: Recovery = dataclasses.field(default_factory=Recovery)
+    # The seed of the run order: a sitting's own (bench run draws one, or
+    # takes --seed; a resumed study keeps the one in its study.json).
+    seed: int = None
 
     def driver_of(self, cell):
         return cell.driver or self.driver
@@ -132,8 +134,10 @@ class Workload:
 
     def plan(self):
         """[(repetition, [cell names in run order])]: each repetition runs
-        every cell once, in an order shuffled with the workload's seed and
+        every cell once, in an order shuffled with the study's seed and
         the repetition number (recorded, so the order can be recomputed)."""
+        if self.seed is None:
+            raise WorkloadError(f"{self.name}: no seed for the run order (bench run draws one, or takes --seed)")
         out = []
         for rep in range(1, self.repetitions + 1):
             names = [c.name for c in self.cells]

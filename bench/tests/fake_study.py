@@ -27,6 +27,8 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, rec
     capacity. recovery_ms: {cell: ms} a recovery run per repetition takes
     (cells left out have no leader to lose)."""
     rng = random.Random(seed)
+    if w.seed is None:
+        w.seed = seed   # the run order's, as bench run would have drawn it
     os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
     roles = placement.plan("isolated", [0, 1])
 

@@ -151,14 +151,42 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
                   + f"{c('peers')} |")
     md.append("")
     if comps:
+        brackets = {r["cell"]: r["bracket"] for r in rows}
         md += [f"Against `{ref}` (ratio of mean capacities, 95% bootstrap interval; Welch's t-test, "
-               f"Holm-adjusted over the {len(comps)} comparisons):", "",
-               "| cell | capacity change | p | p (Holm) |", "|---|---|---|---|"]
+               f"Holm-adjusted over the {len(comps)} comparisons). " + BRACKET_RULE, "",
+               "| cell | capacity change | p | p (Holm) | bracket (cell / reference) | reading |",
+               "|---|---|---|---|---|---|"]
         for c in comps:
+            b, bref = brackets.get(c["cell"], math.nan), brackets.get(ref, math.nan)
             md.append(f"| {c['cell']} | {fmt_ratio(c['ratio'], c['lo'], c['hi'])} | {fmt_p(c['p'])} | "
-                      f"{fmt_p(c['p_holm'])} |")
+                      f"{fmt_p(c['p_holm'])} | {_bracket(b)} / {_bracket(bref)} | "
+                      f"{bracket_reading(c['ratio'], b, bref)} |")
         md.append("")
     return md
+
+
+# What the capacity search can resolve, said beside every capacity comparison.
+BRACKET_RULE = ("A search knows a capacity only to within its bracket: the lowest failing rate over the highest "
+                "sustained one (the median over the cell's searches). A change no larger than the wider bracket of "
+                "the two cells lies inside one bracket, and a difference inside one bracket is not a finding, "
+                "whatever its p; a wider one is a finding only where its interval excludes no change too.")
+
+
+def _bracket(b):
+    return "–" if _nan(b) else f"{b:.3f}"
+
+
+def bracket_reading(ratio, bracket, ref_bracket):
+    """How a capacity change reads against the searches' brackets (ratios
+    failing / sustained): inside one bracket, or wider than it."""
+    if _nan(ratio):
+        return "–"
+    if _nan(bracket) or _nan(ref_bracket):
+        return "no bracket (a search never failed above its capacity): not a finding"
+    width = max(bracket, ref_bracket) - 1
+    if abs(ratio - 1) <= width:
+        return f"inside one bracket (±{width:.1%}): not a finding"
+    return f"wider than the bracket (±{width:.1%})"
 
 
 def same_work_section(rows):

@@ -6,7 +6,7 @@ import os
 
 from benchlib import analysis, compare
 from benchlib.record import read_json
-from benchlib.report_sections import _point_name
+from benchlib.report_sections import BRACKET_RULE, _bracket, _point_name, bracket_reading
 from benchlib.stats import fmt, fmt_p, fmt_ratio
 
 
@@ -66,11 +66,14 @@ def sweep_section(tables, with_capacity):
           "with the others). Change = ratio of means to the base's, 95% bootstrap interval; p = Welch's t-test "
           "against the base, Holm-adjusted over every comparison of the same metric in the study. Each role's "
           "CPU per transaction against the base is in the CPU section.", ""]
+    if with_capacity:
+        md += [BRACKET_RULE, ""]
     for factor, rows in tables.items():
         points = list(rows[0]["lat"]) if rows else []
+        base_bracket = next((r["cap"]["bracket"] for r in rows if r["base"] and r["cap"]), math.nan)
         head = ["level"]
         if with_capacity:
-            head += ["n", "capacity tx/s", "change", "p (Holm)"]
+            head += ["n", "capacity tx/s", "change", "p (Holm)", "bracket (level / base)", "reading"]
         # p99 compared again without outlying repetitions where any level has one.
         outlying = {pt: any(r["lat"][pt][0] and r["lat"][pt][0]["p99_outliers"] for r in rows) for pt in points}
         for pt in points:
@@ -83,9 +86,12 @@ def sweep_section(tables, with_capacity):
             cells = [r["level"] + (" (base)" if r["base"] else "")]
             if with_capacity:
                 c, cmp_ = r["cap"], r["cmp"]
+                b = c["bracket"] if c else math.nan
                 cells += [str(c["n"]) if c else "0", fmt(c["mean"], c["ci"]) if c else "–",
                           fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
-                          fmt_p(cmp_["p_holm"]) if cmp_ else "–"]
+                          fmt_p(cmp_["p_holm"]) if cmp_ else "–",
+                          f"{_bracket(b)} / {_bracket(base_bracket)}" if not r["base"] else _bracket(b),
+                          bracket_reading(cmp_["ratio"], b, base_bracket) if cmp_ else "–"]
             for pt in points:
                 row, cmps = r["lat"][pt]
                 for m in compare.COMPARED_PERCENTILES:

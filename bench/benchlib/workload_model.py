@@ -17,7 +17,7 @@ class Capacity:
     start_rate: float = 4000.0       # first step of every search, every repetition alike (tx/s)
     growth: float = 1.5              # factor between steps until the first failure
     precision: float = 0.05          # bisect until failing / sustained <= 1 + precision
-    max_steps: int = 8               # 0 = no search (then latency only at fixed rates)
+    max_steps: int = 12              # 0 = no search (then latency only at fixed rates)
     step_window_s: float = 10.0      # measured window of a step
     # A step window can miss what a longer run meets (a memtable flush that
     # stalls the orderer's synced writes): with a confirmation, runs of this

@@ -25,6 +25,12 @@ from test_sittings import *  # noqa: E402,F401,F403
 WORKLOADS = sorted(f[:-5] for f in os.listdir(wl.WORKLOAD_DIR) if f.endswith(".yaml"))
 
 
+def _yaml(name):
+    import yaml
+    with open(os.path.join(wl.WORKLOAD_DIR, f"{name}.yaml")) as f:
+        return yaml.safe_load(f) or {}
+
+
 def base_workload(**over):
     d = {"name": "t", "driver": "kafka-1", "repetitions": 3,
          "cells": [{"name": "a", "profile": "baseline"}, {"name": "b", "profile": "high-throughput"},
@@ -184,6 +190,44 @@ class CapacitySearchTest(unittest.TestCase):
         s, rates = self.search(1e9, 1000, max_steps=4)
         self.assertEqual(len(rates), 4)
         self.assertEqual(s.bracket(), (max(rates), None))
+
+    def test_bisects_past_a_bracket_just_wider_than_the_precision(self):
+        # x1.25 steps bracket 7,500-9,375; one bisection leaves 1.118, two 1.057 (both wider than
+        # 5%): a third makes 1.028. A 12% precision stopped at the first, 1.118.
+        s, rates = self.search(8000, 6000, growth=1.25, precision=0.05)
+        self.assertEqual(rates[:3], [6000, 7500, 9375])
+        self.assertEqual(len(rates), 6, rates)
+        lo, hi = s.bracket()
+        self.assertLessEqual(hi / lo, 1.05)
+        self.assertGreater(hi / lo, 1.02)
+        s12, rates12 = self.search(8000, 6000, growth=1.25, precision=0.12)
+        self.assertEqual(len(rates12), 4, rates12)
+        self.assertGreater(s12.bracket()[1] / s12.bracket()[0], 1.1)
+
+    def test_the_studies_searches_end_within_5_percent(self):
+        # Every shipped study that searches capacity (not its smoke or pilot sizing presets)
+        # brackets any capacity from a third of its start rate to three times it within 5%
+        # before max_steps runs out.
+        checked = 0
+        for name in WORKLOADS:
+            presets = ["full"] + [p for p in (_yaml(name).get("presets") or {}) if p not in ("smoke", "pilot")]
+            for preset in presets:
+                c = wl.load(name, preset).capacity
+                if not c.max_steps:
+                    continue
+                checked += 1
+                self.assertLessEqual(c.precision, 0.05, (name, preset))
+                for k in range(-20, 21):
+                    true = c.start_rate * 3 ** (k / 20)
+                    s, rates = self.search(true, c.start_rate, c.growth, c.precision, c.max_steps)
+                    lo, hi = s.bracket()
+                    self.assertTrue(lo and hi and hi / lo <= 1 + c.precision,
+                                    (name, preset, round(true), rates, lo, hi))
+        self.assertGreaterEqual(checked, 3)
+
+    def test_the_smoke_presets_stay_as_short(self):
+        for name, steps in (("profiles", 3), ("sweeps", 2), ("compare", 2)):
+            self.assertLessEqual(wl.load(name, "smoke").capacity.max_steps, steps, name)
 
     def test_a_search_starting_near_the_capacity_takes_few_steps(self):
         _, rates = self.search(10000, 9500, growth=1.1)

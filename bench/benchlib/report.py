@@ -12,10 +12,10 @@ The plots are in report_plots, the sections in report_sections and
 report_tables, the results index in results_index."""
 import os
 
-from benchlib import analysis, compare, load
+from benchlib import analysis, compare, load, pareto
 from benchlib.record import read_json
-from benchlib.report_plots import (plot_calibration, plot_capacity, plot_latency, plot_load_curves, plot_search,
-                                   plot_series)
+from benchlib.report_plots import (plot_calibration, plot_capacity, plot_latency, plot_load_curves, plot_pareto,
+                                   plot_search, plot_series)
 from benchlib.report_sections import (capacity_section, header, integrity_section, latency_comparison_section,
                                       latency_section, recovery_section, same_work_section)
 from benchlib.report_tables import (anova_section, calibration_section, cpu_section, metrics_section,
@@ -96,6 +96,10 @@ def write(out_dir):
     if meta.get("design") == "sweep":
         with_capacity = bool(meta["capacity"].get("max_steps", 1)) and any(r["n"] for r in cap_rows)
         md += sweep_section(compare.sweep_tables(meta, cap_rows, lat_rows + rate_rows), with_capacity)
+    found = pareto.fronts(meta, cap_rows if meta["capacity"].get("max_steps", 1) else [], caps, lat_rows + rate_rows)
+    md += pareto.section(meta, found)
+    if plot_pareto(found, os.path.join(out_dir, "pareto.png")):
+        md += ["![Pareto fronts](pareto.png)", ""]
     md += metrics_section(rdf)
     md += ["## Raw data", "",
            "`runs.jsonl` (one typed record per run, valid or not: `bench/benchlib/record.py`), `cells.jsonl` (each "

@@ -217,3 +217,31 @@ def plot_calibration(cal_rows, path):
     save(fig, path)
     return True
 
+
+def plot_pareto(found, path):
+    """One panel per Pareto front (benchlib.pareto.fronts): every cell's
+    mean with its 95% t-intervals, the cells on the front filled and joined,
+    the others open."""
+    if not found:
+        return False
+    fig, axes = _grid(len(found), cols=min(3, len(found)), w=4.8, h=3.6)
+    for ax, (title, xlabel, pts, names, _) in zip(axes, found):
+        for p in pts:
+            on = p["cell"] in names
+            ax.errorbar(p["x"], p["y"], xerr=0 if _nan(p["x_ci"]) else p["x_ci"],
+                        yerr=0 if _nan(p["y_ci"]) else p["y_ci"], fmt="o", capsize=3,
+                        color="#c44e52" if on else "#999999", mfc="#c44e52" if on else "none")
+            ax.annotate(p["cell"], (p["x"], p["y"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        on = sorted((p for p in pts if p["cell"] in names), key=lambda p: p["x"])
+        ax.plot([p["x"] for p in on], [p["y"] for p in on], "-", color="#c44e52", lw=1, alpha=0.6,
+                label="Pareto front")
+        ys = [p["y"] for p in pts if p["y"] > 0]
+        if ys and max(ys) / min(ys) > 10:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel, fontsize=7)
+        ax.set_ylabel("p99 ms (mean, 95% t-interval)", fontsize=7)
+        ax.set_title(title, fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    save(fig, path, axes[len(found):])
+    return True

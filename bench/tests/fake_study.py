@@ -110,6 +110,7 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, rec
                 if invalid_run == (name, rep):
                     at_cap[-1].undelivered_acked = 3
                     at_cap[-1].invalidate("lost, doubled or failed transactions (peer-sim exit 1)")
+            summ["p99_at_capacity"] = at_cap[-1].p99_ms if at_cap else None
             points = [(f, round(lo * f), "fraction") for f in w.latency.fractions]
             if lo and w.capacity.confirm_window_s:
                 points.append((1.0, lo, "confirm"))

@@ -21,6 +21,7 @@ from benchlib.record import read_text  # noqa: E402
 import fake_study  # noqa: E402
 from test_formats import *  # noqa: E402,F401,F403 (run with these tests)
 from test_sittings import *  # noqa: E402,F401,F403
+from test_results import *  # noqa: E402,F401,F403
 
 WORKLOADS = sorted(f[:-5] for f in os.listdir(wl.WORKLOAD_DIR) if f.endswith(".yaml"))
 

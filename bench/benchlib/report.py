@@ -102,11 +102,13 @@ def write(out_dir):
         md += ["![Pareto fronts](pareto.png)", ""]
     md += metrics_section(rdf)
     md += ["## Raw data", "",
-           "`runs.jsonl` (one typed record per run, valid or not: `bench/benchlib/record.py`), `cells.jsonl` (each "
-           "capacity search: steps, bracket, chain verified), `study.json` (the workload as run, placement, seed "
-           "and order), `env.json`, `calibration.json`, and `runs/<id>/` (each run's peer-sim report with its "
+           "Kept with this report (the summaries a results folder in git holds): `study.json` (the workload as run, "
+           "placement, seed and order), `env.json`, `calibration.json`, `runs.jsonl` (one typed record per run, "
+           "valid or not: `bench/benchlib/record.py`), `cells.jsonl` (each capacity search: steps, bracket, chain "
+           "verified) and `series.jsonl` (the per-second series and block times of the runs drawn or recomputed "
+           "here). Beside them where the study ran, not in git: `runs/<id>/` (each run's peer-sim report with its "
            "per-second series and latency histogram summary, its log, the CPU series of every role, and the "
-           "orderer's /metrics series).", ""]
+           "orderer's /metrics series) and `cells/` (each cell run's orderer logs and metrics).", ""]
     series.save()
     path = os.path.join(out_dir, "report.md")
     with open(path, "w") as f:

@@ -66,8 +66,10 @@ def write_index(root_dir):
         rows.append((day, os.path.basename(folder), meta, e, line))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     md = ["# Study results", "",
-          "Each folder holds one study's raw data and its `report.md` with plots. Rebuild a report with "
-          "`bench/bench report FOLDER`; this page with `bench/bench index bench/results`.", "",
+          "Each folder holds one study's summaries (`study.json`, `env.json`, `calibration.json`, `runs.jsonl`, "
+          "`cells.jsonl`, `series.jsonl`) and its `report.md` with plots; the runs' raw files stay where the study "
+          "ran. Rebuild a report with `bench/bench report FOLDER`; this page with `bench/bench index bench/results`.",
+          "",
           "| folder | study | preset | driver | placement | date | commit | in one line |",
           "|---|---|---|---|---|---|---|---|"]
     for day, name, meta, e, line in rows:

@@ -160,7 +160,7 @@ def capacity_section(meta, rows, comps, ref, cal_rows):
             b, bref = brackets.get(c["cell"], math.nan), brackets.get(ref, math.nan)
             md.append(f"| {c['cell']} | {fmt_ratio(c['ratio'], c['lo'], c['hi'])} | {fmt_p(c['p'])} | "
                       f"{fmt_p(c['p_holm'])} | {_bracket(b)} / {_bracket(bref)} | "
-                      f"{bracket_reading(c['ratio'], b, bref)} |")
+                      f"{bracket_reading(c['ratio'], b, bref, c['lo'], c['hi'])} |")
         md.append("")
     return md
 
@@ -176,9 +176,10 @@ def _bracket(b):
     return "–" if _nan(b) else f"{b:.3f}"
 
 
-def bracket_reading(ratio, bracket, ref_bracket):
+def bracket_reading(ratio, bracket, ref_bracket, lo=math.nan, hi=math.nan):
     """How a capacity change reads against the searches' brackets (ratios
-    failing / sustained): inside one bracket, or wider than it."""
+    failing / sustained) and its interval [lo, hi]: inside one bracket, or
+    wider than it with or without an interval that excludes no change."""
     if _nan(ratio):
         return "–"
     if _nan(bracket) or _nan(ref_bracket):
@@ -186,7 +187,9 @@ def bracket_reading(ratio, bracket, ref_bracket):
     width = max(bracket, ref_bracket) - 1
     if abs(ratio - 1) <= width:
         return f"inside one bracket (±{width:.1%}): not a finding"
-    return f"wider than the bracket (±{width:.1%})"
+    if _nan(lo) or _nan(hi) or lo <= 1 <= hi:
+        return f"wider than the bracket (±{width:.1%}), but its interval includes no change: not a finding"
+    return f"wider than the bracket (±{width:.1%}), interval excludes no change"
 
 
 def same_work_section(rows):

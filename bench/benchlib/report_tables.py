@@ -91,7 +91,7 @@ def sweep_section(tables, with_capacity):
                           fmt_ratio(cmp_["ratio"], cmp_["lo"], cmp_["hi"]) if cmp_ else "–",
                           fmt_p(cmp_["p_holm"]) if cmp_ else "–",
                           f"{_bracket(b)} / {_bracket(base_bracket)}" if not r["base"] else _bracket(b),
-                          bracket_reading(cmp_["ratio"], b, base_bracket) if cmp_ else "–"]
+                          bracket_reading(cmp_["ratio"], b, base_bracket, cmp_["lo"], cmp_["hi"]) if cmp_ else "–"]
             for pt in points:
                 row, cmps = r["lat"][pt]
                 for m in compare.COMPARED_PERCENTILES:

@@ -17,6 +17,7 @@ sys.path.insert(0, HERE)
 from benchlib import load, pareto, report  # noqa: E402
 from benchlib import workload as wl  # noqa: E402
 from benchlib.record import read_text, write_json  # noqa: E402
+from benchlib.report_sections import bracket_reading  # noqa: E402
 import fake_study  # noqa: E402
 
 
@@ -76,6 +77,14 @@ class BracketTest(unittest.TestCase):
             self.assertRegex(row, r"\| \d\.\d{3} / \d\.\d{3} \|")
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+    def test_readings(self):
+        nan = float("nan")
+        self.assertIn("inside one bracket (±11.8%): not a finding", bracket_reading(1.10, 1.118, 1.05, 1.05, 1.2))
+        self.assertIn("includes no change: not a finding", bracket_reading(0.868, 1.118, 1.118, 0.744, 1.033))
+        self.assertEqual(bracket_reading(1.316, 1.118, 1.118, 1.197, 1.464),
+                         "wider than the bracket (±11.8%), interval excludes no change")
+        self.assertIn("no bracket", bracket_reading(1.3, nan, 1.1, 1.2, 1.4))
 
 
 class SummariesTest(unittest.TestCase):

@@ -1,8 +1,8 @@
 """A study's folder: opened new (study.json written once, pinning the
-commit) or resumed (the same plan, the runs of unfinished cells set aside
-in discarded.jsonl), env.json per sitting, runs.jsonl and cells.jsonl
-appended as runs end; and the capacities a latency-only study reuses from
-other studies' folders."""
+commit and the seed of the run order) or resumed (the same plan and seed,
+the runs of unfinished cells set aside in discarded.jsonl), env.json per
+sitting, runs.jsonl and cells.jsonl appended as runs end; and the
+capacities a latency-only study reuses from other studies' folders."""
 import json
 import os
 import secrets

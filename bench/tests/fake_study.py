@@ -178,3 +178,10 @@ def true_capacities(w, base=10000.0, effects=None):
     return out
 
 
+def base_workload(**over):
+    """A small cells workload as a data file's mapping, with `over` on top."""
+    d = {"name": "t", "driver": "kafka-1", "repetitions": 3,
+         "cells": [{"name": "a", "profile": "baseline"}, {"name": "b", "profile": "high-throughput"},
+                   {"name": "c", "profile": "balanced"}]}
+    d.update(over)
+    return d

@@ -67,3 +67,7 @@ class CpuListTest(unittest.TestCase):
         for bad in ("a", "1-0", "0,,1", "0 1", "-1", "", "2-"):
             with self.assertRaises(ValueError, msg=bad):
                 placement.parse_cpu_list(bad)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -116,6 +116,10 @@ code=0
 [[ $code -ne 0 ]] && grep -q "holds another plan" "$BUILD/bench-err.txt" || fail "resuming another plan: exit $code"
 run --resume | tee "$BUILD/bench-resume2.log"
 grep -q "resuming .*: 1 of 2 cells done" "$BUILD/bench-resume2.log" || fail "resume did not report 1 of 2 done"
+# The run order's seed: drawn for the study, recorded, and kept by every resume.
+seed=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seed"])' "$OUT/study.json")
+grep -q "run order seed $seed;" "$BUILD/bench-resume2.log" || fail "the resumed study did not keep its seed $seed"
+grep -q "shuffled within each repetition with seed $seed " "$report" || fail "the report does not print the seed $seed"
 [[ $(grep -c "^bench: \[" "$BUILD/bench-resume2.log") -eq 2 ]] || fail "resume ran other than the one missing cell"
 [[ $(wc -l <"$OUT/cells.jsonl") -eq 2 ]] || fail "cells.jsonl does not hold both cells"
 ! grep -q "Partial study" "$report" || fail "the resumed report still says partial"

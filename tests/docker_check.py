@@ -26,6 +26,10 @@ import sys
 
 import yaml
 
+# The bench's .properties reader (the same rules as the orderer's).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from benchlib import properties  # noqa: E402
+
 problems = []
 
 
@@ -306,12 +310,11 @@ def main():
     image_binaries = IMAGE_BINARIES
 
     # Broker settings must match what scripts/kafka uses.
-    broker = {}
-    for line in open(os.path.join(root, "configs", "broker", "broker.properties")):
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            k, v = line.split("=", 1)
-            broker[k.strip()] = v.strip()
+    try:
+        broker = properties.read(os.path.join(root, "configs", "broker", "broker.properties"))
+    except (OSError, properties.PropertiesError) as e:
+        problem(f"configs/broker/broker.properties: {e}")
+        broker = {}
     env = (services.get("kafka") or {}).get("environment") or {}
     for key in ("log.retention.ms", "log.retention.bytes", "message.max.bytes", "replica.fetch.max.bytes",
                 "auto.create.topics.enable", "unclean.leader.election.enable", "num.network.threads"):

@@ -9,6 +9,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from benchlib import placement  # noqa: E402
+
 BINARY = sys.argv[1]
 QUICK = ["--seconds", "0.03", "--repeat", "3", "--warmup-seconds", "0.01"]
 FIGURES = ("ecdsa_p256_sign_per_s", "ecdsa_p256_verify_per_s", "sha256_1kb_per_s", "sha256_1kb_mb_per_s")
@@ -24,11 +27,11 @@ def run(args, prefix=()):
 
 
 def parse_cpu_list(text):
-    out = set()
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out.update(range(int(a), int(b or a) + 1))
-    return out
+    """The CPUs of a list as the binary reports its affinity: the bench's one CPU-list reader."""
+    try:
+        return set(placement.parse_cpu_list(text))
+    except ValueError as e:
+        fail(f"affinity: {e}")
 
 
 def check_json(p, what):

@@ -7,15 +7,11 @@ brokers to run; benchlib.services wraps this backend's orderer, and the
 solo and raft backends', behind one interface for the study."""
 import os
 import re
-import shutil
-import signal
 import subprocess
 import tempfile
-import time
 
 from benchlib import placement
 from benchlib.drivers import DRIVER_DIR, DriverError, load_driver  # noqa: F401 (re-exported)
-from benchlib.record import read_json, read_text
 
 KAFKA_PORT = 39092
 

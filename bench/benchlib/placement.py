@@ -13,6 +13,7 @@ a second (and at the window's edges), so a run knows each role's CPU
 seconds and utilisation over exactly its measured window, and which CPU set
 was busiest (the bottleneck)."""
 import os
+import re
 import threading
 import time
 
@@ -27,14 +28,19 @@ def cpu_list(cpus):
 
 
 def parse_cpu_list(text):
+    """[cpu, ...] of a CPU list as taskset and /proc/*/status write it
+    ("0-2,5": ascending ranges and single CPUs, comma-separated); a
+    ValueError names anything else."""
+    parts = str(text).strip().split(",")
     out = []
-    for part in text.split(","):
-        part = part.strip()
-        if "-" in part:
-            a, b = part.split("-", 1)
-            out += list(range(int(a), int(b) + 1))
-        elif part:
-            out.append(int(part))
+    for part in parts:
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise ValueError(f"not a CPU list: {text!r} (expected e.g. 2, 2-3 or 0,2-3)")
+        a, b = int(m.group(1)), int(m.group(2) if m.group(2) is not None else m.group(1))
+        if b < a:
+            raise ValueError(f"not a CPU list: {text!r} (range {part} runs backwards)")
+        out += range(a, b + 1)
     return out
 
 

@@ -26,7 +26,7 @@ import socket
 import subprocess
 import time
 
-from benchlib import kafka_driver, metrics, placement
+from benchlib import metrics, placement
 from benchlib.drivers import DriverError
 from benchlib.record import read_json, read_text
 

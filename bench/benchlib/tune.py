@@ -77,19 +77,6 @@ def parse_space(spec):
     return space
 
 
-def read_profile(path):
-    """key=value lines of a profile file (comments and blanks skipped)."""
-    props = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            k, _, v = line.partition("=")
-            props[k.strip()] = v.strip()
-    return props
-
-
 def start_point(space, profile_props, defaults=None):
     """The profile's own value of each searched setting (for block settings,
     `defaults`, keyed by run-configuration key); a value the grid lacks is

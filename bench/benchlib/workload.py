@@ -2,8 +2,8 @@
 
 A workload names the transaction size, peers, block settings, how capacity
 is searched, at which fractions of it latency is read, how many repetitions
-and in what (seeded, random) order, and its cells: the configurations
-compared. Cells come as an explicit list (`cells`), a full factorial
+and its cells: the configurations compared (in an order shuffled per
+repetition with a seed each study draws for itself). Cells come as an explicit list (`cells`), a full factorial
 (`grid`) or one-factor-at-a-time moves from a base (`sweep`). A preset
 (`presets.smoke`, `presets.full`) overrides any of these keys.
 
@@ -29,11 +29,12 @@ import copy
 import dataclasses
 import itertools
 import os
-import random
 
 import yaml
 
-from benchlib import drivers
+from benchlib import drivers, properties
+from benchlib.workload_model import (Calibrate, Capacity, Cell, Latency, Recovery, Warmup,  # noqa: F401 (wl.Cell, ...)
+                                     Workload, WorkloadError)
 
 WORKLOAD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workloads")
 PROFILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -50,142 +51,6 @@ LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s", "capacity_from
 WARMUP_KEYS = {"steady_window_s", "tolerance"}
 CALIBRATE_KEYS = {"cells", "repetitions", "records"}
 RECOVERY_KEYS = {"fraction", "window_s", "warmup_s", "kill_after_s", "full_rate"}
-
-
-class WorkloadError(ValueError):
-    pass
-
-
-@dataclasses.dataclass
-class Capacity:
-    """The step search for the highest offered rate a cell sustains."""
-    slo_p99_ms: float = 500.0        # a step's p99 must stay under this
-    start_rate: float = 4000.0       # first step of every search, every repetition alike (tx/s)
-    growth: float = 1.5              # factor between steps until the first failure
-    precision: float = 0.05          # bisect until failing / sustained <= 1 + precision
-    max_steps: int = 8               # 0 = no search (then latency only at fixed rates)
-    step_window_s: float = 10.0      # measured window of a step
-    # A step window can miss what a longer run meets (a memtable flush that
-    # stalls the orderer's synced writes): with a confirmation, runs of this
-    # length find the highest of `confirm_levels` (shares of the step
-    # search's capacity) that is still sustained (capacity.Confirmation).
-    # 0 = no confirmation: the capacity is the step search's.
-    confirm_window_s: float = 0.0
-    confirm_levels: list = dataclasses.field(default_factory=lambda: [0.6, 0.7, 0.8, 0.9, 1.0])
-    warmup_max_s: float = 10.0       # bound on a step's warm-up (until steady)
-    # A short step's first failure is measured again before it counts (one
-    # stall in a 10 s window must not send a search down); a long step's is
-    # not (its window is meant to include such stalls).
-    retry_first_failure: bool = True
-    min_achieved: float = 0.99       # delivered >= this x offered (less one block per window)
-    max_backlog_growth: float = 0.02  # in-flight growth <= this x offered (tx/s)
-
-
-@dataclasses.dataclass
-class Latency:
-    """Open-loop runs at fixed fractions of the capacity found (and, for a
-    goal stated at a rate, at fixed rates)."""
-    fractions: list = dataclasses.field(default_factory=lambda: [0.5, 0.9])
-    rates: list = dataclasses.field(default_factory=list)
-    window_s: float = 60.0
-    warmup_max_s: float = 20.0
-    # A study folder (relative to the repository) whose capacities the
-    # fractions are of: each cell's mean capacity there (same cell name, the
-    # searches whose chain verified). For latency-only studies
-    # (capacity.max_steps: 0) that reuse a capacity study's result.
-    capacity_from: str = ""
-
-
-@dataclasses.dataclass
-class Warmup:
-    steady_window_s: float = 0.0     # 0 = chosen per run: ~20 blocks at the offered rate, 2..10 s
-    tolerance: float = 0.05
-
-
-@dataclasses.dataclass
-class Calibrate:
-    """ProducerPerformance against peer-sim --raw with the same settings."""
-    cells: list = dataclasses.field(default_factory=list)  # cell names; empty = none
-    repetitions: int = 3
-    records: int = 300000            # records per run, for both tools
-
-
-@dataclasses.dataclass
-class Recovery:
-    """After a cell's latency runs, one run at `fraction` of its capacity in
-    which the leader is killed (SIGKILL) `kill_after_s` after the load
-    starts: the raft leader, or the broker leading the channel's partition
-    (cells whose service has no leader to lose skip it). Measured: the
-    first block after the silence that follows the kill, and when the
-    delivered rate is back to `full_rate` of the offered."""
-    fraction: float = 0.0            # 0 = no recovery runs
-    window_s: float = 40.0           # measured window (the kill falls inside it)
-    warmup_s: float = 5.0            # fixed warm-up before the window
-    kill_after_s: float = 15.0       # from the start of the load
-    full_rate: float = 0.9
-
-
-@dataclasses.dataclass
-class Cell:
-    """One configuration compared in a study."""
-    name: str
-    profile: str = "baseline"
-    producer: dict = dataclasses.field(default_factory=dict)   # overrides on the profile
-    broker: dict = dataclasses.field(default_factory=dict)     # overrides on the profile's broker part
-    block: dict = dataclasses.field(default_factory=dict)      # overrides on the workload's block settings
-    tx_size: int = 1024
-    peers: int = 3
-    factors: dict = dataclasses.field(default_factory=dict)    # the factor levels this cell stands for
-    sweep_factor: str = None                                    # sweeps: which factor this cell moves
-    driver: str = None                                          # the cell's driver, if not the workload's
-
-    def block_settings(self, workload_block):
-        return dict(workload_block, **self.block)
-
-
-@dataclasses.dataclass
-class Workload:
-    name: str
-    description: str
-    driver: str
-    tx_size: int
-    peers: int
-    block: dict
-    capacity: Capacity
-    latency: Latency
-    warmup: Warmup
-    repetitions: int
-    seed: int
-    raw_baseline: bool
-    calibrate: Calibrate
-    cells: list
-    design: str                       # "cells" | "grid" | "sweep"
-    factors: dict                     # grid/sweep factors and their level labels, in order
-    base: str = None                  # sweep: the base cell's name
-    preset: str = "full"
-    path: str = None
-    notes: str = ""
-    recovery: Recovery = dataclasses.field(default_factory=Recovery)
-
-    def driver_of(self, cell):
-        return cell.driver or self.driver
-
-    def cell(self, name):
-        for c in self.cells:
-            if c.name == name:
-                return c
-        raise KeyError(name)
-
-    def plan(self):
-        """[(repetition, [cell names in run order])]: each repetition runs
-        every cell once, in an order shuffled with the workload's seed and
-        the repetition number (recorded, so the order can be recomputed)."""
-        out = []
-        for rep in range(1, self.repetitions + 1):
-            names = [c.name for c in self.cells]
-            random.Random(f"{self.seed}/{rep}").shuffle(names)
-            out.append((rep, names))
-        return out
 
 
 def _merge(base, over):
@@ -235,20 +100,16 @@ def read_profile(name):
     path = profile_path(name)
     if not os.path.isfile(path):
         raise WorkloadError(f"no profile '{name}' ({path})")
+    try:
+        settings = properties.read(path)
+    except properties.PropertiesError as e:
+        raise WorkloadError(str(e)) from None
     producer, broker = {}, {}
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            k, eq, v = line.partition("=")
-            if not eq or not k.strip():
-                raise WorkloadError(f"{path}:{n}: expected key=value")
-            k, v = k.strip(), v.strip()
-            if k.startswith("broker."):
-                broker[k[len("broker."):]] = v
-            else:
-                producer[k] = v
+    for k, v in settings.items():
+        if k.startswith("broker."):
+            broker[k[len("broker."):]] = v
+        else:
+            producer[k] = v
     return producer, broker
 
 
@@ -417,7 +278,9 @@ def from_dict(data, preset="full", path="<workload>"):
     reps = data.get("repetitions", 5)
     if not isinstance(reps, int) or reps < 1:
         raise WorkloadError(f"{path}: repetitions must be a positive integer")
-    seed = data.get("seed", 1)
+    if "seed" in data:
+        raise WorkloadError(f"{path}: seed is not a workload setting: every `bench run` of a new study draws its own "
+                            "(recorded in study.json, kept by --resume); `bench run --seed N` repeats an order")
 
     designs = [k for k in ("cells", "grid", "sweep") if data.get(k)]
     if len(designs) != 1:
@@ -487,7 +350,7 @@ def from_dict(data, preset="full", path="<workload>"):
     return Workload(name=str(data["name"]), description=" ".join(str(data.get("description", "")).split()),
                     driver=str(data["driver"]), tx_size=defaults["tx_size"], peers=defaults["peers"],
                     block=block, capacity=capacity, latency=latency, warmup=warmup, repetitions=reps,
-                    seed=seed, raw_baseline=bool(data.get("raw_baseline", False)), calibrate=calibrate,
+                    raw_baseline=bool(data.get("raw_baseline", False)), calibrate=calibrate,
                     cells=cells, design=design, factors=factors, base=base_name, preset=preset, path=path,
                     notes=" ".join(str(data.get("notes", "")).split()), recovery=recovery)
 

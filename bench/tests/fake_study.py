@@ -27,6 +27,8 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, rec
     capacity. recovery_ms: {cell: ms} a recovery run per repetition takes
     (cells left out have no leader to lose)."""
     rng = random.Random(seed)
+    if w.seed is None:
+        w.seed = seed   # the run order's, as bench run would have drawn it
     os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
     roles = placement.plan("isolated", [0, 1])
 
@@ -108,6 +110,7 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, rec
                 if invalid_run == (name, rep):
                     at_cap[-1].undelivered_acked = 3
                     at_cap[-1].invalidate("lost, doubled or failed transactions (peer-sim exit 1)")
+            summ["p99_at_capacity"] = at_cap[-1].p99_ms if at_cap else None
             points = [(f, round(lo * f), "fraction") for f in w.latency.fractions]
             if lo and w.capacity.confirm_window_s:
                 points.append((1.0, lo, "confirm"))
@@ -175,3 +178,10 @@ def true_capacities(w, base=10000.0, effects=None):
     return out
 
 
+def base_workload(**over):
+    """A small cells workload as a data file's mapping, with `over` on top."""
+    d = {"name": "t", "driver": "kafka-1", "repetitions": 3,
+         "cells": [{"name": "a", "profile": "baseline"}, {"name": "b", "profile": "high-throughput"},
+                   {"name": "c", "profile": "balanced"}]}
+    d.update(over)
+    return d

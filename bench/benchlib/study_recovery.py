@@ -1,0 +1,84 @@
+"""A study's recovery runs: under load at a share of the cell's capacity,
+the leader (the Raft leader, or the broker leading the channel's
+partition) is killed and the run measures how the service comes back
+(benchlib.recovery: the figures)."""
+import os
+import threading
+import time
+
+from benchlib import drivers
+from benchlib.record import read_json
+from benchlib.recovery import recovery_from_report
+
+
+class StudyRecovery:
+    """The recovery side of a Study (benchlib.study)."""
+
+    def _recovery_run(self, service, capacity, summary, common, keep, channel):
+        """One run at recovery.fraction of the capacity in which the leader
+        is killed `kill_after_s` after the load starts; peers talk to a node
+        that survives. Lost transactions are part of the result here (a
+        killed raft leader takes what it had accepted but not replicated;
+        clients would resubmit); doubled ones still invalidate the run."""
+        r = self.w.recovery
+        rate = max(1.0, round(capacity * r.fraction))
+        address = service.survivor_address()
+        killed = {}
+        watchers = []
+
+        def elect():
+            # While the run goes on: wait for the new leader and give it the
+            # orderer's CPUs, as a deployment gives every node its own machine.
+            try:
+                killed["new_leader"] = service.after_kill()
+                killed["new_leader_ms"] = time.time() * 1000.0 - killed["unix_ms"]
+            except drivers.DriverError as e:
+                killed["elect_error"] = str(e)
+
+        def kill():
+            killed["unix_ms"] = time.time() * 1000.0
+            try:
+                killed["what"] = service.kill_leader()
+            except Exception as e:  # noqa: BLE001 (reported, the run goes on)
+                killed["error"] = str(e)
+                return
+            if hasattr(service, "after_kill"):
+                t = threading.Thread(target=elect, daemon=True)
+                t.start()
+                watchers.append(t)
+        rec = self.runner.peer_sim(self.runner.next_id(), kind="recovery", rate=rate, window_s=r.window_s,
+                                   warmup_max_s=r.warmup_s, service=service, channel=channel, address=address,
+                                   action=(r.kill_after_s, kill), fixed_warmup=True, block_times=True,
+                                   tolerate_loss=True, drain_s=15, **common)
+        rec.fraction, rec.capacity_used = r.fraction, capacity
+        if "error" in killed or "unix_ms" not in killed:
+            rec.invalidate(f"the kill failed: {killed.get('error', 'the run ended before it')}")
+        else:
+            rec.killed, rec.kill_unix_ms = killed.get("what"), killed["unix_ms"]
+            try:
+                report = read_json(os.path.join(self.out, "runs", rec.run_id, "peer-sim.json"))
+            except (OSError, ValueError):
+                report = {}
+            fig = recovery_from_report(report, rec.kill_unix_ms, rate, r.full_rate)
+            rec.first_block_ms, rec.recovery_ms = fig["first_block_ms"], fig["recovery_ms"]
+            rec.silence_ms, rec.full_rate_ms = fig["silence_ms"], fig["full_rate_ms"]
+            rec.blocks_after_kill = fig["blocks_after"]
+            if rec.recovery_ms is None:
+                rec.invalidate("no block was delivered after the kill (no recovery within the run)")
+            for t in watchers:
+                t.join(60)
+            if "elect_error" in killed:
+                rec.invalidate(killed["elect_error"])
+            rec.new_leader, rec.new_leader_ms = killed.get("new_leader"), killed.get("new_leader_ms")
+        keep(rec)
+        lost = rec.undelivered_acked + rec.never_acked
+        summary["recovery"] = {"rate": rate, "run_id": rec.run_id, "killed": rec.killed,
+                               "recovery_ms": rec.recovery_ms, "full_rate_ms": rec.full_rate_ms,
+                               "lost": lost, "valid": rec.valid}
+        self.log(f"  recovery at {rate:,.0f} tx/s: killed {rec.killed}; first block after the silence "
+                 f"{_ms(rec.recovery_ms)}, full rate {_ms(rec.full_rate_ms)}, {lost:,} transaction(s) lost"
+                 + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
+
+
+def _ms(v):
+    return "n/a" if v is None else f"{v:,.0f} ms"

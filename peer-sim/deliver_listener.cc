@@ -35,7 +35,7 @@ DeliverListener::~DeliverListener() { Stop(); }
 void DeliverListener::Stop() {
   stop_ = true;
   {
-    std::lock_guard<std::mutex> lock(ctx_mu_);
+    MutexLock lock(&ctx_mu_);
     if (ctx_ != nullptr) ctx_->TryCancel();
   }
   if (thread_.joinable()) thread_.join();
@@ -44,7 +44,7 @@ void DeliverListener::Stop() {
 bool DeliverListener::StreamFrom(const SeekInfo& start) {
   grpc::ClientContext ctx;
   {
-    std::lock_guard<std::mutex> lock(ctx_mu_);
+    MutexLock lock(&ctx_mu_);
     if (stop_) return true;
     ctx_ = &ctx;
   }
@@ -66,7 +66,7 @@ bool DeliverListener::StreamFrom(const SeekInfo& start) {
   }
   grpc::Status st = reader->Finish();
   {
-    std::lock_guard<std::mutex> lock(ctx_mu_);
+    MutexLock lock(&ctx_mu_);
     ctx_ = nullptr;
   }
   if (!stop_ && !st.ok()) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "proto/ab.grpc.pb.h"
 
@@ -49,8 +50,8 @@ class DeliverListener {
   std::atomic<bool> first_block_{false};
   std::atomic<uint64_t> reconnects_{0};
   std::optional<uint64_t> last_number_;  // listener thread only
-  std::mutex ctx_mu_;
-  grpc::ClientContext* ctx_ = nullptr;  // GUARDED_BY(ctx_mu_): the open stream
+  Mutex ctx_mu_;
+  grpc::ClientContext* ctx_ GUARDED_BY(ctx_mu_) = nullptr;  // the open stream
   std::thread thread_;
 };
 

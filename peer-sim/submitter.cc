@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/kafka.h"
+#include "common/mutex.h"
 #include "common/kafka_stats.h"
 #include "proto/ab.grpc.pb.h"
 
@@ -59,7 +60,7 @@ class KafkaSubmitter final : public Submitter {
       // send) adds nothing.
       BatchCounters interval;
       if (!AddBatchStatistics(json, options_.topic, &interval)) return;
-      std::lock_guard<std::mutex> l(batches_mu_);
+      MutexLock l(&batches_mu_);
       batches_ += interval;
     };
     po.close_flush_timeout_ms = 0;  // the load generator bounds the exit itself
@@ -97,14 +98,14 @@ class KafkaSubmitter final : public Submitter {
   Status Flush(int timeout_ms) override { return producer_->Flush(timeout_ms); }
   int Abandon(int timeout_ms) override { return producer_->Purge(timeout_ms); }
   std::optional<BatchCounters> Batches() const override {
-    std::lock_guard<std::mutex> l(batches_mu_);
+    MutexLock l(&batches_mu_);
     return batches_;
   }
 
  private:
   SubmitterOptions options_;
-  mutable std::mutex batches_mu_;
-  BatchCounters batches_;  // GUARDED_BY(batches_mu_)
+  mutable Mutex batches_mu_;
+  BatchCounters batches_ GUARDED_BY(batches_mu_);
   // Last: destroyed first, so its poll thread stops before the members its
   // callbacks use.
   std::unique_ptr<kafka::Producer> producer_;
@@ -141,14 +142,14 @@ class BroadcastSubmitter final : public Submitter {
     Envelope env;
     if (!env.ParseFromString(bytes)) return Status::InvalidArgument("not an envelope");
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       if (ended_) return Status::Unavailable("the Broadcast stream to " + options_.orderer + " has ended: " + end_reason_);
       outstanding_.push_back(opaque);  // before the write: the answer may come at once
     }
     if (stream_->Write(env)) return Status::OK();
     // Not sent: the stream broke. Take it back unless the reader has already
     // abandoned it with the rest.
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (!outstanding_.empty() && outstanding_.back() == opaque) {
       outstanding_.pop_back();
       return Status::Unavailable("the Broadcast stream to " + options_.orderer + " broke");
@@ -157,8 +158,8 @@ class BroadcastSubmitter final : public Submitter {
   }
 
   Status Flush(int timeout_ms) override {
-    std::unique_lock<std::mutex> l(mu_);
-    if (!cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), [&] { return outstanding_.empty() || ended_; })) {
+    MutexLock l(&mu_);
+    if (!cv_.wait_for(l.native(), std::chrono::milliseconds(timeout_ms), [&]() REQUIRES(mu_) { return outstanding_.empty() || ended_; })) {
       return Status::Unavailable(std::to_string(outstanding_.size()) + " envelopes not yet answered");
     }
     return Status::OK();
@@ -170,10 +171,10 @@ class BroadcastSubmitter final : public Submitter {
     });
     if (reader_.joinable()) {
       // The reader ends once the cancelled stream does, abandoning the rest.
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), [&] { return ended_; });
+      MutexLock l(&mu_);
+      cv_.wait_for(l.native(), std::chrono::milliseconds(timeout_ms), [&]() REQUIRES(mu_) { return ended_; });
       if (!ended_) return static_cast<int>(outstanding_.size());
-      l.unlock();
+      l.Unlock();
       reader_.join();
     }
     return 0;
@@ -185,7 +186,7 @@ class BroadcastSubmitter final : public Submitter {
     while (stream_->Read(&r)) {
       void* opaque = nullptr;
       {
-        std::lock_guard<std::mutex> l(mu_);
+        MutexLock l(&mu_);
         if (outstanding_.empty()) {
           spdlog::error("broadcast: an answer from {} for nothing sent", options_.orderer);
           continue;
@@ -204,7 +205,7 @@ class BroadcastSubmitter final : public Submitter {
     grpc::Status end = stream_->Finish();
     std::deque<void*> rest;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       ended_ = true;
       end_reason_ = end.ok() ? "closed by the orderer" : end.error_message();
       rest.swap(outstanding_);
@@ -224,11 +225,11 @@ class BroadcastSubmitter final : public Submitter {
   std::unique_ptr<grpc::ClientReaderWriter<Envelope, BroadcastResponse>> stream_;
   std::thread reader_;
   std::once_flag cancel_once_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<void*> outstanding_;  // GUARDED_BY(mu_): sent, not yet answered, in order
-  bool ended_ = false;             // GUARDED_BY(mu_)
-  std::string end_reason_;         // GUARDED_BY(mu_)
+  std::deque<void*> outstanding_ GUARDED_BY(mu_);  // sent, not yet answered, in order
+  bool ended_ GUARDED_BY(mu_) = false;
+  std::string end_reason_ GUARDED_BY(mu_);
 };
 
 }  // namespace

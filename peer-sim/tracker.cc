@@ -10,7 +10,6 @@ namespace ordering {
 namespace {
 
 constexpr int64_t kSecondNs = 1'000'000'000;
-constexpr int64_t kNever = Tracker::kNever;
 
 double Seconds(int64_t from, int64_t to) { return to > from ? static_cast<double>(to - from) / 1e9 : 0.0; }
 
@@ -22,29 +21,29 @@ Tracker::Tracker(const Clock* clock, const Config& config)
 }
 
 void Tracker::Reserve(uint32_t peer, uint64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   states_[peer].reserve(n);
   ids_.reserve(ids_.size() + n);
 }
 
 void Tracker::Start(int64_t start_ns) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   start_ns_ = start_ns;
   wall_offset_ns_ = clock_->WallNanos() - clock_->NowNanos();
   if (c_.warmup_mode == WarmupMode::kFixed) EndWarmup(start_ns + c_.warmup_ns, false);
 }
 
 bool Tracker::AcquireSlot(const std::atomic<bool>& stop) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (in_flight_ >= c_.max_in_flight) {
     if (stop.load()) return false;
-    slot_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    slot_cv_.wait_for(lock.native(), std::chrono::milliseconds(50));
   }
   return true;
 }
 
 void Tracker::OnSubmit(TxRef ref, std::string_view tx_id, int64_t due_ns) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowNanos();
   std::vector<TxState>& peer = states_[ref.peer];
   peer.push_back(TxState{due_ns});
@@ -68,7 +67,7 @@ void Tracker::OnSubmit(TxRef ref, std::string_view tx_id, int64_t due_ns) {
 }
 
 void Tracker::OnSubmitted(int64_t sent_ns, int64_t own_ns, int64_t held_ns) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (open_known_) {
     if (sent_ns >= open_ns_ && sent_ns < window_end_) {
       m_own_ns_ += own_ns;
@@ -82,7 +81,7 @@ void Tracker::OnSubmitted(int64_t sent_ns, int64_t own_ns, int64_t held_ns) {
 }
 
 void Tracker::OnDeliveryReport(TxRef ref, SubmitOutcome outcome) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowNanos();
   TxState& s = states_[ref.peer][ref.index];
   switch (outcome) {
@@ -113,7 +112,7 @@ void Tracker::OnDeliveryReport(TxRef ref, SubmitOutcome outcome) {
 
 void Tracker::OnBlock(const Block& block) {
   DecodedTx tx;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowNanos();
   if (!seen_first_block_) {
     // The newest block at start: committed before this run began.
@@ -151,12 +150,12 @@ void Tracker::OnBlock(const Block& block) {
 }
 
 void Tracker::OnPoolExhausted() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   pool_exhausted_ = true;
 }
 
 void Tracker::OnPeerStopped(bool at_deadline) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowNanos();
   stopped_before_deadline_ |= !at_deadline;
   if (--peers_running_ > 0) return;
@@ -166,24 +165,24 @@ void Tracker::OnPeerStopped(bool at_deadline) {
 }
 
 bool Tracker::Settled() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return in_flight_ == 0;
 }
 
 void Tracker::Tick() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowNanos();
   while (start_ns_ + (next_second_ + 1) * kSecondNs <= now) CloseSecond(now);
 }
 
 void Tracker::Finish() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowNanos();
   while (start_ns_ + next_second_ * kSecondNs < now) CloseSecond(now);
 }
 
 LoadProgress Tracker::Progress() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowNanos();
   LoadProgress p;
   p.elapsed_s = static_cast<double>(now - start_ns_) / 1e9;
@@ -209,7 +208,7 @@ LoadProgress Tracker::Progress() {
 }
 
 void Tracker::Fill(LoadReport* r) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const int64_t now = clock_->NowNanos();
   r->submitted = submitted_;
   r->acked = acked_;
@@ -245,7 +244,7 @@ void Tracker::Fill(LoadReport* r) {
     const bool count_limited = c_.duration_ns == 0;
     const int64_t submit_close = window_end_ != kNever ? window_end_ : submit_end;
     r->submit_seconds = Seconds(open_ns_, submit_close);
-    auto window = [&](int64_t last_completion) {
+    auto window = [&](int64_t last_completion) REQUIRES(mu_) {
       return count_limited ? Seconds(open_ns_, std::max(submit_close, last_completion)) : r->submit_seconds;
     };
     auto rate = [](uint64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
@@ -364,8 +363,11 @@ void Tracker::CloseSecond(int64_t now) {
   const int64_t s_end = s_start + kSecondNs;
   SeriesPoint point;
   point.t = s + 1;
-  point.phase = s_start >= window_end_ + c_.cooldown_ns ? "drain"
-                : s_start >= window_end_                ? "cooldown"
+  // window_end_ is kNever while the window's end is unknown: no cool-down or
+  // drain yet (and kNever + cooldown would overflow).
+  const bool window_ended = window_end_ != kNever;
+  point.phase = window_ended && s_start >= window_end_ + c_.cooldown_ns ? "drain"
+                : window_ended && s_start >= window_end_                ? "cooldown"
                 : (!open_known_ || s_start < open_ns_)  ? "warmup"
                                                         : "measured";
   point.submitted = bin.submitted;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "peer-sim/latency.h"
 #include "peer-sim/load_options.h"
 #include "peer-sim/load_report.h"
@@ -155,71 +156,84 @@ class Tracker {
     LatencyHistogram e2e, ack;
   };
 
-  // The helpers below REQUIRE mu_ held.
-  int64_t SecondOf(int64_t ns) const;
-  Bin& BinAt(int64_t ns);
+  // Helpers, with mu_ held.
+  int64_t SecondOf(int64_t ns) const REQUIRES(mu_);
+  Bin& BinAt(int64_t ns) REQUIRES(mu_);
   // A completion at `now` counts toward the window's rates.
-  bool InCompletionWindow(int64_t now) const;
-  void RecordLatency(bool e2e, int64_t due_ns, int64_t now);
-  void MarkDone(TxState* s);
+  bool InCompletionWindow(int64_t now) const REQUIRES(mu_);
+  void RecordLatency(bool e2e, int64_t due_ns, int64_t now) REQUIRES(mu_);
+  void MarkDone(TxState* s) REQUIRES(mu_);
   // Age of the oldest transaction in flight, from its due time; 0 when none.
-  double OldestAgeMs(int64_t now);
+  double OldestAgeMs(int64_t now) REQUIRES(mu_);
   // The warm-up ends at `open_ns`; the measured window follows.
-  void EndWarmup(int64_t open_ns, bool steady);
+  void EndWarmup(int64_t open_ns, bool steady) REQUIRES(mu_);
   // Closes second next_second_ at `now`.
-  void CloseSecond(int64_t now);
+  void CloseSecond(int64_t now) REQUIRES(mu_);
 
   const Clock* clock_;
   const Config c_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable slot_cv_;
   std::atomic<int64_t> deadline_{kNever};
 
-  // Everything below is GUARDED_BY(mu_).
-  SteadyDetector detector_;
-  std::vector<std::vector<TxState>> states_;  // per peer, by index
-  std::vector<uint64_t> cursor_;              // per peer: no earlier transaction is in flight
-  std::unordered_map<std::string_view, TxRef> ids_;  // keys point at the callers' tx ids (OnSubmit)
-  uint64_t submitted_ = 0, acked_ = 0, failed_ = 0, delivered_ = 0, duplicates_ = 0, blocks_ = 0;
-  uint64_t in_flight_ = 0;
-  std::map<std::string, uint64_t> cut_reasons_;
-  std::vector<int64_t> block_unix_ms_;
-  bool seen_first_block_ = false;
-  bool pool_exhausted_ = false;
-  int peers_running_ = 0;
+  // The rest is the run's state, under mu_.
+  SteadyDetector detector_ GUARDED_BY(mu_);
+  std::vector<std::vector<TxState>> states_ GUARDED_BY(mu_);  // per peer, by index
+  std::vector<uint64_t> cursor_ GUARDED_BY(mu_);              // per peer: no earlier transaction is in flight
+  std::unordered_map<std::string_view, TxRef> ids_ GUARDED_BY(mu_);  // keys point at the callers' tx ids (OnSubmit)
+  uint64_t submitted_ GUARDED_BY(mu_) = 0;
+  uint64_t acked_ GUARDED_BY(mu_) = 0;
+  uint64_t failed_ GUARDED_BY(mu_) = 0;
+  uint64_t delivered_ GUARDED_BY(mu_) = 0;
+  uint64_t duplicates_ GUARDED_BY(mu_) = 0;
+  uint64_t blocks_ GUARDED_BY(mu_) = 0;
+  uint64_t in_flight_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, uint64_t> cut_reasons_ GUARDED_BY(mu_);
+  std::vector<int64_t> block_unix_ms_ GUARDED_BY(mu_);
+  bool seen_first_block_ GUARDED_BY(mu_) = false;
+  bool pool_exhausted_ GUARDED_BY(mu_) = false;
+  int peers_running_ GUARDED_BY(mu_) = 0;
 
   // Phases.
-  int64_t start_ns_ = 0;
-  int64_t wall_offset_ns_ = 0;  // wall clock - monotonic clock, at Start
-  bool open_known_ = false;  // the warm-up has ended
-  int64_t open_ns_ = 0;      // the measured window's start
+  int64_t start_ns_ GUARDED_BY(mu_) = 0;
+  int64_t wall_offset_ns_ GUARDED_BY(mu_) = 0;  // wall clock - monotonic clock, at Start
+  bool open_known_ GUARDED_BY(mu_) = false;  // the warm-up has ended
+  int64_t open_ns_ GUARDED_BY(mu_) = 0;      // the measured window's start
   // The measured window's end: kNever while unknown (an undecided warm-up,
   // or a count-limited run still submitting); the deadline; or when
   // submitting stopped before it.
-  int64_t window_end_ = kNever;
-  bool submit_ended_ = false;
-  bool stopped_before_deadline_ = false;
-  int64_t submit_end_ns_ = 0;
-  bool steady_ = false;
+  int64_t window_end_ GUARDED_BY(mu_) = kNever;
+  bool submit_ended_ GUARDED_BY(mu_) = false;
+  bool stopped_before_deadline_ GUARDED_BY(mu_) = false;
+  int64_t submit_end_ns_ GUARDED_BY(mu_) = 0;
+  bool steady_ GUARDED_BY(mu_) = false;
 
   // The measured window.
-  uint64_t m_submitted_due_ = 0;  // due in it
-  uint64_t m_sent_window_ = 0, m_acked_window_ = 0, m_delivered_window_ = 0;  // happened in it
-  int64_t last_ack_window_ns_ = 0, last_delivery_window_ns_ = 0;
-  int64_t max_lag_ns_ = 0;
-  int64_t m_own_ns_ = 0, m_held_ns_ = 0;  // peers' time on transactions sent in it (OnSubmitted)
-  LatencyHistogram m_e2e_, m_ack_;
-  std::map<int64_t, Pending> pending_;
+  uint64_t m_submitted_due_ GUARDED_BY(mu_) = 0;  // due in it
+  // Sent, acknowledged and delivered in it.
+  uint64_t m_sent_window_ GUARDED_BY(mu_) = 0;
+  uint64_t m_acked_window_ GUARDED_BY(mu_) = 0;
+  uint64_t m_delivered_window_ GUARDED_BY(mu_) = 0;
+  int64_t last_ack_window_ns_ GUARDED_BY(mu_) = 0;
+  int64_t last_delivery_window_ns_ GUARDED_BY(mu_) = 0;
+  int64_t max_lag_ns_ GUARDED_BY(mu_) = 0;
+  // The peers' time on transactions sent in it (OnSubmitted).
+  int64_t m_own_ns_ GUARDED_BY(mu_) = 0;
+  int64_t m_held_ns_ GUARDED_BY(mu_) = 0;
+  LatencyHistogram m_e2e_ GUARDED_BY(mu_);
+  LatencyHistogram m_ack_ GUARDED_BY(mu_);
+  std::map<int64_t, Pending> pending_ GUARDED_BY(mu_);
 
   // The series.
-  std::map<int64_t, Bin> bins_;  // seconds not yet closed
-  int64_t next_second_ = 0;      // the first second not yet closed
-  std::vector<SeriesPoint> series_;
+  std::map<int64_t, Bin> bins_ GUARDED_BY(mu_);  // seconds not yet closed
+  int64_t next_second_ GUARDED_BY(mu_) = 0;      // the first second not yet closed
+  std::vector<SeriesPoint> series_ GUARDED_BY(mu_);
 
   // Progress lines.
-  LatencyHistogram recent_;  // completed since the last progress line
-  int64_t last_progress_ns_ = 0;
-  uint64_t last_submitted_ = 0, last_done_ = 0;
+  LatencyHistogram recent_ GUARDED_BY(mu_);  // completed since the last progress line
+  int64_t last_progress_ns_ GUARDED_BY(mu_) = 0;
+  uint64_t last_submitted_ GUARDED_BY(mu_) = 0;
+  uint64_t last_done_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ordering

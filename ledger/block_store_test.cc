@@ -9,7 +9,7 @@
 
 #include "common/clock.h"
 #include "ledger/block_util.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 
 namespace ordering {
 namespace {

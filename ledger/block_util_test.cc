@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 
 namespace ordering {
 namespace {

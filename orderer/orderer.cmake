@@ -38,7 +38,7 @@ target_link_libraries(orderer_cli PRIVATE ordering_orderer Boost::program_option
 ordering_test(consensus_test
   SOURCES metrics_test.cc chain_support_test.cc consensus/submit_queue_test.cc consensus/batch_timer_test.cc
           consensus/solo/solo_chain_test.cc consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc consensus/kafka/kafka_stats_test.cc
-  LIBS ordering_orderer ordering_txfactory)
+  LIBS ordering_orderer)
 
 # The raft backend's logic on libraft's in-memory fixture and a fake peer
 # network: deterministic, no sockets or threads.

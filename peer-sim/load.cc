@@ -19,7 +19,7 @@
 #include "peer-sim/steady.h"
 #include "peer-sim/submitter.h"
 #include "peer-sim/tracker.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 
 namespace ordering {
 namespace {

@@ -17,7 +17,7 @@
 #include "peer-sim/load_options.h"
 #include "peer-sim/submitter.h"
 #include "peer-sim/tracker.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 
 namespace ordering {
 

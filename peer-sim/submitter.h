@@ -23,7 +23,7 @@
 
 #include "common/properties.h"
 #include "common/status.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 
 namespace ordering {
 

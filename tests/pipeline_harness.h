@@ -20,7 +20,7 @@
 #include "common/kafka.h"
 #include "ledger/block_store.h"
 #include "ledger/block_util.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 #include "proto/kafka.pb.h"
 
 namespace ordering::testing {

@@ -145,9 +145,9 @@ def main():
         orderer.send_signal(signal.SIGTERM)
         if orderer.wait(timeout=60) != 0:
             failures.append(f"the orderer exited {orderer.returncode}; see {run}/orderer.log")
-        info = json.loads(subprocess.run([os.path.join(BUILD, "ledger", "ledger"), "--path", os.path.join(run, "ledger"),
+        info = json.loads(subprocess.run([os.path.join(BUILD, "tools", "ledger"), "--path", os.path.join(run, "ledger"),
                                           "verify", "--json"], capture_output=True, text=True).stdout)
-        ledger_info = json.loads(subprocess.run([os.path.join(BUILD, "ledger", "ledger"), "--path",
+        ledger_info = json.loads(subprocess.run([os.path.join(BUILD, "tools", "ledger"), "--path",
                                                  os.path.join(run, "ledger"), "info", "--json"],
                                                 capture_output=True, text=True).stdout)
         rep = json.load(open(report))

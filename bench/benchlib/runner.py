@@ -106,7 +106,7 @@ class Runner:
         self.roles_cpus, self.study, self.placement = roles_cpus, study, placement_name
         self.bin = {n: os.path.join(build_dir, *p) for n, p in {
             "orderer": ("orderer", "orderer"), "peer-sim": ("peer-sim", "peer-sim"),
-            "ledger": ("ledger", "ledger"), "delete-topics": ("tools", "delete-topics"),
+            "ledger": ("tools", "ledger"), "delete-topics": ("tools", "delete-topics"),
             "machine-calibrate": ("tools", "machine-calibrate")}.items()}
         for name, path in self.bin.items():
             if not os.access(path, os.X_OK):

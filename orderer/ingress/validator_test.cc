@@ -10,7 +10,7 @@
 
 #include "common/clock.h"
 #include "orderer/ingress/ordered_pool.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 
 namespace ordering {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "orderer/consensus/kafka/kafka_record.h"
 #include "orderer/consensus/testing/test_channel.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 
 namespace ordering {
 namespace {

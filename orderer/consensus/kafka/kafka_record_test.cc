@@ -7,7 +7,7 @@
 
 #include "common/clock.h"
 #include "orderer/consensus/registry.h"
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 #include "proto/kafka.pb.h"
 
 namespace ordering::kafka_backend {

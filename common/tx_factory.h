@@ -1,4 +1,5 @@
-// TxFactory: builds signed transactions as they travel on the wire, i.e. the
+// TxFactory: builds signed transactions as they travel on the wire (the
+// builder beside common/envelope.h, the decoder), i.e. the
 // value of one record in the channel's partition:
 //   KafkaMessage{regular{Envelope{payload=Payload{Header, data}, signature}}}
 // The opaque data is padded so the record is `target_record_bytes` long

@@ -12,7 +12,7 @@
 #include <map>
 #include <thread>
 
-#include "peer-sim/load_test_fixture.h"
+#include "tests/load_test_fixture.h"
 #include "peer-sim/submitter.h"
 
 namespace ordering {

@@ -13,7 +13,7 @@
 
 #include "common/kafka.h"
 #include "ledger/block_util.h"
-#include "peer-sim/load_test_fixture.h"
+#include "tests/load_test_fixture.h"
 #include "proto/ab.grpc.pb.h"
 #include "proto/kafka.pb.h"
 

@@ -1,4 +1,4 @@
-#include "peer-sim/tx_factory.h"
+#include "common/tx_factory.h"
 
 #include <openssl/rand.h>
 

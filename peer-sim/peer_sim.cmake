@@ -12,5 +12,6 @@ target_link_libraries(peer_sim_cli PRIVATE ordering_peersim Boost::program_optio
 ordering_test(peersim_test
   SOURCES latency_test.cc steady_test.cc profiles_test.cc load_options_test.cc pool_test.cc load_report_test.cc
           submitter_test.cc tracker_test.cc
-  LIBS ordering_peersim)
+  LIBS ordering_peersim
+  SANITIZERS address thread)
 target_compile_definitions(peersim_test PRIVATE PROFILES_DIR="${CMAKE_SOURCE_DIR}/configs/profiles")

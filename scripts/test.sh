@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs the whole test suite. Exits non-zero on any failure.
+# Sets up, builds and runs the whole test suite: every ctest test of the
+# release build, then the unit and fake-driven consensus tests again under
+# ASan+UBSan and under TSan (scripts/sanitizers.sh). Exits non-zero on any
+# failure. Arguments go to the release build's ctest and skip the sanitizer
+# runs (e.g. `scripts/test.sh -L unit`); SANITIZERS=0 skips them too.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/build.sh"
-cd "${BUILD_DIR:-$ROOT/build}"
-ctest --output-on-failure --timeout 600 -j"${TEST_JOBS:-2}" "$@"
+(
+  cd "${BUILD_DIR:-$ROOT/build}"
+  ctest --output-on-failure --timeout 600 -j"${TEST_JOBS:-2}" "$@"
+)
+if [[ $# -eq 0 && ${SANITIZERS:-1} != 0 ]]; then
+  "$ROOT/scripts/sanitizers.sh"
+fi

@@ -237,5 +237,25 @@ TEST(RaftFixtureTest, TheLeaderBoundsTheBlocksInFlight) {
   EXPECT_EQ(most, 2u);
 }
 
+// The same work with each node's ordering on a thread of its own, as in
+// production, beside the thread that runs Raft and writes blocks: what the
+// two share (the submit queue, RaftShared, the support's block creator)
+// under the thread sanitizer in the test command.
+TEST(RaftFixtureTest, OrderingThreadsBesideTheLoopThread) {
+  Cluster c(3, Channel(), Options());
+  ASSERT_TRUE(c.Elect(0));
+  c.StartOrderingThreads();
+  const std::vector<std::string> own = Submit(c.node(0), "own-", 200);
+  const std::vector<std::string> fwd = Submit(c.node(1), "fwd-", 200);
+  // Real time passes between steps here (the threads run in it): bounded
+  // by steps, generously.
+  ASSERT_TRUE(c.StepUntil([&] { return Count(c.node(0)) == 400 && Count(c.node(1)) == 400 && Count(c.node(2)) == 400; },
+                          2'000'000))
+      << Count(c.node(0)) << " " << Count(c.node(1)) << " " << Count(c.node(2));
+  ExpectEachOnce(Ordered(c.node(2)), {own, fwd});
+  EXPECT_EQ(BlockHashes(c.node(1)), BlockHashes(c.node(0)));
+  EXPECT_EQ(BlockHashes(c.node(2)), BlockHashes(c.node(0)));
+}
+
 }  // namespace
 }  // namespace ordering::raft_backend

@@ -6,7 +6,6 @@
 #include <string>
 #include <string_view>
 
-
 namespace ordering {
 
 inline void AppendBe32(std::string* out, uint32_t v) {

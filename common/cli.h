@@ -24,11 +24,10 @@ inline int UsageError(const std::string& program, const std::string& message) {
 // the program should stop now (0 after --help, 2 on a usage error), nothing
 // when it should go on. `positional`, if given, maps bare arguments to
 // options.
-inline std::optional<int> ParseFlags(int argc, char** argv, const std::string& program,
-                                     const boost::program_options::options_description& options,
-                                     boost::program_options::variables_map* vm,
-                                     const boost::program_options::positional_options_description* positional =
-                                         nullptr) {
+inline std::optional<int> ParseFlags(
+    int argc, char** argv, const std::string& program, const boost::program_options::options_description& options,
+    boost::program_options::variables_map* vm,
+    const boost::program_options::positional_options_description* positional = nullptr) {
   namespace po = boost::program_options;
   try {
     po::command_line_parser parser(argc, argv);

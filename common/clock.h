@@ -25,27 +25,25 @@ class Clock {
   // The timer of every wait that must follow this clock: waits on `cv` (the
   // caller holds `lock`, its mutex) until `pred()` holds or NowNanos()
   // reaches `deadline_nanos`. Returns pred(). Thread-safe.
-  virtual bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                         int64_t deadline_nanos, const std::function<bool()>& pred) const = 0;
+  virtual bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, int64_t deadline_nanos,
+                         const std::function<bool()>& pred) const = 0;
 };
 
 class SystemClock final : public Clock {
  public:
   int64_t NowNanos() const override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
   int64_t WallNanos() const override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
   bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, int64_t deadline_nanos,
                  const std::function<bool()>& pred) const override {
     // NowNanos() is steady_clock's count, so the deadline maps back exactly.
-    const std::chrono::steady_clock::time_point deadline{std::chrono::duration_cast<
-        std::chrono::steady_clock::duration>(std::chrono::nanoseconds(deadline_nanos))};
+    const std::chrono::steady_clock::time_point deadline{
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(deadline_nanos))};
     return cv.wait_until(lock, deadline, pred);
   }
   // A process-wide instance; lives forever.

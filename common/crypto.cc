@@ -132,8 +132,7 @@ Status Signer::Sign(std::string_view data, std::string* signature) const {
     return Status::Internal("EVP_DigestSign (size): " + OpenSslError());
   }
   signature->resize(len);
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature->data()), &len, in,
-                     data.size()) != 1) {
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature->data()), &len, in, data.size()) != 1) {
     return Status::Internal("EVP_DigestSign: " + OpenSslError());
   }
   signature->resize(len);
@@ -151,16 +150,14 @@ EVP_PKEY* Verifier::LookupKey(std::string_view public_key_der) {
   }
   EvpPkeyPtr owned(key);
   // Trailing bytes after the DER structure make the key malformed.
-  if (p != reinterpret_cast<const unsigned char*>(public_key_der.data()) + public_key_der.size() ||
-      !IsP256(key)) {
+  if (p != reinterpret_cast<const unsigned char*>(public_key_der.data()) + public_key_der.size() || !IsP256(key)) {
     return nullptr;
   }
   if (keys_.size() >= max_cached_keys_) keys_.clear();
   return keys_.emplace(std::string(public_key_der), std::move(owned)).first->second.get();
 }
 
-bool Verifier::Verify(std::string_view public_key_der, std::string_view data,
-                      std::string_view signature) {
+bool Verifier::Verify(std::string_view public_key_der, std::string_view data, std::string_view signature) {
   EVP_PKEY* key = LookupKey(public_key_der);
   if (key == nullptr) return false;
   MdCtxPtr ctx(EVP_MD_CTX_new());
@@ -168,9 +165,8 @@ bool Verifier::Verify(std::string_view public_key_der, std::string_view data,
     ERR_clear_error();
     return false;
   }
-  int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                            signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                            data.size());
+  int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                            reinterpret_cast<const unsigned char*>(data.data()), data.size());
   if (rc != 1) ERR_clear_error();
   return rc == 1;
 }

@@ -8,8 +8,7 @@ namespace {
 TEST(Sha256, KnownVectors) {
   // FIPS 180-2 test vectors.
   EXPECT_EQ(ToHex(Sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(ToHex(Sha256("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(ToHex(Sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Hex, RoundTripAndRejectsBadInput) {
@@ -40,9 +39,7 @@ TEST_F(SignatureTest, ValidSignatureAccepted) {
   EXPECT_TRUE(verifier_.Verify(alice_->public_key_der(), kMessage, sig_));
 }
 
-TEST_F(SignatureTest, WrongKeyRejected) {
-  EXPECT_FALSE(verifier_.Verify(bob_->public_key_der(), kMessage, sig_));
-}
+TEST_F(SignatureTest, WrongKeyRejected) { EXPECT_FALSE(verifier_.Verify(bob_->public_key_der(), kMessage, sig_)); }
 
 TEST_F(SignatureTest, TruncatedSignatureRejected) {
   EXPECT_FALSE(verifier_.Verify(alice_->public_key_der(), kMessage, sig_.substr(0, sig_.size() - 1)));

@@ -34,15 +34,12 @@ Status BuildConfig(const std::string& brokers, const Properties& props, RdKafkaC
   rd_kafka_conf_set_log_cb(conf.get(), LogToSpdlog);
   char err[512];
   if (!brokers.empty() &&
-      rd_kafka_conf_set(conf.get(), "bootstrap.servers", brokers.c_str(), err, sizeof(err)) !=
-          RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_set(conf.get(), "bootstrap.servers", brokers.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
     return Status::InvalidArgument(std::string("bootstrap.servers: ") + err);
   }
   for (const auto& p : props) {
-    if (rd_kafka_conf_set(conf.get(), p.key.c_str(), p.value.c_str(), err, sizeof(err)) !=
-        RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument(p.origin + ": Kafka property '" + p.key + "=" + p.value +
-                                     "': " + err);
+    if (rd_kafka_conf_set(conf.get(), p.key.c_str(), p.value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      return Status::InvalidArgument(p.origin + ": Kafka property '" + p.key + "=" + p.value + "': " + err);
     }
   }
   *out = std::move(conf);
@@ -59,8 +56,7 @@ void Producer::DeliveryCallback(rd_kafka_t*, const void* msg_ptr, void* opaque) 
   report.opaque = msg->_private;
   if (msg->err) {
     report.purged = msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
-    report.status = Status::Unavailable(std::string("delivery failed: ") +
-                                        rd_kafka_err2name(msg->err) + ": " +
+    report.status = Status::Unavailable(std::string("delivery failed: ") + rd_kafka_err2name(msg->err) + ": " +
                                         rd_kafka_err2str(msg->err));
   } else {
     report.offset = Offset(msg->offset);
@@ -83,8 +79,7 @@ Status Producer::Create(const Options& options, std::unique_ptr<Producer>* out) 
   p->options_ = options;
   RdKafkaConfPtr conf;
   ORDERING_RETURN_IF_ERROR(BuildConfig(options.brokers, options.properties, &conf));
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), reinterpret_cast<void (*)(
-                                              rd_kafka_t*, const rd_kafka_message_t*, void*)>(
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), reinterpret_cast<void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*)>(
                                               &Producer::DeliveryCallback));
   rd_kafka_conf_set_opaque(conf.get(), p.get());
   if (options.on_statistics) rd_kafka_conf_set_stats_cb(conf.get(), &Producer::StatsCallback);
@@ -117,16 +112,14 @@ Producer::~Producer() {
   if (poller_.joinable()) poller_.join();
 }
 
-Status Producer::Produce(const std::string& topic, int32_t partition, std::string_view value,
-                         void* opaque) {
+Status Producer::Produce(const std::string& topic, int32_t partition, std::string_view value, void* opaque) {
   rd_kafka_resp_err_t err = rd_kafka_producev(
       rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_BLOCK), RD_KAFKA_V_OPAQUE(opaque),
-      RD_KAFKA_V_END);
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_BLOCK), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err) {
-    return Status::Unavailable(std::string("produce to ") + topic + ": " + rd_kafka_err2name(err) +
-                               ": " + rd_kafka_err2str(err));
+    return Status::Unavailable(std::string("produce to ") + topic + ": " + rd_kafka_err2name(err) + ": " +
+                               rd_kafka_err2str(err));
   }
   return Status::OK();
 }
@@ -134,8 +127,7 @@ Status Producer::Produce(const std::string& topic, int32_t partition, std::strin
 Status Producer::Flush(int timeout_ms) {
   rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), timeout_ms);
   if (err) {
-    return Status::Unavailable("flush timed out with " + std::to_string(OutQueueLength()) +
-                               " records undelivered");
+    return Status::Unavailable("flush timed out with " + std::to_string(OutQueueLength()) + " records undelivered");
   }
   return Status::OK();
 }
@@ -161,10 +153,8 @@ Status PartitionConsumer::Create(const Options& options, std::unique_ptr<Partiti
   // Defaults the caller's properties may override: no group offsets (the
   // caller owns offsets) and never jump over missing data.
   Properties props = {
-      {"group.id", "ordering-" + options.topic, "default"},
-      {"enable.auto.commit", "false", "default"},
-      {"enable.auto.offset.store", "false", "default"},
-      {"auto.offset.reset", "error", "default"},
+      {"group.id", "ordering-" + options.topic, "default"}, {"enable.auto.commit", "false", "default"},
+      {"enable.auto.offset.store", "false", "default"},     {"auto.offset.reset", "error", "default"},
       {"enable.partition.eof", "false", "default"},
   };
   props.insert(props.end(), options.properties.begin(), options.properties.end());
@@ -208,10 +198,13 @@ PartitionConsumer::~PartitionConsumer() {
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     done->set_value();
-  }).detach();
+  })
+      .detach();
   if (finished.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    spdlog::warn("consumer of {}: librdkafka did not finish closing within 10 s (a deleted partition, or a "
-                 "lost broker?); leaving its threads behind", options_.topic);
+    spdlog::warn(
+        "consumer of {}: librdkafka did not finish closing within 10 s (a deleted partition, or a "
+        "lost broker?); leaving its threads behind",
+        options_.topic);
   }
 }
 
@@ -219,17 +212,15 @@ Status PartitionConsumer::Poll(int timeout_ms, ConsumedRecord* record, bool* got
   *got = false;
   rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), timeout_ms);
   if (m == nullptr) return Status::OK();
-  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
-      m, rd_kafka_message_destroy);
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(m, rd_kafka_message_destroy);
   if (m->err) {
     switch (m->err) {
       case RD_KAFKA_RESP_ERR__PARTITION_EOF:
         return Status::OK();
       case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
       case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
-        return Status::NotFound("offset " + std::to_string(options_.start_offset.value()) +
-                                "+ of " + options_.topic + " is no longer on the broker (" +
-                                rd_kafka_message_errstr(m) +
+        return Status::NotFound("offset " + std::to_string(options_.start_offset.value()) + "+ of " + options_.topic +
+                                " is no longer on the broker (" + rd_kafka_message_errstr(m) +
                                 "); refusing to skip records");
       case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
       case RD_KAFKA_RESP_ERR__FATAL:
@@ -249,8 +240,8 @@ Status PartitionConsumer::Poll(int timeout_ms, ConsumedRecord* record, bool* got
 
 Status PartitionConsumer::QueryWatermarks(Offset* low, Offset* high, int timeout_ms) {
   int64_t lo = 0, hi = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      rk_.get(), options_.topic.c_str(), options_.partition, &lo, &hi, timeout_ms);
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(rk_.get(), options_.topic.c_str(), options_.partition, &lo, &hi, timeout_ms);
   if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
       err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
     return Status::NotFound("partition " + std::to_string(options_.partition) + " of topic " + options_.topic +
@@ -278,7 +269,9 @@ Status PartitionConsumer::CheckPartition(int timeout_ms, Offset* cached_high) {
   }
   bool listed = false;
   for (int p = 0; p < topic->partition_cnt; ++p) listed |= topic->partitions[p].id == options_.partition;
-  if (!listed) return Status::NotFound(where + " does not exist (the topic has " + std::to_string(topic->partition_cnt) + " partitions)");
+  if (!listed)
+    return Status::NotFound(where + " does not exist (the topic has " + std::to_string(topic->partition_cnt) +
+                            " partitions)");
   *cached_high = CachedHighWatermark();
   return Status::OK();
 }
@@ -419,8 +412,8 @@ Status BrokerAddresses(const std::string& brokers, const Properties& props, int 
   return Status::OK();
 }
 
-Status BrokerKnowsTopic(const std::string& address, const Properties& props, const std::string& topic,
-                        int timeout_ms, bool* known) {
+Status BrokerKnowsTopic(const std::string& address, const Properties& props, const std::string& topic, int timeout_ms,
+                        bool* known) {
   // A client bootstrapped from this broker alone asks it: librdkafka sends
   // metadata requests to a broker it is connected to, and connects lazily.
   RdKafkaPtr rk;
@@ -429,8 +422,8 @@ Status BrokerKnowsTopic(const std::string& address, const Properties& props, con
   return Status::OK();
 }
 
-Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic,
-                   int partitions, int replication_factor, int timeout_ms) {
+Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic, int partitions,
+                   int replication_factor, int timeout_ms) {
   RdKafkaPtr rk;
   ORDERING_RETURN_IF_ERROR(NewAdminClient(brokers, props, &rk));
 
@@ -499,8 +492,7 @@ MockCluster::~MockCluster() {
 }
 
 Status MockCluster::CreateTopic(const std::string& topic, int partitions, int replication_factor) {
-  rd_kafka_resp_err_t err =
-      rd_kafka_mock_topic_create(mcluster_, topic.c_str(), partitions, replication_factor);
+  rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mcluster_, topic.c_str(), partitions, replication_factor);
   if (err) return Status::Internal(std::string("mock topic create: ") + rd_kafka_err2str(err));
   return Status::OK();
 }
@@ -512,8 +504,8 @@ Status MockCluster::SetBrokerRtt(int broker_id, int rtt_ms) {
 }
 
 Status MockCluster::SetBrokerUp(int broker_id, bool up) {
-  rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(mcluster_, broker_id)
-                               : rd_kafka_mock_broker_set_down(mcluster_, broker_id);
+  rd_kafka_resp_err_t err =
+      up ? rd_kafka_mock_broker_set_up(mcluster_, broker_id) : rd_kafka_mock_broker_set_down(mcluster_, broker_id);
   if (err) return Status::InvalidArgument(std::string("mock broker up/down: ") + rd_kafka_err2str(err));
   return Status::OK();
 }

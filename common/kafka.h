@@ -36,15 +36,14 @@ struct RdKafkaConfDeleter {
 using RdKafkaConfPtr = std::unique_ptr<rd_kafka_conf_t, RdKafkaConfDeleter>;
 
 // Builds a librdkafka config: bootstrap.servers=brokers, then `props` in order.
-[[nodiscard]] Status BuildConfig(const std::string& brokers, const Properties& props,
-                                 RdKafkaConfPtr* out);
+[[nodiscard]] Status BuildConfig(const std::string& brokers, const Properties& props, RdKafkaConfPtr* out);
 
 // librdkafka's version string, e.g. "2.0.2".
 std::string LibraryVersion();
 
 struct DeliveryReport {
-  Status status;       // OK once the broker acknowledged the record (per `acks`)
-  Offset offset{-1};   // the record's partition offset when status is OK
+  Status status;      // OK once the broker acknowledged the record (per `acks`)
+  Offset offset{-1};  // the record's partition offset when status is OK
   void* opaque = nullptr;
   // True when Producer::Purge() removed the record before the broker
   // acknowledged it (status is then not OK). The broker may or may not have
@@ -76,8 +75,8 @@ class Producer {
   // Queues `value` for `topic`/`partition`, copying it. Blocks while the
   // local queue is full (queue.buffering.max.*), so callers get backpressure
   // rather than an error. Thread-safe.
-  [[nodiscard]] Status Produce(const std::string& topic, int32_t partition,
-                               std::string_view value, void* opaque = nullptr);
+  [[nodiscard]] Status Produce(const std::string& topic, int32_t partition, std::string_view value,
+                               void* opaque = nullptr);
   // Waits until every queued record has a delivery report.
   [[nodiscard]] Status Flush(int timeout_ms);
   // Gives up on every record not yet acknowledged, queued or in flight: each
@@ -118,8 +117,7 @@ class PartitionConsumer {
     // inside Poll(). Optional.
     std::function<void(std::string_view json)> on_statistics;
   };
-  [[nodiscard]] static Status Create(const Options& options,
-                                     std::unique_ptr<PartitionConsumer>* out);
+  [[nodiscard]] static Status Create(const Options& options, std::unique_ptr<PartitionConsumer>* out);
   ~PartitionConsumer();
 
   // Waits up to `timeout_ms` for the next record. On timeout returns OK with
@@ -162,9 +160,8 @@ class PartitionConsumer {
 // replication factor <= 0 means the broker's default.replication.factor.
 // Returns once every broker lists the topic with a leader for each partition
 // (a broker that has not caught up would tell clients it does not exist).
-[[nodiscard]] Status EnsureTopic(const std::string& brokers, const Properties& props,
-                                 const std::string& topic, int partitions,
-                                 int replication_factor, int timeout_ms);
+[[nodiscard]] Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic,
+                                 int partitions, int replication_factor, int timeout_ms);
 
 // The cluster's brokers as HOST:PORT, from metadata.
 [[nodiscard]] Status BrokerAddresses(const std::string& brokers, const Properties& props, int timeout_ms,
@@ -172,8 +169,8 @@ class PartitionConsumer {
 
 // Whether the broker at `address` itself lists `topic` with a leader for
 // each partition (false too when it does not answer within timeout_ms).
-[[nodiscard]] Status BrokerKnowsTopic(const std::string& address, const Properties& props,
-                                      const std::string& topic, int timeout_ms, bool* known);
+[[nodiscard]] Status BrokerKnowsTopic(const std::string& address, const Properties& props, const std::string& topic,
+                                      int timeout_ms, bool* known);
 
 // Deletes `topics` with the admin API and waits for the controller to
 // accept it (the broker removes the files shortly after). A topic that does
@@ -190,8 +187,7 @@ class MockCluster {
   ~MockCluster();
   // "127.0.0.1:port,..."
   const std::string& bootstrap() const { return bootstrap_; }
-  [[nodiscard]] Status CreateTopic(const std::string& topic, int partitions,
-                                   int replication_factor);
+  [[nodiscard]] Status CreateTopic(const std::string& topic, int partitions, int replication_factor);
   // Fault injection. Broker ids are 1..broker_count.
   // Adds `rtt_ms` of round-trip time to every request to the broker.
   [[nodiscard]] Status SetBrokerRtt(int broker_id, int rtt_ms);

@@ -27,7 +27,7 @@ struct StatsWindow {
 };
 
 struct BrokerStats {
-  std::string name;    // librdkafka's key, e.g. "127.0.0.1:9092/1"
+  std::string name;      // librdkafka's key, e.g. "127.0.0.1:9092/1"
   int64_t node_id = -1;  // -1: a bootstrap or logical broker (the group coordinator)
   std::optional<StatsWindow> rtt, int_latency, outbuf_latency;
   double tx = 0, rx = 0, txretries = 0;  // requests sent, responses received, requests retried

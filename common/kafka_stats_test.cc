@@ -45,7 +45,8 @@ TEST(ParseClientStats, RefusesNonObjectsAndMarksUntrustworthyCounts) {
   EXPECT_FALSE(ParseClientStats("{", &s));
   EXPECT_FALSE(ParseClientStats("[]", &s));
   ASSERT_TRUE(ParseClientStats(R"({"topics": {"ch": {"batchcnt": {"sum": -1, "cnt": 1},
-                                                       "batchsize": {"sum": "1", "cnt": 1}}}})", &s));
+                                                       "batchsize": {"sum": "1", "cnt": 1}}}})",
+                               &s));
   const TopicStats* t = s.Topic("ch");
   ASSERT_NE(t, nullptr);
   EXPECT_FALSE(t->batchcnt->counts_valid);   // negative

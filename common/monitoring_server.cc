@@ -82,8 +82,8 @@ Status MonitoringServer::Start(const MonitoringOptions& options,
   const std::string port = options.listen.substr(colon + 1);
   const std::string ports = host.empty() || host == "0.0.0.0" ? port : host + ":" + port;
   try {
-    s->server_ = std::make_unique<CivetServer>(std::vector<std::string>{
-        "listening_ports", ports, "num_threads", "2", "enable_keep_alive", "no"});
+    s->server_ = std::make_unique<CivetServer>(
+        std::vector<std::string>{"listening_ports", ports, "num_threads", "2", "enable_keep_alive", "no"});
   } catch (const CivetException& e) {
     return Status::Unavailable("monitoring: cannot listen on " + options.listen + ": " + e.what());
   }

@@ -2,8 +2,6 @@
 // registered collectables in Prometheus's text format, /healthz and /readyz
 // answer 200 or 503 from their callbacks, and the lock-free histogram
 // exports cumulative buckets.
-#include "common/monitoring_server.h"
-
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
@@ -12,6 +10,7 @@
 #include <string>
 
 #include "common/histogram.h"
+#include "common/monitoring_server.h"
 #include "common/prometheus_util.h"
 
 namespace ordering {
@@ -45,8 +44,8 @@ TEST(MonitoringServerTest, ServesMetricsHealthAndReadiness) {
   auto& counter = prometheus::BuildCounter().Name("test_events_total").Help("Events.").Register(*registry).Add({});
   counter.Increment(3);
   AtomicHistogram hist({0.001, 0.01, 0.1});
-  hist.ObserveNanos(500'000);      // 0.5 ms: first bucket
-  hist.ObserveNanos(5'000'000);    // 5 ms: second
+  hist.ObserveNanos(500'000);        // 0.5 ms: first bucket
+  hist.ObserveNanos(5'000'000);      // 5 ms: second
   hist.ObserveNanos(2'000'000'000);  // 2 s: +Inf only
   std::atomic<bool> ready{false}, healthy{true};
   MonitoringOptions o;
@@ -54,10 +53,10 @@ TEST(MonitoringServerTest, ServesMetricsHealthAndReadiness) {
   o.healthy = [&] { return healthy ? Status::OK() : Status::Unavailable("the chain stopped"); };
   o.ready = [&] { return ready ? Status::OK() : Status::Unavailable("starting"); };
   std::unique_ptr<MonitoringServer> server;
-  ASSERT_TRUE(MonitoringServer::Start(o, {registry, std::make_shared<HistogramCollector>(&hist),
-                                          std::make_shared<ProcessCollector>()},
-                                      &server)
-                  .ok());
+  ASSERT_TRUE(
+      MonitoringServer::Start(
+          o, {registry, std::make_shared<HistogramCollector>(&hist), std::make_shared<ProcessCollector>()}, &server)
+          .ok());
   ASSERT_GT(server->port(), 0);
 
   Response got = Get(server->port(), "/metrics");

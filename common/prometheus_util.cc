@@ -17,14 +17,20 @@ prometheus::MetricFamily MakeFamily(const char* name, const char* help, promethe
   return f;
 }
 
-prometheus::ClientMetric& AddSample(prometheus::MetricFamily* family, std::vector<prometheus::ClientMetric::Label> labels,
-                                    double value) {
+prometheus::ClientMetric& AddSample(prometheus::MetricFamily* family,
+                                    std::vector<prometheus::ClientMetric::Label> labels, double value) {
   prometheus::ClientMetric m;
   m.label = std::move(labels);
   switch (family->type) {
-    case prometheus::MetricType::Counter: m.counter.value = value; break;
-    case prometheus::MetricType::Gauge: m.gauge.value = value; break;
-    default: m.untyped.value = value; break;
+    case prometheus::MetricType::Counter:
+      m.counter.value = value;
+      break;
+    case prometheus::MetricType::Gauge:
+      m.gauge.value = value;
+      break;
+    default:
+      m.untyped.value = value;
+      break;
   }
   family->metric.push_back(std::move(m));
   return family->metric.back();
@@ -39,8 +45,8 @@ void AddHistogram(prometheus::MetricFamily* family, std::vector<prometheus::Clie
   for (size_t i = 0; i < snapshot.cumulative.size(); ++i) {
     prometheus::ClientMetric::Bucket b;
     b.cumulative_count = snapshot.cumulative[i];
-    b.upper_bound = i < snapshot.upper_bounds.size() ? snapshot.upper_bounds[i]
-                                                     : std::numeric_limits<double>::infinity();
+    b.upper_bound =
+        i < snapshot.upper_bounds.size() ? snapshot.upper_bounds[i] : std::numeric_limits<double>::infinity();
     m.histogram.bucket.push_back(b);
   }
   family->metric.push_back(std::move(m));

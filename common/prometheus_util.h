@@ -22,8 +22,8 @@ class ProcessCollector : public prometheus::Collectable {
 
 // Helpers for collectors that build families by hand.
 prometheus::MetricFamily MakeFamily(const char* name, const char* help, prometheus::MetricType type);
-prometheus::ClientMetric& AddSample(prometheus::MetricFamily* family, std::vector<prometheus::ClientMetric::Label> labels,
-                                    double value);
+prometheus::ClientMetric& AddSample(prometheus::MetricFamily* family,
+                                    std::vector<prometheus::ClientMetric::Label> labels, double value);
 // A histogram sample from a snapshot (bounds in seconds, +Inf added).
 void AddHistogram(prometheus::MetricFamily* family, std::vector<prometheus::ClientMetric::Label> labels,
                   const AtomicHistogram::Snapshot& snapshot);

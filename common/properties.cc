@@ -58,8 +58,7 @@ Status ParsePropertyOverride(const std::string& kv, const std::string& origin, P
   return ParseLine(kv, origin, out);
 }
 
-std::string GetProperty(const Properties& props, const std::string& key,
-                        const std::string& fallback) {
+std::string GetProperty(const Properties& props, const std::string& key, const std::string& fallback) {
   std::string v = fallback;
   for (const auto& p : props) {
     if (p.key == key) v = p.value;

@@ -58,14 +58,22 @@ class [[nodiscard]] Status {
 
 inline const char* CodeName(Status::Code c) {
   switch (c) {
-    case Status::Code::kOk: return "OK";
-    case Status::Code::kNotFound: return "NotFound";
-    case Status::Code::kCorruption: return "Corruption";
-    case Status::Code::kInvalidArgument: return "InvalidArgument";
-    case Status::Code::kIOError: return "IOError";
-    case Status::Code::kUnavailable: return "Unavailable";
-    case Status::Code::kAborted: return "Aborted";
-    case Status::Code::kInternal: return "Internal";
+    case Status::Code::kOk:
+      return "OK";
+    case Status::Code::kNotFound:
+      return "NotFound";
+    case Status::Code::kCorruption:
+      return "Corruption";
+    case Status::Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Status::Code::kIOError:
+      return "IOError";
+    case Status::Code::kUnavailable:
+      return "Unavailable";
+    case Status::Code::kAborted:
+      return "Aborted";
+    case Status::Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }
@@ -76,10 +84,10 @@ inline std::string Status::ToString() const {
 }
 
 // Returns from the enclosing function if `expr` is not OK.
-#define ORDERING_RETURN_IF_ERROR(expr)           \
-  do {                                           \
-    ::ordering::Status _st = (expr);             \
-    if (!_st.ok()) return _st;                   \
+#define ORDERING_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::ordering::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 }  // namespace ordering

@@ -55,8 +55,7 @@ Status TxFactory::Build(BuiltTx* tx) {
     ORDERING_RETURN_IF_ERROR(Seal(payload, &env));
     tx->envelope = env.SerializeAsString();
     tx->record = WrapRegular(tx->envelope);
-    int64_t diff = static_cast<int64_t>(options_.target_record_bytes) -
-                   static_cast<int64_t>(tx->record.size());
+    int64_t diff = static_cast<int64_t>(options_.target_record_bytes) - static_cast<int64_t>(tx->record.size());
     if (std::abs(diff) <= 2 || (diff < 0 && padding_ == 0)) break;
     padding_ = static_cast<size_t>(std::max<int64_t>(0, static_cast<int64_t>(padding_) + diff));
   }

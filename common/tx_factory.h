@@ -51,7 +51,7 @@ class TxFactory {
   const Clock* clock_;
   std::string nonce_prefix_;  // random per factory
   uint64_t counter_ = 0;
-  size_t padding_ = 0;        // data bytes that hit the target size (learned)
+  size_t padding_ = 0;  // data bytes that hit the target size (learned)
 };
 
 }  // namespace ordering

@@ -1,12 +1,12 @@
 #include "ledger/block_store.h"
 
-#include <filesystem>
-
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+
+#include <filesystem>
 
 #include "common/bytes.h"
 #include "common/envelope.h"
@@ -56,7 +56,6 @@ bool DecodeInfo(std::string_view v, LedgerInfo* info) {
   info->last_consenter = std::string(v.substr(12 + hash_len));
   return true;
 }
-
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
@@ -117,16 +116,18 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
       // Format 1 had no format record: its block metadata held a Kafka offset
       // that the block hash covered as an integer.
       return Status::InvalidArgument(
-          "ledger at " + options.path + " is in format 1 (written by an older orderer: block metadata held a "
-          "Kafka offset, hashed as an integer); this orderer reads format " + std::to_string(kLedgerFormat) +
+          "ledger at " + options.path +
+          " is in format 1 (written by an older orderer: block metadata held a "
+          "Kafka offset, hashed as an integer); this orderer reads format " +
+          std::to_string(kLedgerFormat) +
           " (opaque consenter metadata, hashed as bytes). Its hashes cannot be converted: order into a new "
           "ledger directory, or read this one with the release that wrote it");
     }
     if (!options.read_only) {
       rocksdb::WriteOptions wo;
       wo.sync = true;
-      ORDERING_RETURN_IF_ERROR(FromRocks(db->Put(wo, kFormatKey, std::to_string(kLedgerFormat)),
-                                         "writing ledger format"));
+      ORDERING_RETURN_IF_ERROR(
+          FromRocks(db->Put(wo, kFormatKey, std::to_string(kLedgerFormat)), "writing ledger format"));
     }
   } else if (format != std::to_string(kLedgerFormat)) {
     return Status::InvalidArgument("ledger at " + options.path + " is in format " + format +

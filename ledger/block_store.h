@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/mutex.h"
 #include "common/crypto.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "ledger/ledger.h"

@@ -8,8 +8,8 @@
 #include <tuple>
 
 #include "common/clock.h"
-#include "ledger/block_util.h"
 #include "common/tx_factory.h"
+#include "ledger/block_util.h"
 
 namespace ordering {
 namespace {
@@ -17,9 +17,9 @@ namespace {
 class BlockStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("ledger-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        std::filesystem::path(::testing::TempDir()) / ("ledger-" + std::to_string(::getpid()) + "-" +
+                                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     ASSERT_TRUE(Signer::Generate(&signer_).ok());
     factory_ = std::make_unique<TxFactory>(signer_.get(), TxFactoryOptions{"ch", 300}, SystemClock::Default());
@@ -137,7 +137,10 @@ TEST_F(BlockStoreTest, BlocksLiveInBlobFilesAndReadBackAfterReopen) {
     Fill(store.get(), 5, 3);
     before = store->Info();
   }
-  { std::unique_ptr<BlockStore> store; ASSERT_TRUE(BlockStore::Open(Opts(), &store).ok()); }
+  {
+    std::unique_ptr<BlockStore> store;
+    ASSERT_TRUE(BlockStore::Open(Opts(), &store).ok());
+  }
   size_t blob_files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir_)) blob_files += e.path().extension() == ".blob";
   EXPECT_GE(blob_files, 1u);

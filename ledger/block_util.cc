@@ -32,7 +32,6 @@ class Sha256Stream {
   std::unique_ptr<EVP_MD_CTX, Free> ctx_;
 };
 
-
 }  // namespace
 
 Digest DataHash(const BlockData& data) {
@@ -64,8 +63,8 @@ Digest BlockHash(const Block& block) {
   return Sha256(buf);
 }
 
-Block MakeBlock(BlockNumber number, const std::string& previous_hash,
-                std::vector<std::string> envelopes, const BlockMetadata& metadata) {
+Block MakeBlock(BlockNumber number, const std::string& previous_hash, std::vector<std::string> envelopes,
+                const BlockMetadata& metadata) {
   Block block;
   BlockData* data = block.mutable_data();
   data->mutable_data()->Reserve(static_cast<int>(envelopes.size()));
@@ -101,8 +100,8 @@ Status ExtractTxIds(const Block& block, std::vector<std::string>* tx_ids) {
   for (int i = 0; i < block.data().data_size(); ++i) {
     Status st = DecodeTx(block.data().data(i), &tx);
     if (!st.ok()) {
-      return Status::Corruption("block " + std::to_string(block.header().number()) + ": entry " +
-                                std::to_string(i) + " is not a transaction envelope (" + st.message() + ")");
+      return Status::Corruption("block " + std::to_string(block.header().number()) + ": entry " + std::to_string(i) +
+                                " is not a transaction envelope (" + st.message() + ")");
     }
     tx_ids->push_back(tx.tx_id());
   }
@@ -113,8 +112,9 @@ Status ReadGenesisConfig(const Block& block, ChannelConfig* config) {
   if (block.header().number() != 0 || block.metadata().cut_reason() != CUT_REASON_GENESIS ||
       block.data().data_size() != 1 || !block.metadata().consenter().empty() ||
       !config->ParseFromString(block.data().data(0))) {
-    return Status::Corruption("block " + std::to_string(block.header().number()) +
-                              " is not a genesis block (one channel config, cut reason GENESIS, no consenter metadata)");
+    return Status::Corruption(
+        "block " + std::to_string(block.header().number()) +
+        " is not a genesis block (one channel config, cut reason GENESIS, no consenter metadata)");
   }
   return Status::OK();
 }

@@ -26,10 +26,9 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
 #include "common/status.h"
@@ -43,8 +42,8 @@ Digest BlockHash(const Block& block);
 
 // Builds block `number` over `envelopes` (serialized Envelopes), linked to
 // `previous_hash` (empty only for genesis), with data_hash filled in.
-Block MakeBlock(BlockNumber number, const std::string& previous_hash,
-                std::vector<std::string> envelopes, const BlockMetadata& metadata);
+Block MakeBlock(BlockNumber number, const std::string& previous_hash, std::vector<std::string> envelopes,
+                const BlockMetadata& metadata);
 
 // Genesis: block 0 whose single data entry is the serialized ChannelConfig,
 // metadata {cut_reason: GENESIS, consenter: empty}. Deterministic.

@@ -25,9 +25,9 @@
 namespace ordering {
 
 struct LedgerInfo {
-  uint64_t height = 0;          // number of blocks; 0 = empty ledger
-  std::string last_hash;        // BlockHash of block height-1 (raw 32 bytes); empty if height 0
-  std::string last_consenter;   // metadata.consenter of block height-1 (empty for genesis)
+  uint64_t height = 0;         // number of blocks; 0 = empty ledger
+  std::string last_hash;       // BlockHash of block height-1 (raw 32 bytes); empty if height 0
+  std::string last_consenter;  // metadata.consenter of block height-1 (empty for genesis)
 };
 
 struct TxLocation {

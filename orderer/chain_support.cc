@@ -32,8 +32,7 @@ ChannelOptions FromChannelConfig(const ChannelConfig& c) {
 
 }  // namespace
 
-ChainSupport::ChainSupport(const ChannelOptions& options, Ledger* ledger, OrdererMetrics* metrics,
-                           const Clock* clock)
+ChainSupport::ChainSupport(const ChannelOptions& options, Ledger* ledger, OrdererMetrics* metrics, const Clock* clock)
     : options_(options),
       ledger_(ledger),
       metrics_(metrics),
@@ -71,8 +70,8 @@ Status ChainSupport::Create(const ChannelOptions& requested, const std::string& 
                                      requested.channel_id + "'");
     }
     if (stored.consensus_type() != consensus_type) {
-      return Status::InvalidArgument("ledger was ordered by '" + stored.consensus_type() + "', not '" +
-                                     consensus_type + "'");
+      return Status::InvalidArgument("ledger was ordered by '" + stored.consensus_type() + "', not '" + consensus_type +
+                                     "'");
     }
     effective = FromChannelConfig(stored);
     if (config_note != nullptr && stored.SerializeAsString() != wanted.SerializeAsString()) {

@@ -21,8 +21,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "ledger/ledger.h"
@@ -45,9 +45,9 @@ class ChainSupport final : public ConsenterSupport {
   // settings must not change under an existing chain) and a differing
   // `options` is reported in *config_note. `ledger`, `metrics` and `clock`
   // must outlive the support.
-  [[nodiscard]] static Status Create(const ChannelOptions& options, const std::string& consensus_type,
-                                     Ledger* ledger, OrdererMetrics* metrics, const Clock* clock,
-                                     std::unique_ptr<ChainSupport>* out, std::string* config_note = nullptr);
+  [[nodiscard]] static Status Create(const ChannelOptions& options, const std::string& consensus_type, Ledger* ledger,
+                                     OrdererMetrics* metrics, const Clock* clock, std::unique_ptr<ChainSupport>* out,
+                                     std::string* config_note = nullptr);
 
   const ChannelOptions& options() const override { return options_; }
   IngressOptions ingress_options() const override;
@@ -90,7 +90,7 @@ class ChainSupport final : public ConsenterSupport {
   // --- Shared between the ordering thread and WriteBlock.
   mutable Mutex mu_;
   uint64_t head_number_ GUARDED_BY(mu_) = 0;  // number of the next block to create
-  std::string head_hash_ GUARDED_BY(mu_);  // hash of block head_number_ - 1
+  std::string head_hash_ GUARDED_BY(mu_);     // hash of block head_number_ - 1
   // Blocks created and not yet written: their tx ids, by block number.
   std::map<uint64_t, std::vector<std::string>> unwritten_ GUARDED_BY(mu_);
   std::unordered_set<std::string> unwritten_ids_ GUARDED_BY(mu_);

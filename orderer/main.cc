@@ -4,8 +4,8 @@
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -37,47 +37,52 @@ void WriteFileAtomically(const std::string& path, const std::string& content) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_file, max_bytes_pref, max_bytes_abs, batch_timeout, log_level, summary_interval,
-      metrics_file, ready_file;
+  std::string config_file, max_bytes_pref, max_bytes_abs, batch_timeout, log_level, summary_interval, metrics_file,
+      ready_file;
   OrdererOptions o;
   bool no_sync = false;
 
   po::options_description general("General");
-  general.add_options()
-      ("help,h", "show this help and exit")
-      ("config", po::value(&config_file), "read options from FILE (key = value lines, same names as the flags)")
-      ("consensus", po::value(&o.consensus),
-       ("consensus backend: " + BackendNames() + " (default: the ledger's own; " + kDefaultConsensus +
-        " for a new ledger)").c_str())
-      ("channel", po::value(&o.channel.channel_id)->default_value("mychannel"), "channel id")
-      ("ledger-dir", po::value(&o.ledger_dir)->default_value("orderer-ledger"), "RocksDB ledger directory (created if missing)")
-      ("listen", po::value(&o.listen)->default_value("127.0.0.1:7050"), "Deliver (gRPC) address; port 0 picks a free port")
-      ("no-sync", po::bool_switch(&no_sync), "do not fsync each block (unsafe on power loss; for experiments)")
-      ("log-level", po::value(&log_level)->default_value("info"), "trace|debug|info|warn|error")
-      ("summary-interval", po::value(&summary_interval)->default_value("10s"), "how often to log a counters summary (0 = never)")
-      ("metrics-file", po::value(&metrics_file), "write counters as JSON to FILE (every summary interval and at exit)")
-      ("metrics-listen", po::value(&o.metrics_listen),
-       "serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (port 0 picks a free port; default: off)")
-      ("ready-file", po::value(&ready_file), "once ready, write the Deliver port to FILE (removed at start)");
+  general.add_options()("help,h", "show this help and exit")(
+      "config", po::value(&config_file), "read options from FILE (key = value lines, same names as the flags)")(
+      "consensus", po::value(&o.consensus),
+      ("consensus backend: " + BackendNames() + " (default: the ledger's own; " + kDefaultConsensus +
+       " for a new ledger)")
+          .c_str())("channel", po::value(&o.channel.channel_id)->default_value("mychannel"), "channel id")(
+      "ledger-dir", po::value(&o.ledger_dir)->default_value("orderer-ledger"),
+      "RocksDB ledger directory (created if missing)")("listen", po::value(&o.listen)->default_value("127.0.0.1:7050"),
+                                                       "Deliver (gRPC) address; port 0 picks a free port")(
+      "no-sync", po::bool_switch(&no_sync), "do not fsync each block (unsafe on power loss; for experiments)")(
+      "log-level", po::value(&log_level)->default_value("info"), "trace|debug|info|warn|error")(
+      "summary-interval", po::value(&summary_interval)->default_value("10s"),
+      "how often to log a counters summary (0 = never)")(
+      "metrics-file", po::value(&metrics_file), "write counters as JSON to FILE (every summary interval and at exit)")(
+      "metrics-listen", po::value(&o.metrics_listen),
+      "serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (port 0 picks a free port; default: off)")(
+      "ready-file", po::value(&ready_file), "once ready, write the Deliver port to FILE (removed at start)");
   po::options_description channel("Channel batch settings (recorded in genesis; an existing ledger keeps its own)");
-  channel.add_options()
-      ("max-message-count", po::value(&o.channel.batch_size.max_message_count)->default_value(500), "MaxMessageCount: cut a block at this many transactions")
-      ("preferred-max-bytes", po::value(&max_bytes_pref)->default_value("2MB"), "PreferredMaxBytes: cut before a block grows past this")
-      ("absolute-max-bytes", po::value(&max_bytes_abs)->default_value("10MB"), "AbsoluteMaxBytes: larger transactions are rejected")
-      ("batch-timeout", po::value(&batch_timeout)->default_value("2s"), "BatchTimeout: cut a non-empty batch after this long");
+  channel.add_options()("max-message-count", po::value(&o.channel.batch_size.max_message_count)->default_value(500),
+                        "MaxMessageCount: cut a block at this many transactions")(
+      "preferred-max-bytes", po::value(&max_bytes_pref)->default_value("2MB"),
+      "PreferredMaxBytes: cut before a block grows past this")("absolute-max-bytes",
+                                                               po::value(&max_bytes_abs)->default_value("10MB"),
+                                                               "AbsoluteMaxBytes: larger transactions are rejected")(
+      "batch-timeout", po::value(&batch_timeout)->default_value("2s"),
+      "BatchTimeout: cut a non-empty batch after this long");
   // Every backend's flags; only the chosen backend's are checked.
   std::vector<std::unique_ptr<Backend>> backends;
   std::vector<std::unique_ptr<po::options_description>> backend_opts;
   for (const RegisteredBackend& r : Backends()) {
     backends.push_back(r.make());
-    backend_opts.push_back(std::make_unique<po::options_description>(
-        "Consensus '" + backends.back()->Name() + "': " + backends.back()->Summary()));
+    backend_opts.push_back(std::make_unique<po::options_description>("Consensus '" + backends.back()->Name() +
+                                                                     "': " + backends.back()->Summary()));
     backends.back()->AddOptions(backend_opts.back().get());
   }
-  po::options_description all("Usage: orderer [--consensus NAME] [options]\n\n"
-                              "Orders the channel's transactions with the chosen backend, checks every\n"
-                              "transaction, cuts blocks, chains and stores them, and serves them over\n"
-                              "Deliver");
+  po::options_description all(
+      "Usage: orderer [--consensus NAME] [options]\n\n"
+      "Orders the channel's transactions with the chosen backend, checks every\n"
+      "transaction, cuts blocks, chains and stores them, and serves them over\n"
+      "Deliver");
   all.add(general).add(channel);
   for (const auto& group : backend_opts) {
     if (!group->options().empty()) all.add(*group);

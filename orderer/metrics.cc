@@ -6,12 +6,18 @@ namespace ordering {
 namespace {
 const char* CutReasonLabel(int r) {
   switch (r) {
-    case CUT_REASON_GENESIS: return "genesis";
-    case CUT_REASON_MAX_MESSAGE_COUNT: return "max_message_count";
-    case CUT_REASON_PREFERRED_MAX_BYTES: return "preferred_max_bytes";
-    case CUT_REASON_OVERSIZED_MESSAGE: return "oversized_message";
-    case CUT_REASON_TIMEOUT: return "timeout";
-    default: return "unspecified";
+    case CUT_REASON_GENESIS:
+      return "genesis";
+    case CUT_REASON_MAX_MESSAGE_COUNT:
+      return "max_message_count";
+    case CUT_REASON_PREFERRED_MAX_BYTES:
+      return "preferred_max_bytes";
+    case CUT_REASON_OVERSIZED_MESSAGE:
+      return "oversized_message";
+    case CUT_REASON_TIMEOUT:
+      return "timeout";
+    default:
+      return "unspecified";
   }
 }
 }  // namespace
@@ -44,8 +50,7 @@ nlohmann::json OrdererMetrics::ToJson() const {
   j["consenter"] = consenter.ToJson();
   j["height"] = height.load();
   uint64_t blocks = blocks_written.load();
-  j["mean_block_cut_latency_ms"] =
-      blocks ? static_cast<double>(cut_latency_ns_sum.load()) / blocks / 1e6 : 0.0;
+  j["mean_block_cut_latency_ms"] = blocks ? static_cast<double>(cut_latency_ns_sum.load()) / blocks / 1e6 : 0.0;
   return j;
 }
 

@@ -2,23 +2,22 @@
 // pipeline, read by the periodic summary, the metrics file and tests.
 #pragma once
 
+#include <prometheus/collectable.h>
+
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-#include <prometheus/collectable.h>
-
-#include <nlohmann/json.hpp>
-
-#include "common/mutex.h"
 #include "common/histogram.h"
+#include "common/mutex.h"
 #include "orderer/ingress/validator.h"
 #include "proto/common.pb.h"
 
@@ -58,14 +57,14 @@ class ConsenterCounters {
 };
 
 struct OrdererMetrics {
-  std::atomic<uint64_t> received{0};          // every input the backend read (envelope or record)
-  std::atomic<uint64_t> broadcast_received{0};  // envelopes read from Broadcast streams
-  std::atomic<uint64_t> broadcast_accepted{0};  // of those, handed to the chain (SUCCESS)
+  std::atomic<uint64_t> received{0};               // every input the backend read (envelope or record)
+  std::atomic<uint64_t> broadcast_received{0};     // envelopes read from Broadcast streams
+  std::atomic<uint64_t> broadcast_accepted{0};     // of those, handed to the chain (SUCCESS)
   std::atomic<uint64_t> broadcast_unavailable{0};  // of those, refused: the chain is not ready or has stopped
-  std::atomic<uint64_t> txs_ordered{0};       // regular messages accepted into blocks
-  std::atomic<uint64_t> bytes_ordered{0};     // their serialized envelope bytes
+  std::atomic<uint64_t> txs_ordered{0};            // regular messages accepted into blocks
+  std::atomic<uint64_t> bytes_ordered{0};          // their serialized envelope bytes
   std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCause::kCount)> rejected{};
-  std::atomic<uint64_t> blocks_written{0};    // excluding genesis
+  std::atomic<uint64_t> blocks_written{0};                // excluding genesis
   std::array<std::atomic<uint64_t>, 6> cuts_by_reason{};  // indexed by CutReason
   std::atomic<uint64_t> height{0};
   // Sum over blocks of (block written - first message of the block read),
@@ -136,7 +135,8 @@ struct OrdererMetrics {
 
  private:
   mutable Mutex collectables_mu_;
-  std::vector<std::pair<std::string, std::shared_ptr<prometheus::Collectable>>> collectables_ GUARDED_BY(collectables_mu_);
+  std::vector<std::pair<std::string, std::shared_ptr<prometheus::Collectable>>> collectables_
+      GUARDED_BY(collectables_mu_);
 };
 
 }  // namespace ordering

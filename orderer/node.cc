@@ -11,16 +11,14 @@
 
 namespace ordering {
 
-Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock,
-                          std::unique_ptr<OrdererNode>* out) {
+Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock, std::unique_ptr<OrdererNode>* out) {
   if (!options.make_consenter) return Status::InvalidArgument("no consenter factory given");
   std::unique_ptr<OrdererNode> node(new OrdererNode());
 
   LedgerOptions lo;
   lo.path = options.ledger_dir;
   lo.sync_writes = options.sync_writes;
-  ORDERING_RETURN_IF_ERROR(
-      BlockStore::Open(lo, &node->ledger_).WithContext("opening ledger " + options.ledger_dir));
+  ORDERING_RETURN_IF_ERROR(BlockStore::Open(lo, &node->ledger_).WithContext("opening ledger " + options.ledger_dir));
 
   // The genesis block names the backend of an existing chain.
   std::string type = options.consensus;
@@ -50,25 +48,24 @@ Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock,
       if (!st.ok()) return st;
       return n->ready_.load() ? Status::OK() : Status::Unavailable("the chain is not ready yet");
     };
-    ORDERING_RETURN_IF_ERROR(MonitoringServer::Start(mo,
-                                                     {std::make_shared<OrdererCollector>(&n->metrics_,
-                                                                                         options.channel.channel_id, type),
-                                                      std::make_shared<ProcessCollector>()},
-                                                     &node->monitoring_)
-                                 .WithContext("--metrics-listen"));
+    ORDERING_RETURN_IF_ERROR(
+        MonitoringServer::Start(mo,
+                                {std::make_shared<OrdererCollector>(&n->metrics_, options.channel.channel_id, type),
+                                 std::make_shared<ProcessCollector>()},
+                                &node->monitoring_)
+            .WithContext("--metrics-listen"));
     spdlog::info("metrics on http://{}:{}/metrics (and /healthz, /readyz)",
                  options.metrics_listen.substr(0, options.metrics_listen.rfind(':')), node->monitoring_->port());
   }
 
   std::string note;
-  ORDERING_RETURN_IF_ERROR(ChainSupport::Create(options.channel, node->consenter_->Type(),
-                                                node->ledger_.get(), &node->metrics_, clock,
-                                                &node->support_, &note));
+  ORDERING_RETURN_IF_ERROR(ChainSupport::Create(options.channel, node->consenter_->Type(), node->ledger_.get(),
+                                                &node->metrics_, clock, &node->support_, &note));
   if (!note.empty()) spdlog::warn("{}", note);
 
   OrdererNode* self = node.get();
-  node->deliver_ = std::make_unique<DeliverService>(node->ledger_.get(), 64, [self] { return self->Errored(); },
-                                                    &node->metrics_.deliver_send_duration);
+  node->deliver_ = std::make_unique<DeliverService>(
+      node->ledger_.get(), 64, [self] { return self->Errored(); }, &node->metrics_.deliver_send_duration);
   DeliverService* deliver = node->deliver_.get();
   node->support_->AddListener([deliver](std::shared_ptr<const Block> b) { deliver->Publish(std::move(b)); });
   node->broadcast_ = std::make_unique<BroadcastHandler>(node->support_->ingress_options(), &node->metrics_);

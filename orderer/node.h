@@ -11,17 +11,17 @@
 #include <mutex>
 #include <string>
 
-#include "common/mutex.h"
 #include "common/clock.h"
 #include "common/monitoring_server.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "ledger/block_store.h"
+#include "orderer/broadcast/broadcast_handler.h"
 #include "orderer/chain_support.h"
 #include "orderer/consensus/consensus.h"
-#include "orderer/broadcast/broadcast_handler.h"
 #include "orderer/deliver/deliver_service.h"
-#include "orderer/server.h"
 #include "orderer/metrics.h"
+#include "orderer/server.h"
 
 namespace ordering {
 

@@ -10,11 +10,16 @@ namespace ordering {
 namespace {
 const char* CutReasonName(size_t r) {
   switch (r) {
-    case CUT_REASON_MAX_MESSAGE_COUNT: return "max_message_count";
-    case CUT_REASON_PREFERRED_MAX_BYTES: return "preferred_max_bytes";
-    case CUT_REASON_OVERSIZED_MESSAGE: return "oversized_message";
-    case CUT_REASON_TIMEOUT: return "timeout";
-    default: return nullptr;
+    case CUT_REASON_MAX_MESSAGE_COUNT:
+      return "max_message_count";
+    case CUT_REASON_PREFERRED_MAX_BYTES:
+      return "preferred_max_bytes";
+    case CUT_REASON_OVERSIZED_MESSAGE:
+      return "oversized_message";
+    case CUT_REASON_TIMEOUT:
+      return "timeout";
+    default:
+      return nullptr;
   }
 }
 }  // namespace
@@ -24,7 +29,8 @@ std::string ConsenterMetricName(const std::string& backend, const std::string& c
   const std::string own = backend + "_";
   if (name.rfind(own, 0) == 0) name = name.substr(own.size());
   std::string out = "consensus_" + backend + "_" + name;
-  std::replace_if(out.begin(), out.end(), [](unsigned char c) { return !std::isalnum(c) && c != '_'; }, '_');
+  std::replace_if(
+      out.begin(), out.end(), [](unsigned char c) { return !std::isalnum(c) && c != '_'; }, '_');
   return out;
 }
 
@@ -67,16 +73,19 @@ std::vector<prometheus::MetricFamily> OrdererCollector::Collect() const {
   out.push_back(std::move(rej));
   auto cuts = MakeFamily("orderer_blocks_cut_total", "Blocks written, by why the block was cut.", MetricType::Counter);
   for (size_t r = 0; r < m.cuts_by_reason.size(); ++r) {
-    if (const char* name = CutReasonName(r)) AddSample(&cuts, with("reason", name), static_cast<double>(m.cuts_by_reason[r].load()));
+    if (const char* name = CutReasonName(r))
+      AddSample(&cuts, with("reason", name), static_cast<double>(m.cuts_by_reason[r].load()));
   }
   out.push_back(std::move(cuts));
 
   const uint64_t height = m.height.load();
-  auto h = MakeFamily("ledger_blockchain_height", "Height of the chain in blocks (genesis included).", MetricType::Gauge);
+  auto h =
+      MakeFamily("ledger_blockchain_height", "Height of the chain in blocks (genesis included).", MetricType::Gauge);
   AddSample(&h, ch, static_cast<double>(height));
   out.push_back(std::move(h));
   const std::string committed_name = ConsenterMetricName(consensus_, "committed_block_number");
-  auto committed = MakeFamily(committed_name.c_str(), "Number of the last block this node committed.", MetricType::Gauge);
+  auto committed =
+      MakeFamily(committed_name.c_str(), "Number of the last block this node committed.", MetricType::Gauge);
   AddSample(&committed, ch, height > 0 ? static_cast<double>(height - 1) : 0.0);
   out.push_back(std::move(committed));
 
@@ -85,7 +94,8 @@ std::vector<prometheus::MetricFamily> OrdererCollector::Collect() const {
   for (const auto& item : own.items()) {
     const std::string name = ConsenterMetricName(consensus_, item.key());
     if (name == committed_name) continue;
-    auto f = MakeFamily(name.c_str(), "A counter of the consensus backend (see docs/operations.md).", MetricType::Gauge);
+    auto f =
+        MakeFamily(name.c_str(), "A counter of the consensus backend (see docs/operations.md).", MetricType::Gauge);
     AddSample(&f, ch, static_cast<double>(item.value().get<int64_t>()));
     out.push_back(std::move(f));
   }
@@ -95,15 +105,14 @@ std::vector<prometheus::MetricFamily> OrdererCollector::Collect() const {
     const char* help;
     const AtomicHistogram* histogram;
   };
-  for (const H& x : {H{"blockcutter_block_fill_duration",
-                       "Seconds from the first transaction of a block being read to the block being cut.",
-                       &m.block_fill_duration},
-                     H{"orderer_signature_verify_duration_seconds", "Seconds per ECDSA signature verification at ingress.",
-                       &m.verify_duration},
-                     H{"ledger_blockstorage_commit_time", "Seconds per synced block write to the ledger.",
-                       &m.block_write_duration},
-                     H{"deliver_block_send_duration_seconds", "Seconds to hand one block to a Deliver stream.",
-                       &m.deliver_send_duration}}) {
+  for (const H& x :
+       {H{"blockcutter_block_fill_duration",
+          "Seconds from the first transaction of a block being read to the block being cut.", &m.block_fill_duration},
+        H{"orderer_signature_verify_duration_seconds", "Seconds per ECDSA signature verification at ingress.",
+          &m.verify_duration},
+        H{"ledger_blockstorage_commit_time", "Seconds per synced block write to the ledger.", &m.block_write_duration},
+        H{"deliver_block_send_duration_seconds", "Seconds to hand one block to a Deliver stream.",
+          &m.deliver_send_duration}}) {
     auto f = MakeFamily(x.name, x.help, MetricType::Histogram);
     AddHistogram(&f, ch, x.histogram->Read());
     out.push_back(std::move(f));

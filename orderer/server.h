@@ -2,10 +2,10 @@
 // Broadcast (transactions in) and Deliver (blocks out), on one port.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "common/status.h"
 #include "orderer/broadcast/broadcast_handler.h"

@@ -14,8 +14,7 @@ Status DeliverListener::Start(const std::string& address, BlockCallback on_block
   l->on_block_ = std::move(on_block);
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 * 1024 * 1024);  // blocks up to AbsoluteMaxBytes x count
-  l->stub_ = AtomicBroadcast::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  l->stub_ = AtomicBroadcast::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
   l->thread_ = std::thread([p = l.get()] { p->Run(); });
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(connect_timeout_ms);
   while (!l->first_block_.load() && std::chrono::steady_clock::now() < deadline) {
@@ -54,8 +53,7 @@ bool DeliverListener::StreamFrom(const SeekInfo& start) {
   while (reader->Read(&resp)) {
     got_any = true;
     if (resp.type_case() != DeliverResponse::kBlock) {
-      spdlog::warn("deliver: stream from {} ended with status {}", address_,
-                   DeliverStatus_Name(resp.status()));
+      spdlog::warn("deliver: stream from {} ended with status {}", address_, DeliverStatus_Name(resp.status()));
       break;
     }
     const Block& b = resp.block();

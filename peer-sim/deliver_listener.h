@@ -30,8 +30,8 @@ class DeliverListener {
   // Connects to `address` and waits (up to `connect_timeout_ms`) for the
   // first block (the newest committed one), which is passed to `on_block`
   // like every later one.
-  [[nodiscard]] static Status Start(const std::string& address, BlockCallback on_block,
-                                    int connect_timeout_ms, std::unique_ptr<DeliverListener>* out);
+  [[nodiscard]] static Status Start(const std::string& address, BlockCallback on_block, int connect_timeout_ms,
+                                    std::unique_ptr<DeliverListener>* out);
   ~DeliverListener();  // calls Stop()
 
   void Stop();

@@ -105,9 +105,8 @@ LatencySummary Summarize(const LatencyHistogram& h) {
 }
 
 nlohmann::json ToJson(const LatencySummary& s) {
-  return {{"count", s.count}, {"mean", s.mean_ms}, {"p50", s.p50_ms}, {"p90", s.p90_ms},
-          {"p95", s.p95_ms},  {"p99", s.p99_ms},  {"p999", s.p999_ms}, {"max", s.max_ms},
-          {"cdf", s.cdf}};
+  return {{"count", s.count}, {"mean", s.mean_ms}, {"p50", s.p50_ms}, {"p90", s.p90_ms}, {"p95", s.p95_ms},
+          {"p99", s.p99_ms},  {"p999", s.p999_ms}, {"max", s.max_ms}, {"cdf", s.cdf}};
 }
 
 }  // namespace ordering

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ordering {
 
@@ -21,8 +20,8 @@ uint64_t NearestRank(double q, uint64_t n);
 // 1/128 of its lowest value wide. A percentile reports the midpoint of the
 // bucket that holds the nearest-rank value, clamped to [min, max] (the
 // first and last ranks report min and max exactly): it is within 1/256
-// (0.4%) of the exact nearest-rank percentile of the recorded values. The count, sum (hence mean), min and max are exact (the sum while
-// it stays below 2^63 ns, 292 years).
+// (0.4%) of the exact nearest-rank percentile of the recorded values. The count, sum (hence mean), min and max are
+// exact (the sum while it stays below 2^63 ns, 292 years).
 //
 // Memory: 8 bytes per bucket up to the largest value seen (about 4,000
 // buckets, 32 KB, for values up to 100 s). Thread-compatible.

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "common/crypto.h"
+#include "common/tx_factory.h"
 #include "peer-sim/deliver_listener.h"
 #include "peer-sim/pool.h"
 #include "peer-sim/steady.h"
 #include "peer-sim/submitter.h"
 #include "peer-sim/tracker.h"
-#include "common/tx_factory.h"
 
 namespace ordering {
 namespace {
@@ -164,8 +164,8 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   std::unique_ptr<DeliverListener> listener;
   if (!options.raw) {
     ORDERING_RETURN_IF_ERROR(DeliverListener::Start(
-        options.orderer, [&tracker](const Block& b) { tracker.OnBlock(b); }, static_cast<int>(options.connect_timeout_ms),
-        &listener));
+        options.orderer, [&tracker](const Block& b) { tracker.OnBlock(b); },
+        static_cast<int>(options.connect_timeout_ms), &listener));
   }
 
   std::atomic<uint64_t> record_bytes{0};
@@ -182,8 +182,8 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     }
     if (!pools.empty() && !pools[0].empty()) record_bytes = pools[0][0].bytes.size();
     char buf[160];
-    std::snprintf(buf, sizeof(buf), "pre-signed %s transactions in %.2f s (%.0f/s)", FormatCount(report->pool_size).c_str(),
-                  report->presign_seconds,
+    std::snprintf(buf, sizeof(buf), "pre-signed %s transactions in %.2f s (%.0f/s)",
+                  FormatCount(report->pool_size).c_str(), report->presign_seconds,
                   report->presign_seconds > 0 ? static_cast<double>(report->pool_size) / report->presign_seconds : 0.0);
     notice(buf);
   }
@@ -315,7 +315,9 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   // (each counts as never acknowledged) and close them at once.
   const int64_t drain_start = clock->NowNanos();
   const int64_t drain_deadline = drain_start + options.drain_timeout_ms * 1'000'000;
-  auto ms_left = [&] { return static_cast<int>(std::max<int64_t>(1, (drain_deadline - clock->NowNanos()) / 1'000'000)); };
+  auto ms_left = [&] {
+    return static_cast<int>(std::max<int64_t>(1, (drain_deadline - clock->NowNanos()) / 1'000'000));
+  };
   std::thread flusher([&] {
     for (SimulatedPeer& p : peers) {
       if (clock->NowNanos() >= drain_deadline) break;

@@ -55,7 +55,6 @@ namespace ordering {
 // duplicates are reported in *report. Blocks the calling thread for the
 // whole run; `stop` (optional) is read from other threads and must outlive
 // the call.
-[[nodiscard]] Status RunLoad(const LoadOptions& options, LoadReport* report,
-                             const std::atomic<bool>* stop = nullptr);
+[[nodiscard]] Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace ordering

@@ -164,8 +164,8 @@ std::string ReportToText(const LoadReport& r) {
     std::snprintf(buf, sizeof(buf),
                   "%s: acknowledged but undelivered %llu, never acknowledged %llu (lost %llu), failed %llu, "
                   "duplicates %llu\n",
-                  r.clean() ? "clean" : "NOT CLEAN", u(r.undelivered_acked), u(r.never_acked), u(r.lost()),
-                  u(r.failed), u(r.duplicates));
+                  r.clean() ? "clean" : "NOT CLEAN", u(r.undelivered_acked), u(r.never_acked), u(r.lost()), u(r.failed),
+                  u(r.duplicates));
   }
   out << buf;
   if (r.presigned) {
@@ -212,12 +212,13 @@ std::string ReportToText(const LoadReport& r) {
   // Latency of completed transactions alone is survivorship: say how many
   // did not complete beside it.
   auto line = [&](const char* name, const LatencySummary& s, bool with_share) {
-    std::snprintf(buf, sizeof(buf), "%s latency ms: p50 %.1f  p95 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f (n=%llu",
-                  name, s.p50_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms, s.mean_ms, u(s.count));
+    std::snprintf(buf, sizeof(buf),
+                  "%s latency ms: p50 %.1f  p95 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f (n=%llu", name,
+                  s.p50_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms, s.mean_ms, u(s.count));
     out << buf;
     if (with_share) {
-      std::snprintf(buf, sizeof(buf), "; undelivered share %.2f%%: of all submitted, never %s", 100.0 * r.undelivered_share,
-                    raw ? "acknowledged" : "delivered");
+      std::snprintf(buf, sizeof(buf), "; undelivered share %.2f%%: of all submitted, never %s",
+                    100.0 * r.undelivered_share, raw ? "acknowledged" : "delivered");
       out << buf;
     }
     out << ")\n";

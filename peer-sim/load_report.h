@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "peer-sim/latency.h"
 #include "peer-sim/load_options.h"
@@ -23,15 +22,15 @@ inline constexpr size_t kMaxBlockTimes = 1'000'000;
 
 // One elapsed second of the run (the last one may be partial).
 struct SeriesPoint {
-  int64_t t = 0;               // seconds since start at the end of this second (1, 2, ...)
+  int64_t t = 0;  // seconds since start at the end of this second (1, 2, ...)
   // "warmup" | "measured" | "cooldown" | "drain", the phase at the second's start
   std::string phase;
-  uint64_t submitted = 0;      // handed to a producer in this second
-  uint64_t acked = 0;          // acknowledged by the broker in this second
-  uint64_t delivered = 0;      // first deliveries in this second (0 in raw mode)
-  uint64_t failed = 0;         // delivery reports with an error in this second
-  uint64_t in_flight = 0;      // submitted but not done, just after the second ended
-  double oldest_undelivered_ms = 0;  // age of the oldest of those (from its due time); 0 when none
+  uint64_t submitted = 0;                // handed to a producer in this second
+  uint64_t acked = 0;                    // acknowledged by the broker in this second
+  uint64_t delivered = 0;                // first deliveries in this second (0 in raw mode)
+  uint64_t failed = 0;                   // delivery reports with an error in this second
+  uint64_t in_flight = 0;                // submitted but not done, just after the second ended
+  double oldest_undelivered_ms = 0;      // age of the oldest of those (from its due time); 0 when none
   std::optional<double> p50_ms, p99_ms;  // of latencies completed in this second (e2e; ack in raw mode)
 };
 
@@ -52,15 +51,15 @@ struct LoadReport {
   // producer (still queued or in flight when the drain timed out).
   uint64_t never_acked = 0;
   uint64_t lost() const { return undelivered_acked + never_acked; }  // kept for compatibility
-  uint64_t blocks = 0;      // blocks received after the start
+  uint64_t blocks = 0;                                               // blocks received after the start
   std::map<std::string, uint64_t> cut_reasons;
-  uint64_t record_bytes = 0;   // size of one record on the wire
+  uint64_t record_bytes = 0;  // size of one record on the wire
 
   // Signing.
   bool presigned = true;
-  uint64_t pool_size = 0;        // pre-signed transactions (0 when signing inline)
-  double presign_seconds = 0;    // wall time spent pre-signing, before the clock
-  bool pool_exhausted = false;   // a peer ran out of pre-signed transactions and stopped early
+  uint64_t pool_size = 0;       // pre-signed transactions (0 when signing inline)
+  double presign_seconds = 0;   // wall time spent pre-signing, before the clock
+  bool pool_exhausted = false;  // a peer ran out of pre-signed transactions and stopped early
 
   // Warm-up.
   std::string warmup_mode = "fixed";  // "fixed" | "auto"
@@ -74,16 +73,16 @@ struct LoadReport {
   // count-limited run, up to the last one.
   double submit_seconds = 0;
   double run_seconds = 0;
-  double drain_seconds = 0;       // submitting ended -> producers closed
+  double drain_seconds = 0;  // submitting ended -> producers closed
   // The same instants on the wall clock (ms since the Unix epoch), so other
   // tools' samples (a CPU sampler) can be cut to exactly this window.
   int64_t start_unix_ms = 0;          // second 0 of the series
   int64_t window_from_unix_ms = 0;    // the measured window: warm-up end ...
   int64_t window_to_unix_ms = 0;      // ... to its close (open + run_seconds)
   std::optional<double> offered_tps;  // the rate; none when flat out
-  double submit_tps = 0;          // sent inside the window / submit_seconds
-  double ack_tps = 0;             // acknowledged inside the window / its length
-  double delivered_tps = 0;       // first delivered inside the window / run_seconds
+  double submit_tps = 0;              // sent inside the window / submit_seconds
+  double ack_tps = 0;                 // acknowledged inside the window / its length
+  double delivered_tps = 0;           // first delivered inside the window / run_seconds
   // Open loop and submit_tps < 0.95 * offered with generator_load at or over
   // kGeneratorLoadLimit (the peers' own work could not keep the schedule), or
   // a pool ran out.
@@ -100,14 +99,14 @@ struct LoadReport {
   std::optional<double> generator_load;
   // Share of the peers' time in the window spent inside Submit.
   double submit_held_share = 0;
-  double max_submit_lag_ms = 0;   // largest send delay behind the due time, transactions due in the window
+  double max_submit_lag_ms = 0;  // largest send delay behind the due time, transactions due in the window
   // Least-squares slope of in_flight over the measured seconds (tx/s;
   // positive = the backlog grows); none with fewer than two such seconds.
   std::optional<double> backlog_growth_tps;
   // (submitted - delivered) / submitted over the whole run (acked in raw mode).
   double undelivered_share = 0;
-  LatencySummary e2e;          // submit (due time) -> delivered
-  LatencySummary ack;          // submit (due time) -> broker ack
+  LatencySummary e2e;  // submit (due time) -> delivered
+  LatencySummary ack;  // submit (due time) -> broker ack
   // The producers' record batches sent in the measured window (kafka path,
   // from their statistics, so each end is within one statistics interval,
   // kBatchStatsIntervalMs, of the window's); none on the broadcast path.

@@ -30,12 +30,39 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
   without.oldest_undelivered_ms = 1500;
   r.series = {with, without};
   nlohmann::json j = ReportToJson(r);
-  for (const char* key : {"config", "submitted", "acked", "delivered", "failed", "duplicates", "undelivered_acked",
-                          "never_acked", "lost", "clean", "stopped_early", "blocks", "txs_per_block", "cut_reasons",
-                          "record_bytes", "seconds", "tps", "latency_ms", "series", "signing", "presign_seconds",
-                          "pool_size", "pool_exhausted", "warmup", "offered_tps", "generator_bound", "held_back",
-                          "generator_load", "submit_held_share",
-                          "max_submit_lag_ms", "backlog_growth_tps", "undelivered_share", "clock"}) {
+  for (const char* key : {"config",
+                          "submitted",
+                          "acked",
+                          "delivered",
+                          "failed",
+                          "duplicates",
+                          "undelivered_acked",
+                          "never_acked",
+                          "lost",
+                          "clean",
+                          "stopped_early",
+                          "blocks",
+                          "txs_per_block",
+                          "cut_reasons",
+                          "record_bytes",
+                          "seconds",
+                          "tps",
+                          "latency_ms",
+                          "series",
+                          "signing",
+                          "presign_seconds",
+                          "pool_size",
+                          "pool_exhausted",
+                          "warmup",
+                          "offered_tps",
+                          "generator_bound",
+                          "held_back",
+                          "generator_load",
+                          "submit_held_share",
+                          "max_submit_lag_ms",
+                          "backlog_growth_tps",
+                          "undelivered_share",
+                          "clock"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["lost"], 10);  // undelivered_acked + never_acked

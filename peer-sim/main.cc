@@ -55,8 +55,8 @@ std::string ProfileName(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_file, submit, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size, drain_timeout, cooldown,
-      progress_interval, json_path, log_level, metrics_listen, metrics_linger;
+  std::string config_file, submit, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size,
+      drain_timeout, cooldown, progress_interval, json_path, log_level, metrics_listen, metrics_linger;
   std::vector<std::string> producer_props;
   LoadOptions o;
   bool quiet = false;
@@ -75,72 +75,77 @@ int main(int argc, char** argv) {
       "Exits 0 when every transaction was delivered exactly once, 1 when any was lost (acknowledged\n"
       "but undelivered, or never acknowledged), doubled or failed, 2 on a usage error, 3 when the\n"
       "run could not start.\n\nOptions");
-  opts.add_options()
-      ("help,h", "show this help and exit")
-      ("config", po::value(&config_file), "read options from FILE (key = value lines, same names as the flags)")
-      ("submit", po::value(&submit)->default_value("kafka"),
-       "how peers submit: kafka (each peer's own producer writes to the channel's partition) or "
-       "broadcast (each peer's own gRPC Broadcast stream to --orderer)")
-      ("brokers", po::value(&o.brokers), "Kafka bootstrap servers HOST:PORT[,...] (required with --submit kafka)")
-      ("orderer", po::value(&o.orderer), "orderer address HOST:PORT: Deliver, and Broadcast (required unless --raw)")
-      ("channel", po::value(&o.channel_id)->default_value("mychannel"), "channel id")
-      ("topic", po::value(&o.topic), "Kafka topic (default: the channel id)")
-      ("peers", po::value(&o.peers)->default_value(3), "simulated peers, each with its own key and producer")
-      ("profile", po::value(&profile), "producer profile FILE (configs/profiles/*.properties); its broker.* keys are "
-       "broker settings: not given to the producer, recorded in the report as profile_broker")
-      ("producer-prop", po::value(&producer_props)->composing(), "producer property key=value, after the profile (repeatable)")
-      ("tx-size", po::value(&tx_size)->default_value("1KB"), "record size on the wire")
-      ("rate", po::value(&o.rate)->default_value(1000), "total tx/s over all peers, open loop; 0 = flat out")
-      ("count", po::value(&o.count)->default_value(0), "stop after this many transactions, warm-up included (0 = no limit)")
-      ("duration", po::value(&duration)->default_value("10s"),
-       "length of the measured window, which starts when the warm-up ends: the run submits for warm-up + "
-       "duration (0 = no limit)")
-      ("warmup", po::value(&warmup)->default_value("0s"),
-       "warm-up before the measured window: a length (e.g. 5s), or 'auto' = until steady (see "
-       "--steady-window); its transactions are checked but left out of TPS and latency")
-      ("steady-window", po::value(&steady_window)->default_value("5s"),
-       "auto warm-up: it ends at the end of the second where the last two windows of this length (whole "
-       "seconds) agree on completed rate and p50 latency")
-      ("steady-tolerance", po::value(&o.steady_tolerance)->default_value(0.05, "0.05"),
-       "auto warm-up: how close the two windows must be, relative (0.05 = 5%)")
-      ("warmup-max", po::value(&warmup_max)->default_value("30s"),
-       "auto warm-up: measure anyway after this long (the report then says steady: false)")
-      ("pool-size", po::value(&pool_size),
-       "pre-signed transactions over all peers (default: open loop, enough for rate x (warm-up bound + "
-       "duration); flat out, --count if given, else 20000/s x (warm-up bound + duration), at most 4,000,000); "
-       "a flat-out peer that runs out stops (pool_exhausted)")
-      ("sign-inline", po::bool_switch(&o.sign_inline),
-       "sign each transaction just before producing it, inside the measured window, instead of pre-signing")
-      ("block-times", po::bool_switch(&o.block_times),
-       "record when each block arrived (block_unix_ms in --json): the first block after a failure, "
-       "to the millisecond")
-      ("started-file", po::value(&o.started_file),
-       "once the load starts (after pre-signing and connecting), write its start on the wall clock (ms since "
-       "the Unix epoch) to FILE, so another process can act at a set time into the load")
-      ("max-in-flight", po::value(&o.max_in_flight)->default_value(20000), "flat out: most transactions submitted but not yet delivered")
-      ("drain-timeout", po::value(&drain_timeout)->default_value("30s"),
-       "after submitting ends, the most the exit may take (flush, waiting for deliveries, closing the "
-       "producers); what is still unacknowledged then is purged and counted as never acknowledged")
-      ("cooldown", po::value(&cooldown)->default_value("0s"),
-       "keep submitting this long after the measured window, unmeasured, so the window's last "
-       "transactions are not left in a partial block waiting for the batch timeout")
-      ("raw", po::bool_switch(&o.raw), "producer only: time submit -> broker ack, no orderer")
-      ("json", po::value(&json_path), "write the report as JSON to FILE")
-      ("metrics-listen", po::value(&metrics_listen),
-       "serve Prometheus /metrics (counters and latency histograms of the whole run) and /healthz on HOST:PORT "
-       "while the run lasts (port 0 picks a free port; default: off)")
-      ("metrics-linger", po::value(&metrics_linger)->default_value("0s"),
-       "with --metrics-listen: keep serving /metrics this long after the run, so a scraper sees the final counts")
-      ("progress-interval", po::value(&progress_interval)->default_value("5s"), "progress line interval (0 = none)")
-      ("quiet,q", po::bool_switch(&quiet), "no progress lines or notes on stderr")
-      ("log-level", po::value(&log_level)->default_value("warn"), "trace|debug|info|warn|error");
+  opts.add_options()("help,h", "show this help and exit")(
+      "config", po::value(&config_file), "read options from FILE (key = value lines, same names as the flags)")(
+      "submit", po::value(&submit)->default_value("kafka"),
+      "how peers submit: kafka (each peer's own producer writes to the channel's partition) or "
+      "broadcast (each peer's own gRPC Broadcast stream to --orderer)")(
+      "brokers", po::value(&o.brokers), "Kafka bootstrap servers HOST:PORT[,...] (required with --submit kafka)")(
+      "orderer", po::value(&o.orderer), "orderer address HOST:PORT: Deliver, and Broadcast (required unless --raw)")(
+      "channel", po::value(&o.channel_id)->default_value("mychannel"), "channel id")(
+      "topic", po::value(&o.topic), "Kafka topic (default: the channel id)")(
+      "peers", po::value(&o.peers)->default_value(3), "simulated peers, each with its own key and producer")(
+      "profile", po::value(&profile),
+      "producer profile FILE (configs/profiles/*.properties); its broker.* keys are "
+      "broker settings: not given to the producer, recorded in the report as profile_broker")(
+      "producer-prop", po::value(&producer_props)->composing(),
+      "producer property key=value, after the profile (repeatable)")(
+      "tx-size", po::value(&tx_size)->default_value("1KB"), "record size on the wire")(
+      "rate", po::value(&o.rate)->default_value(1000), "total tx/s over all peers, open loop; 0 = flat out")(
+      "count", po::value(&o.count)->default_value(0),
+      "stop after this many transactions, warm-up included (0 = no limit)")(
+      "duration", po::value(&duration)->default_value("10s"),
+      "length of the measured window, which starts when the warm-up ends: the run submits for warm-up + "
+      "duration (0 = no limit)")(
+      "warmup", po::value(&warmup)->default_value("0s"),
+      "warm-up before the measured window: a length (e.g. 5s), or 'auto' = until steady (see "
+      "--steady-window); its transactions are checked but left out of TPS and latency")(
+      "steady-window", po::value(&steady_window)->default_value("5s"),
+      "auto warm-up: it ends at the end of the second where the last two windows of this length (whole "
+      "seconds) agree on completed rate and p50 latency")(
+      "steady-tolerance", po::value(&o.steady_tolerance)->default_value(0.05, "0.05"),
+      "auto warm-up: how close the two windows must be, relative (0.05 = 5%)")(
+      "warmup-max", po::value(&warmup_max)->default_value("30s"),
+      "auto warm-up: measure anyway after this long (the report then says steady: false)")(
+      "pool-size", po::value(&pool_size),
+      "pre-signed transactions over all peers (default: open loop, enough for rate x (warm-up bound + "
+      "duration); flat out, --count if given, else 20000/s x (warm-up bound + duration), at most 4,000,000); "
+      "a flat-out peer that runs out stops (pool_exhausted)")(
+      "sign-inline", po::bool_switch(&o.sign_inline),
+      "sign each transaction just before producing it, inside the measured window, instead of pre-signing")(
+      "block-times", po::bool_switch(&o.block_times),
+      "record when each block arrived (block_unix_ms in --json): the first block after a failure, "
+      "to the millisecond")(
+      "started-file", po::value(&o.started_file),
+      "once the load starts (after pre-signing and connecting), write its start on the wall clock (ms since "
+      "the Unix epoch) to FILE, so another process can act at a set time into the load")(
+      "max-in-flight", po::value(&o.max_in_flight)->default_value(20000),
+      "flat out: most transactions submitted but not yet delivered")(
+      "drain-timeout", po::value(&drain_timeout)->default_value("30s"),
+      "after submitting ends, the most the exit may take (flush, waiting for deliveries, closing the "
+      "producers); what is still unacknowledged then is purged and counted as never acknowledged")(
+      "cooldown", po::value(&cooldown)->default_value("0s"),
+      "keep submitting this long after the measured window, unmeasured, so the window's last "
+      "transactions are not left in a partial block waiting for the batch timeout")(
+      "raw", po::bool_switch(&o.raw), "producer only: time submit -> broker ack, no orderer")(
+      "json", po::value(&json_path), "write the report as JSON to FILE")(
+      "metrics-listen", po::value(&metrics_listen),
+      "serve Prometheus /metrics (counters and latency histograms of the whole run) and /healthz on HOST:PORT "
+      "while the run lasts (port 0 picks a free port; default: off)")(
+      "metrics-linger", po::value(&metrics_linger)->default_value("0s"),
+      "with --metrics-listen: keep serving /metrics this long after the run, so a scraper sees the final counts")(
+      "progress-interval", po::value(&progress_interval)->default_value("5s"), "progress line interval (0 = none)")(
+      "quiet,q", po::bool_switch(&quiet), "no progress lines or notes on stderr")(
+      "log-level", po::value(&log_level)->default_value("warn"), "trace|debug|info|warn|error");
 
   po::variables_map vm;
   if (auto code = cli::ParseFlags(argc, argv, "peer-sim", opts, &vm)) return *code;
   if (!cli::SetLogLevel(log_level)) return UsageError("unknown --log-level '" + log_level + "'");
 
-  if (!ParseSubmitPath(submit, &o.submit)) return UsageError("--submit must be kafka or broadcast, not '" + submit + "'");
-  if (o.submit == SubmitPath::kKafka && o.brokers.empty()) return UsageError("--brokers is required with --submit kafka");
+  if (!ParseSubmitPath(submit, &o.submit))
+    return UsageError("--submit must be kafka or broadcast, not '" + submit + "'");
+  if (o.submit == SubmitPath::kKafka && o.brokers.empty())
+    return UsageError("--brokers is required with --submit kafka");
   if (o.submit == SubmitPath::kBroadcast && o.raw) {
     return UsageError("--raw times the Kafka producer alone: it needs --submit kafka");
   }
@@ -207,12 +212,14 @@ int main(int argc, char** argv) {
       return UsageError("--pool-size '" + pool_size + "' is out of range");
     }
     if (o.pool_size == 0) return UsageError("--pool-size must be at least 1 (leave it out for the default)");
-    if (o.sign_inline) return UsageError("--pool-size and --sign-inline exclude each other: inline signing has no pool");
+    if (o.sign_inline)
+      return UsageError("--pool-size and --sign-inline exclude each other: inline signing has no pool");
   }
   st = ParseDuration(cooldown, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--cooldown: " + st.message());
   o.cooldown_ms = Millis(d);
-  if (o.cooldown_ms > 0 && o.duration_ms == 0) return UsageError("--cooldown needs a --duration (it follows the measured window)");
+  if (o.cooldown_ms > 0 && o.duration_ms == 0)
+    return UsageError("--cooldown needs a --duration (it follows the measured window)");
   st = ParseDuration(drain_timeout, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--drain-timeout: " + st.message());
   o.drain_timeout_ms = Millis(d);
@@ -230,12 +237,13 @@ int main(int argc, char** argv) {
   if (!quiet) o.on_notice = [](const std::string& line) { std::fprintf(stderr, "peer-sim: %s\n", line.c_str()); };
   o.on_progress = [&o](const LoadProgress& p) {
     const auto n = [](uint64_t v) { return static_cast<unsigned long long>(v); };
-    const std::string latency =
-        o.raw ? IntervalLatency(p, "ack", "unacked") : IntervalLatency(p, "e2e", "undelivered");
-    std::fprintf(stderr, "[%6.1fs] submitted %llu (%.0f/s)  %s %llu (%.0f/s)  failed %llu  in flight %llu (%.1f%% undelivered)  %s\n",
-                 p.elapsed_s, n(p.submitted), p.interval_submit_tps, o.raw ? "acked" : "delivered",
-                 n(o.raw ? p.acked : p.delivered), p.interval_delivered_tps, n(p.failed), n(p.in_flight),
-                 100.0 * p.undelivered_share, latency.c_str());
+    const std::string latency = o.raw ? IntervalLatency(p, "ack", "unacked") : IntervalLatency(p, "e2e", "undelivered");
+    std::fprintf(
+        stderr,
+        "[%6.1fs] submitted %llu (%.0f/s)  %s %llu (%.0f/s)  failed %llu  in flight %llu (%.1f%% undelivered)  %s\n",
+        p.elapsed_s, n(p.submitted), p.interval_submit_tps, o.raw ? "acked" : "delivered",
+        n(o.raw ? p.acked : p.delivered), p.interval_delivered_tps, n(p.failed), n(p.in_flight),
+        100.0 * p.undelivered_share, latency.c_str());
   };
 
   LoadMetrics live;
@@ -247,11 +255,11 @@ int main(int argc, char** argv) {
     o.metrics = &live;
     MonitoringOptions mo;
     mo.listen = metrics_listen;
-    Status ms = MonitoringServer::Start(mo,
-                                        {std::make_shared<LoadCollector>(&live, o.channel_id,
-                                                                         std::string(SubmitPathName(o.submit))),
-                                         std::make_shared<ProcessCollector>()},
-                                        &monitoring);
+    Status ms = MonitoringServer::Start(
+        mo,
+        {std::make_shared<LoadCollector>(&live, o.channel_id, std::string(SubmitPathName(o.submit))),
+         std::make_shared<ProcessCollector>()},
+        &monitoring);
     if (!ms.ok()) return UsageError("--metrics-listen: " + ms.message());
     if (!quiet) std::fprintf(stderr, "peer-sim: metrics on port %d (/metrics, /healthz)\n", monitoring->port());
   }

@@ -37,14 +37,14 @@ Status PlanPool(const LoadOptions& o, PoolPlan* plan) {
     total = o.duration_ms > 0 ? static_cast<uint64_t>(std::ceil(o.rate * run_s)) + n : UINT64_MAX;
   } else {
     constexpr uint64_t kFlatOutPerSecond = 20000, kFlatOutCap = 4'000'000;
-    total = o.count > 0 ? o.count
-                        : std::min(kFlatOutCap, static_cast<uint64_t>(std::ceil(run_s)) * kFlatOutPerSecond);
+    total = o.count > 0 ? o.count : std::min(kFlatOutCap, static_cast<uint64_t>(std::ceil(run_s)) * kFlatOutPerSecond);
   }
   if (o.count > 0) total = std::min(total, o.count);  // never more than will be sent
   plan->total = total;
   if (total > kPoolMemoryLimitBytes / (o.tx_size + kPoolOverheadBytesPerTx)) {
     char buf[160];
-    const double gib = static_cast<double>(total) * static_cast<double>(o.tx_size + kPoolOverheadBytesPerTx) / (1u << 30);
+    const double gib =
+        static_cast<double>(total) * static_cast<double>(o.tx_size + kPoolOverheadBytesPerTx) / (1u << 30);
     std::snprintf(buf, sizeof(buf), "%.1f GiB", gib);
     return Status::InvalidArgument("a pre-signed pool of " + FormatCount(total) + " transactions of " +
                                    std::to_string(o.tx_size) + " bytes needs about " + buf +

@@ -14,10 +14,10 @@
 
 #include "common/crypto.h"
 #include "common/status.h"
+#include "common/tx_factory.h"
 #include "peer-sim/load_options.h"
 #include "peer-sim/submitter.h"
 #include "peer-sim/tracker.h"
-#include "common/tx_factory.h"
 
 namespace ordering {
 

@@ -83,7 +83,7 @@ TEST(PoolPlan, APoolOverEightGibIsRefusedNamingTheFlags) {
   o.duration_ms = 10000;
   o.pool_size = 4'000'000;  // 4 M of 1 KB: about 5 GiB, accepted
   EXPECT_TRUE(PlanPool(o, &plan).ok());
-  o.tx_size = 4096;         // 4 M of 4 KB: refused
+  o.tx_size = 4096;  // 4 M of 4 KB: refused
   EXPECT_TRUE(PlanPool(o, &plan).IsInvalidArgument());
 }
 

@@ -1,5 +1,3 @@
-#include "peer-sim/profile.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,6 +6,7 @@
 
 #include "common/kafka.h"
 #include "common/properties.h"
+#include "peer-sim/profile.h"
 
 namespace ordering {
 namespace {
@@ -59,9 +58,9 @@ TEST(Profiles, EveryShippedProfileIsValid) {
 }
 
 TEST(Profiles, BrokerKeysAreNotPassedToLibrdkafka) {
-  const std::string path = (std::filesystem::path(::testing::TempDir()) /
-                            ("broker-part-" + std::to_string(::getpid()) + ".properties"))
-                               .string();
+  const std::string path =
+      (std::filesystem::path(::testing::TempDir()) / ("broker-part-" + std::to_string(::getpid()) + ".properties"))
+          .string();
   {
     std::ofstream out(path);
     out << "linger.ms=5\nbroker.num.network.threads=8\nacks=all\nbroker.log.flush.interval.messages=1\n";

@@ -23,7 +23,7 @@ TEST(SteadyDetector, RampingRateIsNotSteadyUntilItLevelsOff) {
   EXPECT_FALSE(d.AddSecond(100, Constant(10'000'000, 100)));
   EXPECT_FALSE(d.AddSecond(200, Constant(10'000'000, 200)));  // rate doubled
   EXPECT_FALSE(d.AddSecond(300, Constant(10'000'000, 300)));
-  EXPECT_TRUE(d.AddSecond(310, Constant(10'000'000, 310)));   // +3.3%: within 5%
+  EXPECT_TRUE(d.AddSecond(310, Constant(10'000'000, 310)));  // +3.3%: within 5%
 }
 
 TEST(SteadyDetector, ToleranceIsInclusiveAndAppliesToRateAndMedian) {

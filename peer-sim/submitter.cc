@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "common/kafka.h"
-#include "common/mutex.h"
 #include "common/kafka_stats.h"
+#include "common/mutex.h"
 #include "proto/ab.grpc.pb.h"
 
 namespace ordering {
@@ -53,7 +53,8 @@ class KafkaSubmitter final : public Submitter {
     po.brokers = options_.brokers;
     po.properties = options_.producer_properties;
     if (GetProperty(po.properties, "statistics.interval.ms").empty()) {
-      po.properties.push_back({"statistics.interval.ms", std::to_string(kBatchStatsIntervalMs), "peer-sim (batch sizes)"});
+      po.properties.push_back(
+          {"statistics.interval.ms", std::to_string(kBatchStatsIntervalMs), "peer-sim (batch sizes)"});
     }
     po.on_statistics = [this](std::string_view json) {
       // An interval without the topic's batch windows (before its first
@@ -143,7 +144,8 @@ class BroadcastSubmitter final : public Submitter {
     if (!env.ParseFromString(bytes)) return Status::InvalidArgument("not an envelope");
     {
       MutexLock l(&mu_);
-      if (ended_) return Status::Unavailable("the Broadcast stream to " + options_.orderer + " has ended: " + end_reason_);
+      if (ended_)
+        return Status::Unavailable("the Broadcast stream to " + options_.orderer + " has ended: " + end_reason_);
       outstanding_.push_back(opaque);  // before the write: the answer may come at once
     }
     if (stream_->Write(env)) return Status::OK();
@@ -159,7 +161,8 @@ class BroadcastSubmitter final : public Submitter {
 
   Status Flush(int timeout_ms) override {
     MutexLock l(&mu_);
-    if (!cv_.wait_for(l.native(), std::chrono::milliseconds(timeout_ms), [&]() REQUIRES(mu_) { return outstanding_.empty() || ended_; })) {
+    if (!cv_.wait_for(l.native(), std::chrono::milliseconds(timeout_ms),
+                      [&]() REQUIRES(mu_) { return outstanding_.empty() || ended_; })) {
       return Status::Unavailable(std::to_string(outstanding_.size()) + " envelopes not yet answered");
     }
     return Status::OK();

@@ -23,10 +23,10 @@ TEST(BatchStatistics, AddsOneIntervalsWindowsForTheTopicOnly) {
   EXPECT_EQ(c.records, 32u);
   // Nothing added from what is not there or not a count.
   for (const std::string& bad : {std::string("{"), std::string("[]"), std::string(R"({"topics": {}})"),
-                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": 1, "cnt": 1}}}})"),
-                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": -1, "cnt": 1},
+                                 std::string(R"({"topics": {"ch": {"batchcnt": {"sum": 1, "cnt": 1}}}})"),
+                                 std::string(R"({"topics": {"ch": {"batchcnt": {"sum": -1, "cnt": 1},
                                                                   "batchsize": {"sum": 1, "cnt": 1}}}})"),
-                                std::string(R"({"topics": {"ch": {"batchcnt": {"sum": "1", "cnt": 1},
+                                 std::string(R"({"topics": {"ch": {"batchcnt": {"sum": "1", "cnt": 1},
                                                                   "batchsize": {"sum": 1, "cnt": 1}}}})")}) {
     EXPECT_FALSE(AddBatchStatistics(bad, "ch", &c)) << bad;
   }

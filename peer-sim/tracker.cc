@@ -256,8 +256,8 @@ void Tracker::Fill(LoadReport* r) {
     // the peers' time in the window.
     const double n_peers = static_cast<double>(c_.peers);
     if (c_.rate > 0 && m_sent_window_ > 0) {
-      r->generator_load = static_cast<double>(m_own_ns_) / 1e9 * c_.rate /
-                          (static_cast<double>(m_sent_window_) * n_peers);
+      r->generator_load =
+          static_cast<double>(m_own_ns_) / 1e9 * c_.rate / (static_cast<double>(m_sent_window_) * n_peers);
     }
     if (r->submit_seconds > 0) {
       r->submit_held_share = static_cast<double>(m_held_ns_) / 1e9 / (n_peers * r->submit_seconds);
@@ -272,7 +272,8 @@ void Tracker::Fill(LoadReport* r) {
   r->max_submit_lag_ms = static_cast<double>(max_lag_ns_) / 1e6;
   const uint64_t done = c_.raw ? acked_ : delivered_;
   r->undelivered_share =
-      submitted_ > 0 ? static_cast<double>(submitted_ - std::min(done, submitted_)) / static_cast<double>(submitted_) : 0;
+      submitted_ > 0 ? static_cast<double>(submitted_ - std::min(done, submitted_)) / static_cast<double>(submitted_)
+                     : 0;
   r->e2e = Summarize(m_e2e_);
   r->ack = Summarize(m_ack_);
   r->series = series_;
@@ -368,8 +369,8 @@ void Tracker::CloseSecond(int64_t now) {
   const bool window_ended = window_end_ != kNever;
   point.phase = window_ended && s_start >= window_end_ + c_.cooldown_ns ? "drain"
                 : window_ended && s_start >= window_end_                ? "cooldown"
-                : (!open_known_ || s_start < open_ns_)  ? "warmup"
-                                                        : "measured";
+                : (!open_known_ || s_start < open_ns_)                  ? "warmup"
+                                                                        : "measured";
   point.submitted = bin.submitted;
   point.acked = bin.acked;
   point.delivered = bin.delivered;

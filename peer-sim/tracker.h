@@ -48,15 +48,15 @@ class Tracker {
   struct Config {
     bool raw = false;
     int peers = 1;
-    double rate = 0;            // offered tx/s; 0: flat out
+    double rate = 0;  // offered tx/s; 0: flat out
     uint64_t max_in_flight = 1;
     WarmupMode warmup_mode = WarmupMode::kFixed;
-    int64_t warmup_ns = 0;      // fixed
-    int64_t warmup_max_s = 0;   // auto, whole seconds
+    int64_t warmup_ns = 0;     // fixed
+    int64_t warmup_max_s = 0;  // auto, whole seconds
     SteadyOptions steady;
-    int64_t duration_ns = 0;    // 0: count-limited
-    int64_t cooldown_ns = 0;    // unmeasured submitting after the window
-    bool block_times = false;   // keep each block's arrival time
+    int64_t duration_ns = 0;         // 0: count-limited
+    int64_t cooldown_ns = 0;         // unmeasured submitting after the window
+    bool block_times = false;        // keep each block's arrival time
     LoadMetrics* metrics = nullptr;  // live counters (optional; must outlive the tracker)
   };
 
@@ -146,7 +146,7 @@ class Tracker {
   struct Bin {
     uint64_t submitted = 0, acked = 0, delivered = 0, failed = 0;
     int64_t own_ns = 0, held_ns = 0;  // OnSubmitted before the window was known
-    LatencyHistogram latency;  // e2e (ack in raw mode) completed in it
+    LatencyHistogram latency;         // e2e (ack in raw mode) completed in it
   };
   // While an auto warm-up is undecided: transactions by the second of their
   // due time, to be counted as measured if the warm-up ends before it.
@@ -178,8 +178,8 @@ class Tracker {
 
   // The rest is the run's state, under mu_.
   SteadyDetector detector_ GUARDED_BY(mu_);
-  std::vector<std::vector<TxState>> states_ GUARDED_BY(mu_);  // per peer, by index
-  std::vector<uint64_t> cursor_ GUARDED_BY(mu_);              // per peer: no earlier transaction is in flight
+  std::vector<std::vector<TxState>> states_ GUARDED_BY(mu_);         // per peer, by index
+  std::vector<uint64_t> cursor_ GUARDED_BY(mu_);                     // per peer: no earlier transaction is in flight
   std::unordered_map<std::string_view, TxRef> ids_ GUARDED_BY(mu_);  // keys point at the callers' tx ids (OnSubmit)
   uint64_t submitted_ GUARDED_BY(mu_) = 0;
   uint64_t acked_ GUARDED_BY(mu_) = 0;
@@ -197,8 +197,8 @@ class Tracker {
   // Phases.
   int64_t start_ns_ GUARDED_BY(mu_) = 0;
   int64_t wall_offset_ns_ GUARDED_BY(mu_) = 0;  // wall clock - monotonic clock, at Start
-  bool open_known_ GUARDED_BY(mu_) = false;  // the warm-up has ended
-  int64_t open_ns_ GUARDED_BY(mu_) = 0;      // the measured window's start
+  bool open_known_ GUARDED_BY(mu_) = false;     // the warm-up has ended
+  int64_t open_ns_ GUARDED_BY(mu_) = 0;         // the measured window's start
   // The measured window's end: kNever while unknown (an undecided warm-up,
   // or a count-limited run still submitting); the deadline; or when
   // submitting stopped before it.

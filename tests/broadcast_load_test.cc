@@ -2,6 +2,7 @@
 // (no broker): every transaction comes back exactly once, the report says
 // which path was used, and an orderer that goes away mid-run is reported as
 // unanswered transactions, not as a clean run.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,8 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "orderer/consensus/solo/solo_chain.h"
 #include "orderer/node.h"
@@ -23,9 +22,9 @@ namespace {
 class BroadcastLoadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("bload-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        std::filesystem::path(::testing::TempDir()) /
+        ("bload-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -70,12 +69,14 @@ TEST_F(BroadcastLoadTest, EveryTransactionComesBackOnce) {
   LoadOptions o = Options(node->deliver_port());
   o.block_times = true;
   o.started_file = (dir_ / "started").string();
-  const int64_t before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t before_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   Status st = RunLoad(o, &r);
   ASSERT_TRUE(st.ok()) << st.ToString();
-  const int64_t after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t after_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   EXPECT_GE(r.submitted, 800u);
   // One arrival time per block, in order, on the wall clock of this run.
   ASSERT_EQ(r.block_unix_ms.size(), r.blocks);

@@ -211,8 +211,10 @@ TEST_F(BroadcastTest, DeliverEndsTheStreamWhenACommittedBlockCannotBeRead) {
   std::vector<uint64_t> blocks;
   DeliverStatus status = DELIVER_STATUS_UNSPECIFIED;
   while (reader->Read(&resp)) {
-    if (resp.has_block()) blocks.push_back(resp.block().header().number());
-    else status = resp.status();
+    if (resp.has_block())
+      blocks.push_back(resp.block().header().number());
+    else
+      status = resp.status();
   }
   grpc::Status end = reader->Finish();
   EXPECT_NE(end.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << "the stream spun instead of ending";

@@ -1,9 +1,8 @@
 // Crash resume with the real `orderer` binary: it is SIGKILLed repeatedly
 // while peers keep submitting, then restarted. No transaction may be lost or
 // ordered twice, and the chain must verify.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <fstream>
@@ -28,12 +27,24 @@ class CrashTest : public ::testing::Test {
   }
 
   std::vector<std::string> OrdererArgs() {
-    return {ORDERER_BIN,         "--brokers",      broker_->bootstrap(),
-            "--channel",         channel_,         "--ledger-dir",
-            dir_.path("ledger"), "--listen",       "127.0.0.1:0",
-            "--max-message-count", "20",           "--batch-timeout",
-            "150ms",             "--summary-interval", "0",
-            "--log-level",       "warn",           "--verify-workers",
+    return {ORDERER_BIN,
+            "--brokers",
+            broker_->bootstrap(),
+            "--channel",
+            channel_,
+            "--ledger-dir",
+            dir_.path("ledger"),
+            "--listen",
+            "127.0.0.1:0",
+            "--max-message-count",
+            "20",
+            "--batch-timeout",
+            "150ms",
+            "--summary-interval",
+            "0",
+            "--log-level",
+            "warn",
+            "--verify-workers",
             "1"};
   }
 
@@ -76,8 +87,7 @@ TEST_F(CrashTest, KilledOrdererResumesWithoutLossOrDuplicates) {
     ASSERT_TRUE(orderer.Start(OrdererArgs(), log));
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
     orderer.Signal(SIGKILL);
-    EXPECT_EQ(orderer.Wait(), 128 + SIGKILL) << "orderer exited before it was killed; its log ends:\n"
-                                             << LogTail(log);
+    EXPECT_EQ(orderer.Wait(), 128 + SIGKILL) << "orderer exited before it was killed; its log ends:\n" << LogTail(log);
     ++kills;
     size_t txs = ReadLedger(dir_.path("ledger")).tx_ids.size();
     if (txs > last_txs) ++kills_after_progress;

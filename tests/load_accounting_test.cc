@@ -2,8 +2,6 @@
 // that drops and repeats transactions, a broker that stops answering, an
 // unreachable orderer, peers that cannot keep the schedule. The report must
 // say exactly how many and whose fault.
-#include "peer-sim/load.h"
-
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -13,9 +11,10 @@
 
 #include "common/kafka.h"
 #include "ledger/block_util.h"
-#include "tests/load_test_fixture.h"
+#include "peer-sim/load.h"
 #include "proto/ab.grpc.pb.h"
 #include "proto/kafka.pb.h"
+#include "tests/load_test_fixture.h"
 
 namespace ordering {
 namespace {
@@ -87,8 +86,8 @@ TEST_F(LoadTest, DrainTimeoutBoundsTheExitAndCountsTheUnacknowledged) {
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_TRUE(down);
   EXPECT_EQ(r.submitted, 900u);
-  EXPECT_GT(r.acked, 0u);              // before the broker went down
-  EXPECT_GT(r.never_acked, 500u);      // the 2.5 s after
+  EXPECT_GT(r.acked, 0u);          // before the broker went down
+  EXPECT_GT(r.never_acked, 500u);  // the 2.5 s after
   EXPECT_EQ(r.acked + r.never_acked, r.submitted);
   EXPECT_EQ(r.failed, 0u);             // purged, not failed
   EXPECT_EQ(r.undelivered_acked, 0u);  // raw mode
@@ -129,7 +128,8 @@ class LossyDeliver final : public AtomicBroadcast::Service {
     co.brokers = brokers_;
     co.topic = topic_;
     std::unique_ptr<kafka::PartitionConsumer> consumer;
-    if (!kafka::PartitionConsumer::Create(co, &consumer).ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "consumer");
+    if (!kafka::PartitionConsumer::Create(co, &consumer).ok())
+      return grpc::Status(grpc::StatusCode::INTERNAL, "consumer");
     uint64_t number = 0;
     auto send = [&](std::vector<std::string> envs) {
       DeliverResponse resp;

@@ -12,8 +12,8 @@
 #include <map>
 #include <thread>
 
-#include "tests/load_test_fixture.h"
 #include "peer-sim/submitter.h"
+#include "tests/load_test_fixture.h"
 
 namespace ordering {
 namespace {

@@ -27,9 +27,9 @@ class LoadTest : public ::testing::Test {
     channel_ = broker_->NewChannelName();
     Status st = broker_->CreateChannel(channel_);
     ASSERT_TRUE(st.ok()) << st.ToString();
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("load-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        std::filesystem::path(::testing::TempDir()) /
+        ("load-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -58,8 +58,8 @@ class LoadTest : public ::testing::Test {
     o.orderer = orderer;
     o.channel_id = channel_;
     o.peers = 2;
-    o.producer_properties = {{"linger.ms", "5", "test"}, {"acks", "all", "test"},
-                             {"enable.idempotence", "true", "test"}};
+    o.producer_properties = {
+        {"linger.ms", "5", "test"}, {"acks", "all", "test"}, {"enable.idempotence", "true", "test"}};
     o.drain_timeout_ms = 20000;
     o.progress_interval_ms = 0;
     return o;

@@ -18,16 +18,15 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/kafka.h"
+#include "common/tx_factory.h"
 #include "ledger/block_store.h"
 #include "ledger/block_util.h"
-#include "common/tx_factory.h"
 #include "proto/kafka.pb.h"
 
 namespace ordering::testing {
 
 // Polls `pred` every 20 ms until it holds or `timeout` passes.
-inline bool WaitFor(const std::function<bool()>& pred,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+inline bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;

@@ -75,8 +75,7 @@ TEST_F(PipelineTest, EveryTransactionOrderedExactlyOnceInPartitionOrder) {
   }
   sub.Flush();
   ASSERT_EQ(sub.failed(), 0);
-  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= kTxs; }))
-      << node->metrics().Summary();
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= kTxs; })) << node->metrics().Summary();
   EXPECT_EQ(node->metrics().rejected_total(), 0u) << node->metrics().Summary();
   EXPECT_TRUE(node->Errored().ok());
   node->Stop();
@@ -171,7 +170,8 @@ TEST_F(PipelineTest, MetricsEndpointAgreesWithTheLedger) {
   EXPECT_EQ(value("orderer_transactions_rejected_total{channel=\"" + channel_ + "\",cause=\"duplicate\"}"), 1) << body;
   EXPECT_EQ(value("orderer_blocks_cut_total{channel=\"" + channel_ + "\",reason=\"max_message_count\"}") +
                 value("orderer_blocks_cut_total{channel=\"" + channel_ + "\",reason=\"timeout\"}"),
-            static_cast<double>(height - 1)) << body;
+            static_cast<double>(height - 1))
+      << body;
   // Every block was written once, and every transaction's signature verified.
   EXPECT_EQ(value("ledger_blockstorage_commit_time_count" + ch), static_cast<double>(height - 1)) << body;
   EXPECT_GE(value("orderer_signature_verify_duration_seconds_count" + ch), kTxs + 1) << body;
@@ -380,7 +380,7 @@ TEST_F(PipelineTest, BadInputIsRejectedAndCountedWhileGoodTransactionsAreOrdered
   };
   send_good(10);
   sub.Send("\x01\x02 definitely not a protobuf \xff\xff", "garbage");  // malformed
-  sub.Send(TamperedRecord(alice), "bad-signature");  // valid shape, payload altered after signing
+  sub.Send(TamperedRecord(alice), "bad-signature");                    // valid shape, payload altered after signing
   {
     // Signed by mallory but claiming alice as creator.
     Payload p;
@@ -407,8 +407,7 @@ TEST_F(PipelineTest, BadInputIsRejectedAndCountedWhileGoodTransactionsAreOrdered
 
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= good_ids.size(); }))
       << node->metrics().Summary();
-  ASSERT_TRUE(WaitFor([&] { return node->metrics().rejected_total() >= 6; }))
-      << node->metrics().Summary();
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().rejected_total() >= 6; })) << node->metrics().Summary();
   EXPECT_TRUE(node->Errored().ok());
   const OrdererMetrics& m = node->metrics();
   auto rejected = [&](RejectCause c) { return m.rejected[static_cast<size_t>(c)].load(); };
@@ -444,7 +443,8 @@ TEST_F(PipelineTest, TwoOrderersOnOnePartitionWriteIdenticalChains) {
   }
   ASSERT_TRUE(WaitFor([&] {
     return node_a->metrics().txs_ordered.load() >= 140 && node_b->metrics().txs_ordered.load() >= 140;
-  })) << node_a->metrics().Summary() << " / " << node_b->metrics().Summary();
+  })) << node_a->metrics().Summary()
+      << " / " << node_b->metrics().Summary();
   EXPECT_GE(node_a->metrics().consenter.Get("ttc_sent") + node_b->metrics().consenter.Get("ttc_sent"), 1);
   node_a->Stop();
   node_b->Stop();
@@ -462,8 +462,8 @@ TEST_F(PipelineTest, TwoOrderersOnOnePartitionWriteIdenticalChains) {
 TEST_F(PipelineTest, DeliverStreamsCommittedBlocksFromOldestAndFollowsTheTail) {
   auto node = StartNode(NodeOptions(dir_.path("ledger")));
   ASSERT_TRUE(node);
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(node->deliver_port()),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(node->deliver_port()), grpc::InsecureChannelCredentials());
   auto stub = AtomicBroadcast::NewStub(channel);
   grpc::ClientContext ctx;
   SeekInfo seek;
@@ -530,8 +530,8 @@ TEST_F(PipelineTest, ADeletedTopicFailsTheChainAndEndsDeliverStreams) {
   sub.Flush();
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 20; })) << node->metrics().Summary();
 
-  auto stub = AtomicBroadcast::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(node->deliver_port()),
-                                                           grpc::InsecureChannelCredentials()));
+  auto stub = AtomicBroadcast::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(node->deliver_port()), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   SeekInfo seek;

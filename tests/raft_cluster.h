@@ -13,9 +13,9 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <thread>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "orderer/consensus/raft/raft_chain.h"

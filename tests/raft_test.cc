@@ -147,8 +147,8 @@ TEST_F(RaftClusterTest, LeaderLostUnderLoadTheSurvivorsContinueTheChain) {
   ASSERT_TRUE(c.node(follower)->chain()->Errored().ok());
   ASSERT_TRUE(c.node(other)->chain()->Errored().ok());
   std::cout << "[ raft     ] leader lost: " << recovered_ms << " ms until the chain had grown 3 blocks past the "
-            << "election; " << accepted.size() << " accepted, forward counters: "
-            << c.node(follower)->metrics().Summary() << "\n";
+            << "election; " << accepted.size()
+            << " accepted, forward counters: " << c.node(follower)->metrics().Summary() << "\n";
   c.StopAll();
 
   LedgerContents a = ReadLedger(c.ledger(follower)), b = ReadLedger(c.ledger(other));

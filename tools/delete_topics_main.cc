@@ -18,11 +18,10 @@ int main(int argc, char** argv) {
       "Deletes the topics and waits until the controller has accepted it; the\n"
       "broker removes their files shortly after. Exits 1 naming any topic that\n"
       "could not be deleted (e.g. one that does not exist); the others are deleted");
-  desc.add_options()
-      ("help,h", "show this help and exit")
-      ("brokers", po::value(&brokers)->required(), "bootstrap servers")
-      ("topic", po::value(&topics)->composing(), "a topic to delete (also positional, repeatable)")
-      ("timeout-ms", po::value(&timeout_ms)->default_value(30000), "how long to wait for the brokers");
+  desc.add_options()("help,h", "show this help and exit")("brokers", po::value(&brokers)->required(),
+                                                          "bootstrap servers")(
+      "topic", po::value(&topics)->composing(), "a topic to delete (also positional, repeatable)")(
+      "timeout-ms", po::value(&timeout_ms)->default_value(30000), "how long to wait for the brokers");
   po::positional_options_description pos;
   pos.add("topic", -1);
   po::variables_map vm;

@@ -31,18 +31,16 @@ int main(int argc, char** argv) {
       "Starts librdkafka's in-process mock Kafka cluster on 127.0.0.1, prints\n"
       "'bootstrap.servers=HOST:PORT' and serves until SIGINT/SIGTERM.\n"
       "Not a performance reference: use a real broker for benchmarks");
-  desc.add_options()
-      ("help,h", "show this help and exit")
-      ("brokers-count", po::value(&broker_count)->default_value(1), "number of mock brokers")
-      ("topic", po::value(&topics)->composing(), "create TOPIC up front (repeatable); default: mychannel")
-      ("partitions", po::value(&partitions)->default_value(1), "partitions per created topic")
-      ("rtt-ms", po::value(&rtt_ms)->default_value(0), "add this round-trip time to every broker (fault injection)")
-      ("bootstrap-file", po::value(&bootstrap_file), "also write the bootstrap address to FILE");
+  desc.add_options()("help,h", "show this help and exit")("brokers-count", po::value(&broker_count)->default_value(1),
+                                                          "number of mock brokers")(
+      "topic", po::value(&topics)->composing(), "create TOPIC up front (repeatable); default: mychannel")(
+      "partitions", po::value(&partitions)->default_value(1), "partitions per created topic")(
+      "rtt-ms", po::value(&rtt_ms)->default_value(0), "add this round-trip time to every broker (fault injection)")(
+      "bootstrap-file", po::value(&bootstrap_file), "also write the bootstrap address to FILE");
   po::variables_map vm;
   if (auto code = ordering::cli::ParseFlags(argc, argv, "embedded-broker", desc, &vm)) return *code;
   if (broker_count < 1 || partitions < 1 || rtt_ms < 0) {
-    return ordering::cli::UsageError("embedded-broker",
-                                     "--brokers-count and --partitions must be >= 1, --rtt-ms >= 0");
+    return ordering::cli::UsageError("embedded-broker", "--brokers-count and --partitions must be >= 1, --rtt-ms >= 0");
   }
   if (topics.empty()) topics.push_back("mychannel");
 

@@ -67,12 +67,11 @@ int main(int argc, char** argv) {
   bool json = false, envelopes = false, signatures = false;
 
   po::options_description opts("Options");
-  opts.add_options()
-      ("help,h", "show this help and exit")
-      ("path", po::value(&path), "ledger directory (the orderer's --ledger-dir)")
-      ("json", po::bool_switch(&json), "machine-readable output")
-      ("envelopes", po::bool_switch(&envelopes), "show: include every envelope's fields")
-      ("signatures", po::bool_switch(&signatures), "verify: also check every transaction signature");
+  opts.add_options()("help,h", "show this help and exit")("path", po::value(&path),
+                                                          "ledger directory (the orderer's --ledger-dir)")(
+      "json", po::bool_switch(&json), "machine-readable output")("envelopes", po::bool_switch(&envelopes),
+                                                                 "show: include every envelope's fields")(
+      "signatures", po::bool_switch(&signatures), "verify: also check every transaction signature");
   po::options_description hidden;
   hidden.add_options()("command", po::value(&command))("args", po::value(&args));
   po::options_description all;

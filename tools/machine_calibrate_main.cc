@@ -114,13 +114,12 @@ int main(int argc, char** argv) {
       "messages (MB = 10^6 bytes), through common/crypto.h (OpenSSL 3 EVP). Each figure\n"
       "is measured for --seconds after a warm-up, --repeat times; the median, min and max\n"
       "are reported. It does not pin itself: place it with taskset -c CPU");
-  desc.add_options()
-      ("help,h", "show this help and exit")
-      ("seconds", po::value(&seconds)->default_value(1.0), "measuring time of each figure in each repeat")
-      ("repeat", po::value(&repeat)->default_value(3), "repeats of each figure (>= 1)")
-      ("warmup-seconds", po::value(&warmup_seconds)->default_value(0.2),
-       "unmeasured run of each operation before its first repeat (>= 0)")
-      ("json", "print one JSON object on stdout instead of text");
+  desc.add_options()("help,h", "show this help and exit")("seconds", po::value(&seconds)->default_value(1.0),
+                                                          "measuring time of each figure in each repeat")(
+      "repeat", po::value(&repeat)->default_value(3), "repeats of each figure (>= 1)")(
+      "warmup-seconds", po::value(&warmup_seconds)->default_value(0.2),
+      "unmeasured run of each operation before its first repeat (>= 0)")(
+      "json", "print one JSON object on stdout instead of text");
   po::positional_options_description no_positional;  // a stray word is an error, not ignored
   po::variables_map vm;
   if (auto code = ordering::cli::ParseFlags(argc, argv, kProgram, desc, &vm, &no_positional)) return *code;

@@ -26,8 +26,8 @@ grpc::Status BroadcastHandler::Handle(grpc::ServerContext* context,
     } else {
       response.set_tx_id(checked.tx.tx_id);
       Chain* chain = chain_.load();
-      Status st = chain != nullptr ? chain->Order(std::move(checked.tx))
-                                   : Status::Unavailable("the chain is not started yet");
+      Status st =
+          chain != nullptr ? chain->Order(std::move(checked.tx)) : Status::Unavailable("the chain is not started yet");
       if (st.ok()) {
         metrics_->broadcast_accepted++;
         response.set_status(BROADCAST_STATUS_SUCCESS);

@@ -12,9 +12,9 @@
 // Thread-safety: Handle() on gRPC's threads; SetChain() from any thread.
 #pragma once
 
-#include <atomic>
-
 #include <grpcpp/grpcpp.h>
+
+#include <atomic>
 
 #include "orderer/consensus/consensus.h"
 #include "orderer/ingress/validator.h"
@@ -33,8 +33,7 @@ class BroadcastHandler {
   // before destroying it).
   void SetChain(Chain* chain) { chain_.store(chain); }
 
-  grpc::Status Handle(grpc::ServerContext* context,
-                      grpc::ServerReaderWriter<BroadcastResponse, Envelope>* stream);
+  grpc::Status Handle(grpc::ServerContext* context, grpc::ServerReaderWriter<BroadcastResponse, Envelope>* stream);
 
  private:
   const IngressOptions ingress_;

@@ -64,14 +64,14 @@ using ConsenterFactory = std::function<Status(const std::string& type, std::uniq
 // OrdererNode: each backend's OnlySolo(), OnlyKafka(), OnlyRaft()).
 template <typename C, typename Options>
 ConsenterFactory OnlyConsenter(std::string name, Options options) {
-  return [name = std::move(name), options = std::move(options)](const std::string& type,
-                                                                 std::unique_ptr<Consenter>* out) {
-    if (type != name) {
-      return Status::InvalidArgument("only the " + name + " backend is available here, not '" + type + "'");
-    }
-    *out = std::make_unique<C>(options);
-    return Status::OK();
-  };
+  return
+      [name = std::move(name), options = std::move(options)](const std::string& type, std::unique_ptr<Consenter>* out) {
+        if (type != name) {
+          return Status::InvalidArgument("only the " + name + " backend is available here, not '" + type + "'");
+        }
+        *out = std::make_unique<C>(options);
+        return Status::OK();
+      };
 }
 
 }  // namespace ordering

@@ -31,7 +31,8 @@ std::string BackendNames() {
 
 ConsenterMetadataCheck Backend::MetadataCheck() const {
   return [](uint64_t, const std::string&, const std::string& current) {
-    return current.empty() ? std::string() : "unexpected consenter metadata (" + std::to_string(current.size()) + " bytes)";
+    return current.empty() ? std::string()
+                           : "unexpected consenter metadata (" + std::to_string(current.size()) + " bytes)";
   };
 }
 

@@ -8,12 +8,11 @@
 // existing ledger keeps its own.
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "ledger/block_store.h"
@@ -33,9 +32,7 @@ class Backend {
   virtual void AddOptions(boost::program_options::options_description* /*options*/) {}
   // Checks the parsed flags once this backend is chosen; InvalidArgument
   // names the flag at fault.
-  [[nodiscard]] virtual Status Configure(const boost::program_options::variables_map& /*vm*/) {
-    return Status::OK();
-  }
+  [[nodiscard]] virtual Status Configure(const boost::program_options::variables_map& /*vm*/) { return Status::OK(); }
   [[nodiscard]] virtual Status MakeConsenter(std::unique_ptr<Consenter>* out) = 0;
   // The backend's check of its block metadata, run by `ledger verify` (none:
   // the metadata must be empty).

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "common/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "orderer/cutter/block_cutter.h"
 
@@ -69,8 +69,8 @@ class SubmitQueue {
   std::condition_variable ready_cv_;  // Wait(): work, a notification, or stop
   std::condition_variable space_cv_;  // Push(): room, or stop
   std::deque<CutterMessage> queue_ GUARDED_BY(mu_);
-  size_t given_back_ GUARDED_BY(mu_) = 0;  // at the front, given back since the last take
-  uint64_t notified_ GUARDED_BY(mu_) = 0;  // Notify() calls
+  size_t given_back_ GUARDED_BY(mu_) = 0;       // at the front, given back since the last take
+  uint64_t notified_ GUARDED_BY(mu_) = 0;       // Notify() calls
   uint64_t seen_notified_ GUARDED_BY(mu_) = 0;  // notifications a Wait() has returned for
   bool halted_ GUARDED_BY(mu_) = false;
   Status error_ GUARDED_BY(mu_);

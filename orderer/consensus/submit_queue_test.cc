@@ -98,7 +98,8 @@ TEST(SubmitQueueTest, WaitEndsOnWorkANotificationOrTheClocksDeadline) {
   ASSERT_TRUE(PollUntil([&] { return woke.load() == 1; }));
   q.Notify();
   ASSERT_TRUE(PollUntil([&] { return woke.load() == 2; }));
-  EXPECT_FALSE(PollUntil([&] { return woke.load() == 3; }, std::chrono::milliseconds(50)));  // real time is not its time
+  EXPECT_FALSE(
+      PollUntil([&] { return woke.load() == 3; }, std::chrono::milliseconds(50)));  // real time is not its time
   clock.Advance(std::chrono::seconds(1));
   ASSERT_TRUE(PollUntil([&] { return woke.load() == 3; }));
   waiter.join();

@@ -31,9 +31,9 @@ namespace ordering {
 
 // Fabric's BatchSize. Defaults as Fabric's.
 struct BatchSizeOptions {
-  uint32_t max_message_count = 500;                 // Default: 500
-  uint64_t absolute_max_bytes = 10 * 1024 * 1024;   // Default: 10 MB
-  uint64_t preferred_max_bytes = 2 * 1024 * 1024;   // Default: 2 MB
+  uint32_t max_message_count = 500;                // Default: 500
+  uint64_t absolute_max_bytes = 10 * 1024 * 1024;  // Default: 10 MB
+  uint64_t preferred_max_bytes = 2 * 1024 * 1024;  // Default: 2 MB
 };
 
 struct CutterMessage {

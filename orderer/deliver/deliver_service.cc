@@ -16,7 +16,7 @@ void DeliverService::Publish(std::shared_ptr<const Block> block) {
   {
     MutexLock l(&mu_);
     uint64_t n = block->header().number();
-    if (n + 1 <= height_) return;  // already known
+    if (n + 1 <= height_) return;       // already known
     if (n != height_) recent_.clear();  // gap (should not happen): serve from the ledger
     recent_.push_back(std::move(block));
     while (recent_.size() > recent_capacity_) recent_.pop_front();
@@ -60,9 +60,15 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
     MutexLock l(&mu_);
     if (shutdown_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "orderer shutting down");
     switch (request->start()) {
-      case SeekInfo::NEWEST: next = height_ > 0 ? height_ - 1 : 0; break;
-      case SeekInfo::OLDEST: next = 0; break;
-      case SeekInfo::SPECIFIED: next = request->number(); break;
+      case SeekInfo::NEWEST:
+        next = height_ > 0 ? height_ - 1 : 0;
+        break;
+      case SeekInfo::OLDEST:
+        next = 0;
+        break;
+      case SeekInfo::SPECIFIED:
+        next = request->number();
+        break;
       default:
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unknown seek start");
     }
@@ -84,7 +90,8 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
       const bool sent = writer->Write(response);
       if (send_duration_ != nullptr) {
         send_duration_->ObserveNanos(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - send_start).count());
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - send_start)
+                .count());
       }
       if (!sent) break;  // client went away
       ++next;
@@ -104,7 +111,8 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
     }
     // Wake on a new block, on shutdown, or every 200 ms to notice a cancel
     // or a failed chain.
-    cv_.wait_for(l.native(), std::chrono::milliseconds(200), [&]() REQUIRES(mu_) { return shutdown_ || height_ > next; });
+    cv_.wait_for(l.native(), std::chrono::milliseconds(200),
+                 [&]() REQUIRES(mu_) { return shutdown_ || height_ > next; });
   }
   return grpc::Status::OK;
 }

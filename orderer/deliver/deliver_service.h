@@ -12,6 +12,8 @@
 // threads; Shutdown() from any thread.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -20,10 +22,8 @@
 #include <mutex>
 #include <string>
 
-#include <grpcpp/grpcpp.h>
-
-#include "common/mutex.h"
 #include "common/histogram.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "ledger/ledger.h"
 #include "proto/ab.grpc.pb.h"
@@ -36,8 +36,8 @@ class DeliverService {
   // stream waits for blocks: non-OK ends the stream (the chain has failed).
   // `send_duration`, if given, records how long each block took to hand to
   // a stream (gRPC's flow control makes a slow reader show here).
-  explicit DeliverService(const Ledger* ledger, size_t recent_blocks = 64,
-                          std::function<Status()> errored = {}, AtomicHistogram* send_duration = nullptr);
+  explicit DeliverService(const Ledger* ledger, size_t recent_blocks = 64, std::function<Status()> errored = {},
+                          AtomicHistogram* send_duration = nullptr);
 
   // Makes a committed block visible to streams. Blocks arrive in order.
   void Publish(std::shared_ptr<const Block> block);

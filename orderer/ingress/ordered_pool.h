@@ -65,7 +65,9 @@ class OrderedPool {
   bool Next(std::chrono::nanoseconds timeout, Out* out) {
     {
       MutexLock lock(&mu_);
-      auto ready = [&]() REQUIRES(mu_) { return shutdown_ || (next_out_ < next_in_ && slots_[next_out_ % capacity_].filled); };
+      auto ready = [&]() REQUIRES(mu_) {
+        return shutdown_ || (next_out_ < next_in_ && slots_[next_out_ % capacity_].filled);
+      };
       if (!ready_cv_.wait_for(lock.native(), timeout, ready) || shutdown_) return false;
       Slot& s = slots_[next_out_ % capacity_];
       *out = std::move(s.result);

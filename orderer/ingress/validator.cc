@@ -8,14 +8,22 @@ namespace ordering {
 
 const char* RejectCauseName(RejectCause cause) {
   switch (cause) {
-    case RejectCause::kNone: return "none";
-    case RejectCause::kMalformed: return "malformed";
-    case RejectCause::kOversized: return "oversized";
-    case RejectCause::kWrongChannel: return "wrong_channel";
-    case RejectCause::kBadTxId: return "bad_tx_id";
-    case RejectCause::kBadSignature: return "bad_signature";
-    case RejectCause::kDuplicate: return "duplicate";
-    case RejectCause::kCount: break;
+    case RejectCause::kNone:
+      return "none";
+    case RejectCause::kMalformed:
+      return "malformed";
+    case RejectCause::kOversized:
+      return "oversized";
+    case RejectCause::kWrongChannel:
+      return "wrong_channel";
+    case RejectCause::kBadTxId:
+      return "bad_tx_id";
+    case RejectCause::kBadSignature:
+      return "bad_signature";
+    case RejectCause::kDuplicate:
+      return "duplicate";
+    case RejectCause::kCount:
+      break;
   }
   return "unknown";
 }

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "orderer/ingress/ordered_pool.h"
 #include "common/tx_factory.h"
+#include "orderer/ingress/ordered_pool.h"
 
 namespace ordering {
 namespace {
@@ -68,15 +68,14 @@ TEST_F(ValidatorTest, RandomBytesAreMalformed) {
   EXPECT_FALSE(m.ok());
   EXPECT_EQ(m.cause, RejectCause::kMalformed);
   EXPECT_FALSE(m.detail.empty());
-  EXPECT_EQ(Check("").cause, RejectCause::kMalformed);  // an empty envelope: no header
+  EXPECT_EQ(Check("").cause, RejectCause::kMalformed);              // an empty envelope: no header
   EXPECT_EQ(Check("\x0a\x05garb").cause, RejectCause::kMalformed);  // payload is not a Payload
 }
 
 TEST_F(ValidatorTest, MissingHeaderFieldsAreMalformed) {
   EXPECT_EQ(Check(Crafted([](Payload* p) { p->clear_header(); })).cause, RejectCause::kMalformed);
   EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->clear_tx_id(); })).cause, RejectCause::kMalformed);
-  EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->clear_creator(); })).cause,
-            RejectCause::kMalformed);
+  EXPECT_EQ(Check(Crafted([](Payload* p) { p->mutable_header()->clear_creator(); })).cause, RejectCause::kMalformed);
 }
 
 TEST_F(ValidatorTest, OversizedBeforeAndAfterParsing) {

@@ -11,8 +11,8 @@ namespace ordering::kafka_backend {
 namespace {
 
 // Loads a properties file (if given) then key=value overrides.
-Status CollectProperties(const std::string& file, const std::vector<std::string>& overrides,
-                         const std::string& flag, Properties* out) {
+Status CollectProperties(const std::string& file, const std::vector<std::string>& overrides, const std::string& flag,
+                         Properties* out) {
   if (!file.empty()) ORDERING_RETURN_IF_ERROR(LoadPropertiesFile(file, out));
   for (const auto& kv : overrides) ORDERING_RETURN_IF_ERROR(ParsePropertyOverride(kv, flag, out));
   return Status::OK();
@@ -26,23 +26,22 @@ class KafkaBackend final : public Backend {
   }
 
   void AddOptions(po::options_description* opts) override {
-    opts->add_options()
-        ("brokers", po::value(&options_.brokers), "Kafka bootstrap servers HOST:PORT[,...] (required)")
-        ("topic", po::value(&options_.topic), "Kafka topic of the channel (default: the channel id)")
-        ("consumer-config", po::value(&consumer_config_), "librdkafka consumer properties FILE")
-        ("consumer-prop", po::value(&consumer_props_)->composing(), "consumer property key=value (repeatable)")
-        ("producer-config", po::value(&producer_config_),
-         "librdkafka producer properties FILE (time-to-cut, connect, Broadcast)")
-        ("producer-prop", po::value(&producer_props_)->composing(), "producer property key=value (repeatable)")
-        ("no-create-topic", po::bool_switch(&no_create_topic_), "do not create the channel topic if it is missing")
-        ("replication-factor", po::value(&options_.replication_factor)->default_value(0),
-         "replication factor when creating the topic (0 = the brokers' default.replication.factor)")
-        ("verify-workers", po::value(&options_.verify_workers)->default_value(0),
-         "signature-check threads for consumed records (0 = one per core)")
-        ("topic-writers", po::value(&topic_writers_)->default_value("anyone"),
-         "who may produce to the channel's topic: anyone (peers may produce straight into it: every consumed "
-         "signature is verified) or orderers (broker ACLs let only orderers write it, as Fabric's Kafka orderer "
-         "assumes: envelopes are verified once, at Broadcast)");
+    opts->add_options()("brokers", po::value(&options_.brokers), "Kafka bootstrap servers HOST:PORT[,...] (required)")(
+        "topic", po::value(&options_.topic), "Kafka topic of the channel (default: the channel id)")(
+        "consumer-config", po::value(&consumer_config_), "librdkafka consumer properties FILE")(
+        "consumer-prop", po::value(&consumer_props_)->composing(), "consumer property key=value (repeatable)")(
+        "producer-config", po::value(&producer_config_),
+        "librdkafka producer properties FILE (time-to-cut, connect, Broadcast)")(
+        "producer-prop", po::value(&producer_props_)->composing(), "producer property key=value (repeatable)")(
+        "no-create-topic", po::bool_switch(&no_create_topic_), "do not create the channel topic if it is missing")(
+        "replication-factor", po::value(&options_.replication_factor)->default_value(0),
+        "replication factor when creating the topic (0 = the brokers' default.replication.factor)")(
+        "verify-workers", po::value(&options_.verify_workers)->default_value(0),
+        "signature-check threads for consumed records (0 = one per core)")(
+        "topic-writers", po::value(&topic_writers_)->default_value("anyone"),
+        "who may produce to the channel's topic: anyone (peers may produce straight into it: every consumed "
+        "signature is verified) or orderers (broker ACLs let only orderers write it, as Fabric's Kafka orderer "
+        "assumes: envelopes are verified once, at Broadcast)");
   }
 
   Status Configure(const po::variables_map&) override {

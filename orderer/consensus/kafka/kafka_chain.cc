@@ -59,8 +59,7 @@ Status KafkaChain::Start() {
       {"acks", "all", "orderer default"},
       {"statistics.interval.ms", std::to_string(kStatisticsIntervalMs), "orderer default (for /metrics)"},
   };
-  po.properties.insert(po.properties.end(), options_.producer_properties.begin(),
-                       options_.producer_properties.end());
+  po.properties.insert(po.properties.end(), options_.producer_properties.begin(), options_.producer_properties.end());
   po.on_statistics = [stats = stats_](std::string_view json) { stats->Update("producer", json); };
   po.on_delivery = [this](const kafka::DeliveryReport& r) {
     if (r.opaque == &kConnectTag) {
@@ -71,8 +70,10 @@ Status KafkaChain::Start() {
       // A Broadcast envelope answered SUCCESS that never reached the
       // partition: its client sees it undelivered; count it here.
       if ((*broadcast_failed_)++ == 0) {
-        spdlog::error("producing a Broadcast envelope failed: {} (further failures are counted in "
-                      "broadcast_failed)", r.status.ToString());
+        spdlog::error(
+            "producing a Broadcast envelope failed: {} (further failures are counted in "
+            "broadcast_failed)",
+            r.status.ToString());
       }
     }
   };
@@ -84,9 +85,8 @@ Status KafkaChain::Start() {
     ORDERING_RETURN_IF_ERROR(producer_->Produce(topic_, 0, connect.SerializeAsString(), &kConnectTag));
   }
 
-  int workers = options_.verify_workers > 0
-                    ? options_.verify_workers
-                    : std::max(1u, std::thread::hardware_concurrency());
+  int workers =
+      options_.verify_workers > 0 ? options_.verify_workers : std::max(1u, std::thread::hardware_concurrency());
   IngressOptions ingress = support_->ingress_options();
   if (options_.only_orderers_write_topic) ingress.verify_signatures = false;
   pool_ = std::make_unique<Pool>(workers, options_.max_in_flight, [ingress]() -> Pool::Work {
@@ -105,8 +105,7 @@ Status KafkaChain::Start() {
 }
 
 Status KafkaChain::WaitReady() {
-  if (connect_future_.wait_for(std::chrono::milliseconds(options_.ready_timeout_ms)) !=
-      std::future_status::ready) {
+  if (connect_future_.wait_for(std::chrono::milliseconds(options_.ready_timeout_ms)) != std::future_status::ready) {
     return Status::Unavailable("brokers " + options_.brokers + " did not acknowledge within " +
                                std::to_string(options_.ready_timeout_ms) + " ms");
   }
@@ -164,8 +163,7 @@ void KafkaChain::ConsumeLoop(Offset start) {
       {"statistics.interval.ms", std::to_string(kStatisticsIntervalMs), "orderer default (for /metrics)"},
   };
   co.on_statistics = [stats = stats_](std::string_view json) { stats->Update("consumer", json); };
-  co.properties.insert(co.properties.end(), options_.consumer_properties.begin(),
-                       options_.consumer_properties.end());
+  co.properties.insert(co.properties.end(), options_.consumer_properties.begin(), options_.consumer_properties.end());
   std::unique_ptr<kafka::PartitionConsumer> consumer;
   Status st = kafka::PartitionConsumer::Create(co, &consumer);
   if (!st.ok()) return Fail(st.WithContext("orderer consumer"));
@@ -203,8 +201,7 @@ void KafkaChain::ConsumeLoop(Offset start) {
   }
 }
 
-Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset next, int64_t now,
-                                  PartitionWatch* watch) {
+Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset next, int64_t now, PartitionWatch* watch) {
   const int64_t fatal_nanos = options_.missing_partition_fatal_ms * 1'000'000;
   // Never rd_kafka_query_watermark_offsets here: librdkafka 2.0.2 waits on
   // the partition's leader past its timeout, and while a dead leader is
@@ -241,8 +238,10 @@ Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset nex
   // would order different records under the same offsets.
   if (watch->behind_since == 0) {
     watch->behind_since = now;
-    spdlog::warn("kafka chain: partition 0 of {} ends at offset {}, before the ledger's {}; failing if it stays "
-                 "behind for {} ms", topic_, high.value(), next.value() - 1, options_.missing_partition_fatal_ms);
+    spdlog::warn(
+        "kafka chain: partition 0 of {} ends at offset {}, before the ledger's {}; failing if it stays "
+        "behind for {} ms",
+        topic_, high.value(), next.value() - 1, options_.missing_partition_fatal_ms);
     return Status::OK();
   }
   if (now - watch->behind_since >= fatal_nanos) {
@@ -327,14 +326,14 @@ Status KafkaChain::ProcessTimeToCut(const Record& m) {
     // Cannot happen with orderers sharing this partition's history; skipping
     // it keeps the chain deterministic (every orderer skips it too).
     (*ttc_stale_)++;
-    spdlog::error("time-to-cut for block {} at offset {} while block {} is next; ignored",
-                  wanted.value(), m.offset.value(), expected.value());
+    spdlog::error("time-to-cut for block {} at offset {} while block {} is next; ignored", wanted.value(),
+                  m.offset.value(), expected.value());
     return Status::OK();
   }
   OrderedBatch batch = support_->CutPending();
   if (batch.batch.messages.empty()) {
-    spdlog::warn("time-to-cut for block {} at offset {} with nothing pending; ignored",
-                 wanted.value(), m.offset.value());
+    spdlog::warn("time-to-cut for block {} at offset {} with nothing pending; ignored", wanted.value(),
+                 m.offset.value());
     return Status::OK();
   }
   return Write(std::move(batch), m.offset);
@@ -366,8 +365,7 @@ void KafkaChain::LogRejection(const Record& m) {
     spdlog::warn("rejected record at offset {}: {}: {} (further '{}' rejections are counted, logged at debug)",
                  m.offset.value(), RejectCauseName(m.cause), m.detail, RejectCauseName(m.cause));
   } else {
-    SPDLOG_DEBUG("rejected record at offset {}: {}: {}", m.offset.value(), RejectCauseName(m.cause),
-                 m.detail);
+    SPDLOG_DEBUG("rejected record at offset {}: {}: {}", m.offset.value(), RejectCauseName(m.cause), m.detail);
   }
 }
 

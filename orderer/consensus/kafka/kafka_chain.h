@@ -35,26 +35,26 @@
 #include <string>
 #include <thread>
 
-#include "common/mutex.h"
 #include "common/kafka.h"
+#include "common/mutex.h"
 #include "common/properties.h"
-#include "orderer/consensus/kafka/kafka_stats.h"
 #include "orderer/consensus/consensus.h"
 #include "orderer/consensus/consenter_support.h"
 #include "orderer/consensus/kafka/kafka_record.h"
+#include "orderer/consensus/kafka/kafka_stats.h"
 #include "orderer/ingress/ordered_pool.h"
 #include "orderer/ingress/validator.h"
 
 namespace ordering {
 
 struct KafkaChainOptions {
-  std::string brokers;                 // required: "host:port,..."
-  std::string topic;                   // Default: "" = the channel id
-  Properties consumer_properties;      // passed to librdkafka after our defaults
-  Properties producer_properties;      // for connect / time-to-cut / Broadcast (Order)
-  bool create_topic = true;            // Default: true; create (1 partition) if missing
-  int replication_factor = 0;          // when creating the topic; <= 0: the brokers' default
-  int verify_workers = 0;              // Default: 0 = one per hardware thread
+  std::string brokers;             // required: "host:port,..."
+  std::string topic;               // Default: "" = the channel id
+  Properties consumer_properties;  // passed to librdkafka after our defaults
+  Properties producer_properties;  // for connect / time-to-cut / Broadcast (Order)
+  bool create_topic = true;        // Default: true; create (1 partition) if missing
+  int replication_factor = 0;      // when creating the topic; <= 0: the brokers' default
+  int verify_workers = 0;          // Default: 0 = one per hardware thread
   // Who may produce to the channel's topic. false (default): anyone, e.g.
   // peers producing straight into it: every consumed envelope's signature is
   // verified. true: only orderers (broker ACLs, as Fabric's Kafka orderer
@@ -62,8 +62,8 @@ struct KafkaChainOptions {
   // produced, so consumed records get the other ingress checks but their
   // signatures are not verified a second time.
   bool only_orderers_write_topic = false;
-  size_t max_in_flight = 4096;         // Default: 4096 records being checked at once
-  int ready_timeout_ms = 30000;        // Default: 30 s for the broker to accept `connect`
+  size_t max_in_flight = 4096;   // Default: 4096 records being checked at once
+  int ready_timeout_ms = 30000;  // Default: 30 s for the broker to accept `connect`
   // How often the consumer checks that its partition still exists and still
   // holds what the ledger has ordered (librdkafka does not report a deleted
   // topic to an assigned consumer). Default: 5 s; 0 = never.
@@ -126,12 +126,12 @@ class KafkaChain final : public Chain {
   Status error_ GUARDED_BY(error_mu_);
 
   // The backend's own counters (in OrdererMetrics::consenter).
-  std::atomic<int64_t>* consumer_lag_;  // partition high watermark - next offset to consume (-1: unknown)
-  std::atomic<int64_t>* producer_queue_;  // records queued or in flight in this orderer's producer
-  std::atomic<int64_t>* ttc_sent_;      // time-to-cut messages posted by this orderer
-  std::atomic<int64_t>* ttc_stale_;     // time-to-cut messages ignored as stale
-  std::atomic<int64_t>* connect_seen_;  // connect messages read
-  std::atomic<int64_t>* last_offset_;   // last partition offset processed
+  std::atomic<int64_t>* consumer_lag_;      // partition high watermark - next offset to consume (-1: unknown)
+  std::atomic<int64_t>* producer_queue_;    // records queued or in flight in this orderer's producer
+  std::atomic<int64_t>* ttc_sent_;          // time-to-cut messages posted by this orderer
+  std::atomic<int64_t>* ttc_stale_;         // time-to-cut messages ignored as stale
+  std::atomic<int64_t>* connect_seen_;      // connect messages read
+  std::atomic<int64_t>* last_offset_;       // last partition offset processed
   std::atomic<int64_t>* broadcast_failed_;  // Broadcast envelopes the producer could not deliver
 
   // Ordering-thread state.

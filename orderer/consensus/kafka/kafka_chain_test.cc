@@ -9,15 +9,15 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/tx_factory.h"
 #include "orderer/consensus/kafka/kafka_record.h"
 #include "orderer/consensus/testing/test_channel.h"
-#include "common/tx_factory.h"
 
 namespace ordering {
 namespace {
 
-using testing::TestChannel;
 using testing::PollUntil;
+using testing::TestChannel;
 
 class KafkaChainTest : public ::testing::Test {
  protected:
@@ -207,8 +207,8 @@ TEST_F(KafkaChainTest, AChainStopsWhileItsBrokerIsDown) {
   const auto t0 = std::chrono::steady_clock::now();
   chain->Halt();
   const auto took = std::chrono::steady_clock::now() - t0;
-  EXPECT_LT(took, std::chrono::seconds(30)) << "Halt took "
-      << std::chrono::duration_cast<std::chrono::seconds>(took).count() << " s";
+  EXPECT_LT(took, std::chrono::seconds(30))
+      << "Halt took " << std::chrono::duration_cast<std::chrono::seconds>(took).count() << " s";
   EXPECT_EQ(channel.blocks().size(), 2u);  // nothing ordered while the broker was down
   ASSERT_TRUE(mock_->SetBrokerUp(1, true).ok());
 }

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "common/clock.h"
-#include "orderer/consensus/registry.h"
 #include "common/tx_factory.h"
+#include "orderer/consensus/registry.h"
 #include "proto/kafka.pb.h"
 
 namespace ordering::kafka_backend {

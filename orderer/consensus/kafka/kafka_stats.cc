@@ -69,8 +69,8 @@ void KafkaStatsCollector::Update(const std::string& client, std::string_view jso
     samples.push_back({"kafka_client_broker_request_retries_total", with({{"broker", broker}}), b.txretries});
   }
   for (const kafka::TopicStats& t : stats.topics) {
-    for (const auto& [window, family] : {std::pair{&t.batchsize, "kafka_client_batch_bytes"},
-                                         {&t.batchcnt, "kafka_client_batch_messages"}}) {
+    for (const auto& [window, family] :
+         {std::pair{&t.batchsize, "kafka_client_batch_bytes"}, {&t.batchcnt, "kafka_client_batch_messages"}}) {
       if (!*window || (*window)->cnt <= 0) continue;
       samples.push_back({family, with({{"topic", t.name}, {"stat", "avg"}}), (*window)->avg});
       samples.push_back({family, with({{"topic", t.name}, {"stat", "p99"}}), (*window)->p99});

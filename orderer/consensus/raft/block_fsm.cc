@@ -161,4 +161,3 @@ Status BlockStateMachine::CatchUp(uint64_t height, const std::string& last_hash)
 }
 
 }  // namespace ordering::raft_backend
-

@@ -37,7 +37,7 @@ class GrpcRaftPeers final : public RaftPeers {
   std::unique_ptr<Stream> stream_;  // the Forward caller's
   Mutex mu_;
   bool shutdown_ GUARDED_BY(mu_) = false;
-  Stream* open_stream_ GUARDED_BY(mu_) = nullptr;  // to cancel on Shutdown
+  Stream* open_stream_ GUARDED_BY(mu_) = nullptr;             // to cancel on Shutdown
   grpc::ClientContext* fetch_ctx_ GUARDED_BY(mu_) = nullptr;  // to cancel on Shutdown
 };
 

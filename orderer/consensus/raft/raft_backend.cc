@@ -15,22 +15,21 @@ class RaftBackend final : public Backend {
     return "3 or 5 orderers replicate the chain with Raft (libraft); the leader cuts, followers forward to it";
   }
   void AddOptions(po::options_description* opts) override {
-    opts->add_options()
-        ("raft-id", po::value(&options_.id), "raft: this node's id (one of the --raft-node ids)")
-        ("raft-node", po::value(&nodes_)->composing(),
-         "raft: a cluster member ID,RAFT_IP:PORT,BROADCAST_HOST:PORT (repeat for every node, this one included; "
-         "numeric IPv4 for Raft)")
-        ("raft-dir", po::value(&options_.dir), "raft: folder of the Raft log and snapshots (default: LEDGER-DIR.raft)")
-        ("raft-heartbeat", po::value(&options_.heartbeat_ms)->default_value(20),
-         "raft: heartbeat interval in ms (followers learn of commits this late)")
-        ("raft-election-timeout", po::value(&options_.election_timeout_ms)->default_value(1000),
-         "raft: election timeout in ms")
-        ("raft-snapshot-interval", po::value(&options_.snapshot_interval)->default_value(1024),
-         "raft: entries (blocks) between snapshots of the Raft log")
-        ("raft-queue", po::value(&options_.queue_capacity)->default_value(10000),
-         "raft: transactions accepted but not yet ordered or forwarded before Broadcast waits")
-        ("raft-inflight-blocks", po::value(&options_.max_inflight_blocks)->default_value(8),
-         "raft: blocks the leader proposes ahead of their commit");
+    opts->add_options()("raft-id", po::value(&options_.id), "raft: this node's id (one of the --raft-node ids)")(
+        "raft-node", po::value(&nodes_)->composing(),
+        "raft: a cluster member ID,RAFT_IP:PORT,BROADCAST_HOST:PORT (repeat for every node, this one included; "
+        "numeric IPv4 for Raft)")("raft-dir", po::value(&options_.dir),
+                                  "raft: folder of the Raft log and snapshots (default: LEDGER-DIR.raft)")(
+        "raft-heartbeat", po::value(&options_.heartbeat_ms)->default_value(20),
+        "raft: heartbeat interval in ms (followers learn of commits this late)")(
+        "raft-election-timeout", po::value(&options_.election_timeout_ms)->default_value(1000),
+        "raft: election timeout in ms")("raft-snapshot-interval",
+                                        po::value(&options_.snapshot_interval)->default_value(1024),
+                                        "raft: entries (blocks) between snapshots of the Raft log")(
+        "raft-queue", po::value(&options_.queue_capacity)->default_value(10000),
+        "raft: transactions accepted but not yet ordered or forwarded before Broadcast waits")(
+        "raft-inflight-blocks", po::value(&options_.max_inflight_blocks)->default_value(8),
+        "raft: blocks the leader proposes ahead of their commit");
   }
   Status Configure(const po::variables_map& vm) override {
     options_.cluster.clear();

@@ -53,8 +53,8 @@ Status RaftChain::Start() {
   // SIGPIPE and end the process (libraft's own example ignores it too).
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::info("raft chain: channel {} node {} of {} resumes at block {} (heartbeat {} ms, election timeout {} ms)",
-               p->support->options().channel_id, p->options.id, p->options.cluster.size(),
-               p->support->Height().value(), p->options.heartbeat_ms, p->options.election_timeout_ms);
+               p->support->options().channel_id, p->options.id, p->options.cluster.size(), p->support->Height().value(),
+               p->options.heartbeat_ms, p->options.election_timeout_ms);
   Status st = p->loop.Start();
   if (!st.ok()) {
     p->shared.Fail(st);

@@ -94,8 +94,10 @@ TEST(RaftFixtureTest, TheLeaderOrdersItsOwnAndForwardedTransactionsOnEveryNode) 
   const std::vector<std::string> own = Submit(c.node(0), "own-", 20);
   const std::vector<std::string> fwd = Submit(c.node(2), "fwd-", 18);
   const size_t total = early.size() + own.size() + fwd.size();  // 43: four full blocks and a timeout cut
-  ASSERT_TRUE(c.StepUntil([&] { return Count(c.node(0)) == total && Count(c.node(1)) == total && Count(c.node(2)) == total; }))
-      << Count(c.node(0)) << " " << Count(c.node(1)) << " " << Count(c.node(2));
+  ASSERT_TRUE(c.StepUntil([&] {
+    return Count(c.node(0)) == total && Count(c.node(1)) == total && Count(c.node(2)) == total;
+  })) << Count(c.node(0))
+      << " " << Count(c.node(1)) << " " << Count(c.node(2));
   ExpectEachOnce(Ordered(c.node(0)), {early, own, fwd});
   EXPECT_EQ(BlockHashes(c.node(1)), BlockHashes(c.node(0)));
   EXPECT_EQ(BlockHashes(c.node(2)), BlockHashes(c.node(0)));

@@ -79,8 +79,7 @@ Status TransactionsOf(const Block& block, std::vector<CutterMessage>* out) {
   DecodedTx tx;
   for (const std::string& envelope : block.data().data()) {
     ORDERING_RETURN_IF_ERROR(DecodeTx(envelope, &tx));
-    out->push_back(CutterMessage{envelope, tx.envelope.payload().size() + tx.envelope.signature().size(),
-                                 tx.tx_id()});
+    out->push_back(CutterMessage{envelope, tx.envelope.payload().size() + tx.envelope.signature().size(), tx.tx_id()});
   }
   return Status::OK();
 }

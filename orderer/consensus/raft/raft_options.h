@@ -20,16 +20,16 @@ struct RaftNodeAddress {
 [[nodiscard]] Status ParseNodeAddress(const std::string& text, RaftNodeAddress* out);
 
 struct RaftOptions {
-  uint64_t id = 0;                        // this node's id (required, one of `cluster`)
-  std::vector<RaftNodeAddress> cluster;   // every voter, this node included (required)
-  std::string dir;                        // Raft log and snapshots (required)
-  unsigned heartbeat_ms = 20;             // Default: 20 ms (followers learn commits this late)
-  unsigned election_timeout_ms = 1000;    // Default: 1 s
-  unsigned snapshot_interval = 1024;      // Default: a snapshot every 1,024 entries
-  unsigned snapshot_trailing = 256;       // Default: entries kept behind a snapshot
-  size_t queue_capacity = 10000;          // Default: transactions waiting before Broadcast waits
-  size_t max_inflight_blocks = 8;         // Default: blocks proposed and not yet applied
-  unsigned catch_up_timeout_ms = 30000;   // Default: 30 s to fetch missing blocks from one node
+  uint64_t id = 0;                       // this node's id (required, one of `cluster`)
+  std::vector<RaftNodeAddress> cluster;  // every voter, this node included (required)
+  std::string dir;                       // Raft log and snapshots (required)
+  unsigned heartbeat_ms = 20;            // Default: 20 ms (followers learn commits this late)
+  unsigned election_timeout_ms = 1000;   // Default: 1 s
+  unsigned snapshot_interval = 1024;     // Default: a snapshot every 1,024 entries
+  unsigned snapshot_trailing = 256;      // Default: entries kept behind a snapshot
+  size_t queue_capacity = 10000;         // Default: transactions waiting before Broadcast waits
+  size_t max_inflight_blocks = 8;        // Default: blocks proposed and not yet applied
+  unsigned catch_up_timeout_ms = 30000;  // Default: 30 s to fetch missing blocks from one node
   // How long a follower waits before forwarding again to a leader that did
   // not take what it was sent. Default: 20 ms.
   unsigned forward_retry_ms = 20;

@@ -1,10 +1,11 @@
 // The raft backend's formats and flags: node addresses, the option checks
 // that name the flag at fault, the block metadata and its ledger rule, the
 // entry framing and snapshots.
+#include "orderer/consensus/raft/raft_options.h"
+
 #include <gtest/gtest.h>
 
 #include "orderer/consensus/raft/raft_format.h"
-#include "orderer/consensus/raft/raft_options.h"
 #include "orderer/consensus/registry.h"
 #include "orderer/consensus/testing/test_channel.h"
 

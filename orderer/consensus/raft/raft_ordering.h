@@ -65,10 +65,10 @@ class RaftOrdering {
   RaftPeers* const peers_;
   RaftCounters* const counters_;
 
-  uint64_t building_term_ = 0;       // the term this node builds blocks in; 0: not building
-  std::deque<CutterMessage> work_;   // taken from the queue, not yet ordered
-  std::deque<Proposal> waiting_;     // built, waiting for room in flight
-  int64_t forward_again_at_ = 0;     // clock nanos; 0: forward when there is work
+  uint64_t building_term_ = 0;      // the term this node builds blocks in; 0: not building
+  std::deque<CutterMessage> work_;  // taken from the queue, not yet ordered
+  std::deque<Proposal> waiting_;    // built, waiting for room in flight
+  int64_t forward_again_at_ = 0;    // clock nanos; 0: forward when there is work
 };
 
 }  // namespace ordering::raft_backend

@@ -9,14 +9,14 @@
 // Wait() (SubmitQueue::Notify), so that thread needs only one place to wait.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "common/mutex.h"
 #include "common/status.h"

@@ -31,9 +31,7 @@ class FaultyLedger final : public Ledger {
     return base_->Append(block);
   }
   Status GetBlock(BlockNumber number, Block* block) const override { return base_->GetBlock(number, block); }
-  Status FindTx(std::string_view tx_id, TxLocation* location) const override {
-    return base_->FindTx(tx_id, location);
-  }
+  Status FindTx(std::string_view tx_id, TxLocation* location) const override { return base_->FindTx(tx_id, location); }
 
   // Every later Append fails with `st` (and stores nothing).
   void FailAppendsWith(Status st) {

@@ -20,8 +20,7 @@ namespace ordering::testing {
 
 // Polls `pred` every millisecond until it holds or `timeout` (real time)
 // passes: for conditions on threads a test does not drive.
-inline bool PollUntil(const std::function<bool()>& pred,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+inline bool PollUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;

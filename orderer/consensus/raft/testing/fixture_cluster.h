@@ -102,7 +102,9 @@ class FixtureCluster {
   Node& node(int i) { return *nodes_[static_cast<size_t>(i)]; }
   int size() const { return static_cast<int>(nodes_.size()); }
   FakeRaftNetwork& network() { return network_; }
-  struct raft_fixture* fixture() { return &fixture_; }
+  struct raft_fixture* fixture() {
+    return &fixture_;
+  }
   const Clock* clock() const { return &clock_; }
 
   // One fixture event, then every live node's turn.

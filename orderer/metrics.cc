@@ -3,9 +3,8 @@
 #include <sstream>
 
 namespace ordering {
-namespace {
-const char* CutReasonLabel(int r) {
-  switch (r) {
+const char* CutReasonLabel(CutReason reason) {
+  switch (reason) {
     case CUT_REASON_GENESIS:
       return "genesis";
     case CUT_REASON_MAX_MESSAGE_COUNT:
@@ -20,7 +19,6 @@ const char* CutReasonLabel(int r) {
       return "unspecified";
   }
 }
-}  // namespace
 
 nlohmann::json OrdererMetrics::ToJson() const {
   nlohmann::json j;
@@ -37,7 +35,9 @@ nlohmann::json OrdererMetrics::ToJson() const {
   j["rejected_total"] = rejected_total();
   j["blocks_written"] = blocks_written.load();
   nlohmann::json cuts = nlohmann::json::object();
-  for (size_t r = 2; r < cuts_by_reason.size(); ++r) cuts[CutReasonLabel(r)] = cuts_by_reason[r].load();
+  for (size_t r = kFirstCutReason; r < cuts_by_reason.size(); ++r) {
+    cuts[CutReasonLabel(static_cast<CutReason>(r))] = cuts_by_reason[r].load();
+  }
   j["cuts"] = cuts;
   nlohmann::json over = nlohmann::json::object();
   for (size_t i = 0; i < kBlockWriteThresholdsMs.size(); ++i) {

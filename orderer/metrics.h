@@ -23,6 +23,13 @@
 
 namespace ordering {
 
+// A cut reason as metrics name it: "max_message_count", "preferred_max_bytes",
+// "oversized_message", "timeout" (and "genesis", "unspecified").
+const char* CutReasonLabel(CutReason reason);
+// The first reason a block after genesis can be cut for; counters and
+// metrics list the reasons from here on.
+inline constexpr size_t kFirstCutReason = CUT_REASON_MAX_MESSAGE_COUNT;
+
 // Counters a consensus backend keeps for itself (the Kafka backend: its
 // time-to-cut messages, connect, last offset). Added before the chain starts;
 // the pointers Add() returns stay valid for the object's life. Thread-safe.

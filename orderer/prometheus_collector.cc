@@ -7,23 +7,6 @@
 
 namespace ordering {
 
-namespace {
-const char* CutReasonName(size_t r) {
-  switch (r) {
-    case CUT_REASON_MAX_MESSAGE_COUNT:
-      return "max_message_count";
-    case CUT_REASON_PREFERRED_MAX_BYTES:
-      return "preferred_max_bytes";
-    case CUT_REASON_OVERSIZED_MESSAGE:
-      return "oversized_message";
-    case CUT_REASON_TIMEOUT:
-      return "timeout";
-    default:
-      return nullptr;
-  }
-}
-}  // namespace
-
 std::string ConsenterMetricName(const std::string& backend, const std::string& counter) {
   std::string name = counter;
   const std::string own = backend + "_";
@@ -72,9 +55,9 @@ std::vector<prometheus::MetricFamily> OrdererCollector::Collect() const {
   }
   out.push_back(std::move(rej));
   auto cuts = MakeFamily("orderer_blocks_cut_total", "Blocks written, by why the block was cut.", MetricType::Counter);
-  for (size_t r = 0; r < m.cuts_by_reason.size(); ++r) {
-    if (const char* name = CutReasonName(r))
-      AddSample(&cuts, with("reason", name), static_cast<double>(m.cuts_by_reason[r].load()));
+  for (size_t r = kFirstCutReason; r < m.cuts_by_reason.size(); ++r) {
+    AddSample(&cuts, with("reason", CutReasonLabel(static_cast<CutReason>(r))),
+              static_cast<double>(m.cuts_by_reason[r].load()));
   }
   out.push_back(std::move(cuts));
 

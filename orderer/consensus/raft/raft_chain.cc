@@ -4,41 +4,22 @@
 
 #include <csignal>
 
-#include "orderer/consensus/raft/block_fsm.h"
 #include "orderer/consensus/raft/grpc_raft_peers.h"
-#include "orderer/consensus/raft/raft_counters.h"
-#include "orderer/consensus/raft/raft_ordering.h"
-#include "orderer/consensus/raft/raft_shared.h"
-#include "orderer/consensus/raft/replicator.h"
+#include "orderer/consensus/raft/raft_parts.h"
 #include "orderer/consensus/raft/uv_raft_loop.h"
-#include "orderer/consensus/submit_queue.h"
 
 namespace ordering::raft_backend {
 
-// The chain's parts, built in dependency order (and destroyed in reverse).
+// The node's parts and, for production, the libuv loop that drives them.
 struct RaftChain::Parts {
   Parts(ConsenterSupport* s, RaftOptions o, std::unique_ptr<RaftPeers> p)
       : support(s),
-        options(std::move(o)),
-        peers(p ? std::move(p) : std::make_unique<GrpcRaftPeers>(options)),
-        counters(&s->metrics()->consenter, options.heartbeat_ms),
-        queue(options.queue_capacity, "raft chain"),
-        shared(&queue),
-        fsm(s, &options, &shared, peers.get(), &counters),
-        replicator(s, &options, &shared, &queue, &fsm, &counters),
-        loop(&options, fsm.fsm(), &replicator, &shared),
-        ordering(s, &options, &shared, &queue, peers.get(), &counters) {}
+        node(s, o, p ? std::move(p) : std::make_unique<GrpcRaftPeers>(o)),
+        loop(&node.options, node.fsm.fsm(), &node.replicator, &node.shared) {}
 
   ConsenterSupport* const support;
-  const RaftOptions options;
-  std::unique_ptr<RaftPeers> peers;
-  RaftCounters counters;
-  SubmitQueue queue;
-  RaftShared shared;
-  BlockStateMachine fsm;
-  Replicator replicator;
+  RaftParts node;
   UvRaftLoop loop;
-  RaftOrdering ordering;
 };
 
 RaftChain::RaftChain(ConsenterSupport* support, RaftOptions options, std::unique_ptr<RaftPeers> peers)
@@ -48,34 +29,34 @@ RaftChain::~RaftChain() { Halt(); }
 
 Status RaftChain::Start() {
   Parts* p = parts_.get();
-  ORDERING_RETURN_IF_ERROR(p->options.Check());
+  ORDERING_RETURN_IF_ERROR(p->node.options.Check());
   // libuv writes to Raft peers' sockets; one that closed its end would raise
   // SIGPIPE and end the process (libraft's own example ignores it too).
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::info("raft chain: channel {} node {} of {} resumes at block {} (heartbeat {} ms, election timeout {} ms)",
-               p->support->options().channel_id, p->options.id, p->options.cluster.size(), p->support->Height().value(),
-               p->options.heartbeat_ms, p->options.election_timeout_ms);
+               p->support->options().channel_id, p->node.options.id, p->node.options.cluster.size(),
+               p->support->Height().value(), p->node.options.heartbeat_ms, p->node.options.election_timeout_ms);
   Status st = p->loop.Start();
   if (!st.ok()) {
-    p->shared.Fail(st);
+    p->node.shared.Fail(st);
     return st;
   }
-  ordering_thread_ = std::thread([p] { p->ordering.Run(); });
+  ordering_thread_ = std::thread([p] { p->node.ordering.Run(); });
   return Status::OK();
 }
 
-Status RaftChain::Order(CutterMessage tx) { return parts_->queue.Push(std::move(tx)); }
+Status RaftChain::Order(CutterMessage tx) { return parts_->node.queue.Push(std::move(tx)); }
 
-Status RaftChain::Errored() const { return parts_->shared.error(); }
+Status RaftChain::Errored() const { return parts_->node.shared.error(); }
 
-bool RaftChain::IsLeader() const { return parts_->shared.role().ready_term != 0; }
+bool RaftChain::IsLeader() const { return parts_->node.shared.role().ready_term != 0; }
 
-uint64_t RaftChain::LeaderId() const { return parts_->shared.role().leader; }
+uint64_t RaftChain::LeaderId() const { return parts_->node.shared.role().leader; }
 
 void RaftChain::Halt() {
   std::call_once(halt_once_, [this] {
-    parts_->shared.Stop();      // refuses Broadcast, wakes both threads
-    parts_->peers->Shutdown();  // ends a forward or a catch-up in progress
+    parts_->node.shared.Stop();      // refuses Broadcast, wakes both threads
+    parts_->node.peers->Shutdown();  // ends a forward or a catch-up in progress
     if (ordering_thread_.joinable()) ordering_thread_.join();
     parts_->loop.Join();
   });

@@ -18,11 +18,7 @@ extern "C" {
 #include <raft/fixture.h>
 }
 
-#include "orderer/consensus/raft/block_fsm.h"
-#include "orderer/consensus/raft/raft_counters.h"
-#include "orderer/consensus/raft/raft_ordering.h"
-#include "orderer/consensus/raft/raft_shared.h"
-#include "orderer/consensus/raft/replicator.h"
+#include "orderer/consensus/raft/raft_parts.h"
 #include "orderer/consensus/raft/testing/fake_raft_peers.h"
 #include "orderer/consensus/testing/test_channel.h"
 
@@ -30,26 +26,19 @@ namespace ordering::raft_backend::testing {
 
 class FixtureCluster {
  public:
+  // A node: its ledger and channel, and the raft backend's parts over them.
   struct Node {
     Node(const ChannelOptions& channel, const Clock* clock, RaftOptions o, std::unique_ptr<RaftPeers> p)
-        : options(std::move(o)),
-          ledger(channel, clock, "raft"),
-          peers(std::move(p)),
-          counters(&ledger.metrics()->consenter, options.heartbeat_ms),
-          queue(options.queue_capacity, "raft chain"),
-          shared(&queue),
-          fsm(ledger.support(), &options, &shared, peers.get(), &counters),
-          replicator(ledger.support(), &options, &shared, &queue, &fsm, &counters),
-          ordering(ledger.support(), &options, &shared, &queue, peers.get(), &counters) {}
-    const RaftOptions options;
+        : ledger(channel, clock, "raft"), parts(ledger.support(), std::move(o), std::move(p)) {}
     ordering::testing::TestChannel ledger;
-    std::unique_ptr<RaftPeers> peers;
-    RaftCounters counters;
-    SubmitQueue queue;
-    RaftShared shared;
-    BlockStateMachine fsm;
-    Replicator replicator;
-    RaftOrdering ordering;
+    RaftParts parts;
+    const RaftOptions& options = parts.options;
+    RaftCounters& counters = parts.counters;
+    SubmitQueue& queue = parts.queue;
+    RaftShared& shared = parts.shared;
+    BlockStateMachine& fsm = parts.fsm;
+    Replicator& replicator = parts.replicator;
+    RaftOrdering& ordering = parts.ordering;
     bool alive = true;
   };
 

@@ -48,6 +48,18 @@ def available_cpus():
     return sorted(os.sched_getaffinity(0))
 
 
+def check_usable(text):
+    """The CPUs of list `text` if this process may use every one of them; a
+    ValueError names what is wrong (scripts/kafka's --cpus asks this)."""
+    cpus = parse_cpu_list(text)
+    allowed = available_cpus()
+    others = sorted(set(cpus) - set(allowed))
+    if others:
+        raise ValueError(f"CPU(s) {cpu_list(others)} of {text!r} are not ones this process may use "
+                         f"({cpu_list(allowed)})")
+    return cpus
+
+
 def plan(placement, cpus=None):
     """{role: [cpu, ...]} for the machine's CPUs (or `cpus`). Isolated needs
     two CPUs at least: the orderer gets the upper half (at least one), the
@@ -206,3 +218,16 @@ def window_cpu(sampler, t_from, t_to, roles_cpus, done_tx):
         if util is None or u > util:
             bottleneck, util = name, u
     return out, bottleneck, util
+
+
+if __name__ == "__main__":
+    # `placement.py check-cpus LIST`: exit 0 if this process may use every CPU
+    # of LIST, else 2 with the reason (for scripts that pin with taskset).
+    import sys
+    if len(sys.argv) != 3 or sys.argv[1] != "check-cpus":
+        sys.exit("usage: placement.py check-cpus LIST")
+    try:
+        check_usable(sys.argv[2])
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)

@@ -68,6 +68,13 @@ class CpuListTest(unittest.TestCase):
             with self.assertRaises(ValueError, msg=bad):
                 placement.parse_cpu_list(bad)
 
+    def test_usable_means_every_cpu_of_the_list(self):
+        mine = placement.available_cpus()
+        self.assertEqual(placement.check_usable(placement.cpu_list(mine)), mine)
+        beyond = max(mine) + 1
+        with self.assertRaisesRegex(ValueError, f"CPU\\(s\\) {beyond} of"):
+            placement.check_usable(f"{mine[0]},{beyond}")  # taskset would keep the first silently
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,14 +1,14 @@
-// BatchTimer: the BatchTimeout bookkeeping every backend that feeds the
-// block cutter shares (solo, kafka, raft's leader): when the pending batch
-// began (for the block-cut latency) and when BatchTimeout fires for it.
+// BatchTimer: the BatchTimeout bookkeeping of the ordering step
+// (ChainSupport owns one per channel): when the pending batch began (for the
+// block-fill latency) and when BatchTimeout fires for it.
 //
-// Around each ConsenterSupport::Ordered call:
-//   timer.Arrived(now, support->PendingCount() == 0);
-//   OrderedResult r = support->Ordered(std::move(tx));
+// Around each BlockCutter::Ordered call:
+//   timer.Arrived(now, cutter.pending_count() == 0);
+//   OrderedResult r = cutter.Ordered(std::move(tx));
 //   std::vector<int64_t> first_seen = timer.Ordered(r, now);  // one per cut batch
-// and when the timer fires (Expired), the backend cuts (or, kafka, posts a
-// time-to-cut) and calls Clear() or Rearm(now). Not thread-safe: it lives on
-// the backend's ordering thread.
+// and when it fires (Expired) the pending batch is cut (or, kafka, a
+// time-to-cut posted) and Clear() or Rearm(now) is called. Not thread-safe:
+// it lives on the ordering thread.
 #pragma once
 
 #include <cstdint>

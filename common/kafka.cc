@@ -55,8 +55,12 @@ void Producer::DeliveryCallback(rd_kafka_t*, const void* msg_ptr, void* opaque) 
   report.opaque = msg->_private;
   if (msg->err) {
     report.purged = msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
-    report.status = Status::Unavailable(std::string("delivery failed: ") + rd_kafka_err2name(msg->err) + ": " +
-                                        rd_kafka_err2str(msg->err));
+    std::string text =
+        std::string("delivery failed: ") + rd_kafka_err2name(msg->err) + ": " + rd_kafka_err2str(msg->err);
+    // The broker refused the record itself (larger than its
+    // message.max.bytes): retrying cannot help.
+    report.status =
+        msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? Status::InvalidArgument(text) : Status::Unavailable(text);
   } else {
     report.offset = Offset(msg->offset);
   }
@@ -117,8 +121,10 @@ Status Producer::Produce(const std::string& topic, int32_t partition, std::strin
       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_BLOCK), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err) {
-    return Status::Unavailable(std::string("produce to ") + topic + ": " + rd_kafka_err2name(err) + ": " +
-                               rd_kafka_err2str(err));
+    std::string msg = std::string("produce to ") + topic + ": " + rd_kafka_err2name(err) + ": " + rd_kafka_err2str(err);
+    // The record itself is at fault: retrying cannot help.
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) return Status::InvalidArgument(msg);
+    return Status::Unavailable(msg);
   }
   return Status::OK();
 }

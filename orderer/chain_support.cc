@@ -44,16 +44,22 @@ ChainSupport::ChainSupport(const ChannelOptions& options, Ledger* ledger, Ordere
   head_hash_ = info.last_hash;
 }
 
+Status ChainSupport::CheckOptions(const ChannelOptions& o) {
+  const BatchSizeOptions& b = o.batch_size;
+  if (b.max_message_count == 0) return Status::InvalidArgument("MaxMessageCount (--max-message-count) must be > 0");
+  if (b.preferred_max_bytes == 0 || b.preferred_max_bytes > b.absolute_max_bytes) {
+    return Status::InvalidArgument(
+        "PreferredMaxBytes (--preferred-max-bytes) must be in 1..AbsoluteMaxBytes (--absolute-max-bytes)");
+  }
+  if (o.batch_timeout_ms == 0) return Status::InvalidArgument("BatchTimeout (--batch-timeout) must be > 0");
+  if (o.channel_id.empty()) return Status::InvalidArgument("the channel id (--channel) is empty");
+  return Status::OK();
+}
+
 Status ChainSupport::Create(const ChannelOptions& requested, const std::string& consensus_type, Ledger* ledger,
                             OrdererMetrics* metrics, const Clock* clock, std::unique_ptr<ChainSupport>* out,
                             std::string* config_note) {
-  const BatchSizeOptions& b = requested.batch_size;
-  if (b.max_message_count == 0) return Status::InvalidArgument("MaxMessageCount must be > 0");
-  if (b.preferred_max_bytes == 0 || b.preferred_max_bytes > b.absolute_max_bytes) {
-    return Status::InvalidArgument("PreferredMaxBytes must be in 1..AbsoluteMaxBytes");
-  }
-  if (requested.batch_timeout_ms == 0) return Status::InvalidArgument("BatchTimeout must be > 0");
-  if (requested.channel_id.empty()) return Status::InvalidArgument("channel id is empty");
+  ORDERING_RETURN_IF_ERROR(CheckOptions(requested));
 
   ChannelOptions effective = requested;
   LedgerInfo info = ledger->Info();
@@ -130,6 +136,11 @@ OrderOutcome ChainSupport::Order(CutterMessage tx) {
     metrics_->Reject(RejectCause::kDuplicate);
     SPDLOG_DEBUG("rejected tx {}: duplicate", tx.tx_id);
     out.duplicate = true;
+    // A waiting stream's transaction that is in the chain already (it came
+    // in another way too) is durable: answer it. One pending or in a block
+    // not yet written is answered when that block is.
+    TxLocation loc;
+    if (!acks_.empty() && ledger_->FindTx(tx.tx_id, &loc).ok()) acks_.Resolve(tx.tx_id, Status::OK());
     return out;
   }
   const int64_t now = clock_->NowNanos();
@@ -196,8 +207,11 @@ Status ChainSupport::WriteBlock(std::shared_ptr<const Block> block, int64_t firs
   if (first_seen_nanos > 0) metrics_->block_fill_duration.ObserveNanos(write_start - first_seen_nanos);
   ORDERING_RETURN_IF_ERROR(ledger_->Append(*block).WithContext("appending block " + std::to_string(number)));
   metrics_->BlockWritten(static_cast<uint64_t>(std::max<int64_t>(0, clock_->NowNanos() - write_start)));
+  std::vector<std::string> written_ids;  // wanted only while a stream waits
   {
     MutexLock l(&mu_);
+    auto own = unwritten_.find(number);
+    if (own != unwritten_.end() && !acks_.empty()) written_ids = own->second;
     // Blocks this node created up to `number` are settled: written, or (a
     // Raft leader's failed proposal) superseded by another leader's block.
     for (auto it = unwritten_.begin(); it != unwritten_.end() && it->first <= number;) {
@@ -208,6 +222,14 @@ Status ChainSupport::WriteBlock(std::shared_ptr<const Block> block, int64_t firs
       head_number_ = number + 1;
       head_hash_ = DigestBytes(BlockHash(*block));
     }
+  }
+  if (!acks_.empty()) {
+    // A block this node did not create (a Raft follower's): read its ids.
+    if (written_ids.empty() && block->data().data_size() > 0) {
+      Status st = ExtractTxIds(*block, &written_ids);
+      if (!st.ok()) spdlog::warn("block {}: reading its tx ids to acknowledge them: {}", number, st.ToString());
+    }
+    acks_.ResolveDurable(written_ids);
   }
   uint64_t bytes = 0;
   for (const std::string& env : block->data().data()) bytes += env.size();

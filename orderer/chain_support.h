@@ -26,6 +26,7 @@
 #include "common/status.h"
 #include "common/types.h"
 #include "ledger/ledger.h"
+#include "orderer/ack/ack_waiters.h"
 #include "orderer/consensus/batch_timer.h"
 #include "orderer/consensus/consenter_support.h"
 #include "orderer/cutter/block_cutter.h"
@@ -49,11 +50,17 @@ class ChainSupport final : public ConsenterSupport {
                                      OrdererMetrics* metrics, const Clock* clock, std::unique_ptr<ChainSupport>* out,
                                      std::string* config_note = nullptr);
 
+  // The batch settings and channel id can work (MaxMessageCount > 0,
+  // PreferredMaxBytes in 1..AbsoluteMaxBytes, BatchTimeout > 0, an id).
+  [[nodiscard]] static Status CheckOptions(const ChannelOptions& options);
+
   const ChannelOptions& options() const override { return options_; }
   IngressOptions ingress_options() const override;
   const Clock* clock() const override { return clock_; }
   OrdererMetrics* metrics() const override { return metrics_; }
   Ledger* ledger() const { return ledger_; }
+  // The Broadcast streams waiting for their transactions to be durable.
+  AckWaiters* acks() { return &acks_; }
 
   // REQUIRES: before the chain starts.
   void AddListener(BlockListener listener);
@@ -69,6 +76,7 @@ class ChainSupport final : public ConsenterSupport {
   std::vector<CutterMessage> TakePending() override;
   std::shared_ptr<const Block> CreateNextBlock(Batch batch, std::string consenter_metadata) override;
   void ResetBlockCreator() override;
+  void Acknowledge(const std::string& tx_id, const Status& status) override { acks_.Resolve(tx_id, status); }
   Status WriteBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) override;
 
  private:
@@ -81,6 +89,7 @@ class ChainSupport final : public ConsenterSupport {
   OrdererMetrics* const metrics_;
   const Clock* const clock_;
   std::vector<BlockListener> listeners_;
+  AckWaiters acks_;
 
   // --- The ordering thread's.
   BlockCutter cutter_;

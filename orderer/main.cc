@@ -38,7 +38,8 @@ void WriteFileAtomically(const std::string& path, const std::string& content) {
 
 int main(int argc, char** argv) {
   std::string config_file, max_bytes_pref, max_bytes_abs, batch_timeout, log_level, summary_interval, metrics_file,
-      ready_file;
+      ready_file, ack_mode, ack_timeout;
+  int64_t broadcast_window = 0;
   OrdererOptions o;
   bool no_sync = false;
 
@@ -69,6 +70,15 @@ int main(int argc, char** argv) {
                                                                "AbsoluteMaxBytes: larger transactions are rejected")(
       "batch-timeout", po::value(&batch_timeout)->default_value("2s"),
       "BatchTimeout: cut a non-empty batch after this long");
+  po::options_description broadcast("Broadcast");
+  broadcast.add_options()(
+      "ack", po::value(&ack_mode)->default_value("durable"),
+      "what SUCCESS promises: durable (the backend's own rule: solo synced to the ledger, Raft committed by a "
+      "majority, Kafka acknowledged by the brokers) or accepted (queued for ordering, as Fabric)")(
+      "ack-timeout", po::value(&ack_timeout)->default_value("30s"),
+      "durable: answer SERVICE_UNAVAILABLE for a transaction not durable within this long")(
+      "broadcast-window", po::value(&broadcast_window)->default_value(4096),
+      "envelopes each Broadcast stream reads ahead of its answers (1..1000000)");
   // Every backend's flags; only the chosen backend's are checked.
   std::vector<std::unique_ptr<Backend>> backends;
   std::vector<std::unique_ptr<po::options_description>> backend_opts;
@@ -83,7 +93,7 @@ int main(int argc, char** argv) {
       "Orders the channel's transactions with the chosen backend, checks every\n"
       "transaction, cuts blocks, chains and stores them, and serves them over\n"
       "Deliver");
-  all.add(general).add(channel);
+  all.add(general).add(channel).add(broadcast);
   for (const auto& group : backend_opts) {
     if (!group->options().empty()) all.add(*group);
   }
@@ -133,6 +143,18 @@ int main(int argc, char** argv) {
   if (!st.ok()) return UsageError("--preferred-max-bytes: " + st.message());
   st = ParseByteSize(max_bytes_abs, &o.channel.batch_size.absolute_max_bytes);
   if (!st.ok()) return UsageError("--absolute-max-bytes: " + st.message());
+  if (!ParseAckMode(ack_mode, &o.broadcast.ack)) {
+    return UsageError("--ack: '" + ack_mode + "' is neither 'durable' nor 'accepted'");
+  }
+  std::chrono::nanoseconds ack_wait;
+  st = ParseDuration(ack_timeout, &ack_wait, std::chrono::milliseconds(1));
+  if (!st.ok()) return UsageError("--ack-timeout: " + st.message());
+  if (ack_wait < std::chrono::milliseconds(1)) return UsageError("--ack-timeout must be at least 1ms");
+  o.broadcast.ack_timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ack_wait).count();
+  if (broadcast_window < 1 || broadcast_window > 1'000'000) {
+    return UsageError("--broadcast-window: " + std::to_string(broadcast_window) + " is not in 1..1000000");
+  }
+  o.broadcast.window = static_cast<uint32_t>(broadcast_window);
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

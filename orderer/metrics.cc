@@ -25,6 +25,9 @@ nlohmann::json OrdererMetrics::ToJson() const {
   j["received"] = received.load();
   j["broadcast_received"] = broadcast_received.load();
   j["broadcast_accepted"] = broadcast_accepted.load();
+  j["broadcast_unavailable"] = broadcast_unavailable.load();
+  j["broadcast_bad_request"] = broadcast_bad_request.load();
+  j["broadcast_ack_timeouts"] = broadcast_ack_timeouts.load();
   j["txs_ordered"] = txs_ordered.load();
   j["bytes_ordered"] = bytes_ordered.load();
   nlohmann::json rej = nlohmann::json::object();

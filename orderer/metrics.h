@@ -64,12 +64,15 @@ class ConsenterCounters {
 };
 
 struct OrdererMetrics {
-  std::atomic<uint64_t> received{0};               // every input the backend read (envelope or record)
-  std::atomic<uint64_t> broadcast_received{0};     // envelopes read from Broadcast streams
-  std::atomic<uint64_t> broadcast_accepted{0};     // of those, handed to the chain (SUCCESS)
-  std::atomic<uint64_t> broadcast_unavailable{0};  // of those, refused: the chain is not ready or has stopped
-  std::atomic<uint64_t> txs_ordered{0};            // regular messages accepted into blocks
-  std::atomic<uint64_t> bytes_ordered{0};          // their serialized envelope bytes
+  std::atomic<uint64_t> received{0};            // every input the backend read (envelope or record)
+  std::atomic<uint64_t> broadcast_received{0};  // envelopes read from Broadcast streams
+  // Answers written on Broadcast streams, by status.
+  std::atomic<uint64_t> broadcast_accepted{0};      // SUCCESS (what the ack mode promises holds)
+  std::atomic<uint64_t> broadcast_unavailable{0};   // SERVICE_UNAVAILABLE: not ready, stopped, or not durable in time
+  std::atomic<uint64_t> broadcast_bad_request{0};   // BAD_REQUEST: rejected (counted by cause in `rejected`)
+  std::atomic<uint64_t> broadcast_ack_timeouts{0};  // of the SERVICE_UNAVAILABLE: not durable within --ack-timeout
+  std::atomic<uint64_t> txs_ordered{0};             // regular messages accepted into blocks
+  std::atomic<uint64_t> bytes_ordered{0};           // their serialized envelope bytes
   std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCause::kCount)> rejected{};
   std::atomic<uint64_t> blocks_written{0};                // excluding genesis
   std::array<std::atomic<uint64_t>, 6> cuts_by_reason{};  // indexed by CutReason
@@ -97,6 +100,9 @@ struct OrdererMetrics {
   // Durations for Prometheus histograms (lock-free). Buckets in seconds.
   // First transaction of a block read -> the block cut (blockcutter_block_fill_duration).
   AtomicHistogram block_fill_duration{AtomicHistogram::Exponential(0.001, 2, 14)};  // 1 ms .. 8.2 s
+  // An envelope read from a Broadcast stream -> its SUCCESS answer (with
+  // --ack durable: until the backend made it durable).
+  AtomicHistogram broadcast_ack_duration{AtomicHistogram::Exponential(0.0001, 2, 17)};  // 0.1 ms .. 6.6 s
   // One ECDSA signature verification at ingress.
   AtomicHistogram verify_duration{AtomicHistogram::Exponential(10e-6, 2, 12)};  // 10 us .. 20 ms
   // One synced block write (ledger_blockstorage_commit_time).

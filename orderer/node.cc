@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 
 #include "common/prometheus_util.h"
 #include "ledger/block_util.h"
@@ -13,6 +14,31 @@ namespace ordering {
 
 Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock, std::unique_ptr<OrdererNode>* out) {
   if (!options.make_consenter) return Status::InvalidArgument("no consenter factory given");
+  // Settings that cannot work are refused before anything is created.
+  ORDERING_RETURN_IF_ERROR(ChainSupport::CheckOptions(options.channel));
+  std::error_code ec;
+  const bool created = !std::filesystem::exists(options.ledger_dir, ec);
+  Status st = StartIn(options, clock, out);
+  if (st.ok() || !created) return st;
+  uint64_t height = 0;
+  {
+    LedgerOptions lo;
+    lo.path = options.ledger_dir;
+    lo.read_only = true;
+    std::unique_ptr<BlockStore> left;
+    if (std::filesystem::exists(options.ledger_dir, ec) && BlockStore::Open(lo, &left).ok()) {
+      height = left->Info().height;
+    }
+  }
+  if (height <= 1) {
+    std::filesystem::remove_all(options.ledger_dir, ec);
+    if (ec)
+      spdlog::warn("removing the ledger folder {} this failed start created: {}", options.ledger_dir, ec.message());
+  }
+  return st;
+}
+
+Status OrdererNode::StartIn(const OrdererOptions& options, const Clock* clock, std::unique_ptr<OrdererNode>* out) {
   std::unique_ptr<OrdererNode> node(new OrdererNode());
 
   LedgerOptions lo;
@@ -68,7 +94,8 @@ Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock, std
       node->ledger_.get(), 64, [self] { return self->Errored(); }, &node->metrics_.deliver_send_duration);
   DeliverService* deliver = node->deliver_.get();
   node->support_->AddListener([deliver](std::shared_ptr<const Block> b) { deliver->Publish(std::move(b)); });
-  node->broadcast_ = std::make_unique<BroadcastHandler>(node->support_->ingress_options(), &node->metrics_);
+  node->broadcast_ =
+      std::make_unique<BroadcastHandler>(options.broadcast, node->support_->ingress_options(), &node->metrics_);
   const uint64_t max_receive = node->support_->options().batch_size.absolute_max_bytes + 1024 * 1024;
   ORDERING_RETURN_IF_ERROR(AtomicBroadcastServer::Start(options.listen, node->broadcast_.get(), deliver,
                                                         static_cast<int>(std::min<uint64_t>(max_receive, INT32_MAX)),
@@ -82,11 +109,14 @@ Status OrdererNode::Start(const OrdererOptions& options, const Clock* clock, std
   }
   ORDERING_RETURN_IF_ERROR(node->chain_->Start());
   ORDERING_RETURN_IF_ERROR(node->chain_->WaitReady());
-  node->broadcast_->SetChain(node->chain_.get());
+  node->broadcast_->SetChain(node->chain_.get(), node->support_.get());
   node->ready_ = true;
   LedgerInfo info = node->ledger_->Info();
-  spdlog::info("orderer ready: channel {} consensus {} height {} deliver on port {}",
-               node->support_->options().channel_id, type, info.height, node->server_->port());
+  spdlog::info("orderer ready: channel {} consensus {} height {} deliver on port {}; Broadcast answers SUCCESS {}",
+               node->support_->options().channel_id, type, info.height, node->server_->port(),
+               options.broadcast.ack == AckMode::kDurable
+                   ? "once a transaction is durable (--ack durable)"
+                   : "once a transaction is queued for ordering (--ack accepted)");
   *out = std::move(node);
   return Status::OK();
 }
@@ -98,9 +128,11 @@ void OrdererNode::Stop() {
   stopped_ = true;
   ready_ = false;
   if (chain_) chain_->Halt();  // a Broadcast waiting in Order() is refused now
+  // Streams waiting for their transactions to be durable are answered now.
+  if (support_) support_->acks()->ResolveAll(Status::Unavailable("the orderer is stopping"));
   if (deliver_) deliver_->Shutdown();
   if (server_) server_->Stop();  // no stream runs past this
-  if (broadcast_) broadcast_->SetChain(nullptr);
+  if (broadcast_) broadcast_->SetChain(nullptr, nullptr);
   {
     MutexLock l(&chain_mu_);
     chain_started_ = false;

@@ -36,6 +36,9 @@ struct OrdererOptions {
   // existing ledger's is an error.
   std::string consensus;
   ChannelOptions channel;
+  // What Broadcast's SUCCESS promises, how long it waits for it, and how
+  // far each stream reads ahead (see broadcast_handler.h).
+  BroadcastOptions broadcast;
   ConsenterFactory make_consenter;  // required
   // /metrics (Prometheus), /healthz and /readyz on HOST:PORT (port 0 = any).
   // Default "": not served.
@@ -46,7 +49,9 @@ class OrdererNode {
  public:
   // Opens (or creates) the ledger, starts the server and the chain, and
   // waits until the chain is ready (Broadcast answers SERVICE_UNAVAILABLE
-  // until then). `clock` must outlive the node.
+  // until then). `clock` must outlive the node. A start that fails leaves
+  // no ledger folder it created behind (unless blocks beyond genesis were
+  // written to it meanwhile: those came from the backend and are kept).
   [[nodiscard]] static Status Start(const OrdererOptions& options, const Clock* clock,
                                     std::unique_ptr<OrdererNode>* out);
   ~OrdererNode();
@@ -70,6 +75,8 @@ class OrdererNode {
 
  private:
   OrdererNode() = default;
+  [[nodiscard]] static Status StartIn(const OrdererOptions& options, const Clock* clock,
+                                      std::unique_ptr<OrdererNode>* out);
   OrdererMetrics metrics_;
   std::unique_ptr<BlockStore> ledger_;
   std::unique_ptr<ChainSupport> support_;

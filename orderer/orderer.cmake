@@ -3,6 +3,7 @@ add_library(ordering_orderer STATIC
   metrics.cc
   prometheus_collector.cc
   chain_support.cc
+  ack/ack_waiters.cc
   node.cc
   consensus/registry.cc
   consensus/submit_queue.cc
@@ -22,6 +23,7 @@ add_library(ordering_orderer STATIC
   consensus/raft/raft_chain.cc
   consensus/raft/raft_backend.cc
   broadcast/broadcast_handler.cc
+  broadcast/stream_answers.cc
   deliver/deliver_service.cc
   server.cc
 )

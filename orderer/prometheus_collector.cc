@@ -29,14 +29,16 @@ std::vector<prometheus::MetricFamily> OrdererCollector::Collect() const {
   std::vector<prometheus::MetricFamily> out;
 
   // Broadcast: one count per envelope answered, by status (Fabric's name).
-  const uint64_t received = m.broadcast_received.load(), accepted = m.broadcast_accepted.load(),
-                 unavailable = m.broadcast_unavailable.load();
   auto bc = MakeFamily("broadcast_processed_count", "Envelopes answered on Broadcast, by status.", MetricType::Counter);
-  AddSample(&bc, with("status", "SUCCESS"), static_cast<double>(accepted));
-  AddSample(&bc, with("status", "SERVICE_UNAVAILABLE"), static_cast<double>(unavailable));
-  AddSample(&bc, with("status", "BAD_REQUEST"),
-            static_cast<double>(received > accepted + unavailable ? received - accepted - unavailable : 0));
+  AddSample(&bc, with("status", "SUCCESS"), static_cast<double>(m.broadcast_accepted.load()));
+  AddSample(&bc, with("status", "SERVICE_UNAVAILABLE"), static_cast<double>(m.broadcast_unavailable.load()));
+  AddSample(&bc, with("status", "BAD_REQUEST"), static_cast<double>(m.broadcast_bad_request.load()));
   out.push_back(std::move(bc));
+  auto bt = MakeFamily("orderer_broadcast_ack_timeouts_total",
+                       "Envelopes answered SERVICE_UNAVAILABLE because they were not durable within --ack-timeout.",
+                       MetricType::Counter);
+  AddSample(&bt, ch, static_cast<double>(m.broadcast_ack_timeouts.load()));
+  out.push_back(std::move(bt));
 
   auto rec = MakeFamily("orderer_transactions_received_total",
                         "Inputs the consensus backend read (envelopes, or records from Kafka).", MetricType::Counter);
@@ -91,6 +93,9 @@ std::vector<prometheus::MetricFamily> OrdererCollector::Collect() const {
   for (const H& x :
        {H{"blockcutter_block_fill_duration",
           "Seconds from the first transaction of a block being read to the block being cut.", &m.block_fill_duration},
+        H{"orderer_broadcast_ack_duration_seconds",
+          "Seconds from an envelope read on Broadcast to its SUCCESS answer (--ack durable: until it was durable).",
+          &m.broadcast_ack_duration},
         H{"orderer_signature_verify_duration_seconds", "Seconds per ECDSA signature verification at ingress.",
           &m.verify_duration},
         H{"ledger_blockstorage_commit_time", "Seconds per synced block write to the ledger.", &m.block_write_duration},

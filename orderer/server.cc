@@ -4,21 +4,29 @@
 
 namespace ordering {
 
-class AtomicBroadcastServer::Service final : public AtomicBroadcast::Service {
+// ordering.AtomicBroadcast as generated code would register it, except that
+// Broadcast takes and gives raw frames: the handler parses each envelope
+// itself, once, and so can answer a frame that is not an Envelope (gRPC
+// would end such a stream unanswered).
+class AtomicBroadcastServer::Service final : public grpc::Service {
  public:
-  Service(BroadcastHandler* broadcast, DeliverService* deliver) : broadcast_(broadcast), deliver_(deliver) {}
-  grpc::Status Broadcast(grpc::ServerContext* context,
-                         grpc::ServerReaderWriter<BroadcastResponse, Envelope>* stream) override {
-    return broadcast_->Handle(context, stream);
+  Service(BroadcastHandler* broadcast, DeliverService* deliver) {
+    // gRPC keeps the names' pointers: they must live as long as the process.
+    static const std::string kBroadcast = std::string("/") + AtomicBroadcast::service_full_name() + "/Broadcast";
+    static const std::string kDeliver = std::string("/") + AtomicBroadcast::service_full_name() + "/Deliver";
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        kBroadcast.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING,
+        new grpc::internal::BidiStreamingHandler<BroadcastHandler, grpc::ByteBuffer, grpc::ByteBuffer>(
+            [](BroadcastHandler* h, grpc::ServerContext* ctx,
+               grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) { return h->Handle(ctx, stream); },
+            broadcast)));
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        kDeliver.c_str(), grpc::internal::RpcMethod::SERVER_STREAMING,
+        new grpc::internal::ServerStreamingHandler<DeliverService, SeekInfo, DeliverResponse>(
+            [](DeliverService* d, grpc::ServerContext* ctx, const SeekInfo* request,
+               grpc::ServerWriter<DeliverResponse>* writer) { return d->Handle(ctx, request, writer); },
+            deliver)));
   }
-  grpc::Status Deliver(grpc::ServerContext* context, const SeekInfo* request,
-                       grpc::ServerWriter<DeliverResponse>* writer) override {
-    return deliver_->Handle(context, request, writer);
-  }
-
- private:
-  BroadcastHandler* broadcast_;
-  DeliverService* deliver_;
 };
 
 Status AtomicBroadcastServer::Start(const std::string& listen_address, BroadcastHandler* broadcast,
@@ -29,6 +37,9 @@ Status AtomicBroadcastServer::Start(const std::string& listen_address, Broadcast
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &s->port_);
   builder.RegisterService(s->service_.get());
+  // gRPC sets SO_REUSEPORT by default: a second orderer on a taken port
+  // would start and share the clients with the first. Refuse instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxSendMessageSize(-1);
   builder.SetMaxReceiveMessageSize(max_receive_bytes);
   s->server_ = builder.BuildAndStart();

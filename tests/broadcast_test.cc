@@ -1,11 +1,13 @@
 // The orderer's AtomicBroadcast server end to end, in-process, on the solo
 // backend (no broker): Broadcast answers every envelope in order, rejects
-// and counts bad ones, the chain holds each good one once; Deliver ends its
+// and counts bad ones (a replay as a duplicate), the chain holds each good
+// one once; Deliver ends its
 // streams instead of spinning when the chain fails or a block is unreadable.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -85,8 +87,8 @@ TEST_F(BroadcastTest, EveryEnvelopeIsAnsweredInOrderAndGoodOnesAreOrderedOnce) {
       expect.push_back("malformed");
     } else if (i == 150) {
       Envelope twin = sent.front();
-      sent.push_back(twin);  // accepted by ingress; the chain drops the twin
-      expect.push_back("");
+      sent.push_back(twin);  // its first copy is in the chain (or in flight)
+      expect.push_back("duplicate");
     }
   }
 
@@ -115,7 +117,8 @@ TEST_F(BroadcastTest, EveryEnvelopeIsAnsweredInOrderAndGoodOnesAreOrderedOnce) {
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 200; })) << node->metrics().Summary();
   const OrdererMetrics& m = node->metrics();
   EXPECT_EQ(m.broadcast_received.load(), sent.size());
-  EXPECT_EQ(m.broadcast_accepted.load(), 201u);
+  EXPECT_EQ(m.broadcast_accepted.load(), 200u);
+  EXPECT_EQ(m.broadcast_bad_request.load(), 4u);
   EXPECT_EQ(m.rejected[static_cast<size_t>(RejectCause::kBadSignature)].load(), 1u);
   EXPECT_EQ(m.rejected[static_cast<size_t>(RejectCause::kWrongChannel)].load(), 1u);
   EXPECT_EQ(m.rejected[static_cast<size_t>(RejectCause::kMalformed)].load(), 1u);
@@ -125,6 +128,34 @@ TEST_F(BroadcastTest, EveryEnvelopeIsAnsweredInOrderAndGoodOnesAreOrderedOnce) {
   LedgerContents ledger = ReadLedger(dir_.path("ledger"));
   EXPECT_EQ(ledger.tx_ids, good_ids);  // one stream: arrival order is the chain's order
   for (size_t n = 1; n < ledger.blocks.size(); ++n) EXPECT_TRUE(ledger.blocks[n].metadata().consenter().empty());
+}
+
+TEST_F(BroadcastTest, AStartThatFailsLeavesNoLedgerFolderBehind) {
+  // Refused settings: nothing is created at all.
+  OrdererOptions bad = Options(dir_.path("bad-settings"));
+  bad.channel.batch_size.preferred_max_bytes = bad.channel.batch_size.absolute_max_bytes + 1;
+  std::unique_ptr<OrdererNode> node;
+  Status st = OrdererNode::Start(bad, SystemClock::Default(), &node);
+  EXPECT_NE(st.message().find("PreferredMaxBytes"), std::string::npos) << st.ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_.path("bad-settings")));
+  // A failure after the ledger was created (its port is taken): the folder
+  // this start created goes again.
+  auto running = Start(Options(dir_.path("running")));
+  ASSERT_TRUE(running);
+  OrdererOptions taken = Options(dir_.path("port-taken"));
+  taken.listen = "127.0.0.1:" + std::to_string(running->deliver_port());
+  st = OrdererNode::Start(taken, SystemClock::Default(), &node);
+  EXPECT_FALSE(st.ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path("port-taken"))) << st.ToString();
+  // An existing ledger is never removed by a failed start.
+  running->Stop();
+  auto again = Start(Options(dir_.path("running")));
+  ASSERT_TRUE(again);
+  OrdererOptions second = Options(dir_.path("running-2"));
+  ASSERT_TRUE(Start(second));  // creates running-2 and stops at scope end
+  second.listen = "127.0.0.1:" + std::to_string(again->deliver_port());
+  EXPECT_FALSE(OrdererNode::Start(second, SystemClock::Default(), &node).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir_.path("running-2")));
 }
 
 TEST_F(BroadcastTest, ARestartedSoloOrdererContinuesTheChainAndTheLedgerNamesItsBackend) {
@@ -197,7 +228,7 @@ TEST_F(BroadcastTest, DeliverEndsTheStreamWhenACommittedBlockCannotBeRead) {
   ghost.mutable_header()->set_number(3);
   deliver.Publish(std::make_shared<Block>(ghost));
   OrdererMetrics metrics;
-  BroadcastHandler broadcast(IngressOptions{"mychannel", 1024 * 1024}, &metrics);
+  BroadcastHandler broadcast(BroadcastOptions{}, IngressOptions{"mychannel", 1024 * 1024}, &metrics);
   std::unique_ptr<AtomicBroadcastServer> server;
   ASSERT_TRUE(AtomicBroadcastServer::Start("127.0.0.1:0", &broadcast, &deliver, 4 << 20, &server).ok());
 
@@ -239,7 +270,7 @@ TEST_F(BroadcastTest, DeliverEndsWaitingStreamsOnceTheChainHasFailed) {
     return chain_error;
   });
   OrdererMetrics metrics;
-  BroadcastHandler broadcast(IngressOptions{"mychannel", 1024 * 1024}, &metrics);
+  BroadcastHandler broadcast(BroadcastOptions{}, IngressOptions{"mychannel", 1024 * 1024}, &metrics);
   std::unique_ptr<AtomicBroadcastServer> server;
   ASSERT_TRUE(AtomicBroadcastServer::Start("127.0.0.1:0", &broadcast, &deliver, 4 << 20, &server).ok());
 

@@ -2,43 +2,214 @@
 
 #include <spdlog/spdlog.h>
 
-namespace ordering {
+#include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
 
-grpc::Status BroadcastHandler::Handle(grpc::ServerContext* context,
-                                      grpc::ServerReaderWriter<BroadcastResponse, Envelope>* stream) {
-  SPDLOG_DEBUG("broadcast: stream from {}", context->peer());
-  Validator validator(ingress_);
-  Envelope env;
-  BroadcastResponse response;
-  uint64_t rejected_logged = 0;
-  while (stream->Read(&env)) {
-    metrics_->broadcast_received++;
-    response.Clear();
-    CheckedEnvelope checked = validator.Check(env);
+#include "orderer/broadcast/stream_answers.h"
+
+namespace ordering {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string ToBytes(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+grpc::ByteBuffer ToBuffer(const BroadcastResponse& response) {
+  std::string bytes = response.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// An error from the chain or the backend, as a Broadcast answer: the
+// envelope itself is at fault (InvalidArgument: too large for the brokers)
+// or the service could not take it.
+BroadcastStatus StatusFor(const Status& st) {
+  if (st.ok()) return BROADCAST_STATUS_SUCCESS;
+  return st.code() == Status::Code::kInvalidArgument ? BROADCAST_STATUS_BAD_REQUEST
+                                                     : BROADCAST_STATUS_SERVICE_UNAVAILABLE;
+}
+
+}  // namespace
+
+const char* AckModeName(AckMode mode) { return mode == AckMode::kAccepted ? "accepted" : "durable"; }
+
+bool ParseAckMode(std::string_view name, AckMode* mode) {
+  if (name == "accepted") {
+    *mode = AckMode::kAccepted;
+  } else if (name == "durable") {
+    *mode = AckMode::kDurable;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// One Broadcast stream: this thread reads and checks; a writer thread
+// answers in order.
+class BroadcastHandler::Stream {
+ public:
+  Stream(BroadcastHandler* h, grpc::ServerContext* context,
+         grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream)
+      : h_(h),
+        context_(context),
+        stream_(stream),
+        validator_(h->ingress_),
+        answers_(std::make_shared<StreamAnswers>(std::max<uint32_t>(1, h->options_.window))) {}
+
+  void Run() {
+    std::thread writer([this] { WriteAnswers(); });
+    grpc::ByteBuffer frame;
+    while (stream_->Read(&frame)) {
+      if (!answers_->WaitForRoom()) break;  // the client went away
+      h_->metrics_->broadcast_received++;
+      Take(ToBytes(frame), SteadyClock::now());
+    }
+    answers_->DoneReading();
+    writer.join();
+  }
+
+ private:
+  void Take(std::string bytes, SteadyClock::time_point read_at) {
+    CheckedEnvelope checked = validator_.Check(std::move(bytes));
     if (!checked.ok()) {
-      metrics_->Reject(checked.cause);
-      response.set_status(BROADCAST_STATUS_BAD_REQUEST);
-      response.set_info(std::string(RejectCauseName(checked.cause)) + ": " + checked.detail);
-      if (rejected_logged++ == 0) {
-        spdlog::warn("broadcast: rejected an envelope from {}: {} (further rejections on this stream are counted)",
-                     context->peer(), response.info());
+      Reject(checked.cause, std::string(RejectCauseName(checked.cause)) + ": " + checked.detail, read_at);
+      return;
+    }
+    Chain* chain = h_->chain_.load();
+    ChainSupport* support = h_->support_.load();
+    if (chain == nullptr || support == nullptr) {
+      Ready(BROADCAST_STATUS_SERVICE_UNAVAILABLE, checked.tx.tx_id, "the chain is not started yet", read_at);
+      return;
+    }
+    const std::string tx_id = checked.tx.tx_id;
+    if (h_->options_.ack == AckMode::kAccepted) {
+      if (InChain(support, tx_id)) return Duplicate(tx_id, "already in the chain", read_at);
+      Status st = chain->Order(std::move(checked.tx));
+      Ready(StatusFor(st), tx_id, st.ok() ? "" : st.ToString(), read_at);
+      return;
+    }
+    // Durable: register for the acknowledgement before the chain can give
+    // it; then the duplicate checks, in this order (a transaction leaves
+    // the waiters only once it is in the chain).
+    const uint64_t seq =
+        answers_->PushWaiting(tx_id, read_at, read_at + std::chrono::milliseconds(h_->options_.ack_timeout_ms));
+    std::shared_ptr<StreamAnswers> answers = answers_;
+    AckWaiters* acks = support->acks();
+    const uint64_t ticket = acks->Add(tx_id, [answers, seq](const Status& st) {
+      answers->Resolve(seq, StatusFor(st), st.ok() ? "" : st.ToString());
+    });
+    if (ticket == 0) return DuplicateAt(seq, "in flight through this orderer");
+    answers_->SetTicket(seq, ticket);
+    if (InChain(support, tx_id)) {
+      acks->Remove(tx_id, ticket);
+      return DuplicateAt(seq, "already in the chain");
+    }
+    Status st = chain->Order(std::move(checked.tx));
+    if (!st.ok()) {
+      acks->Remove(tx_id, ticket);
+      answers_->Resolve(seq, StatusFor(st), st.ToString());
+    }
+  }
+
+  static bool InChain(ChainSupport* support, const std::string& tx_id) {
+    TxLocation loc;
+    return support->ledger()->FindTx(tx_id, &loc).ok();
+  }
+
+  void Ready(BroadcastStatus status, const std::string& tx_id, std::string info, SteadyClock::time_point read_at) {
+    BroadcastResponse r;
+    r.set_status(status);
+    if (!tx_id.empty()) r.set_tx_id(tx_id);
+    if (!info.empty()) r.set_info(std::move(info));
+    answers_->PushReady(std::move(r), read_at);
+  }
+
+  void Reject(RejectCause cause, std::string info, SteadyClock::time_point read_at, const std::string& tx_id = "") {
+    h_->metrics_->Reject(cause);
+    if (rejected_logged_++ == 0) {
+      spdlog::warn("broadcast: rejected an envelope from {}: {} (further rejections on this stream are counted)",
+                   context_->peer(), info);
+    }
+    Ready(BROADCAST_STATUS_BAD_REQUEST, tx_id, std::move(info), read_at);
+  }
+
+  void Duplicate(const std::string& tx_id, const std::string& where, SteadyClock::time_point read_at) {
+    Reject(RejectCause::kDuplicate, "duplicate: tx id " + tx_id + " is " + where, read_at, tx_id);
+  }
+
+  void DuplicateAt(uint64_t seq, const std::string& where) {
+    h_->metrics_->Reject(RejectCause::kDuplicate);
+    answers_->Resolve(seq, BROADCAST_STATUS_BAD_REQUEST, "duplicate: the tx id is " + where);
+  }
+
+  void WriteAnswers() {
+    StreamAnswers::Answer a;
+    while (answers_->Next(&a)) {
+      if (a.timed_out) {
+        if (ChainSupport* support = h_->support_.load(); support != nullptr)
+          support->acks()->Remove(a.response.tx_id(), a.ticket);
+        a.response.set_status(BROADCAST_STATUS_SERVICE_UNAVAILABLE);
+        a.response.set_info("not durable within " + std::to_string(h_->options_.ack_timeout_ms) +
+                            " ms (--ack-timeout); it may still be ordered: resending the same envelope is safe, a "
+                            "copy of one in the chain is refused as a duplicate");
+        if (timeouts_logged_++ == 0) {
+          spdlog::warn(
+              "broadcast: tx {} from {} was not durable within {} ms; answered SERVICE_UNAVAILABLE "
+              "(further ones on this stream are counted)",
+              a.response.tx_id(), context_->peer(), h_->options_.ack_timeout_ms);
+        }
+        h_->metrics_->broadcast_ack_timeouts++;
       }
-    } else {
-      response.set_tx_id(checked.tx.tx_id);
-      Chain* chain = chain_.load();
-      Status st =
-          chain != nullptr ? chain->Order(std::move(checked.tx)) : Status::Unavailable("the chain is not started yet");
-      if (st.ok()) {
-        metrics_->broadcast_accepted++;
-        response.set_status(BROADCAST_STATUS_SUCCESS);
-      } else {
-        metrics_->broadcast_unavailable++;
-        response.set_status(BROADCAST_STATUS_SERVICE_UNAVAILABLE);
-        response.set_info(st.ToString());
+      Count(a);
+      if (!stream_->Write(ToBuffer(a.response))) {
+        ChainSupport* support = h_->support_.load();
+        for (const auto& [tx_id, ticket] : answers_->Break()) {
+          if (support != nullptr) support->acks()->Remove(tx_id, ticket);
+        }
+        return;
       }
     }
-    if (!stream->Write(response)) break;  // the client went away
   }
+
+  void Count(const StreamAnswers::Answer& a) {
+    OrdererMetrics* m = h_->metrics_;
+    switch (a.response.status()) {
+      case BROADCAST_STATUS_SUCCESS:
+        m->broadcast_accepted++;
+        m->broadcast_ack_duration.ObserveNanos(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - a.read_at).count());
+        break;
+      case BROADCAST_STATUS_SERVICE_UNAVAILABLE:
+        m->broadcast_unavailable++;
+        break;
+      default:
+        m->broadcast_bad_request++;
+        break;
+    }
+  }
+
+  BroadcastHandler* const h_;
+  grpc::ServerContext* const context_;
+  grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* const stream_;
+  Validator validator_;
+  const std::shared_ptr<StreamAnswers> answers_;
+  uint64_t rejected_logged_ = 0;  // the reader's
+  uint64_t timeouts_logged_ = 0;  // the writer's
+};
+
+grpc::Status BroadcastHandler::Handle(grpc::ServerContext* context,
+                                      grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
+  SPDLOG_DEBUG("broadcast: stream from {}", context->peer());
+  Stream(this, context, stream).Run();
   return grpc::Status::OK;
 }
 

@@ -1,44 +1,86 @@
 // Broadcast: the way in for transactions (after Fabric's broadcast handler);
 // the Broadcast half of ordering.AtomicBroadcast (server.h).
 //
-// Per stream, in order: each envelope runs ingress (the stateless checks);
-// a rejected one is answered BAD_REQUEST with its cause and counted; an
-// accepted one goes to the chain (Chain::Order) and is answered SUCCESS
-// (accepted for ordering) or SERVICE_UNAVAILABLE (the chain is halted or has
-// failed). Order() blocks while the chain's queue is full, so a slow chain
-// stops this stream's reads and gRPC's flow control slows the client: no
-// envelope is dropped. Each stream has its own Validator (and key cache).
+// Per stream, each envelope, in order:
+//   1. its bytes (gRPC hands them over raw, so a frame that is not an
+//      Envelope is answered too) run ingress, the stateless checks; a
+//      rejected one is answered BAD_REQUEST with its cause and counted;
+//   2. a tx id already in the chain, or (with `--ack durable`) in flight
+//      through this node, is answered BAD_REQUEST "duplicate" and counted;
+//   3. it goes to the chain (Chain::Order), which blocks while the chain's
+//      queue is full; refused: SERVICE_UNAVAILABLE (halted or failed);
+//   4. SUCCESS, when the acknowledgement mode's promise holds:
+//      * `accepted` (Fabric's meaning): the chain took it for ordering;
+//      * `durable` (the default): the backend made it durable by its own
+//        rule (orderer/ack/ack_waiters.h): solo, synced to the ledger in a
+//        block; Raft, in a block a majority committed and this node wrote;
+//        Kafka, acknowledged by the brokers (acks=all). If that does not
+//        happen within the ack timeout the answer is SERVICE_UNAVAILABLE
+//        (no promise: it may still be ordered; resending is safe).
+// Answers keep the order of the envelopes. The stream reads ahead while
+// answers wait, up to a window of unanswered envelopes; beyond it, reading
+// stops and gRPC's flow control slows the client, so nothing is dropped.
+// Each stream has its own Validator (and key cache) and a writer thread.
 //
 // Thread-safety: Handle() on gRPC's threads; SetChain() from any thread.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/sync_stream.h>
 
 #include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
 
+#include "orderer/chain_support.h"
 #include "orderer/consensus/consensus.h"
 #include "orderer/ingress/validator.h"
 #include "orderer/metrics.h"
-#include "proto/ab.grpc.pb.h"
 
 namespace ordering {
+
+// What Broadcast's SUCCESS promises.
+enum class AckMode { kAccepted, kDurable };
+const char* AckModeName(AckMode mode);  // "accepted", "durable"
+// false for anything but those two names.
+bool ParseAckMode(std::string_view name, AckMode* mode);
+
+struct BroadcastOptions {
+  AckMode ack = AckMode::kDurable;  // Default: durable
+  int64_t ack_timeout_ms = 30000;   // Default: 30 s (durable: answer SERVICE_UNAVAILABLE after this)
+  uint32_t window = 4096;           // Default: 4096 envelopes read and not yet answered, per stream
+};
 
 class BroadcastHandler {
  public:
   // `metrics` must outlive the handler.
-  BroadcastHandler(const IngressOptions& ingress, OrdererMetrics* metrics) : ingress_(ingress), metrics_(metrics) {}
+  BroadcastHandler(const BroadcastOptions& options, const IngressOptions& ingress, OrdererMetrics* metrics)
+      : options_(options), ingress_(ingress), metrics_(metrics) {}
 
-  // The chain envelopes go to; until it is set, streams are answered
-  // SERVICE_UNAVAILABLE. `chain` must outlive every stream (set nullptr
-  // before destroying it).
-  void SetChain(Chain* chain) { chain_.store(chain); }
+  // The chain envelopes go to and its support (the ledger for the duplicate
+  // check, the acknowledgement waiters); until both are set, streams are
+  // answered SERVICE_UNAVAILABLE. Both must outlive every stream (set
+  // nullptr before destroying them).
+  void SetChain(Chain* chain, ChainSupport* support) {
+    support_.store(support);
+    chain_.store(chain);
+  }
 
-  grpc::Status Handle(grpc::ServerContext* context, grpc::ServerReaderWriter<BroadcastResponse, Envelope>* stream);
+  grpc::Status Handle(grpc::ServerContext* context,
+                      grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream);
+
+  const BroadcastOptions& options() const { return options_; }
 
  private:
+  class Stream;
+
+  const BroadcastOptions options_;
   const IngressOptions ingress_;
   OrdererMetrics* metrics_;
   std::atomic<Chain*> chain_{nullptr};
+  std::atomic<ChainSupport*> support_{nullptr};
 };
 
 }  // namespace ordering

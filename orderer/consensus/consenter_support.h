@@ -108,10 +108,20 @@ class ConsenterSupport {
   // Raft leader, whose earlier proposals failed).
   virtual void ResetBlockCreator() = 0;
 
+  // --- Acknowledgements (thread-safe).
+
+  // The backend made `tx_id` durable by its own rule (OK; the Kafka
+  // backend: the broker acknowledged the produce) or failed to (an error):
+  // a Broadcast stream waiting for it answers now. Blocks written resolve
+  // their transactions without this call.
+  virtual void Acknowledge(const std::string& tx_id, const Status& status) = 0;
+
   // --- Writing (one thread at a time).
 
   // Appends `block` durably (it must be the next after the last written),
-  // updates the metrics and hands it to Deliver. `first_seen_nanos`: when
+  // updates the metrics, acknowledges its transactions to the Broadcast
+  // streams waiting for them (orderer/ack/ack_waiters.h) and hands it to
+  // Deliver. `first_seen_nanos`: when
   // its first transaction reached Order() (0 if unknown, e.g. a block a
   // Raft follower applies).
   [[nodiscard]] virtual Status WriteBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) = 0;

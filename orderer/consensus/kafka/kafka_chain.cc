@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 #include "orderer/consensus/kafka/kafka_stats.h"
 #include "proto/kafka.pb.h"
@@ -54,9 +55,17 @@ Status KafkaChain::Start() {
   // Defaults the configured properties may override: Broadcast's envelopes
   // must reach the partition in the order each stream sent them, once, so
   // the producer is idempotent (which keeps order across retries).
+  // A record is an envelope of up to AbsoluteMaxBytes plus its framing;
+  // librdkafka's own limit (1,000,000 bytes) would refuse larger ones the
+  // channel allows. Undelivered records are given up after the ack timeout's
+  // default, so a stream hears of a broker outage then, not 5 minutes later.
+  const uint64_t max_record = support_->options().batch_size.absolute_max_bytes + 64 * 1024;
   po.properties = {
       {"enable.idempotence", "true", "orderer default"},
       {"acks", "all", "orderer default"},
+      {"message.max.bytes", std::to_string(std::min<uint64_t>(max_record, 1'000'000'000)),
+       "orderer default (AbsoluteMaxBytes + 64 KiB)"},
+      {"message.timeout.ms", "30000", "orderer default (as --ack-timeout's)"},
       {"statistics.interval.ms", std::to_string(kStatisticsIntervalMs), "orderer default (for /metrics)"},
   };
   po.properties.insert(po.properties.end(), options_.producer_properties.begin(), options_.producer_properties.end());
@@ -64,15 +73,21 @@ Status KafkaChain::Start() {
   po.on_delivery = [this](const kafka::DeliveryReport& r) {
     if (r.opaque == &kConnectTag) {
       connect_acked_.set_value(r.status);
-    } else if (!r.status.ok() && r.opaque == &kTimeToCutTag) {
-      spdlog::warn("time-to-cut: {}", r.status.ToString());
-    } else if (!r.status.ok()) {
-      // A Broadcast envelope answered SUCCESS that never reached the
-      // partition: its client sees it undelivered; count it here.
+    } else if (r.opaque == &kTimeToCutTag) {
+      if (!r.status.ok()) spdlog::warn("time-to-cut: {}", r.status.ToString());
+    } else if (r.opaque != nullptr) {
+      // A Broadcast envelope (the opaque is its tx id): acks=all, so the
+      // broker's ack makes it durable; a stream waiting for it answers now.
+      std::unique_ptr<std::string> tx_id(static_cast<std::string*>(r.opaque));
+      if (r.status.ok()) {
+        support_->Acknowledge(*tx_id, Status::OK());
+        return;
+      }
+      support_->Acknowledge(*tx_id, r.status.WithContext("the brokers did not take it"));
       if ((*broadcast_failed_)++ == 0) {
         spdlog::error(
-            "producing a Broadcast envelope failed: {} (further failures are counted in "
-            "broadcast_failed)",
+            "producing a Broadcast envelope failed: {} (with --ack durable its stream answers it; with --ack "
+            "accepted it was answered SUCCESS and is lost; further failures are counted in broadcast_failed)",
             r.status.ToString());
       }
     }
@@ -118,7 +133,11 @@ Status KafkaChain::Order(CutterMessage tx) {
   msg.mutable_regular()->set_payload(std::move(tx.envelope));
   ReaderLock l(&producer_mu_);
   if (!producer_ || stop_.load()) return Status::Unavailable("the kafka chain is halted");
-  return producer_->Produce(topic_, 0, msg.SerializeAsString());
+  // The delivery report hands the tx id back (and frees it).
+  auto tx_id = std::make_unique<std::string>(std::move(tx.tx_id));
+  ORDERING_RETURN_IF_ERROR(producer_->Produce(topic_, 0, msg.SerializeAsString(), tx_id.get()));
+  tx_id.release();
+  return Status::OK();
 }
 
 Status KafkaChain::Errored() const {

@@ -48,6 +48,14 @@ class KafkaBackend final : public Backend {
     if (options_.brokers.empty()) {
       return Status::InvalidArgument("--brokers is required by the kafka backend (e.g. --brokers 127.0.0.1:9092)");
     }
+    if (options_.verify_workers < 0) {
+      return Status::InvalidArgument("--verify-workers " + std::to_string(options_.verify_workers) +
+                                     " is negative (0 = one per core)");
+    }
+    if (options_.replication_factor < 0) {
+      return Status::InvalidArgument("--replication-factor " + std::to_string(options_.replication_factor) +
+                                     " is negative (0 = the brokers' default)");
+    }
     options_.create_topic = !no_create_topic_;
     if (topic_writers_ == "orderers") {
       options_.only_orderers_write_topic = true;

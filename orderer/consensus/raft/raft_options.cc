@@ -64,6 +64,13 @@ Status RaftOptions::Check() const {
       return Status::InvalidArgument("--raft-node: raft address " + n.raft_address + " twice");
     }
   }
+  if (cluster.size() == 2) {
+    // Two nodes tolerate no failure (every commit needs both) and split
+    // their votes easily: worse than one node on both counts.
+    return Status::InvalidArgument(
+        "--raft-node: a cluster of 2 tolerates no node's loss (a majority of 2 is both); use 3 or 5 nodes (or 1, "
+        "which replicates nothing)");
+  }
   if (Self() == nullptr) {
     return Status::InvalidArgument("--raft-id " + std::to_string(id) + " is not one of the --raft-node ids");
   }

@@ -41,6 +41,9 @@ TEST(RaftOptionsTest, ChecksNameTheFlagAtFault) {
   o.cluster.push_back({2, "127.0.0.1:7", "127.0.0.1:8"});
   EXPECT_NE(o.Check().message().find("id 2 twice"), std::string::npos);
   o.cluster.pop_back();
+  o.cluster.pop_back();
+  EXPECT_NE(o.Check().message().find("a cluster of 2"), std::string::npos) << o.Check().ToString();
+  o.cluster.push_back({3, "127.0.0.1:5", "127.0.0.1:6"});
   o.heartbeat_ms = 2000;
   EXPECT_NE(o.Check().message().find("--raft-election-timeout"), std::string::npos);
 }

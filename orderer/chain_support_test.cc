@@ -1,10 +1,13 @@
 // The ordering step every backend shares (ChainSupport over an in-memory
 // ledger): the duplicate check's three places (ledger, cutter, blocks
-// created and not written), the block creator's head, the batch timer, and
-// opening a channel on an existing ledger.
+// created and not written), acknowledging written blocks' transactions, the
+// block creator's head, the batch timer, and opening a channel on an
+// existing ledger.
 #include "orderer/chain_support.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "ledger/block_util.h"
 #include "orderer/consensus/testing/test_channel.h"
@@ -66,6 +69,34 @@ TEST(ChainSupportTest, BlocksChainOnTheLastCreatedAndAResetGoesBackToTheLedger) 
   // A block that does not follow the ledger is refused and nothing is written.
   EXPECT_TRUE(s->WriteBlock(b2).IsInvalidArgument());
   EXPECT_EQ(s->Height().value(), 2u);
+}
+
+TEST(ChainSupportTest, WritingABlockAcknowledgesTheTransactionsWaitingForIt) {
+  ManualClock clock;
+  TestChannel c(Options(2), &clock);
+  ChainSupport* s = c.support();
+  std::map<std::string, int> acked;
+  for (const char* id : {"a", "b", "x", "late"}) {
+    s->acks()->Add(id, [&acked, id](const Status& st) { acked[id] += st.ok() ? 1 : 100; });
+  }
+  s->Order(TestTx("a"));
+  auto mine = s->CreateNextBlock(std::move(s->Order(TestTx("b")).batches[0].batch), "");
+  EXPECT_TRUE(acked.empty()) << "acknowledged before its block was written";
+  ASSERT_TRUE(s->WriteBlock(mine).ok());
+  EXPECT_EQ(acked, (std::map<std::string, int>{{"a", 1}, {"b", 1}}));
+  // A block this node did not build (a Raft follower applies the leader's).
+  Block theirs = MakeBlock(BlockNumber(2), c.ledger()->Info().last_hash, {TestTx("x").envelope}, BlockMetadata());
+  ASSERT_TRUE(s->WriteBlock(std::make_shared<Block>(theirs)).ok());
+  EXPECT_EQ(acked["x"], 1);
+  // A waiting transaction the ordering step finds in the ledger already
+  // (it came in another way too) is durable: acknowledged.
+  s->acks()->Add("a", [&acked](const Status& st) { acked["a again"] += st.ok() ? 1 : 100; });
+  EXPECT_TRUE(s->Order(TestTx("a")).duplicate);
+  EXPECT_EQ(acked["a again"], 1);
+  // A backend's own rule (Kafka: the brokers' ack).
+  s->Acknowledge("late", Status::Unavailable("brokers down"));
+  EXPECT_EQ(acked["late"], 100);
+  EXPECT_TRUE(s->acks()->empty());
 }
 
 TEST(ChainSupportTest, TheBatchTimerStartsWithTheFirstPendingTransaction) {

@@ -40,7 +40,7 @@ target_link_libraries(orderer_cli PRIVATE ordering_orderer Boost::program_option
 # ledger and a manual clock (no broker, no disk).
 ordering_test(consensus_test
   SOURCES metrics_test.cc chain_support_test.cc consensus/submit_queue_test.cc consensus/batch_timer_test.cc
-          consensus/solo/solo_chain_test.cc
+          consensus/solo/solo_chain_test.cc broadcast/stream_answers_test.cc
   LIBS ordering_orderer
   SANITIZERS address thread)
 # The Kafka backend on the mock cluster. Not under ThreadSanitizer: Debian's

@@ -18,6 +18,8 @@ study (or one cell of it) runs on.
                           verified once, at Broadcast)
   broker: {...}           kafka: broker settings every cell runs with
   raft: {...}             raft: heartbeat_ms, election_timeout_ms
+  ack: durable | accepted with submit: broadcast, what the orderers'
+                          SUCCESS promises (orderer --ack; default durable)
 """
 import os
 
@@ -27,7 +29,8 @@ DRIVER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 BACKENDS = ("solo", "kafka", "raft")
 SUBMITS = ("kafka", "broadcast")
 RAFT_KEYS = {"heartbeat_ms", "election_timeout_ms"}
-KNOWN_KEYS = {"name", "backend", "brokers", "nodes", "submit", "broker", "raft", "topic_writers"}
+KNOWN_KEYS = {"name", "backend", "brokers", "nodes", "submit", "broker", "raft", "topic_writers", "ack"}
+ACKS = ("durable", "accepted")
 TOPIC_WRITERS = ("anyone", "orderers")
 
 
@@ -104,6 +107,9 @@ def check(d, where):
         d["nodes"] = 1
     if d["submit"] not in SUBMITS:
         raise DriverError(f"{where}: submit must be kafka or broadcast, not {d['submit']!r}")
+    d.setdefault("ack", "durable")
+    if d["ack"] not in ACKS:
+        raise DriverError(f"{where}: ack must be durable or accepted, not {d['ack']!r}")
     if d["submit"] == "kafka" and backend != "kafka":
         raise DriverError(f"{where}: submit: kafka writes into a Kafka topic; backend {backend} takes "
                           "transactions through Broadcast (submit: broadcast)")
@@ -117,4 +123,6 @@ def describe(d):
         what = f"raft, {d['nodes']} nodes"
     else:
         what = "solo, one node"
+    if d["submit"] == "broadcast":
+        return f"{what}, peers submit via broadcast (SUCCESS: {d['ack']})"
     return f"{what}, peers submit via {d['submit']}"

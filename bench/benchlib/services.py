@@ -64,7 +64,8 @@ class OrdererProcess:
             "--max-message-count", str(self.block["max_message_count"]),
             "--batch-timeout", str(self.block["batch_timeout"]),
             "--preferred-max-bytes", str(self.block["preferred_max_bytes"])] + self.consensus_args
-        self._log = open(self.log_path, "w")
+        # A restart (a crash campaign's) appends to the first start's log.
+        self._log = open(self.log_path, "a" if self.proc is not None else "w")
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
         return self
 
@@ -154,6 +155,10 @@ class Service:
         self.roles_cpus, self.driver = roles_cpus, driver
         self.block = eff["block"]
         self.nodes = []
+        # Where a single node listens (a crash campaign fixes the port, so
+        # clients find a restarted node again) and flags every node gets.
+        self.listen = "127.0.0.1:0"
+        self.extra_args = ["--ack", driver.get("ack", "durable")]
 
     # The node that cuts blocks.
     def main(self):
@@ -230,7 +235,8 @@ class SoloService(Service):
 
     def start(self):
         self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
-                                     self.roles_cpus["orderer"], ["--consensus", "solo"]).start()]
+                                     self.roles_cpus["orderer"], ["--consensus", "solo"] + self.extra_args,
+                                     listen=self.listen).start()]
         return self
 
 
@@ -256,7 +262,7 @@ class KafkaService(Service):
             for k, v in sorted(self.eff["producer"].items()):
                 args += ["--producer-prop", f"{k}={v}"]
         self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
-                                     self.roles_cpus["orderer"], args).start()]
+                                     self.roles_cpus["orderer"], args + self.extra_args, listen=self.listen).start()]
         return self
 
     def role_pids(self):
@@ -286,7 +292,7 @@ class RaftService(Service):
         members = []
         for i in range(1, n + 1):
             members.append((i, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"))
-        common = ["--consensus", "raft"]
+        common = ["--consensus", "raft"] + self.extra_args
         for i, rp, bp in members:
             common += ["--raft-node", f"{i},{rp},{bp}"]
         if raft.get("heartbeat_ms"):

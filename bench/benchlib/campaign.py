@@ -1,0 +1,209 @@
+"""Crash campaigns: kill -9 parts of a running ordering service, again and
+again, under open-loop load, and prove afterwards, from data alone
+(benchlib.ack_check), that nothing acknowledged was lost or doubled.
+
+One campaign = one driver (solo, kafka-N[-broadcast], raft-N), one target,
+N kills. The service runs on fixed ports so clients find a restarted node;
+peer-sim submits through Broadcast for the whole campaign (its streams
+reconnect) and logs every answer (--ack-log). The schedule is drawn from
+the seed before the campaign starts: after each restart is ready, wait a
+uniform gap, kill, stay down a uniform time, restart. Targets:
+  orderer      the only orderer (solo, kafka)
+  leader       the Raft leader           follower   one Raft follower
+  followers-2  two Raft followers at once (no majority while down)
+  all          every orderer node at once
+  broker-leader  the broker leading the channel's partition (kafka, 3 brokers)
+  brokers-2    two of three brokers (the partition leader and another)
+  broker       the only broker (kafka, 1 broker)
+  peer-sim     the client itself (its in-flight transactions are unanswered)
+What it writes to the campaign folder: campaign.json (settings, every
+kill, the checker's verdict), the processes' logs, the ack logs and the
+ledger exports (the raw data; only campaign.json is a summary)."""
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+from benchlib import ack_check, kafka_driver, placement, services
+from benchlib.drivers import DriverError
+
+TARGETS = {
+    "solo": ("orderer",),
+    "kafka": ("orderer", "broker-leader", "brokers-2", "broker", "peer-sim"),
+    "raft": ("leader", "follower", "followers-2", "all", "peer-sim"),
+}
+BLOCK = {"max_message_count": 100, "batch_timeout": "500ms", "preferred_max_bytes": "2MB"}
+
+
+def parse_ack_line(line):
+    """(tx_id, outcome) from a peer-sim --ack-log line; None for a torn one."""
+    parts = line.split()
+    if len(parts) < 3 or parts[-1] != ".":
+        return None
+    return parts[0], parts[1]
+
+
+class Campaign:
+    def __init__(self, root, build, out, driver, target, kills, rate, seed, gap_s=(2.0, 5.0), down_s=(0.3, 2.0),
+                 ack="durable", cpus=None, log=print):
+        backend = driver["backend"]
+        if target not in TARGETS[backend]:
+            raise DriverError(f"target '{target}' does not apply to {backend} (it has: {', '.join(TARGETS[backend])})")
+        if target in ("broker-leader", "brokers-2") and driver["brokers"] < 3:
+            raise DriverError(f"target '{target}' needs three brokers (a kafka-3 driver)")
+        if target == "broker" and driver["brokers"] != 1:
+            raise DriverError("target 'broker' is the only broker: use a kafka-1 driver")
+        self.root, self.out, self.driver, self.target = root, out, dict(driver, ack=ack), target
+        self.kills, self.rate, self.ack, self.log = kills, rate, ack, log
+        self.seed = seed
+        rng = random.Random(seed)
+        self.schedule = [(rng.uniform(*gap_s), rng.uniform(*down_s)) for _ in range(kills)]
+        self.pick = random.Random(seed + 1)  # which follower, which second broker
+        self.bin = {n: os.path.join(build, *p) for n, p in {
+            "orderer": ("orderer", "orderer"), "peer-sim": ("peer-sim", "peer-sim"),
+            "ledger": ("tools", "ledger")}.items()}
+        self.roles_cpus = placement.plan("shared", cpus)
+        self.channel = f"campaign-{target}-{seed}"
+        self.events = []
+        self.peer_sims = []
+
+    # --- the parts
+
+    def _start_brokers(self):
+        if self.driver["backend"] != "kafka":
+            return None
+        b = kafka_driver.Brokers(self.root, self.driver["brokers"], [], self.out, log=self.log)
+        b.ensure({})
+        return b
+
+    def _start_service(self, brokers):
+        eff = {"block": BLOCK, "producer": {}}
+        s = services.make(self.driver, self.bin, self.channel, self.out, eff, self.roles_cpus, brokers)
+        s.listen = f"127.0.0.1:{services.free_port()}"
+        return s.start()
+
+    def _peer_sim(self, address, seconds):
+        i = len(self.peer_sims)
+        ack_log = os.path.join(self.out, f"acks-{i}.log")
+        args = [self.bin["peer-sim"], "--submit", "broadcast", "--orderer", address, "--channel", self.channel,
+                "--peers", "3", "--rate", str(self.rate), "--duration", f"{seconds:.0f}s",
+                "--drain-timeout", "20s", "--json", os.path.join(self.out, f"peer-sim-{i}.json"),
+                "--ack-log", ack_log, "--quiet"]
+        logf = open(os.path.join(self.out, f"peer-sim-{i}.log"), "w")
+        p = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)
+        self.peer_sims.append({"proc": p, "log": logf, "ack_log": ack_log})
+        return p
+
+    # --- one kill
+
+    def _victims(self, service, brokers):
+        """What the target names now: [('node', OrdererProcess)] or
+        [('broker', node id)] or [('peer-sim', None)]."""
+        t = self.target
+        if t in ("orderer", "leader"):
+            if hasattr(service, "_find_leader"):
+                service._find_leader(timeout_s=30)
+            return [("node", service.main())]
+        if t in ("follower", "followers-2"):
+            service._find_leader(timeout_s=30)
+            followers = [n for n in service.nodes if n is not service.main()]
+            return [("node", n) for n in self.pick.sample(followers, 1 if t == "follower" else 2)]
+        if t == "all":
+            return [("node", n) for n in service.nodes]
+        if t == "peer-sim":
+            return [("peer-sim", None)]
+        leader, _ = brokers.leader_pid(self.channel) if t != "broker" else (1, None)
+        ids = [leader]
+        if t == "brokers-2":
+            ids.append(self.pick.choice([i for i in (1, 2, 3) if i != leader]))
+        return [("broker", i) for i in ids]
+
+    def _kill(self, victims, brokers):
+        for kind, v in victims:
+            if kind == "node":
+                v.kill()
+            elif kind == "broker":
+                with open(os.path.join(brokers.dir, f"node{v}", "pid")) as f:
+                    os.kill(int(f.read().strip()), signal.SIGKILL)
+            else:
+                p = self.peer_sims[-1]["proc"]
+                p.kill()
+                p.wait()
+
+    def _restart(self, victims, brokers, address, remaining_s):
+        nodes = [v for kind, v in victims if kind == "node"]
+        for n in nodes:
+            n.killed = False
+            n.launch()
+        for n in nodes:
+            n.wait_ready(timeout_s=90)
+        if any(kind == "broker" for kind, _ in victims):
+            brokers.restarts += 1
+            brokers._start(brokers.settings or {})  # starts the missing broker(s), waits until all serve
+        if any(kind == "peer-sim" for kind, _ in victims):
+            self._peer_sim(address, max(1.0, remaining_s))
+
+    # --- the campaign
+
+    def run(self):
+        os.makedirs(self.out, exist_ok=True)
+        brokers = self._start_brokers()
+        service = None
+        try:
+            service = self._start_service(brokers)
+            address = service.nodes[0].address()
+            total = sum(g + d for g, d in self.schedule) + 8.0 * self.kills + 10.0
+            t0 = time.monotonic()
+            self._peer_sim(address, total)
+            for k, (gap, down) in enumerate(self.schedule, 1):
+                time.sleep(gap)
+                if self.peer_sims[-1]["proc"].poll() is not None:
+                    raise DriverError(f"peer-sim ended before kill {k}; see {self.out}/peer-sim-*.log")
+                victims = self._victims(service, brokers)
+                t_kill = time.monotonic()
+                self._kill(victims, brokers)
+                time.sleep(down)
+                self._restart(victims, brokers, address, total - (time.monotonic() - t0))
+                what = ", ".join(f"{kind} {getattr(v, 'name', v) if v is not None else ''}".strip()
+                                 for kind, v in victims)
+                self.events.append({"kill": k, "at_s": round(t_kill - t0, 3), "what": what, "down_s": round(down, 3),
+                                    "back_s": round(time.monotonic() - t_kill, 3)})
+                self.log(f"  kill {k}/{self.kills}: {what}; back after {time.monotonic() - t_kill:.1f} s")
+            for ps in self.peer_sims:
+                try:
+                    ps["proc"].wait(timeout=total + 120)
+                except subprocess.TimeoutExpired:
+                    ps["proc"].kill()
+                ps["log"].close()
+        finally:
+            code = service.stop() if service is not None else None
+            if brokers is not None:
+                brokers.stop()
+        return self._check(service, code)
+
+    def _check(self, service, stop_code):
+        exports = {}
+        verified = {}
+        for n in service.nodes:
+            path = os.path.join(self.out, f"ledger-{n.name}.jsonl")
+            with open(path, "w") as f:
+                e = subprocess.run([self.bin["ledger"], "--path", n.ledger, "export"], stdout=f,
+                                   stderr=subprocess.PIPE, text=True)
+            if e.returncode != 0:
+                raise DriverError(f"ledger export of {n.ledger} failed: {e.stderr.strip()}")
+            exports[n.name] = path
+            v = subprocess.run([self.bin["ledger"], "--path", n.ledger, "verify"], capture_output=True, text=True)
+            verified[n.name] = v.returncode == 0
+        verdict = ack_check.check([ps["ack_log"] for ps in self.peer_sims], exports, parse_ack_line)
+        if not all(verified.values()):
+            verdict["ok"] = False
+            verdict["problems"].append("ledger verify failed: " + ", ".join(n for n, ok in verified.items() if not ok))
+        summary = {"driver": self.driver["name"], "backend": self.driver["backend"], "target": self.target,
+                   "kills": self.kills, "survived": len(self.events), "rate": self.rate, "ack": self.ack,
+                   "seed": self.seed, "block": BLOCK, "events": self.events, "ledger_verify": verified,
+                   "stop_exit_code": stop_code, "verdict": verdict}
+        with open(os.path.join(self.out, "campaign.json"), "w") as f:
+            json.dump(summary, f, indent=1, sort_keys=True)
+        return summary

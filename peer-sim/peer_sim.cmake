@@ -1,7 +1,7 @@
 # Included from peer-sim/CMakeLists.txt. Its end-to-end tests against an
 # orderer are in tests/ (load_test, broadcast_load_test): peer-sim itself
 # never depends on orderer/.
-add_library(ordering_peersim STATIC load.cc pool.cc tracker.cc load_report.cc load_collector.cc submitter.cc deliver_listener.cc latency.cc steady.cc profile.cc)
+add_library(ordering_peersim STATIC load.cc pool.cc tracker.cc load_report.cc load_collector.cc submitter.cc broadcast_submitter.cc deliver_listener.cc latency.cc steady.cc profile.cc)
 target_link_libraries(ordering_peersim PUBLIC
   ordering_common ordering_proto nlohmann_json::nlohmann_json)
 

@@ -165,7 +165,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   if (!options.raw) {
     ORDERING_RETURN_IF_ERROR(DeliverListener::Start(
         options.orderer, [&tracker](const Block& b) { tracker.OnBlock(b); },
-        static_cast<int>(options.connect_timeout_ms), &listener));
+        static_cast<int>(options.connect_timeout_ms), &listener, options.reconnect, clock));
   }
 
   std::atomic<uint64_t> record_bytes{0};
@@ -335,7 +335,11 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     if (left > 0) spdlog::warn("{} transactions still unresolved after abandoning them", left);
   }
   flusher.join();  // returns once abandoning emptied the queues
-  if (listener) listener->Stop();
+  if (listener) {
+    listener->Stop();
+    report->deliver_reconnects = listener->reconnects();
+    report->deliver_outages = listener->outages();
+  }
   peers.clear();  // closes the submitters without waiting
   report->drain_seconds = static_cast<double>(clock->NowNanos() - drain_start) / 1e9;
   report->stopped_early = external_stop != nullptr && external_stop->load();
@@ -343,7 +347,6 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   tracker.Fill(report);
   report->batches = BatchesInWindow(batch_samples, report->window_from_unix_ms, report->window_to_unix_ms);
   report->record_bytes = record_bytes.load();
-  report->config["deliver_reconnects"] = listener ? listener->reconnects() : 0;
   if (options.rate > 0) report->offered_tps = options.rate;
   DiagnoseRun(report);
   return Status::OK();

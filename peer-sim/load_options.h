@@ -12,6 +12,7 @@
 #include "common/histogram.h"
 #include "common/properties.h"
 #include "peer-sim/latency.h"
+#include "peer-sim/streams.h"
 #include "peer-sim/submitter.h"
 
 namespace ordering {
@@ -78,6 +79,10 @@ struct LoadOptions {
   // deliveries, closing the producers. Default: 30 s.
   int64_t drain_timeout_ms = 30000;
   int64_t connect_timeout_ms = 15000;  // wait this long for the orderer's first block
+  // How the Deliver stream comes back after the orderer restarts: waits
+  // between attempts from 100 ms, doubling, at most max_backoff_ms
+  // (orderer_channel.h). Default: at most 1 s.
+  ReconnectOptions reconnect;
   bool raw = false;
   // Record when each block arrived (block_unix_ms in the report): for
   // recovery runs, which need the first block after a failure to the

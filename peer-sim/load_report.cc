@@ -1,5 +1,6 @@
 #include "peer-sim/load_report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <utility>
@@ -23,6 +24,20 @@ std::optional<double> BacklogSlope(const std::vector<SeriesPoint>& series) {
   const double denom = n * sxx - sx * sx;
   if (n < 2 || denom <= 0) return std::nullopt;
   return (n * sxy - sx * sy) / denom;
+}
+
+nlohmann::json DeliverToJson(const LoadReport& r) {
+  double longest = 0;
+  nlohmann::json outages = nlohmann::json::array();
+  for (const DeliverOutage& o : r.deliver_outages) {
+    const bool back = o.back_unix_ms > 0;
+    if (back) longest = std::max(longest, o.seconds());
+    outages.push_back({{"lost_unix_ms", o.lost_unix_ms},
+                       {"back_unix_ms", back ? nlohmann::json(o.back_unix_ms) : nlohmann::json(nullptr)},
+                       {"seconds", back ? nlohmann::json(o.seconds()) : nlohmann::json(nullptr)},
+                       {"resumed_at_block", back ? nlohmann::json(o.resumed_at_block) : nlohmann::json(nullptr)}});
+  }
+  return {{"reconnects", r.deliver_reconnects}, {"longest_outage_seconds", longest}, {"outages", std::move(outages)}};
 }
 
 // `total` (records or bytes) per producer batch; 0 without batches.
@@ -55,7 +70,9 @@ nlohmann::json ConfigToJson(const LoadOptions& options) {
                            {"pool_size", options.pool_size},
                            {"drain_timeout_ms", options.drain_timeout_ms},
                            {"raw", options.raw},
-                           {"block_times", options.block_times}};
+                           {"block_times", options.block_times},
+                           {"connect_timeout_ms", options.connect_timeout_ms},
+                           {"reconnect_backoff_max_ms", options.reconnect.max_backoff_ms}};
   nlohmann::json producer = nlohmann::json::object();
   for (const Property& p : options.producer_properties) producer[p.key] = p.value;
   config["producer"] = producer;
@@ -141,6 +158,8 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   }
   j["series"] = std::move(series);
   if (r.config.is_object() && r.config.value("block_times", false)) j["block_unix_ms"] = r.block_unix_ms;
+  const bool raw = r.config.is_object() && r.config.value("raw", false);
+  j["streams"] = {{"deliver", raw ? nlohmann::json(nullptr) : DeliverToJson(r)}};
   return j;
 }
 
@@ -168,6 +187,16 @@ std::string ReportToText(const LoadReport& r) {
                   u(r.duplicates));
   }
   out << buf;
+  // The Deliver stream, when it was lost (the JSON report always has it).
+  if (!raw && !r.deliver_outages.empty()) {
+    double longest = 0;
+    for (const DeliverOutage& o : r.deliver_outages) longest = std::max(longest, o.seconds());
+    const bool back = r.deliver_outages.back().back_unix_ms > 0;
+    std::snprintf(buf, sizeof(buf), "deliver stream: lost %zu time%s, reconnected %llu (longest gap %.1f s)%s\n",
+                  r.deliver_outages.size(), r.deliver_outages.size() == 1 ? "" : "s", u(r.deliver_reconnects), longest,
+                  back ? "" : "; NOT back at the end");
+    out << buf;
+  }
   if (r.presigned) {
     std::snprintf(buf, sizeof(buf), "signing: pre-signed pool of %llu in %.2f s before the clock%s\n", u(r.pool_size),
                   r.presign_seconds, r.pool_exhausted ? "; a peer RAN OUT of its pool and stopped early" : "");

@@ -13,6 +13,7 @@
 
 #include "peer-sim/latency.h"
 #include "peer-sim/load_options.h"
+#include "peer-sim/streams.h"
 #include "peer-sim/submitter.h"
 
 namespace ordering {
@@ -115,6 +116,10 @@ struct LoadReport {
   // With block_times: the wall clock (ms since the Unix epoch) at which each
   // block after the start arrived, in order; at most kMaxBlockTimes.
   std::vector<int64_t> block_unix_ms;
+  // The Deliver stream (not in raw mode): times it came back after a loss
+  // (a block on a new stream), and each loss (at most kMaxDeliverOutages).
+  uint64_t deliver_reconnects = 0;
+  std::vector<DeliverOutage> deliver_outages;
   bool stopped_early = false;  // interrupted
   // True when nothing was lost (either way), doubled or failed.
   bool clean() const { return undelivered_acked == 0 && never_acked == 0 && duplicates == 0 && failed == 0; }

@@ -62,7 +62,8 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
                           "max_submit_lag_ms",
                           "backlog_growth_tps",
                           "undelivered_share",
-                          "clock"}) {
+                          "clock",
+                          "streams"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["lost"], 10);  // undelivered_acked + never_acked
@@ -119,6 +120,36 @@ TEST(LoadReportJson, ProducerBatchesAreNullWithoutCountersAndAveragedWith) {
   EXPECT_DOUBLE_EQ(j["producer_batches"]["bytes_per_batch"].get<double>(), 26500.0);
   const std::string text = ReportToText(r);
   EXPECT_NE(text.find("producer batches in the window: 40, 25.0 records / 25.9 KB each"), std::string::npos) << text;
+}
+
+// The Deliver stream's outages (a recovery figure to check); null in raw
+// mode, which has no Deliver stream.
+TEST(LoadReportJson, TheDeliverStreamsOutages) {
+  LoadReport r;
+  r.config = {{"raw", true}};
+  EXPECT_TRUE(ReportToJson(r)["streams"]["deliver"].is_null());
+  EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos);
+
+  r.config = {{"raw", false}};
+  EXPECT_EQ(ReportToJson(r)["streams"]["deliver"]["reconnects"], 0);
+  EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos) << "the text names the stream once it was lost";
+  r.deliver_reconnects = 1;
+  r.deliver_outages = {DeliverOutage{1700000000000, 1700000001300, 57}, DeliverOutage{1700000009000, 0, 0}};
+  nlohmann::json j = ReportToJson(r);
+  const nlohmann::json& d = j["streams"]["deliver"];
+  EXPECT_EQ(d["reconnects"], 1);
+  EXPECT_DOUBLE_EQ(d["longest_outage_seconds"].get<double>(), 1.3);
+  ASSERT_EQ(d["outages"].size(), 2u);
+  EXPECT_EQ(d["outages"][0]["lost_unix_ms"], 1700000000000);
+  EXPECT_EQ(d["outages"][0]["back_unix_ms"], 1700000001300);
+  EXPECT_DOUBLE_EQ(d["outages"][0]["seconds"].get<double>(), 1.3);
+  EXPECT_EQ(d["outages"][0]["resumed_at_block"], 57);
+  EXPECT_TRUE(d["outages"][1]["back_unix_ms"].is_null()) << "not back by the end";
+  EXPECT_TRUE(d["outages"][1]["seconds"].is_null());
+  const std::string text = ReportToText(r);
+  EXPECT_NE(text.find("deliver stream: lost 2 times, reconnected 1 (longest gap 1.3 s); NOT back at the end"),
+            std::string::npos)
+      << text;
 }
 
 TEST(LoadReportText, NamesEachCountAndTheUndeliveredShare) {

@@ -105,6 +105,7 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["duplicates"] = r.duplicates;
   j["undelivered_acked"] = r.undelivered_acked;
   j["never_acked"] = r.never_acked;
+  j["unanswered"] = r.unanswered;
   j["lost"] = r.lost();
   j["clean"] = r.clean();
   j["stopped_early"] = r.stopped_early;
@@ -159,7 +160,11 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["series"] = std::move(series);
   if (r.config.is_object() && r.config.value("block_times", false)) j["block_unix_ms"] = r.block_unix_ms;
   const bool raw = r.config.is_object() && r.config.value("raw", false);
-  j["streams"] = {{"deliver", raw ? nlohmann::json(nullptr) : DeliverToJson(r)}};
+  j["streams"] = {{"deliver", raw ? nlohmann::json(nullptr) : DeliverToJson(r)},
+                  {"broadcast", r.broadcast_streams ? nlohmann::json{{"broken", r.broadcast_streams->broken},
+                                                                     {"reconnects", r.broadcast_streams->reconnects},
+                                                                     {"unanswered", r.broadcast_streams->unanswered}}
+                                                    : nlohmann::json(nullptr)}};
   return j;
 }
 
@@ -187,7 +192,7 @@ std::string ReportToText(const LoadReport& r) {
                   u(r.duplicates));
   }
   out << buf;
-  // The Deliver stream, when it was lost (the JSON report always has it).
+  // The streams, when one was lost (the JSON report always has them).
   if (!raw && !r.deliver_outages.empty()) {
     double longest = 0;
     for (const DeliverOutage& o : r.deliver_outages) longest = std::max(longest, o.seconds());
@@ -195,6 +200,13 @@ std::string ReportToText(const LoadReport& r) {
     std::snprintf(buf, sizeof(buf), "deliver stream: lost %zu time%s, reconnected %llu (longest gap %.1f s)%s\n",
                   r.deliver_outages.size(), r.deliver_outages.size() == 1 ? "" : "s", u(r.deliver_reconnects), longest,
                   back ? "" : "; NOT back at the end");
+    out << buf;
+  }
+  if (r.broadcast_streams && r.broadcast_streams->broken > 0) {
+    std::snprintf(
+        buf, sizeof(buf),
+        "broadcast streams: %llu broke, %llu reconnected; %llu transactions unanswered on them (not resent)\n",
+        u(r.broadcast_streams->broken), u(r.broadcast_streams->reconnects), u(r.unanswered));
     out << buf;
   }
   if (r.presigned) {

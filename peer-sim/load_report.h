@@ -49,8 +49,13 @@ struct LoadReport {
   // loss by the ordering service. Always 0 in raw mode.
   uint64_t undelivered_acked = 0;
   // Neither acknowledged, failed nor delivered at exit: given up in the
-  // producer (still queued or in flight when the drain timed out).
+  // producer (still queued or in flight when the drain timed out), or
+  // unanswered on a Broadcast stream that broke.
   uint64_t never_acked = 0;
+  // Broadcast path: sent on a stream that broke before answering them, and
+  // not resent. Each is in never_acked too, unless it was delivered (the
+  // orderer may have ordered it before the stream broke).
+  uint64_t unanswered = 0;
   uint64_t lost() const { return undelivered_acked + never_acked; }  // kept for compatibility
   uint64_t blocks = 0;                                               // blocks received after the start
   std::map<std::string, uint64_t> cut_reasons;
@@ -120,6 +125,8 @@ struct LoadReport {
   // (a block on a new stream), and each loss (at most kMaxDeliverOutages).
   uint64_t deliver_reconnects = 0;
   std::vector<DeliverOutage> deliver_outages;
+  // The peers' Broadcast streams, summed (broadcast path; none on kafka).
+  std::optional<StreamCounters> broadcast_streams;
   bool stopped_early = false;  // interrupted
   // True when nothing was lost (either way), doubled or failed.
   bool clean() const { return undelivered_acked == 0 && never_acked == 0 && duplicates == 0 && failed == 0; }

@@ -63,6 +63,7 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
                           "backlog_growth_tps",
                           "undelivered_share",
                           "clock",
+                          "unanswered",
                           "streams"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
@@ -122,20 +123,27 @@ TEST(LoadReportJson, ProducerBatchesAreNullWithoutCountersAndAveragedWith) {
   EXPECT_NE(text.find("producer batches in the window: 40, 25.0 records / 25.9 KB each"), std::string::npos) << text;
 }
 
-// The Deliver stream's outages (a recovery figure to check); null in raw
-// mode, which has no Deliver stream.
-TEST(LoadReportJson, TheDeliverStreamsOutages) {
+// The streams' section: the Deliver stream's outages (a recovery figure to
+// check), the Broadcast streams' breaks and what was unanswered on them;
+// null where they do not apply.
+TEST(LoadReportJson, Streams) {
   LoadReport r;
   r.config = {{"raw", true}};
-  EXPECT_TRUE(ReportToJson(r)["streams"]["deliver"].is_null());
+  nlohmann::json j = ReportToJson(r);
+  EXPECT_TRUE(j["streams"]["deliver"].is_null()) << "raw mode has no Deliver stream";
+  EXPECT_TRUE(j["streams"]["broadcast"].is_null()) << "kafka path";
   EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos);
 
   r.config = {{"raw", false}};
+  r.broadcast_streams = StreamCounters{};
   EXPECT_EQ(ReportToJson(r)["streams"]["deliver"]["reconnects"], 0);
-  EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos) << "the text names the stream once it was lost";
+  EXPECT_EQ(ReportToJson(r)["streams"]["broadcast"]["broken"], 0);
+  EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos) << "the text names the streams once one was lost";
   r.deliver_reconnects = 1;
   r.deliver_outages = {DeliverOutage{1700000000000, 1700000001300, 57}, DeliverOutage{1700000009000, 0, 0}};
-  nlohmann::json j = ReportToJson(r);
+  r.broadcast_streams = StreamCounters{3, 2, 41};
+  r.unanswered = 41;
+  j = ReportToJson(r);
   const nlohmann::json& d = j["streams"]["deliver"];
   EXPECT_EQ(d["reconnects"], 1);
   EXPECT_DOUBLE_EQ(d["longest_outage_seconds"].get<double>(), 1.3);
@@ -146,10 +154,16 @@ TEST(LoadReportJson, TheDeliverStreamsOutages) {
   EXPECT_EQ(d["outages"][0]["resumed_at_block"], 57);
   EXPECT_TRUE(d["outages"][1]["back_unix_ms"].is_null()) << "not back by the end";
   EXPECT_TRUE(d["outages"][1]["seconds"].is_null());
+  EXPECT_EQ(j["streams"]["broadcast"]["broken"], 3);
+  EXPECT_EQ(j["streams"]["broadcast"]["reconnects"], 2);
+  EXPECT_EQ(j["streams"]["broadcast"]["unanswered"], 41);
+  EXPECT_EQ(j["unanswered"], 41);
   const std::string text = ReportToText(r);
-  EXPECT_NE(text.find("deliver stream: lost 2 times, reconnected 1 (longest gap 1.3 s); NOT back at the end"),
-            std::string::npos)
-      << text;
+  for (const char* part :
+       {"deliver stream: lost 2 times, reconnected 1 (longest gap 1.3 s); NOT back at the end",
+        "broadcast streams: 3 broke, 2 reconnected; 41 transactions unanswered on them (not resent)"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
+  }
 }
 
 TEST(LoadReportText, NamesEachCountAndTheUndeliveredShare) {

@@ -129,8 +129,9 @@ int main(int argc, char** argv) {
       "transactions are not left in a partial block waiting for the batch timeout")(
       "raw", po::bool_switch(&o.raw), "producer only: time submit -> broker ack, no orderer")(
       "reconnect-backoff-max", po::value(&reconnect_max)->default_value("1s"),
-      "after the orderer's Deliver stream breaks, the longest wait between attempts to open a new one (from "
-      "100 ms, doubling)")("json", po::value(&json_path), "write the report as JSON to FILE")(
+      "after the orderer's Deliver or Broadcast stream breaks, the longest wait between attempts to open a new one "
+      "(from 100 ms, doubling); transactions unanswered on a broken Broadcast stream are counted, not resent")(
+      "json", po::value(&json_path), "write the report as JSON to FILE")(
       "metrics-listen", po::value(&metrics_listen),
       "serve Prometheus /metrics (counters and latency histograms of the whole run) and /healthz on HOST:PORT "
       "while the run lasts (port 0 picks a free port; default: off)")(

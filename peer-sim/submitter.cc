@@ -58,10 +58,16 @@ class KafkaSubmitter final : public Submitter {
     };
     po.close_flush_timeout_ms = 0;  // the load generator bounds the exit itself
     po.on_delivery = [this](const kafka::DeliveryReport& r) {
-      SubmitOutcome outcome = r.status.ok() ? SubmitOutcome::kAccepted
-                              : r.purged    ? SubmitOutcome::kAbandoned
-                                            : SubmitOutcome::kFailed;
-      options_.on_outcome(r.opaque, outcome, r.status.ok() ? std::string() : r.status.ToString());
+      SubmitAnswer a;
+      if (r.status.ok()) {
+        a.outcome = SubmitOutcome::kAccepted;
+        a.code = "ACKED";
+      } else {
+        a.outcome = r.purged ? SubmitOutcome::kAbandoned : SubmitOutcome::kFailed;
+        a.code = r.purged ? "PURGED" : "FAILED";
+        a.detail = r.status.ToString();
+      }
+      options_.on_outcome(r.opaque, a);
     };
     ORDERING_RETURN_IF_ERROR(kafka::Producer::Create(po, &producer_));
     // Connecting now also keeps connection set-up out of the first
@@ -85,7 +91,7 @@ class KafkaSubmitter final : public Submitter {
   }
 
   std::string WireBytes(BuiltTx&& tx) const override { return std::move(tx.record); }
-  Status Submit(const std::string& bytes, void* opaque) override {
+  Status Submit(const std::string& bytes, std::string_view, void* opaque) override {
     return producer_->Produce(options_.topic, 0, bytes, opaque);
   }
   Status Flush(int timeout_ms) override { return producer_->Flush(timeout_ms); }

@@ -124,15 +124,15 @@ TEST_F(LoadTest, KafkaSubmitterCountsEachBatchOnce) {
   so.topic = channel_;
   so.producer_properties = {{"linger.ms", "50", "test"}, {"acks", "all", "test"}};
   std::atomic<int> accepted{0};
-  so.on_outcome = [&](void*, SubmitOutcome outcome, const std::string&) {
-    if (outcome == SubmitOutcome::kAccepted) ++accepted;
+  so.on_outcome = [&](void*, const SubmitAnswer& a) {
+    if (a.outcome == SubmitOutcome::kAccepted) ++accepted;
   };
   std::unique_ptr<Submitter> sub;
   Status st = MakeSubmitter(so, &sub);
   ASSERT_TRUE(st.ok()) << st.ToString();
   const std::string record(1000, 'x');
   constexpr int kRecords = 500;
-  for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(sub->Submit(record, nullptr).ok());
+  for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(sub->Submit(record, "", nullptr).ok());
   ASSERT_TRUE(sub->Flush(10000).ok());
   EXPECT_EQ(accepted.load(), kRecords);
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * kBatchStatsIntervalMs + 500));

@@ -16,6 +16,7 @@
 
 #include "common/crypto.h"
 #include "common/tx_factory.h"
+#include "peer-sim/ack_log.h"
 #include "peer-sim/deliver_listener.h"
 #include "peer-sim/pool.h"
 #include "peer-sim/steady.h"
@@ -96,10 +97,11 @@ Tracker::Config TrackerConfig(const LoadOptions& options) {
 // Creates each peer: its own key and submitter (its own producer, or its
 // own Broadcast stream), connected before the clock starts, so connection
 // set-up is not charged to the first transactions. Each submitter reports
-// its outcomes to `tracker`, and asks `give_up` while it waits for a
-// broken stream to come back; both must outlive the peers.
-[[nodiscard]] Status MakePeers(const LoadOptions& options, Tracker* tracker, const std::function<bool()>& give_up,
-                               std::vector<SimulatedPeer>* peers) {
+// its outcomes to `tracker` and `ack_log` (optional), and asks `give_up`
+// while it waits for a broken stream to come back; all three must outlive
+// the peers.
+[[nodiscard]] Status MakePeers(const LoadOptions& options, Tracker* tracker, AckLog* ack_log,
+                               const std::function<bool()>& give_up, std::vector<SimulatedPeer>* peers) {
   for (size_t i = 0; i < peers->size(); ++i) {
     SimulatedPeer& p = (*peers)[i];
     ORDERING_RETURN_IF_ERROR(Signer::Generate(&p.signer));
@@ -117,9 +119,10 @@ Tracker::Config TrackerConfig(const LoadOptions& options) {
     so.connect_timeout_ms = options.connect_timeout_ms;
     so.reconnect = options.reconnect;
     so.give_up = give_up;
-    so.on_outcome = [tracker](void* opaque, const SubmitAnswer& a) {
+    so.on_outcome = [tracker, ack_log, clock = options.clock](void* opaque, const SubmitAnswer& a) {
       const auto* tx = static_cast<const PooledTx*>(opaque);
       if (a.outcome == SubmitOutcome::kFailed) spdlog::debug("submitting {} failed: {}", tx->tx_id, a.detail);
+      if (ack_log != nullptr) ack_log->Record(tx->tx_id, a.code, tx->sent_unix_ns, clock->WallNanos(), tx->ref.peer);
       tracker->OnDeliveryReport(tx->ref, a.outcome);
     };
     ORDERING_RETURN_IF_ERROR(MakeSubmitter(so, &p.submitter).WithContext("peer " + std::to_string(i)));
@@ -163,11 +166,13 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   // tx ids.
   std::vector<TxPool> pools(static_cast<size_t>(options.peers));
   Tracker tracker(clock, TrackerConfig(options));
+  std::unique_ptr<AckLog> ack_log;
+  if (!options.ack_log.empty()) ORDERING_RETURN_IF_ERROR(AckLog::Open(options.ack_log, &ack_log));
   std::vector<SimulatedPeer> peers(static_cast<size_t>(options.peers));
   // A peer waiting for a broken Broadcast stream to come back gives up when
   // the run is stopped or its submitting is over.
   auto give_up = [&] { return stopping() || clock->NowNanos() >= tracker.deadline(); };
-  ORDERING_RETURN_IF_ERROR(MakePeers(options, &tracker, give_up, &peers));
+  ORDERING_RETURN_IF_ERROR(MakePeers(options, &tracker, ack_log.get(), give_up, &peers));
 
   std::unique_ptr<DeliverListener> listener;
   if (!options.raw) {
@@ -265,11 +270,13 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
         }
         tracker.OnSubmit(tx->ref, tx->tx_id, due);
         const int64_t sent = clock->NowNanos();
+        tx->sent_unix_ns = clock->WallNanos();
         Status st = peer.submitter->Submit(tx->bytes, tx->tx_id, tx);
         const int64_t returned = clock->NowNanos();
         tracker.OnSubmitted(sent, sent - std::max(due, free_ns), returned - sent);
         free_ns = returned;
         if (!st.ok()) {
+          if (ack_log) ack_log->Record(tx->tx_id, "NOT_SENT", tx->sent_unix_ns, clock->WallNanos(), tx->ref.peer);
           tracker.OnDeliveryReport(tx->ref, SubmitOutcome::kFailed);
           // One line per failure would flood the log while the orderer is
           // away: the first, then every 1000th.
@@ -361,6 +368,13 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     report->broadcast_streams = streams;
   }
   peers.clear();  // closes the submitters without waiting
+  if (ack_log) {
+    // Every outcome has been reported (the submitters are gone).
+    Status st = ack_log->Close();
+    report->ack_log_path = ack_log->path();
+    report->ack_log_lines = ack_log->lines();
+    if (!st.ok()) report->ack_log_error = st.ToString();
+  }
   report->drain_seconds = static_cast<double>(clock->NowNanos() - drain_start) / 1e9;
   report->stopped_early = external_stop != nullptr && external_stop->load();
   tracker.Finish();

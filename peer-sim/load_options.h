@@ -86,6 +86,9 @@ struct LoadOptions {
   // restarts: waits between attempts from 100 ms, doubling, at most
   // max_backoff_ms (orderer_channel.h). Default: at most 1 s.
   ReconnectOptions reconnect;
+  // Write one line per transaction outcome to this file (ack_log.h); empty:
+  // none.
+  std::string ack_log;
   bool raw = false;
   // Record when each block arrived (block_unix_ms in the report): for
   // recovery runs, which need the first block after a failure to the

@@ -72,7 +72,8 @@ nlohmann::json ConfigToJson(const LoadOptions& options) {
                            {"raw", options.raw},
                            {"block_times", options.block_times},
                            {"connect_timeout_ms", options.connect_timeout_ms},
-                           {"reconnect_backoff_max_ms", options.reconnect.max_backoff_ms}};
+                           {"reconnect_backoff_max_ms", options.reconnect.max_backoff_ms},
+                           {"ack_log", options.ack_log}};
   nlohmann::json producer = nlohmann::json::object();
   for (const Property& p : options.producer_properties) producer[p.key] = p.value;
   config["producer"] = producer;
@@ -165,6 +166,13 @@ nlohmann::json ReportToJson(const LoadReport& r) {
                                                                      {"reconnects", r.broadcast_streams->reconnects},
                                                                      {"unanswered", r.broadcast_streams->unanswered}}
                                                     : nlohmann::json(nullptr)}};
+  if (r.ack_log_path.empty()) {
+    j["ack_log"] = nullptr;
+  } else {
+    j["ack_log"] = {{"path", r.ack_log_path},
+                    {"lines", r.ack_log_lines},
+                    {"error", r.ack_log_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.ack_log_error)}};
+  }
   return j;
 }
 
@@ -208,6 +216,10 @@ std::string ReportToText(const LoadReport& r) {
         "broadcast streams: %llu broke, %llu reconnected; %llu transactions unanswered on them (not resent)\n",
         u(r.broadcast_streams->broken), u(r.broadcast_streams->reconnects), u(r.unanswered));
     out << buf;
+  }
+  if (!r.ack_log_path.empty()) {
+    out << "ack log: " << r.ack_log_path << ", " << r.ack_log_lines << " lines"
+        << (r.ack_log_error.empty() ? "" : "; WRITE FAILED: " + r.ack_log_error) << "\n";
   }
   if (r.presigned) {
     std::snprintf(buf, sizeof(buf), "signing: pre-signed pool of %llu in %.2f s before the clock%s\n", u(r.pool_size),

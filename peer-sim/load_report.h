@@ -127,6 +127,11 @@ struct LoadReport {
   std::vector<DeliverOutage> deliver_outages;
   // The peers' Broadcast streams, summed (broadcast path; none on kafka).
   std::optional<StreamCounters> broadcast_streams;
+  // The acknowledgement log (--ack-log): its file (empty: none), the lines
+  // written to it and its first write error (empty: none).
+  std::string ack_log_path;
+  uint64_t ack_log_lines = 0;
+  std::string ack_log_error;
   bool stopped_early = false;  // interrupted
   // True when nothing was lost (either way), doubled or failed.
   bool clean() const { return undelivered_acked == 0 && never_acked == 0 && duplicates == 0 && failed == 0; }

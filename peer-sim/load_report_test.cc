@@ -64,7 +64,8 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
                           "undelivered_share",
                           "clock",
                           "unanswered",
-                          "streams"}) {
+                          "streams",
+                          "ack_log"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["lost"], 10);  // undelivered_acked + never_acked
@@ -124,14 +125,15 @@ TEST(LoadReportJson, ProducerBatchesAreNullWithoutCountersAndAveragedWith) {
 }
 
 // The streams' section: the Deliver stream's outages (a recovery figure to
-// check), the Broadcast streams' breaks and what was unanswered on them;
-// null where they do not apply.
-TEST(LoadReportJson, Streams) {
+// check), the Broadcast streams' breaks and what was unanswered on them,
+// and the ack log; null where they do not apply.
+TEST(LoadReportJson, StreamsAndTheAckLog) {
   LoadReport r;
   r.config = {{"raw", true}};
   nlohmann::json j = ReportToJson(r);
   EXPECT_TRUE(j["streams"]["deliver"].is_null()) << "raw mode has no Deliver stream";
   EXPECT_TRUE(j["streams"]["broadcast"].is_null()) << "kafka path";
+  EXPECT_TRUE(j["ack_log"].is_null());
   EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos);
 
   r.config = {{"raw", false}};
@@ -143,6 +145,8 @@ TEST(LoadReportJson, Streams) {
   r.deliver_outages = {DeliverOutage{1700000000000, 1700000001300, 57}, DeliverOutage{1700000009000, 0, 0}};
   r.broadcast_streams = StreamCounters{3, 2, 41};
   r.unanswered = 41;
+  r.ack_log_path = "/tmp/acks.log";
+  r.ack_log_lines = 1234;
   j = ReportToJson(r);
   const nlohmann::json& d = j["streams"]["deliver"];
   EXPECT_EQ(d["reconnects"], 1);
@@ -158,12 +162,18 @@ TEST(LoadReportJson, Streams) {
   EXPECT_EQ(j["streams"]["broadcast"]["reconnects"], 2);
   EXPECT_EQ(j["streams"]["broadcast"]["unanswered"], 41);
   EXPECT_EQ(j["unanswered"], 41);
+  EXPECT_EQ(j["ack_log"]["path"], "/tmp/acks.log");
+  EXPECT_EQ(j["ack_log"]["lines"], 1234);
+  EXPECT_TRUE(j["ack_log"]["error"].is_null());
   const std::string text = ReportToText(r);
-  for (const char* part :
-       {"deliver stream: lost 2 times, reconnected 1 (longest gap 1.3 s); NOT back at the end",
-        "broadcast streams: 3 broke, 2 reconnected; 41 transactions unanswered on them (not resent)"}) {
+  for (const char* part : {"deliver stream: lost 2 times, reconnected 1 (longest gap 1.3 s); NOT back at the end",
+                           "broadcast streams: 3 broke, 2 reconnected; 41 transactions unanswered on them (not resent)",
+                           "ack log: /tmp/acks.log, 1234 lines"}) {
     EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
   }
+  r.ack_log_error = "IO error: disk full";
+  EXPECT_EQ(ReportToJson(r)["ack_log"]["error"], "IO error: disk full");
+  EXPECT_NE(ReportToText(r).find("WRITE FAILED: IO error: disk full"), std::string::npos);
 }
 
 TEST(LoadReportText, NamesEachCountAndTheUndeliveredShare) {

@@ -75,7 +75,7 @@ enum class SubmitOutcome {
 // One transaction's outcome as its submit path reported it.
 struct SubmitAnswer {
   SubmitOutcome outcome = SubmitOutcome::kAccepted;
-  // The answer's name, one word. broadcast:
+  // The answer's name, one word (the ack log's outcome field). broadcast:
   // the orderer's status without its BROADCAST_STATUS_ prefix (SUCCESS,
   // BAD_REQUEST, SERVICE_UNAVAILABLE, ...), UNANSWERED_STREAM_BROKEN or
   // ABANDONED; kafka: ACKED, FAILED or PURGED.

@@ -18,6 +18,7 @@
 #include "common/envelope.h"
 #include "orderer/consensus/solo/solo_chain.h"
 #include "orderer/node.h"
+#include "peer-sim/ack_log.h"
 #include "peer-sim/load.h"
 
 namespace ordering {
@@ -212,8 +213,8 @@ class BreakingBroadcast final : public AtomicBroadcast::Service {
 };
 
 // Transactions sent on a stream that breaks before answering them are
-// counted unanswered and never resent; each break is followed by a new
-// stream that carries on.
+// counted unanswered, given one ack log line each, and never resent; each
+// break is followed by a new stream that carries on.
 TEST_F(BroadcastLoadTest, AStreamThatBreaksOwingAnswersCountsThemUnansweredAndDoesNotResend) {
   BreakingBroadcast service;
   grpc::ServerBuilder builder;
@@ -222,12 +223,14 @@ TEST_F(BroadcastLoadTest, AStreamThatBreaksOwingAnswersCountsThemUnansweredAndDo
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_TRUE(server);
+  std::filesystem::create_directories(dir_);
   LoadOptions o = Options(port);
   o.peers = 1;
   o.rate = 200;
   o.duration_ms = 2000;
   o.cooldown_ms = 0;
   o.drain_timeout_ms = 500;  // none is ever delivered
+  o.ack_log = (dir_ / "acks.log").string();
   LoadReport r;
   Status st = RunLoad(o, &r);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
@@ -249,6 +252,27 @@ TEST_F(BroadcastLoadTest, AStreamThatBreaksOwingAnswersCountsThemUnansweredAndDo
     for (const auto& [id, n] : service.received) EXPECT_EQ(n, 1) << id << " was sent again";
     EXPECT_LE(service.received.size(), r.submitted);
   }
+  // One line per transaction: SUCCESS for the answered, the rest lost with
+  // their stream (or, for the one whose write found the stream broken, not
+  // sent; or given up at exit).
+  std::ifstream in(o.ack_log);
+  std::string line;
+  std::map<std::string, uint64_t> outcomes;
+  uint64_t lines = 0;
+  while (std::getline(in, line)) {
+    AckLine a;
+    AckLineKind kind = ParseAckLine(line, &a);
+    ASSERT_NE(kind, AckLineKind::kTorn) << line;
+    if (kind != AckLineKind::kLine) continue;
+    ++lines;
+    ++outcomes[a.outcome];
+  }
+  EXPECT_EQ(lines, r.submitted);
+  EXPECT_EQ(outcomes["SUCCESS"], r.acked);
+  EXPECT_EQ(outcomes["UNANSWERED_STREAM_BROKEN"], r.unanswered);
+  EXPECT_EQ(outcomes["NOT_SENT"], r.failed);
+  EXPECT_EQ(outcomes["SUCCESS"] + outcomes["UNANSWERED_STREAM_BROKEN"] + outcomes["NOT_SENT"] + outcomes["ABANDONED"],
+            lines);
   nlohmann::json j = ReportToJson(r);
   EXPECT_EQ(j["streams"]["broadcast"]["broken"], s.broken);
   EXPECT_EQ(j["unanswered"], r.unanswered);

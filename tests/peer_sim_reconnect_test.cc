@@ -1,7 +1,8 @@
 // peer-sim's streams across an orderer restart, against an in-process solo
 // orderer stopped and started again on the same port and ledger: the
-// Deliver listener is back within a bound, and a load run's Broadcast
-// streams reconnect and carry on (the unanswered counted, not resent).
+// Deliver listener is back within a bound, a load run's Broadcast streams
+// reconnect and carry on (the unanswered counted, not resent), and the ack
+// log says what the orderer answered, one complete line per transaction.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,12 +10,15 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "orderer/consensus/solo/solo_chain.h"
 #include "orderer/node.h"
+#include "peer-sim/ack_log.h"
 #include "peer-sim/deliver_listener.h"
 #include "peer-sim/load.h"
 #include "tests/pipeline_harness.h"
@@ -79,6 +83,36 @@ class ReconnectLoadTest : public ::testing::Test {
     int ok = 0;
     while (stream->Read(&r)) ok += r.status() == BROADCAST_STATUS_SUCCESS;
     EXPECT_EQ(ok, n);
+  }
+
+  // Every line of an ack log: complete lines by tx id, and the count of
+  // anything else that is not a comment.
+  struct AckFile {
+    std::vector<AckLine> lines;
+    int torn = 0;
+    int comments = 0;
+    std::map<std::string, int> by_outcome;
+  };
+  static AckFile ReadAckLog(const std::string& path) {
+    AckFile f;
+    std::ifstream in(path);
+    std::string text;
+    while (std::getline(in, text)) {
+      AckLine l;
+      switch (ParseAckLine(text, &l)) {
+        case AckLineKind::kLine:
+          ++f.by_outcome[l.outcome];
+          f.lines.push_back(std::move(l));
+          break;
+        case AckLineKind::kComment:
+          ++f.comments;
+          break;
+        case AckLineKind::kTorn:
+          ++f.torn;
+          break;
+      }
+    }
+    return f;
   }
 
   LoadOptions Options(int port) {
@@ -158,7 +192,9 @@ TEST_F(ReconnectLoadTest, TheDeliverListenerIsBackPromptlyAfterTheOrdererRestart
 // A run whose orderer stops 2 s in and is back on the same port and ledger
 // 1 s later: each peer's Broadcast stream breaks, what it had sent and not
 // had answered is counted unanswered (not resent), a new stream carries
-// the rest, and the Deliver listener sees the chain go on.
+// the rest, and the Deliver listener sees the chain go on. The ack log has
+// one complete line per transaction, SUCCESS exactly for the answers
+// SUCCESS the peers received.
 TEST_F(ReconnectLoadTest, BroadcastStreamsBrokenByARestartReconnectAndCarryOn) {
   auto node = StartSolo();
   ASSERT_TRUE(node);
@@ -170,6 +206,7 @@ TEST_F(ReconnectLoadTest, BroadcastStreamsBrokenByARestartReconnectAndCarryOn) {
   // is lost on a stop) is waited for until this.
   o.drain_timeout_ms = 4000;
   o.started_file = (dir_ / "started").string();
+  o.ack_log = (dir_ / "acks.log").string();
   std::atomic<uint64_t> accepted_before{0};
   std::atomic<int64_t> restarted_unix_ns{0};
   std::unique_ptr<OrdererNode> second;
@@ -223,13 +260,89 @@ TEST_F(ReconnectLoadTest, BroadcastStreamsBrokenByARestartReconnectAndCarryOn) {
   EXPECT_LE(r.ack.p95_ms, r.ack.p99_ms);
   EXPECT_LE(r.ack.p99_ms, r.ack.max_ms);
 
-  // Nothing is in the chain twice.
+  // The ack log: one complete line per transaction submitted, SUCCESS for
+  // exactly the acknowledged.
+  AckFile f = ReadAckLog(o.ack_log);
+  EXPECT_EQ(f.torn, 0);
+  EXPECT_EQ(f.comments, 1);
+  EXPECT_EQ(f.lines.size(), r.submitted);
+  EXPECT_EQ(r.ack_log_lines, r.submitted);
+  std::set<std::string> ids;
+  for (const AckLine& l : f.lines) {
+    EXPECT_TRUE(ids.insert(l.tx_id).second) << "two lines for " << l.tx_id;
+    EXPECT_LE(l.submit_unix_ns, l.answer_unix_ns);
+    EXPECT_LT(l.peer, 2u);
+  }
+  EXPECT_EQ(static_cast<uint64_t>(f.by_outcome["SUCCESS"]), r.acked);
+  EXPECT_EQ(static_cast<uint64_t>(f.by_outcome["UNANSWERED_STREAM_BROKEN"]), r.unanswered);
+  EXPECT_EQ(static_cast<uint64_t>(f.by_outcome["SERVICE_UNAVAILABLE"]), r.failed);
+  EXPECT_EQ(f.by_outcome["SUCCESS"] + f.by_outcome["UNANSWERED_STREAM_BROKEN"] + f.by_outcome["SERVICE_UNAVAILABLE"],
+            static_cast<int>(f.lines.size()))
+      << "no other outcome";
+
+  // Against the chain: every transaction in it was sent once and answered
+  // SUCCESS or lost with a stream; every SUCCESS answered after the restart
+  // is in it exactly once.
   second->Stop();
   LedgerContents ledger = ReadLedger((dir_ / "ledger").string());
   std::map<std::string, int> in_chain;
   for (const std::string& id : ledger.tx_ids) ++in_chain[id];
-  for (const auto& [id, n] : in_chain) EXPECT_EQ(n, 1) << id;
+  std::map<std::string, const AckLine*> by_id;
+  for (const AckLine& l : f.lines) by_id[l.tx_id] = &l;
+  for (const auto& [id, n] : in_chain) {
+    EXPECT_EQ(n, 1) << id;
+    auto it = by_id.find(id);
+    ASSERT_NE(it, by_id.end()) << id << " is in the chain but not in the ack log";
+    EXPECT_TRUE(it->second->outcome == "SUCCESS" || it->second->outcome == "UNANSWERED_STREAM_BROKEN") << id;
+  }
+  int after = 0;
+  for (const AckLine& l : f.lines) {
+    if (l.outcome != "SUCCESS" || l.answer_unix_ns < restarted_unix_ns.load()) continue;
+    ++after;
+    EXPECT_EQ(in_chain[l.tx_id], 1) << l.tx_id;
+  }
+  EXPECT_GT(after, 300);
+}
+
+// Runs appending to one ack log: SUCCESS lines for exactly what the orderer
+// accepted, BAD_REQUEST lines for exactly what it refused (a channel it
+// does not serve), each run's lines after its own comment line.
+TEST_F(ReconnectLoadTest, TheAckLogSaysWhatTheOrdererAnswered) {
+  auto node = StartSolo();
+  ASSERT_TRUE(node);
+  LoadOptions o = Options(node->deliver_port());
+  o.count = 300;
+  o.ack_log = (dir_ / "acks.log").string();
+  LoadReport good;
+  Status st = RunLoad(o, &good);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(good.clean()) << ReportToText(good);
+  o.channel_id = "otherchannel";
+  o.drain_timeout_ms = 1000;  // refused: nothing will be delivered
+  LoadReport bad;
+  st = RunLoad(o, &bad);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(bad.failed, 300u);
+  const uint64_t accepted = node->metrics().broadcast_accepted.load();
+  const uint64_t refused = node->metrics().rejected[static_cast<size_t>(RejectCause::kWrongChannel)].load();
+  node->Stop();
+
+  AckFile f = ReadAckLog(o.ack_log);
+  EXPECT_EQ(f.torn, 0);
+  EXPECT_EQ(f.comments, 2);  // one per run
+  EXPECT_EQ(f.lines.size(), 600u);
+  EXPECT_EQ(f.by_outcome.size(), 2u);
+  EXPECT_EQ(static_cast<uint64_t>(f.by_outcome["SUCCESS"]), accepted);
+  EXPECT_EQ(static_cast<uint64_t>(f.by_outcome["BAD_REQUEST"]), refused);
+  EXPECT_EQ(accepted, 300u);
+  EXPECT_EQ(refused, 300u);
+  LedgerContents ledger = ReadLedger((dir_ / "ledger").string());
+  std::set<std::string> in_chain(ledger.tx_ids.begin(), ledger.tx_ids.end());
   EXPECT_EQ(in_chain.size(), ledger.tx_ids.size());
+  for (const AckLine& l : f.lines) {
+    EXPECT_EQ(in_chain.count(l.tx_id), l.outcome == "SUCCESS" ? 1u : 0u) << l.tx_id << " " << l.outcome;
+  }
+  EXPECT_EQ(ReportToJson(good)["ack_log"]["lines"], 300);
 }
 
 }  // namespace

@@ -147,18 +147,18 @@ Status AckLog::Flush() {
 }
 
 Status AckLog::Close() {
+  bool first;
   {
     MutexLock l(&mu_);
-    if (closing_ && !writer_.joinable()) {
-      MutexLock w(&write_mu_);
-      return error_;
-    }
+    first = !closing_;
     closing_ = true;
   }
-  cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
-  (void)Flush();  // what was recorded before closing_ was set
-  MutexLock w(&write_mu_);
+  if (first) {
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    (void)Flush();  // what was recorded before closing_ was set
+  }
+  MutexLock w(&write_mu_);  // never while holding mu_: Flush takes write_mu_, then mu_
   if (fd_ >= 0) {
     if (::fsync(fd_) != 0 && error_.ok()) error_ = Errno("syncing the ack log '" + path_ + "'");
     if (::close(fd_) != 0 && error_.ok()) error_ = Errno("closing the ack log '" + path_ + "'");

@@ -112,7 +112,7 @@ class AckLog {
   std::condition_variable cv_;
   std::string buffer_ GUARDED_BY(mu_);
   bool closing_ GUARDED_BY(mu_) = false;
-  Mutex write_mu_;  // one writer at a time, in recording order
+  Mutex write_mu_;  // one writer at a time, in recording order; taken before mu_, never after
   int fd_ GUARDED_BY(write_mu_) = -1;
   Status error_ GUARDED_BY(write_mu_);
   std::thread writer_;

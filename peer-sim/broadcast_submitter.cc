@@ -80,10 +80,15 @@ class BroadcastSubmitter final : public Submitter {
     // Not sent: the stream broke. Take it back unless the reader has already
     // reported it unanswered with the rest.
     MutexLock l(&mu_);
+    bool taken_back = false;
     if (!outstanding_.empty() && outstanding_.back().opaque == opaque) {
       outstanding_.pop_back();
-      return Status::Unavailable("the Broadcast stream to " + options_.orderer + " broke (not sent)");
+      taken_back = true;
     }
+    // Let the reader see the end, so the next Submit opens a new stream
+    // rather than writing to this one again.
+    cv_.wait_for(l.native(), std::chrono::seconds(1), [&]() REQUIRES(mu_) { return ended_; });
+    if (taken_back) return Status::Unavailable("the Broadcast stream to " + options_.orderer + " broke (not sent)");
     return Status::OK();
   }
 

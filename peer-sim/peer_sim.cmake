@@ -15,3 +15,9 @@ ordering_test(peersim_test
   LIBS ordering_peersim
   SANITIZERS address thread)
 target_compile_definitions(peersim_test PRIVATE PROFILES_DIR="${CMAKE_SOURCE_DIR}/configs/profiles")
+
+# The streams against fake gRPC orderers: ASan, not TSan (see the file).
+ordering_test(peersim_streams_test
+  SOURCES streams_test.cc
+  LIBS ordering_peersim
+  SANITIZERS address)

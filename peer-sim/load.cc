@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "common/crypto.h"
 #include "common/tx_factory.h"
+#include "peer-sim/ack_log.h"
 #include "peer-sim/deliver_listener.h"
 #include "peer-sim/pool.h"
 #include "peer-sim/steady.h"
@@ -95,8 +97,11 @@ Tracker::Config TrackerConfig(const LoadOptions& options) {
 // Creates each peer: its own key and submitter (its own producer, or its
 // own Broadcast stream), connected before the clock starts, so connection
 // set-up is not charged to the first transactions. Each submitter reports
-// its outcomes to `tracker`, which must outlive the peers.
-[[nodiscard]] Status MakePeers(const LoadOptions& options, Tracker* tracker, std::vector<SimulatedPeer>* peers) {
+// its outcomes to `tracker` and `ack_log` (optional), and asks `give_up`
+// while it waits for a broken stream to come back; all three must outlive
+// the peers.
+[[nodiscard]] Status MakePeers(const LoadOptions& options, Tracker* tracker, AckLog* ack_log,
+                               const std::function<bool()>& give_up, std::vector<SimulatedPeer>* peers) {
   for (size_t i = 0; i < peers->size(); ++i) {
     SimulatedPeer& p = (*peers)[i];
     ORDERING_RETURN_IF_ERROR(Signer::Generate(&p.signer));
@@ -112,10 +117,13 @@ Tracker::Config TrackerConfig(const LoadOptions& options) {
     so.create_topic = options.raw;  // no orderer to create it
     so.orderer = options.orderer;
     so.connect_timeout_ms = options.connect_timeout_ms;
-    so.on_outcome = [tracker](void* opaque, SubmitOutcome outcome, const std::string& detail) {
+    so.reconnect = options.reconnect;
+    so.give_up = give_up;
+    so.on_outcome = [tracker, ack_log, clock = options.clock](void* opaque, const SubmitAnswer& a) {
       const auto* tx = static_cast<const PooledTx*>(opaque);
-      if (outcome == SubmitOutcome::kFailed) spdlog::debug("submitting {} failed: {}", tx->tx_id, detail);
-      tracker->OnDeliveryReport(tx->ref, outcome);
+      if (a.outcome == SubmitOutcome::kFailed) spdlog::debug("submitting {} failed: {}", tx->tx_id, a.detail);
+      if (ack_log != nullptr) ack_log->Record(tx->tx_id, a.code, tx->sent_unix_ns, clock->WallNanos(), tx->ref.peer);
+      tracker->OnDeliveryReport(tx->ref, a.outcome);
     };
     ORDERING_RETURN_IF_ERROR(MakeSubmitter(so, &p.submitter).WithContext("peer " + std::to_string(i)));
   }
@@ -158,14 +166,19 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   // tx ids.
   std::vector<TxPool> pools(static_cast<size_t>(options.peers));
   Tracker tracker(clock, TrackerConfig(options));
+  std::unique_ptr<AckLog> ack_log;
+  if (!options.ack_log.empty()) ORDERING_RETURN_IF_ERROR(AckLog::Open(options.ack_log, &ack_log));
   std::vector<SimulatedPeer> peers(static_cast<size_t>(options.peers));
-  ORDERING_RETURN_IF_ERROR(MakePeers(options, &tracker, &peers));
+  // A peer waiting for a broken Broadcast stream to come back gives up when
+  // the run is stopped or its submitting is over.
+  auto give_up = [&] { return stopping() || clock->NowNanos() >= tracker.deadline(); };
+  ORDERING_RETURN_IF_ERROR(MakePeers(options, &tracker, ack_log.get(), give_up, &peers));
 
   std::unique_ptr<DeliverListener> listener;
   if (!options.raw) {
     ORDERING_RETURN_IF_ERROR(DeliverListener::Start(
         options.orderer, [&tracker](const Block& b) { tracker.OnBlock(b); },
-        static_cast<int>(options.connect_timeout_ms), &listener));
+        static_cast<int>(options.connect_timeout_ms), &listener, options.reconnect, clock));
   }
 
   std::atomic<uint64_t> record_bytes{0};
@@ -207,6 +220,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   // loop) or keeps the in-flight window full (flat out), and times its own
   // work apart from the time Submit holds it.
   std::vector<std::thread> threads;
+  std::vector<uint64_t> not_sent(n_peers, 0);  // per peer, its thread only
   for (uint64_t pi = 0; pi < n_peers; ++pi) {
     threads.emplace_back([&, pi] {
       SimulatedPeer& peer = peers[pi];
@@ -256,13 +270,19 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
         }
         tracker.OnSubmit(tx->ref, tx->tx_id, due);
         const int64_t sent = clock->NowNanos();
-        Status st = peer.submitter->Submit(tx->bytes, tx);
+        tx->sent_unix_ns = clock->WallNanos();
+        Status st = peer.submitter->Submit(tx->bytes, tx->tx_id, tx);
         const int64_t returned = clock->NowNanos();
         tracker.OnSubmitted(sent, sent - std::max(due, free_ns), returned - sent);
         free_ns = returned;
         if (!st.ok()) {
+          if (ack_log) ack_log->Record(tx->tx_id, "NOT_SENT", tx->sent_unix_ns, clock->WallNanos(), tx->ref.peer);
           tracker.OnDeliveryReport(tx->ref, SubmitOutcome::kFailed);
-          spdlog::error("peer {}: submit: {}", pi, st.ToString());
+          // One line per failure would flood the log while the orderer is
+          // away: the first, then every 1000th.
+          if (not_sent[pi]++ % 1000 == 0) {
+            spdlog::error("peer {}: submit ({} not sent so far): {}", pi, not_sent[pi], st.ToString());
+          }
         }
         std::string().swap(tx->bytes);  // sent (the producer or the stream holds its own copy)
       }
@@ -335,15 +355,32 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     if (left > 0) spdlog::warn("{} transactions still unresolved after abandoning them", left);
   }
   flusher.join();  // returns once abandoning emptied the queues
-  if (listener) listener->Stop();
+  if (listener) {
+    listener->Stop();
+    report->deliver_reconnects = listener->reconnects();
+    report->deliver_outages = listener->outages();
+  }
+  if (options.submit == SubmitPath::kBroadcast) {
+    StreamCounters streams;
+    for (const SimulatedPeer& p : peers) {
+      if (auto s = p.submitter->Streams()) streams += *s;
+    }
+    report->broadcast_streams = streams;
+  }
   peers.clear();  // closes the submitters without waiting
+  if (ack_log) {
+    // Every outcome has been reported (the submitters are gone).
+    Status st = ack_log->Close();
+    report->ack_log_path = ack_log->path();
+    report->ack_log_lines = ack_log->lines();
+    if (!st.ok()) report->ack_log_error = st.ToString();
+  }
   report->drain_seconds = static_cast<double>(clock->NowNanos() - drain_start) / 1e9;
   report->stopped_early = external_stop != nullptr && external_stop->load();
   tracker.Finish();
   tracker.Fill(report);
   report->batches = BatchesInWindow(batch_samples, report->window_from_unix_ms, report->window_to_unix_ms);
   report->record_bytes = record_bytes.load();
-  report->config["deliver_reconnects"] = listener ? listener->reconnects() : 0;
   if (options.rate > 0) report->offered_tps = options.rate;
   DiagnoseRun(report);
   return Status::OK();

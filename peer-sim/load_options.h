@@ -12,6 +12,7 @@
 #include "common/histogram.h"
 #include "common/properties.h"
 #include "peer-sim/latency.h"
+#include "peer-sim/streams.h"
 #include "peer-sim/submitter.h"
 
 namespace ordering {
@@ -77,7 +78,17 @@ struct LoadOptions {
   // Bounds the whole exit once submitting ends: flush, waiting for
   // deliveries, closing the producers. Default: 30 s.
   int64_t drain_timeout_ms = 30000;
-  int64_t connect_timeout_ms = 15000;  // wait this long for the orderer's first block
+  // Wait this long for the orderer's first block, and for its Broadcast
+  // service; after a Broadcast stream broke, how long a peer waits for a
+  // new one before failing its transactions at once (until it is back).
+  int64_t connect_timeout_ms = 15000;
+  // How the Deliver and Broadcast streams come back after the orderer
+  // restarts: waits between attempts from 100 ms, doubling, at most
+  // max_backoff_ms (orderer_channel.h). Default: at most 1 s.
+  ReconnectOptions reconnect;
+  // Write one line per transaction outcome to this file (ack_log.h); empty:
+  // none.
+  std::string ack_log;
   bool raw = false;
   // Record when each block arrived (block_unix_ms in the report): for
   // recovery runs, which need the first block after a failure to the

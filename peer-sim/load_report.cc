@@ -1,5 +1,6 @@
 #include "peer-sim/load_report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <utility>
@@ -23,6 +24,20 @@ std::optional<double> BacklogSlope(const std::vector<SeriesPoint>& series) {
   const double denom = n * sxx - sx * sx;
   if (n < 2 || denom <= 0) return std::nullopt;
   return (n * sxy - sx * sy) / denom;
+}
+
+nlohmann::json DeliverToJson(const LoadReport& r) {
+  double longest = 0;
+  nlohmann::json outages = nlohmann::json::array();
+  for (const DeliverOutage& o : r.deliver_outages) {
+    const bool back = o.back_unix_ms > 0;
+    if (back) longest = std::max(longest, o.seconds());
+    outages.push_back({{"lost_unix_ms", o.lost_unix_ms},
+                       {"back_unix_ms", back ? nlohmann::json(o.back_unix_ms) : nlohmann::json(nullptr)},
+                       {"seconds", back ? nlohmann::json(o.seconds()) : nlohmann::json(nullptr)},
+                       {"resumed_at_block", back ? nlohmann::json(o.resumed_at_block) : nlohmann::json(nullptr)}});
+  }
+  return {{"reconnects", r.deliver_reconnects}, {"longest_outage_seconds", longest}, {"outages", std::move(outages)}};
 }
 
 // `total` (records or bytes) per producer batch; 0 without batches.
@@ -55,7 +70,10 @@ nlohmann::json ConfigToJson(const LoadOptions& options) {
                            {"pool_size", options.pool_size},
                            {"drain_timeout_ms", options.drain_timeout_ms},
                            {"raw", options.raw},
-                           {"block_times", options.block_times}};
+                           {"block_times", options.block_times},
+                           {"connect_timeout_ms", options.connect_timeout_ms},
+                           {"reconnect_backoff_max_ms", options.reconnect.max_backoff_ms},
+                           {"ack_log", options.ack_log}};
   nlohmann::json producer = nlohmann::json::object();
   for (const Property& p : options.producer_properties) producer[p.key] = p.value;
   config["producer"] = producer;
@@ -88,6 +106,7 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["duplicates"] = r.duplicates;
   j["undelivered_acked"] = r.undelivered_acked;
   j["never_acked"] = r.never_acked;
+  j["unanswered"] = r.unanswered;
   j["lost"] = r.lost();
   j["clean"] = r.clean();
   j["stopped_early"] = r.stopped_early;
@@ -141,6 +160,19 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   }
   j["series"] = std::move(series);
   if (r.config.is_object() && r.config.value("block_times", false)) j["block_unix_ms"] = r.block_unix_ms;
+  const bool raw = r.config.is_object() && r.config.value("raw", false);
+  j["streams"] = {{"deliver", raw ? nlohmann::json(nullptr) : DeliverToJson(r)},
+                  {"broadcast", r.broadcast_streams ? nlohmann::json{{"broken", r.broadcast_streams->broken},
+                                                                     {"reconnects", r.broadcast_streams->reconnects},
+                                                                     {"unanswered", r.broadcast_streams->unanswered}}
+                                                    : nlohmann::json(nullptr)}};
+  if (r.ack_log_path.empty()) {
+    j["ack_log"] = nullptr;
+  } else {
+    j["ack_log"] = {{"path", r.ack_log_path},
+                    {"lines", r.ack_log_lines},
+                    {"error", r.ack_log_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.ack_log_error)}};
+  }
   return j;
 }
 
@@ -168,6 +200,27 @@ std::string ReportToText(const LoadReport& r) {
                   u(r.duplicates));
   }
   out << buf;
+  // The streams, when one was lost (the JSON report always has them).
+  if (!raw && !r.deliver_outages.empty()) {
+    double longest = 0;
+    for (const DeliverOutage& o : r.deliver_outages) longest = std::max(longest, o.seconds());
+    const bool back = r.deliver_outages.back().back_unix_ms > 0;
+    std::snprintf(buf, sizeof(buf), "deliver stream: lost %zu time%s, reconnected %llu (longest gap %.1f s)%s\n",
+                  r.deliver_outages.size(), r.deliver_outages.size() == 1 ? "" : "s", u(r.deliver_reconnects), longest,
+                  back ? "" : "; NOT back at the end");
+    out << buf;
+  }
+  if (r.broadcast_streams && r.broadcast_streams->broken > 0) {
+    std::snprintf(
+        buf, sizeof(buf),
+        "broadcast streams: %llu broke, %llu reconnected; %llu transactions unanswered on them (not resent)\n",
+        u(r.broadcast_streams->broken), u(r.broadcast_streams->reconnects), u(r.unanswered));
+    out << buf;
+  }
+  if (!r.ack_log_path.empty()) {
+    out << "ack log: " << r.ack_log_path << ", " << r.ack_log_lines << " lines"
+        << (r.ack_log_error.empty() ? "" : "; WRITE FAILED: " + r.ack_log_error) << "\n";
+  }
   if (r.presigned) {
     std::snprintf(buf, sizeof(buf), "signing: pre-signed pool of %llu in %.2f s before the clock%s\n", u(r.pool_size),
                   r.presign_seconds, r.pool_exhausted ? "; a peer RAN OUT of its pool and stopped early" : "");

@@ -13,6 +13,7 @@
 
 #include "peer-sim/latency.h"
 #include "peer-sim/load_options.h"
+#include "peer-sim/streams.h"
 #include "peer-sim/submitter.h"
 
 namespace ordering {
@@ -48,8 +49,13 @@ struct LoadReport {
   // loss by the ordering service. Always 0 in raw mode.
   uint64_t undelivered_acked = 0;
   // Neither acknowledged, failed nor delivered at exit: given up in the
-  // producer (still queued or in flight when the drain timed out).
+  // producer (still queued or in flight when the drain timed out), or
+  // unanswered on a Broadcast stream that broke.
   uint64_t never_acked = 0;
+  // Broadcast path: sent on a stream that broke before answering them, and
+  // not resent. Each is in never_acked too, unless it was delivered (the
+  // orderer may have ordered it before the stream broke).
+  uint64_t unanswered = 0;
   uint64_t lost() const { return undelivered_acked + never_acked; }  // kept for compatibility
   uint64_t blocks = 0;                                               // blocks received after the start
   std::map<std::string, uint64_t> cut_reasons;
@@ -115,6 +121,17 @@ struct LoadReport {
   // With block_times: the wall clock (ms since the Unix epoch) at which each
   // block after the start arrived, in order; at most kMaxBlockTimes.
   std::vector<int64_t> block_unix_ms;
+  // The Deliver stream (not in raw mode): times it came back after a loss
+  // (a block on a new stream), and each loss (at most kMaxDeliverOutages).
+  uint64_t deliver_reconnects = 0;
+  std::vector<DeliverOutage> deliver_outages;
+  // The peers' Broadcast streams, summed (broadcast path; none on kafka).
+  std::optional<StreamCounters> broadcast_streams;
+  // The acknowledgement log (--ack-log): its file (empty: none), the lines
+  // written to it and its first write error (empty: none).
+  std::string ack_log_path;
+  uint64_t ack_log_lines = 0;
+  std::string ack_log_error;
   bool stopped_early = false;  // interrupted
   // True when nothing was lost (either way), doubled or failed.
   bool clean() const { return undelivered_acked == 0 && never_acked == 0 && duplicates == 0 && failed == 0; }

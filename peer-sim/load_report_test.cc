@@ -62,7 +62,10 @@ TEST(LoadReportJson, CarriesEveryFieldTheBenchReads) {
                           "max_submit_lag_ms",
                           "backlog_growth_tps",
                           "undelivered_share",
-                          "clock"}) {
+                          "clock",
+                          "unanswered",
+                          "streams",
+                          "ack_log"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["lost"], 10);  // undelivered_acked + never_acked
@@ -119,6 +122,58 @@ TEST(LoadReportJson, ProducerBatchesAreNullWithoutCountersAndAveragedWith) {
   EXPECT_DOUBLE_EQ(j["producer_batches"]["bytes_per_batch"].get<double>(), 26500.0);
   const std::string text = ReportToText(r);
   EXPECT_NE(text.find("producer batches in the window: 40, 25.0 records / 25.9 KB each"), std::string::npos) << text;
+}
+
+// The streams' section: the Deliver stream's outages (a recovery figure to
+// check), the Broadcast streams' breaks and what was unanswered on them,
+// and the ack log; null where they do not apply.
+TEST(LoadReportJson, StreamsAndTheAckLog) {
+  LoadReport r;
+  r.config = {{"raw", true}};
+  nlohmann::json j = ReportToJson(r);
+  EXPECT_TRUE(j["streams"]["deliver"].is_null()) << "raw mode has no Deliver stream";
+  EXPECT_TRUE(j["streams"]["broadcast"].is_null()) << "kafka path";
+  EXPECT_TRUE(j["ack_log"].is_null());
+  EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos);
+
+  r.config = {{"raw", false}};
+  r.broadcast_streams = StreamCounters{};
+  EXPECT_EQ(ReportToJson(r)["streams"]["deliver"]["reconnects"], 0);
+  EXPECT_EQ(ReportToJson(r)["streams"]["broadcast"]["broken"], 0);
+  EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos) << "the text names the streams once one was lost";
+  r.deliver_reconnects = 1;
+  r.deliver_outages = {DeliverOutage{1700000000000, 1700000001300, 57}, DeliverOutage{1700000009000, 0, 0}};
+  r.broadcast_streams = StreamCounters{3, 2, 41};
+  r.unanswered = 41;
+  r.ack_log_path = "/tmp/acks.log";
+  r.ack_log_lines = 1234;
+  j = ReportToJson(r);
+  const nlohmann::json& d = j["streams"]["deliver"];
+  EXPECT_EQ(d["reconnects"], 1);
+  EXPECT_DOUBLE_EQ(d["longest_outage_seconds"].get<double>(), 1.3);
+  ASSERT_EQ(d["outages"].size(), 2u);
+  EXPECT_EQ(d["outages"][0]["lost_unix_ms"], 1700000000000);
+  EXPECT_EQ(d["outages"][0]["back_unix_ms"], 1700000001300);
+  EXPECT_DOUBLE_EQ(d["outages"][0]["seconds"].get<double>(), 1.3);
+  EXPECT_EQ(d["outages"][0]["resumed_at_block"], 57);
+  EXPECT_TRUE(d["outages"][1]["back_unix_ms"].is_null()) << "not back by the end";
+  EXPECT_TRUE(d["outages"][1]["seconds"].is_null());
+  EXPECT_EQ(j["streams"]["broadcast"]["broken"], 3);
+  EXPECT_EQ(j["streams"]["broadcast"]["reconnects"], 2);
+  EXPECT_EQ(j["streams"]["broadcast"]["unanswered"], 41);
+  EXPECT_EQ(j["unanswered"], 41);
+  EXPECT_EQ(j["ack_log"]["path"], "/tmp/acks.log");
+  EXPECT_EQ(j["ack_log"]["lines"], 1234);
+  EXPECT_TRUE(j["ack_log"]["error"].is_null());
+  const std::string text = ReportToText(r);
+  for (const char* part : {"deliver stream: lost 2 times, reconnected 1 (longest gap 1.3 s); NOT back at the end",
+                           "broadcast streams: 3 broke, 2 reconnected; 41 transactions unanswered on them (not resent)",
+                           "ack log: /tmp/acks.log, 1234 lines"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
+  }
+  r.ack_log_error = "IO error: disk full";
+  EXPECT_EQ(ReportToJson(r)["ack_log"]["error"], "IO error: disk full");
+  EXPECT_NE(ReportToText(r).find("WRITE FAILED: IO error: disk full"), std::string::npos);
 }
 
 TEST(LoadReportText, NamesEachCountAndTheUndeliveredShare) {

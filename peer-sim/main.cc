@@ -56,7 +56,7 @@ std::string ProfileName(const std::string& path) {
 
 int main(int argc, char** argv) {
   std::string config_file, submit, profile, tx_size, duration, warmup, warmup_max, steady_window, pool_size,
-      drain_timeout, cooldown, progress_interval, json_path, log_level, metrics_listen, metrics_linger;
+      drain_timeout, cooldown, progress_interval, json_path, log_level, metrics_listen, metrics_linger, reconnect_max;
   std::vector<std::string> producer_props;
   LoadOptions o;
   bool quiet = false;
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
       "service held the peers back inside Submit (held_back).\n"
       "Exits 0 when every transaction was delivered exactly once, 1 when any was lost (acknowledged\n"
       "but undelivered, or never acknowledged), doubled or failed, 2 on a usage error, 3 when the\n"
-      "run could not start.\n\nOptions");
+      "run could not start or --ack-log could not be written.\n\nOptions");
   opts.add_options()("help,h", "show this help and exit")(
       "config", po::value(&config_file), "read options from FILE (key = value lines, same names as the flags)")(
       "submit", po::value(&submit)->default_value("kafka"),
@@ -128,7 +128,14 @@ int main(int argc, char** argv) {
       "keep submitting this long after the measured window, unmeasured, so the window's last "
       "transactions are not left in a partial block waiting for the batch timeout")(
       "raw", po::bool_switch(&o.raw), "producer only: time submit -> broker ack, no orderer")(
-      "json", po::value(&json_path), "write the report as JSON to FILE")(
+      "reconnect-backoff-max", po::value(&reconnect_max)->default_value("1s"),
+      "after the orderer's Deliver or Broadcast stream breaks, the longest wait between attempts to open a new one "
+      "(from 100 ms, doubling); transactions unanswered on a broken Broadcast stream are counted, not resent")(
+      "ack-log", po::value(&o.ack_log),
+      "append one line per transaction outcome to FILE as it is answered: tx_id outcome submit_unix_ns "
+      "answer_unix_ns peer END (outcome SUCCESS, BAD_REQUEST, SERVICE_UNAVAILABLE, UNANSWERED_STREAM_BROKEN, "
+      "ABANDONED, ACKED, FAILED, PURGED or NOT_SENT; see docs/cli.md)")("json", po::value(&json_path),
+                                                                        "write the report as JSON to FILE")(
       "metrics-listen", po::value(&metrics_listen),
       "serve Prometheus /metrics (counters and latency histograms of the whole run) and /healthz on HOST:PORT "
       "while the run lasts (port 0 picks a free port; default: off)")(
@@ -223,6 +230,11 @@ int main(int argc, char** argv) {
   st = ParseDuration(drain_timeout, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--drain-timeout: " + st.message());
   o.drain_timeout_ms = Millis(d);
+  st = ParseDuration(reconnect_max, &d, std::chrono::seconds(1));
+  if (!st.ok()) return UsageError("--reconnect-backoff-max: " + st.message());
+  o.reconnect.max_backoff_ms = Millis(d);
+  if (o.reconnect.max_backoff_ms < 1) return UsageError("--reconnect-backoff-max must be at least 1ms");
+  o.reconnect.initial_backoff_ms = std::min<int64_t>(o.reconnect.initial_backoff_ms, o.reconnect.max_backoff_ms);
   st = ParseDuration(progress_interval, &d, std::chrono::seconds(1));
   if (!st.ok()) return UsageError("--progress-interval: " + st.message());
   o.progress_interval_ms = quiet ? 0 : Millis(d);
@@ -286,6 +298,10 @@ int main(int argc, char** argv) {
       std::cerr << "peer-sim: cannot write report to '" << json_path << "'\n";
       return 3;
     }
+  }
+  if (!report.ack_log_error.empty()) {
+    std::cerr << "peer-sim: the ack log is incomplete: " << report.ack_log_error << "\n";
+    return 3;
   }
   if (!report.clean()) {
     std::cerr << "peer-sim: not clean: " << report.undelivered_acked << " acknowledged but undelivered, "

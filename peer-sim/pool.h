@@ -59,7 +59,8 @@ struct SimulatedPeer {
 struct PooledTx {
   TxRef ref;
   std::string tx_id;
-  std::string bytes;  // what the submit path sends; released once sent
+  std::string bytes;         // what the submit path sends; released once sent
+  int64_t sent_unix_ns = 0;  // when it was handed to the submit path (wall clock): the ack log's submit time
 };
 using TxPool = std::deque<PooledTx>;
 

@@ -5,14 +5,23 @@
 //              writes each transaction, wrapped in a KafkaMessage, straight
 //              into the channel's partition: the tuning research's path,
 //              which only the Kafka backend can read. The outcome is the
-//              broker's acknowledgement.
+//              broker's acknowledgement (librdkafka reconnects by itself).
 //   broadcast  a gRPC Broadcast stream to an orderer, Fabric's path, which
 //              every backend serves. The outcome is the orderer's status
-//              (SUCCESS: accepted for ordering).
+//              (SUCCESS: accepted for ordering; an orderer may answer it
+//              only once the transaction is durable, up to a block interval
+//              later: the stream is pipelined and nothing waits for an
+//              answer before sending the next). A stream that breaks loses
+//              the answers it owed: those transactions are unanswered, and
+//              NOT resent (resending is a client's policy; this generator
+//              keeps each transaction's fate simple to check). The next
+//              Submit opens a new stream after a bounded backoff
+//              (broadcast_submitter.h).
 //
 // Thread-safety: Submit() from the peer's one sending thread; Flush() and
-// Abandon() from the load generator's thread once sending has ended. The
-// outcome callback runs on the submitter's own thread.
+// Abandon() from the load generator's thread once sending has ended;
+// Batches() and Streams() from any thread. The outcome callback runs on the
+// submitter's own threads.
 #pragma once
 
 #include <functional>
@@ -24,6 +33,8 @@
 #include "common/properties.h"
 #include "common/status.h"
 #include "common/tx_factory.h"
+#include "peer-sim/orderer_channel.h"
+#include "peer-sim/streams.h"
 
 namespace ordering {
 
@@ -55,9 +66,21 @@ struct BatchCounters {
 };
 
 enum class SubmitOutcome {
-  kAccepted,   // acknowledged: by the broker (kafka) or SUCCESS (broadcast)
-  kFailed,     // refused: a delivery error, or a Broadcast status other than SUCCESS
-  kAbandoned,  // given up at exit (Abandon) or lost with a broken stream, never answered
+  kAccepted,    // acknowledged: by the broker (kafka) or SUCCESS (broadcast)
+  kFailed,      // refused: a delivery error, or a Broadcast status other than SUCCESS
+  kUnanswered,  // broadcast: sent on a stream that broke before answering it (not resent)
+  kAbandoned,   // given up at exit (Abandon): purged from the producer, or never answered on a stream peer-sim closed
+};
+
+// One transaction's outcome as its submit path reported it.
+struct SubmitAnswer {
+  SubmitOutcome outcome = SubmitOutcome::kAccepted;
+  // The answer's name, one word (the ack log's outcome field). broadcast:
+  // the orderer's status without its BROADCAST_STATUS_ prefix (SUCCESS,
+  // BAD_REQUEST, SERVICE_UNAVAILABLE, ...), UNANSWERED_STREAM_BROKEN or
+  // ABANDONED; kafka: ACKED, FAILED or PURGED.
+  std::string code;
+  std::string detail;  // why, when not accepted
 };
 
 struct SubmitterOptions {
@@ -69,10 +92,15 @@ struct SubmitterOptions {
   bool create_topic = false;  // create the topic if missing (raw mode: no orderer to do it)
   // broadcast:
   std::string orderer;  // host:port
+  // The first connection, and after a stream broke how long Submit waits
+  // for a new one before failing transactions at once (until it is back).
   int64_t connect_timeout_ms = 15000;
+  ReconnectOptions reconnect;
+  // Polled while Submit waits for a new stream: true gives up (the run is
+  // ending). Optional.
+  std::function<bool()> give_up;
   // Called once per submitted transaction with the `opaque` given to Submit.
-  // `detail` says why when it was not accepted.
-  std::function<void(void* opaque, SubmitOutcome outcome, const std::string& detail)> on_outcome;
+  std::function<void(void* opaque, const SubmitAnswer& answer)> on_outcome;
 };
 
 class Submitter {
@@ -81,10 +109,12 @@ class Submitter {
   // The bytes this path sends for `tx` (kafka: the record; broadcast: the
   // envelope). Built before the clock starts, so sending costs nothing more.
   virtual std::string WireBytes(BuiltTx&& tx) const = 0;
-  // Sends `bytes` (from WireBytes). Blocks while the path pushes back (a
-  // full producer queue, gRPC flow control). Non-OK: it was not sent and
-  // no outcome will be reported for it.
-  [[nodiscard]] virtual Status Submit(const std::string& bytes, void* opaque) = 0;
+  // Sends `bytes` (from WireBytes) of the transaction `tx_id` (which must
+  // outlive its outcome). Blocks while the path pushes back (a full
+  // producer queue, gRPC flow control, a broken Broadcast stream being
+  // replaced). Non-OK: it was not sent and no outcome will be reported for
+  // it.
+  [[nodiscard]] virtual Status Submit(const std::string& bytes, std::string_view tx_id, void* opaque) = 0;
   // Waits up to `timeout_ms` for every outcome; non-OK if some are missing.
   [[nodiscard]] virtual Status Flush(int timeout_ms) = 0;
   // Gives up on everything unanswered: each gets kAbandoned. Waits up to
@@ -94,6 +124,8 @@ class Submitter {
   // kBatchStatsIntervalMs); none on a path without a Kafka producer.
   // Thread-safe.
   virtual std::optional<BatchCounters> Batches() const { return std::nullopt; }
+  // The streams so far; none on a path without streams (kafka). Thread-safe.
+  virtual std::optional<StreamCounters> Streams() const { return std::nullopt; }
 };
 
 // How often the kafka path's producers report their statistics (librdkafka's

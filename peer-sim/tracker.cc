@@ -104,6 +104,10 @@ void Tracker::OnDeliveryReport(TxRef ref, SubmitOutcome outcome) {
       ++BinAt(now).failed;
       MarkDone(&s);
       break;
+    case SubmitOutcome::kUnanswered:
+      ++unanswered_;
+      MarkDone(&s);  // no answer will come: never_acked, unless it is delivered
+      break;
     case SubmitOutcome::kAbandoned:
       MarkDone(&s);  // neither acknowledged nor failed: counted as never_acked
       break;
@@ -213,6 +217,7 @@ void Tracker::Fill(LoadReport* r) {
   r->submitted = submitted_;
   r->acked = acked_;
   r->failed = failed_;
+  r->unanswered = unanswered_;
   r->delivered = delivered_;
   r->duplicates = duplicates_;
   r->blocks = blocks_;

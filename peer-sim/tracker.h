@@ -97,8 +97,9 @@ class Tracker {
   void OnSubmitted(int64_t sent_ns, int64_t own_ns, int64_t held_ns);
 
   // The submit path's answer (or a failed Submit call: kFailed). kAbandoned
-  // counts the transaction as never acknowledged. REQUIRES: `ref` was
-  // registered by OnSubmit.
+  // and kUnanswered count the transaction as never acknowledged (unless it
+  // is delivered after all); kUnanswered is also counted on its own.
+  // REQUIRES: `ref` was registered by OnSubmit.
   void OnDeliveryReport(TxRef ref, SubmitOutcome outcome);
 
   // A block from the Deliver listener. The first one is the newest block
@@ -184,6 +185,7 @@ class Tracker {
   uint64_t submitted_ GUARDED_BY(mu_) = 0;
   uint64_t acked_ GUARDED_BY(mu_) = 0;
   uint64_t failed_ GUARDED_BY(mu_) = 0;
+  uint64_t unanswered_ GUARDED_BY(mu_) = 0;
   uint64_t delivered_ GUARDED_BY(mu_) = 0;
   uint64_t duplicates_ GUARDED_BY(mu_) = 0;
   uint64_t blocks_ GUARDED_BY(mu_) = 0;

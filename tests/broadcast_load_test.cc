@@ -1,7 +1,8 @@
 // The load generator through Broadcast, against an in-process solo orderer
 // (no broker): every transaction comes back exactly once, the report says
-// which path was used, and an orderer that goes away mid-run is reported as
-// unanswered transactions, not as a clean run.
+// which path was used, and a stream that breaks mid-run is reported as
+// unanswered transactions (not resent), not as a clean run. Restarting a
+// real orderer under load: peer_sim_reconnect_test.cc.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,10 +11,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
+#include "common/envelope.h"
 #include "orderer/consensus/solo/solo_chain.h"
 #include "orderer/node.h"
+#include "peer-sim/ack_log.h"
 #include "peer-sim/load.h"
 
 namespace ordering {
@@ -168,6 +173,109 @@ TEST_F(BroadcastLoadTest, AServiceThatStopsReadingHoldsTheGeneratorBackAndIsNotC
   nlohmann::json j = ReportToJson(r);
   EXPECT_TRUE(j["held_back"].get<bool>());
   EXPECT_FALSE(j["generator_bound"].get<bool>());
+}
+
+// An orderer whose every Broadcast stream answers SUCCESS to its first 50
+// envelopes, reads 20 more without answering, then breaks the stream; its
+// Deliver sends one empty block, then nothing.
+class BreakingBroadcast final : public AtomicBroadcast::Service {
+ public:
+  grpc::Status Broadcast(grpc::ServerContext*, grpc::ServerReaderWriter<BroadcastResponse, Envelope>* stream) override {
+    Envelope env;
+    for (int n = 0; n < 70 && stream->Read(&env); ++n) {
+      DecodedTx tx;
+      EXPECT_TRUE(DecodePayload(env, &tx).ok());
+      {
+        std::lock_guard<std::mutex> l(mu);
+        ++received[tx.tx_id()];
+      }
+      if (n >= 50) continue;
+      BroadcastResponse response;
+      response.set_status(BROADCAST_STATUS_SUCCESS);
+      response.set_tx_id(tx.tx_id());
+      if (!stream->Write(response)) break;
+      ++answered;
+    }
+    ++streams;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "broken on purpose");
+  }
+  grpc::Status Deliver(grpc::ServerContext* context, const SeekInfo*,
+                       grpc::ServerWriter<DeliverResponse>* writer) override {
+    DeliverResponse response;
+    response.mutable_block()->mutable_header()->set_number(0);
+    writer->Write(response);
+    while (!context->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return grpc::Status::CANCELLED;
+  }
+  std::mutex mu;
+  std::map<std::string, int> received;  // tx id -> times received
+  std::atomic<int> answered{0}, streams{0};
+};
+
+// Transactions sent on a stream that breaks before answering them are
+// counted unanswered, given one ack log line each, and never resent; each
+// break is followed by a new stream that carries on.
+TEST_F(BroadcastLoadTest, AStreamThatBreaksOwingAnswersCountsThemUnansweredAndDoesNotResend) {
+  BreakingBroadcast service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server);
+  std::filesystem::create_directories(dir_);
+  LoadOptions o = Options(port);
+  o.peers = 1;
+  o.rate = 200;
+  o.duration_ms = 2000;
+  o.cooldown_ms = 0;
+  o.drain_timeout_ms = 500;  // none is ever delivered
+  o.ack_log = (dir_ / "acks.log").string();
+  LoadReport r;
+  Status st = RunLoad(o, &r);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const std::string text = ReportToText(r);
+  ASSERT_TRUE(r.broadcast_streams.has_value());
+  const StreamCounters& s = *r.broadcast_streams;
+  EXPECT_GE(s.broken, 4u) << text;  // ~400 transactions, 70 a stream
+  EXPECT_GE(s.reconnects + 1, s.broken) << text;
+  EXPECT_LE(s.reconnects, s.broken);
+  EXPECT_EQ(r.acked, static_cast<uint64_t>(service.answered.load()));
+  EXPECT_GE(r.unanswered, 20 * s.broken) << text;  // at least those read and not answered
+  EXPECT_EQ(s.unanswered, r.unanswered);
+  EXPECT_EQ(r.delivered, 0u);
+  EXPECT_EQ(r.never_acked, r.submitted - r.acked - r.failed);
+  EXPECT_FALSE(r.clean());
+  {
+    std::lock_guard<std::mutex> l(service.mu);
+    for (const auto& [id, n] : service.received) EXPECT_EQ(n, 1) << id << " was sent again";
+    EXPECT_LE(service.received.size(), r.submitted);
+  }
+  // One line per transaction: SUCCESS for the answered, the rest lost with
+  // their stream (or, for the one whose write found the stream broken, not
+  // sent; or given up at exit).
+  std::ifstream in(o.ack_log);
+  std::string line;
+  std::map<std::string, uint64_t> outcomes;
+  uint64_t lines = 0;
+  while (std::getline(in, line)) {
+    AckLine a;
+    AckLineKind kind = ParseAckLine(line, &a);
+    ASSERT_NE(kind, AckLineKind::kTorn) << line;
+    if (kind != AckLineKind::kLine) continue;
+    ++lines;
+    ++outcomes[a.outcome];
+  }
+  EXPECT_EQ(lines, r.submitted);
+  EXPECT_EQ(outcomes["SUCCESS"], r.acked);
+  EXPECT_EQ(outcomes["UNANSWERED_STREAM_BROKEN"], r.unanswered);
+  EXPECT_EQ(outcomes["NOT_SENT"], r.failed);
+  EXPECT_EQ(outcomes["SUCCESS"] + outcomes["UNANSWERED_STREAM_BROKEN"] + outcomes["NOT_SENT"] + outcomes["ABANDONED"],
+            lines);
+  nlohmann::json j = ReportToJson(r);
+  EXPECT_EQ(j["streams"]["broadcast"]["broken"], s.broken);
+  EXPECT_EQ(j["unanswered"], r.unanswered);
 }
 
 TEST_F(BroadcastLoadTest, AnUnreachableOrdererFailsFastNamingIt) {

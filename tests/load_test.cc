@@ -9,9 +9,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
+#include "peer-sim/ack_log.h"
 #include "peer-sim/submitter.h"
 #include "tests/load_test_fixture.h"
 
@@ -124,15 +128,15 @@ TEST_F(LoadTest, KafkaSubmitterCountsEachBatchOnce) {
   so.topic = channel_;
   so.producer_properties = {{"linger.ms", "50", "test"}, {"acks", "all", "test"}};
   std::atomic<int> accepted{0};
-  so.on_outcome = [&](void*, SubmitOutcome outcome, const std::string&) {
-    if (outcome == SubmitOutcome::kAccepted) ++accepted;
+  so.on_outcome = [&](void*, const SubmitAnswer& a) {
+    if (a.outcome == SubmitOutcome::kAccepted) ++accepted;
   };
   std::unique_ptr<Submitter> sub;
   Status st = MakeSubmitter(so, &sub);
   ASSERT_TRUE(st.ok()) << st.ToString();
   const std::string record(1000, 'x');
   constexpr int kRecords = 500;
-  for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(sub->Submit(record, nullptr).ok());
+  for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(sub->Submit(record, "", nullptr).ok());
   ASSERT_TRUE(sub->Flush(10000).ok());
   EXPECT_EQ(accepted.load(), kRecords);
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * kBatchStatsIntervalMs + 500));
@@ -322,6 +326,52 @@ TEST_F(LoadTest, FlatOutWithCountAndWindow) {
   EXPECT_FALSE(r.offered_tps.has_value());
   EXPECT_GT(r.delivered_tps, 0);
   EXPECT_NEAR(static_cast<double>(r.record_bytes), 600, 2);
+}
+
+// On the kafka path the ack log holds the producer's delivery report for
+// every transaction (ACKED), and the report the acknowledgement latency
+// beside the end-to-end one.
+TEST_F(LoadTest, TheAckLogHoldsTheBrokersAnswerForEveryTransaction) {
+  auto node = StartOrderer();
+  ASSERT_TRUE(node);
+  LoadOptions o = Options("127.0.0.1:" + std::to_string(node->deliver_port()));
+  o.rate = 400;
+  o.duration_ms = 1000;
+  std::filesystem::create_directories(dir_);
+  o.ack_log = (dir_ / "acks.log").string();
+  LoadReport r;
+  Status st = RunLoad(o, &r);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(r.clean()) << ReportToText(r);
+  std::ifstream in(o.ack_log);
+  std::set<std::string> ids;
+  uint64_t acked = 0;
+  for (std::string text; std::getline(in, text);) {
+    AckLine l;
+    AckLineKind kind = ParseAckLine(text, &l);
+    ASSERT_NE(kind, AckLineKind::kTorn) << text;
+    if (kind == AckLineKind::kComment) continue;
+    EXPECT_TRUE(ids.insert(l.tx_id).second) << l.tx_id;
+    EXPECT_EQ(l.outcome, "ACKED");
+    acked += l.outcome == "ACKED";
+    EXPECT_LE(l.submit_unix_ns, l.answer_unix_ns);
+    EXPECT_GE(l.submit_unix_ns, r.start_unix_ms * 1'000'000 - 100'000'000);
+  }
+  EXPECT_EQ(acked, r.acked);
+  EXPECT_EQ(ids.size(), r.submitted);
+  EXPECT_EQ(r.ack_log_lines, r.submitted);
+  EXPECT_TRUE(r.ack_log_error.empty());
+  // Submit -> acknowledgement, every transaction of the window.
+  EXPECT_EQ(r.ack.count, r.acked);
+  EXPECT_GT(r.ack.p50_ms, 0);
+  EXPECT_LE(r.ack.p50_ms, r.ack.p95_ms);
+  EXPECT_LE(r.ack.p95_ms, r.ack.p99_ms);
+  EXPECT_LE(r.ack.p99_ms, r.ack.max_ms);
+  nlohmann::json j = ReportToJson(r);
+  EXPECT_DOUBLE_EQ(j["latency_ms"]["ack"]["p99"].get<double>(), r.ack.p99_ms);
+  EXPECT_TRUE(j["streams"]["broadcast"].is_null());
+  EXPECT_EQ(j["streams"]["deliver"]["reconnects"], 0);
+  EXPECT_NE(ReportToText(r).find("ack        latency ms: p50"), std::string::npos) << ReportToText(r);
 }
 
 TEST_F(LoadTest, RawModeTimesTheProducerAlone) {

@@ -1,0 +1,53 @@
+#include "peer-sim/orderer_channel.h"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <thread>
+
+namespace ordering {
+namespace {
+
+int ClampMs(int64_t ms) { return static_cast<int>(std::clamp<int64_t>(ms, 1, INT_MAX)); }
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeOrdererChannel(const std::string& address, const ReconnectOptions& reconnect,
+                                                  int max_receive_bytes) {
+  grpc::ChannelArguments args;
+  if (max_receive_bytes >= 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
+  const int max_ms = ClampMs(reconnect.max_backoff_ms);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(ClampMs(reconnect.initial_backoff_ms), max_ms));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_ms);
+  // gRPC reads the "minimum reconnect backoff" as the least time it gives
+  // one connection attempt (default 20 s), not as a wait: an attempt that
+  // fails at once (connection refused) is retried after the backoff above
+  // whatever this is. The maximum wait keeps an unanswered attempt (a host
+  // that drops the SYN) from holding the next one back for longer.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, max_ms);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+Backoff::Backoff(const ReconnectOptions& reconnect)
+    : initial_ms_(std::max<int64_t>(1, std::min(reconnect.initial_backoff_ms, reconnect.max_backoff_ms))),
+      max_ms_(std::max<int64_t>(1, reconnect.max_backoff_ms)),
+      next_ms_(initial_ms_) {}
+
+int64_t Backoff::NextMs() {
+  const int64_t now = next_ms_;
+  next_ms_ = std::min(next_ms_ * 2, max_ms_);
+  return now;
+}
+
+bool SleepUnless(int64_t ms, const std::function<bool()>& stop) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!stop()) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds::zero()) return true;
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(20)));
+  }
+  return false;
+}
+
+}  // namespace ordering

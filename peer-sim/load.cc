@@ -147,7 +147,8 @@ void WriteStartedFile(const LoadOptions& options, int64_t start_ns) {
 
 }  // namespace
 
-Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* external_stop) {
+Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* external_stop,
+               const std::atomic<bool>* external_abort) {
   ORDERING_RETURN_IF_ERROR(CheckOptions(options));
   if (!options.started_file.empty()) std::remove(options.started_file.c_str());
   PoolPlan plan;
@@ -346,7 +347,7 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     }
   });
   while (!tracker.Settled() && clock->NowNanos() < drain_deadline &&
-         !(external_stop != nullptr && external_stop->load())) {
+         !(external_abort != nullptr && external_abort->load())) {
     tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

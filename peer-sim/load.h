@@ -55,6 +55,9 @@ namespace ordering {
 // duplicates are reported in *report. Blocks the calling thread for the
 // whole run; `stop` (optional) is read from other threads and must outlive
 // the call.
-[[nodiscard]] Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* stop = nullptr);
+// `stop` ends submitting early (the drain still waits for what is owed, up
+// to drain_timeout_ms); `abort` also cuts the drain short.
+[[nodiscard]] Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic<bool>* stop = nullptr,
+                             const std::atomic<bool>* abort = nullptr);
 
 }  // namespace ordering

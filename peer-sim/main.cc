@@ -26,8 +26,13 @@ using namespace ordering;
 
 namespace {
 
+// The first SIGINT/SIGTERM ends submitting (the drain still waits for
+// what is owed, up to --drain-timeout); a second one cuts the drain short.
 std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
+std::atomic<bool> g_abort{false};
+void OnSignal(int) {
+  if (g_stop.exchange(true)) g_abort = true;
+}
 
 int UsageError(const std::string& msg) { return cli::UsageError("peer-sim", msg); }
 
@@ -279,7 +284,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   LoadReport report;
-  st = RunLoad(o, &report, &g_stop);
+  st = RunLoad(o, &report, &g_stop, &g_abort);
   if (monitoring && linger.count() > 0 && !g_stop.load()) {
     const auto until = std::chrono::steady_clock::now() + linger;
     while (std::chrono::steady_clock::now() < until && !g_stop.load()) {

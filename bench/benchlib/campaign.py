@@ -35,12 +35,14 @@ TARGETS = {
     "raft": ("leader", "follower", "followers-2", "all", "peer-sim"),
 }
 BLOCK = {"max_message_count": 100, "batch_timeout": "500ms", "preferred_max_bytes": "2MB"}
+TAIL_S = 5.0  # load after the last restart, before peer-sim is told to stop
 
 
 def parse_ack_line(line):
-    """(tx_id, outcome) from a peer-sim --ack-log line; None for a torn one."""
+    """(tx_id, outcome) from a peer-sim --ack-log line ("TX_ID OUTCOME
+    SUBMIT_NS ANSWER_NS PEER END"); None for a torn one (no END)."""
     parts = line.split()
-    if len(parts) < 3 or parts[-1] != ".":
+    if len(parts) != 6 or parts[-1] != "END":
         return None
     return parts[0], parts[1]
 
@@ -88,8 +90,8 @@ class Campaign:
         i = len(self.peer_sims)
         ack_log = os.path.join(self.out, f"acks-{i}.log")
         args = [self.bin["peer-sim"], "--submit", "broadcast", "--orderer", address, "--channel", self.channel,
-                "--peers", "3", "--rate", str(self.rate), "--duration", f"{seconds:.0f}s",
-                "--drain-timeout", "20s", "--json", os.path.join(self.out, f"peer-sim-{i}.json"),
+                "--peers", "3", "--rate", str(self.rate), "--duration", f"{seconds:.0f}s", "--sign-inline",
+                "--drain-timeout", "15s", "--json", os.path.join(self.out, f"peer-sim-{i}.json"),
                 "--ack-log", ack_log, "--quiet"]
         logf = open(os.path.join(self.out, f"peer-sim-{i}.log"), "w")
         p = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)
@@ -154,7 +156,9 @@ class Campaign:
         try:
             service = self._start_service(brokers)
             address = service.nodes[0].address()
-            total = sum(g + d for g, d in self.schedule) + 8.0 * self.kills + 10.0
+            # peer-sim runs until told to stop (SIGTERM: it stops submitting
+            # and drains what is owed), with room for slow restarts.
+            total = 2.0 * (sum(g + d for g, d in self.schedule) + 5.0 * self.kills) + 60.0
             t0 = time.monotonic()
             self._peer_sim(address, total)
             for k, (gap, down) in enumerate(self.schedule, 1):
@@ -171,11 +175,15 @@ class Campaign:
                 self.events.append({"kill": k, "at_s": round(t_kill - t0, 3), "what": what, "down_s": round(down, 3),
                                     "back_s": round(time.monotonic() - t_kill, 3)})
                 self.log(f"  kill {k}/{self.kills}: {what}; back after {time.monotonic() - t_kill:.1f} s")
+            time.sleep(TAIL_S)
             for ps in self.peer_sims:
+                if ps["proc"].poll() is None:
+                    ps["proc"].send_signal(signal.SIGTERM)
                 try:
-                    ps["proc"].wait(timeout=total + 120)
+                    ps["proc"].wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     ps["proc"].kill()
+                    ps["proc"].wait()
                 ps["log"].close()
         finally:
             code = service.stop() if service is not None else None

@@ -47,19 +47,19 @@ class AckCheckTest(unittest.TestCase):
 
     def test_a_good_run_passes(self):
         c = chain([["a", "b"], ["c"]])
-        v = self.verdict([["a SUCCESS 1 2 .\n", "b SUCCESS 1 2 .\n", "c SERVICE_UNAVAILABLE 1 2 .\n", "d SUCC"]],
+        v = self.verdict([["a SUCCESS 1 2 0 END\n", "b SUCCESS 1 2 0 END\n", "c SERVICE_UNAVAILABLE 1 2 0 END\n", "d SUCC"]],
                          {"node1": c, "node2": c[:2]})
         self.assertTrue(v["ok"], v["problems"])
         self.assertEqual((v["acknowledged"], v["unacknowledged_in_chain"], v["torn_log_lines"]), (2, 1, 1))
         self.assertEqual(v["replicas"], {"node1": 3, "node2": 2})
 
     def test_an_acknowledged_transaction_missing_is_found(self):
-        v = self.verdict([["a SUCCESS 1 2 .\n", "z SUCCESS 1 2 .\n"]], {"n": chain([["a"]])})
+        v = self.verdict([["a SUCCESS 1 2 0 END\n", "z SUCCESS 1 2 0 END\n"]], {"n": chain([["a"]])})
         self.assertFalse(v["ok"])
         self.assertEqual(v["acknowledged_missing"], 1)
 
     def test_a_doubled_transaction_is_found_acknowledged_or_not(self):
-        v = self.verdict([["a SUCCESS 1 2 .\n"]], {"n": chain([["a", "q"], ["q"]])})
+        v = self.verdict([["a SUCCESS 1 2 0 END\n"]], {"n": chain([["a", "q"], ["q"]])})
         self.assertFalse(v["ok"])
         self.assertEqual(v["doubled"], 1)
 

@@ -30,6 +30,24 @@ ChannelOptions FromChannelConfig(const ChannelConfig& c) {
   return o;
 }
 
+// The batch settings the ordering step can run under: the requested ones,
+// and those an existing ledger's genesis holds (read back, so checked again:
+// a genesis block this orderer did not write could hold anything).
+Status CheckChannelOptions(const ChannelOptions& o) {
+  const BatchSizeOptions& b = o.batch_size;
+  if (b.max_message_count == 0) return Status::InvalidArgument("MaxMessageCount must be > 0");
+  if (b.preferred_max_bytes == 0 || b.preferred_max_bytes > b.absolute_max_bytes) {
+    return Status::InvalidArgument("PreferredMaxBytes must be in 1..AbsoluteMaxBytes");
+  }
+  // The batch timer counts in int64 nanoseconds from the clock's now.
+  if (o.batch_timeout_ms == 0 || o.batch_timeout_ms > kMaxBatchTimeoutMs) {
+    return Status::InvalidArgument("BatchTimeout must be in 1 ms..24 h, not " + std::to_string(o.batch_timeout_ms) +
+                                   " ms");
+  }
+  if (o.channel_id.empty()) return Status::InvalidArgument("channel id is empty");
+  return Status::OK();
+}
+
 }  // namespace
 
 ChainSupport::ChainSupport(const ChannelOptions& options, Ledger* ledger, OrdererMetrics* metrics, const Clock* clock)
@@ -47,13 +65,7 @@ ChainSupport::ChainSupport(const ChannelOptions& options, Ledger* ledger, Ordere
 Status ChainSupport::Create(const ChannelOptions& requested, const std::string& consensus_type, Ledger* ledger,
                             OrdererMetrics* metrics, const Clock* clock, std::unique_ptr<ChainSupport>* out,
                             std::string* config_note) {
-  const BatchSizeOptions& b = requested.batch_size;
-  if (b.max_message_count == 0) return Status::InvalidArgument("MaxMessageCount must be > 0");
-  if (b.preferred_max_bytes == 0 || b.preferred_max_bytes > b.absolute_max_bytes) {
-    return Status::InvalidArgument("PreferredMaxBytes must be in 1..AbsoluteMaxBytes");
-  }
-  if (requested.batch_timeout_ms == 0) return Status::InvalidArgument("BatchTimeout must be > 0");
-  if (requested.channel_id.empty()) return Status::InvalidArgument("channel id is empty");
+  ORDERING_RETURN_IF_ERROR(CheckChannelOptions(requested));
 
   ChannelOptions effective = requested;
   LedgerInfo info = ledger->Info();
@@ -74,6 +86,7 @@ Status ChainSupport::Create(const ChannelOptions& requested, const std::string& 
                                      "'");
     }
     effective = FromChannelConfig(stored);
+    ORDERING_RETURN_IF_ERROR(CheckChannelOptions(effective).WithContext("the ledger's genesis block"));
     if (config_note != nullptr && stored.SerializeAsString() != wanted.SerializeAsString()) {
       *config_note = "batch settings come from the ledger's genesis block (" + stored.ShortDebugString() +
                      "); the requested ones (" + wanted.ShortDebugString() + ") are ignored";

@@ -39,6 +39,12 @@ Status CheckChannelOptions(const ChannelOptions& o) {
   if (b.preferred_max_bytes == 0 || b.preferred_max_bytes > b.absolute_max_bytes) {
     return Status::InvalidArgument("PreferredMaxBytes must be in 1..AbsoluteMaxBytes");
   }
+  // Ingress, Broadcast's receive limit and the Kafka consumer's fetch size
+  // add their framing to it.
+  if (b.absolute_max_bytes > kMaxAbsoluteMaxBytes) {
+    return Status::InvalidArgument("AbsoluteMaxBytes must be at most 1 TiB, not " +
+                                   std::to_string(b.absolute_max_bytes));
+  }
   // The batch timer counts in int64 nanoseconds from the clock's now.
   if (o.batch_timeout_ms == 0 || o.batch_timeout_ms > kMaxBatchTimeoutMs) {
     return Status::InvalidArgument("BatchTimeout must be in 1 ms..24 h, not " + std::to_string(o.batch_timeout_ms) +

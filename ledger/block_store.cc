@@ -212,6 +212,38 @@ Status BlockStore::FindTx(std::string_view tx_id, TxLocation* location) const {
   return Status::OK();
 }
 
+std::string VerifyBlockBytes(uint64_t n, const std::string& bytes, const std::string& previous_hash,
+                             const std::string& previous_consenter, const VerifyOptions& options, Block* block,
+                             std::vector<std::string>* tx_ids) {
+  tx_ids->clear();
+  if (!block->ParseFromString(bytes)) return "does not parse";
+  // Every field that matters is covered by a hash below; this covers the
+  // rest of the bytes (unknown fields, non-canonical encodings).
+  block->DiscardUnknownFields();
+  if (block->SerializeAsString() != bytes) return "stored bytes are not the block's canonical encoding";
+  const BlockHeader& h = block->header();
+  if (h.number() != n) return "header says number " + std::to_string(h.number());
+  if (h.previous_hash() != previous_hash) return "previous_hash does not match the previous block's hash";
+  if (h.data_hash() != DigestBytes(DataHash(block->data()))) return "data hash mismatch";
+  if (n == 0) {
+    ChannelConfig cfg;
+    if (!ReadGenesisConfig(*block, &cfg).ok()) return "is not a genesis block";
+    return "";
+  }
+  if (block->metadata().cut_reason() == CUT_REASON_GENESIS ||
+      block->metadata().cut_reason() == CUT_REASON_UNSPECIFIED) {
+    return "has cut reason " + CutReason_Name(block->metadata().cut_reason());
+  }
+  if (options.check_consenter) {
+    std::string problem = options.check_consenter(n, previous_consenter, block->metadata().consenter());
+    if (!problem.empty()) return problem;
+  }
+  if (block->data().data_size() == 0) return "has no transactions";
+  Status s = ExtractTxIds(*block, tx_ids);
+  if (!s.ok()) return s.message();
+  return "";
+}
+
 Status BlockStore::Verify(const VerifyOptions& options, VerifyResult* result) const {
   *result = VerifyResult{};
   const LedgerInfo info = Info();
@@ -230,50 +262,26 @@ Status BlockStore::Verify(const VerifyOptions& options, VerifyResult* result) co
     Status s = GetBlockBytes(BlockNumber(n), &bytes);
     if (s.IsNotFound()) return fail(n, "missing");
     ORDERING_RETURN_IF_ERROR(s);
-    if (!block.ParseFromString(bytes)) return fail(n, "does not parse");
-    // Every field that matters is covered by a hash below; this covers the
-    // rest of the bytes (unknown fields, non-canonical encodings).
-    block.DiscardUnknownFields();
-    if (block.SerializeAsString() != bytes) return fail(n, "stored bytes are not the block's canonical encoding");
-    const BlockHeader& h = block.header();
-    if (h.number() != n) return fail(n, "header says number " + std::to_string(h.number()));
-    if (h.previous_hash() != prev_hash) return fail(n, "previous_hash does not match the previous block's hash");
-    if (h.data_hash() != DigestBytes(DataHash(block.data()))) return fail(n, "data hash mismatch");
-    const std::string& consenter = block.metadata().consenter();
-    if (n == 0) {
-      ChannelConfig cfg;
-      if (!ReadGenesisConfig(block, &cfg).ok()) return fail(n, "is not a genesis block");
-    } else {
-      if (block.metadata().cut_reason() == CUT_REASON_GENESIS ||
-          block.metadata().cut_reason() == CUT_REASON_UNSPECIFIED) {
-        return fail(n, "has cut reason " + CutReason_Name(block.metadata().cut_reason()));
+    std::string problem = VerifyBlockBytes(n, bytes, prev_hash, prev_consenter, options, &block, &ids);
+    if (!problem.empty()) return fail(n, std::move(problem));
+    for (size_t i = 0; i < ids.size(); ++i) {
+      TxLocation loc;
+      s = FindTx(ids[i], &loc);
+      if (!s.ok() || loc.block.value() != n || loc.index != i) {
+        return fail(n, "transaction " + ids[i] + " (entry " + std::to_string(i) +
+                           ") is not indexed at this position (duplicate or missing index entry)");
       }
-      if (options.check_consenter) {
-        std::string problem = options.check_consenter(n, prev_consenter, consenter);
-        if (!problem.empty()) return fail(n, problem);
-      }
-      if (block.data().data_size() == 0) return fail(n, "has no transactions");
-      s = ExtractTxIds(block, &ids);
-      if (!s.ok()) return fail(n, s.message());
-      for (size_t i = 0; i < ids.size(); ++i) {
-        TxLocation loc;
-        s = FindTx(ids[i], &loc);
-        if (!s.ok() || loc.block.value() != n || loc.index != i) {
-          return fail(n, "transaction " + ids[i] + " (entry " + std::to_string(i) +
-                             ") is not indexed at this position (duplicate or missing index entry)");
-        }
-        if (options.check_signatures) {
-          DecodedTx tx;
-          s = DecodeTx(block.data().data(static_cast<int>(i)), &tx);
-          if (!s.ok()) return fail(n, "transaction " + ids[i] + ": " + s.message());
-          if (!verifier.Verify(tx.header().creator(), tx.envelope.payload(), tx.envelope.signature())) {
-            return fail(n, "transaction " + ids[i] + " has a bad signature");
-          }
+      if (options.check_signatures) {
+        DecodedTx tx;
+        s = DecodeTx(block.data().data(static_cast<int>(i)), &tx);
+        if (!s.ok()) return fail(n, "transaction " + ids[i] + ": " + s.message());
+        if (!verifier.Verify(tx.header().creator(), tx.envelope.payload(), tx.envelope.signature())) {
+          return fail(n, "transaction " + ids[i] + " has a bad signature");
         }
       }
-      result->transactions += ids.size();
     }
-    prev_consenter = consenter;
+    result->transactions += ids.size();
+    prev_consenter = block.metadata().consenter();
     prev_hash = DigestBytes(BlockHash(block));
     result->blocks_checked = n + 1;
   }

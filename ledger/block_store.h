@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/crypto.h"
 #include "common/mutex.h"
@@ -69,6 +70,19 @@ struct VerifyResult {
   std::optional<BlockNumber> first_bad_block;  // set when verification failed
   std::string problem;                         // what was wrong with it
 };
+
+// What Verify checks of one stored block from its bytes alone, given the
+// block before it (`previous_hash`: its BlockHash, raw; `previous_consenter`:
+// its consenter metadata; both empty for genesis): it parses, its bytes are
+// its canonical encoding, its number is `number`, it links to the previous
+// block, its data hash matches; genesis is a genesis block; any other block
+// has a cut reason, passes options.check_consenter and holds transactions
+// whose tx ids decode (returned in order in *tx_ids; none for genesis).
+// Returns "" and the parsed block, or what is wrong. Pure (no store): Verify
+// adds the tx index and signatures; the fuzz targets call it on raw bytes.
+std::string VerifyBlockBytes(uint64_t number, const std::string& bytes, const std::string& previous_hash,
+                             const std::string& previous_consenter, const VerifyOptions& options, Block* block,
+                             std::vector<std::string>* tx_ids);
 
 class BlockStore final : public Ledger {
  public:

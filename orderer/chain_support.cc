@@ -44,6 +44,9 @@ ChainSupport::ChainSupport(const ChannelOptions& options, Ledger* ledger, Ordere
   head_hash_ = info.last_hash;
 }
 
+// The requested settings, and those an existing ledger's genesis holds
+// (read back, so checked again: a genesis block this orderer did not write
+// could hold anything).
 Status ChainSupport::CheckOptions(const ChannelOptions& o) {
   const BatchSizeOptions& b = o.batch_size;
   if (b.max_message_count == 0) return Status::InvalidArgument("MaxMessageCount (--max-message-count) must be > 0");
@@ -51,7 +54,17 @@ Status ChainSupport::CheckOptions(const ChannelOptions& o) {
     return Status::InvalidArgument(
         "PreferredMaxBytes (--preferred-max-bytes) must be in 1..AbsoluteMaxBytes (--absolute-max-bytes)");
   }
-  if (o.batch_timeout_ms == 0) return Status::InvalidArgument("BatchTimeout (--batch-timeout) must be > 0");
+  // Ingress, Broadcast's receive limit and the Kafka consumer's fetch size
+  // add their framing to it.
+  if (b.absolute_max_bytes > kMaxAbsoluteMaxBytes) {
+    return Status::InvalidArgument("AbsoluteMaxBytes (--absolute-max-bytes) must be at most 1 TiB, not " +
+                                   std::to_string(b.absolute_max_bytes));
+  }
+  // The batch timer counts in int64 nanoseconds from the clock's now.
+  if (o.batch_timeout_ms == 0 || o.batch_timeout_ms > kMaxBatchTimeoutMs) {
+    return Status::InvalidArgument("BatchTimeout (--batch-timeout) must be in 1 ms..24 h, not " +
+                                   std::to_string(o.batch_timeout_ms) + " ms");
+  }
   if (o.channel_id.empty()) return Status::InvalidArgument("the channel id (--channel) is empty");
   return Status::OK();
 }
@@ -80,6 +93,7 @@ Status ChainSupport::Create(const ChannelOptions& requested, const std::string& 
                                      "'");
     }
     effective = FromChannelConfig(stored);
+    ORDERING_RETURN_IF_ERROR(CheckOptions(effective).WithContext("the ledger's genesis block"));
     if (config_note != nullptr && stored.SerializeAsString() != wanted.SerializeAsString()) {
       *config_note = "batch settings come from the ledger's genesis block (" + stored.ShortDebugString() +
                      "); the requested ones (" + wanted.ShortDebugString() + ") are ignored";

@@ -39,13 +39,22 @@ namespace ordering {
 // thread; must not block for long.
 using BlockListener = std::function<void(std::shared_ptr<const Block>)>;
 
+// The longest BatchTimeout a channel may have (24 h).
+inline constexpr uint64_t kMaxBatchTimeoutMs = 24ull * 3600 * 1000;
+// The largest AbsoluteMaxBytes a channel may have (1 TiB).
+inline constexpr uint64_t kMaxAbsoluteMaxBytes = uint64_t{1} << 40;
+
 class ChainSupport final : public ConsenterSupport {
  public:
   // Opens the channel on `ledger`: writes genesis from `options` on an empty
   // ledger; otherwise the channel config stored in genesis wins (batch
   // settings must not change under an existing chain) and a differing
-  // `options` is reported in *config_note. `ledger`, `metrics` and `clock`
-  // must outlive the support.
+  // `options` is reported in *config_note. InvalidArgument if the requested
+  // or the stored settings are out of range (MaxMessageCount 0,
+  // PreferredMaxBytes not in 1..AbsoluteMaxBytes, AbsoluteMaxBytes above
+  // kMaxAbsoluteMaxBytes, BatchTimeout not in 1 ms..kMaxBatchTimeoutMs, an
+  // empty channel id). `ledger`, `metrics` and
+  // `clock` must outlive the support.
   [[nodiscard]] static Status Create(const ChannelOptions& options, const std::string& consensus_type, Ledger* ledger,
                                      OrdererMetrics* metrics, const Clock* clock, std::unique_ptr<ChainSupport>* out,
                                      std::string* config_note = nullptr);

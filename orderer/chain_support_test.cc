@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <functional>
 #include <map>
 
 #include "ledger/block_util.h"
@@ -145,6 +147,52 @@ TEST(ChainSupportTest, AnExistingLedgerKeepsItsChannelAndBackend) {
   ChannelOptions bad = Options(0);
   EXPECT_NE(ChainSupport::Create(bad, "solo", &ledger, &metrics, &clock, &s).message().find("MaxMessageCount"),
             std::string::npos);
+}
+
+// Found by fuzz_genesis (fuzz/regressions/genesis/batch-timeout-overflow):
+// a genesis block's batch settings were used unchecked, and a BatchTimeout
+// of 2^51 ms overflowed the batch timer's nanoseconds (undefined behaviour).
+// An AbsoluteMaxBytes near 2^64 (fuzz/regressions/genesis/
+// absolute-max-bytes-wraps, requested or from genesis) wrapped ingress's
+// limit (+ framing) to a few bytes: every transaction was "oversized".
+TEST(ChainSupportTest, SettingsOutOfRangeAreRefusedRequestedOrFromGenesis) {
+  ManualClock clock;
+  OrdererMetrics metrics;
+  std::unique_ptr<ChainSupport> s;
+  MemoryLedger empty;
+  ChannelOptions too_long = Options(5);
+  too_long.batch_timeout_ms = kMaxBatchTimeoutMs + 1;
+  EXPECT_TRUE(ChainSupport::Create(too_long, "solo", &empty, &metrics, &clock, &s).IsInvalidArgument());
+  ChannelOptions too_large = Options(5);
+  too_large.batch_size.absolute_max_bytes = UINT64_MAX;  // every limit derived from it wrapped
+  EXPECT_TRUE(ChainSupport::Create(too_large, "solo", &empty, &metrics, &clock, &s).IsInvalidArgument());
+  EXPECT_EQ(empty.Info().height, 0u);
+
+  const std::vector<std::function<void(ChannelConfig*)>> bad_genesis = {
+      [](ChannelConfig* c) { c->set_batch_timeout_ms(uint64_t{1} << 51); },
+      [](ChannelConfig* c) { c->set_batch_timeout_ms(0); },
+      [](ChannelConfig* c) { c->mutable_batch_size()->set_max_message_count(0); },
+      [](ChannelConfig* c) { c->mutable_batch_size()->set_absolute_max_bytes(UINT64_MAX); },
+      [](ChannelConfig* c) { c->mutable_batch_size()->set_preferred_max_bytes(0); },
+      [](ChannelConfig* c) {
+        c->mutable_batch_size()->set_preferred_max_bytes(c->batch_size().absolute_max_bytes() + 1);
+      },
+  };
+  for (const auto& spoil : bad_genesis) {
+    ChannelConfig config;
+    config.set_channel_id("ch");
+    config.set_consensus_type("solo");
+    config.mutable_batch_size()->set_max_message_count(5);
+    config.mutable_batch_size()->set_absolute_max_bytes(1000);
+    config.mutable_batch_size()->set_preferred_max_bytes(500);
+    config.set_batch_timeout_ms(1000);
+    spoil(&config);
+    MemoryLedger ledger;
+    ASSERT_TRUE(ledger.Append(MakeGenesisBlock(config)).ok());
+    const Status st = ChainSupport::Create(Options(5), "solo", &ledger, &metrics, &clock, &s);
+    EXPECT_TRUE(st.IsInvalidArgument()) << config.ShortDebugString();
+    EXPECT_NE(st.message().find("genesis"), std::string::npos) << st.ToString();
+  }
 }
 
 }  // namespace

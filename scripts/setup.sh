@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  clang libclang-rt-14-dev  # the sanitizer runs: ThreadSanitizer and -Wthread-safety (scripts/sanitizers.sh)
+  clang libclang-rt-14-dev  # the sanitizer runs: TSan and -Wthread-safety (scripts/sanitizers.sh); libFuzzer (scripts/fuzz.sh)
   clang-format              # the layout check (tests/format_check.sh)
   librdkafka-dev            # Kafka client (C API) incl. rdkafka_mock.h
   libssl-dev                # OpenSSL 3: SHA-256, ECDSA P-256

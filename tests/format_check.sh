@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$1
 cd "$ROOT"
-mapfile -t files < <(find common ledger orderer peer-sim tools tests -name '*.cc' -o -name '*.h' | sort)
+mapfile -t files < <(find common ledger orderer peer-sim tools tests fuzz -name '*.cc' -o -name '*.h' | sort)
 ((${#files[@]} > 100)) || { echo "format_check: found only ${#files[@]} sources under $ROOT" >&2; exit 1; }
 if ! clang-format --dry-run --Werror "${files[@]}"; then
   echo "format_check: run clang-format -i on the files above" >&2

@@ -73,12 +73,10 @@ class Campaign:
 
     # --- the parts
 
-    def _start_brokers(self):
+    def _brokers(self):
         if self.driver["backend"] != "kafka":
             return None
-        b = kafka_driver.Brokers(self.root, self.driver["brokers"], [], self.out, log=self.log)
-        b.ensure({})
-        return b
+        return kafka_driver.Brokers(self.root, self.driver["brokers"], [], self.out, log=self.log)
 
     def _start_service(self, brokers):
         eff = {"block": BLOCK, "producer": {}}
@@ -151,9 +149,11 @@ class Campaign:
 
     def run(self):
         os.makedirs(self.out, exist_ok=True)
-        brokers = self._start_brokers()
+        brokers = self._brokers()
         service = None
         try:
+            if brokers is not None:
+                brokers.ensure({})  # inside: a start that fails part way is wiped too
             service = self._start_service(brokers)
             address = service.nodes[0].address()
             # peer-sim runs until told to stop (SIGTERM: it stops submitting

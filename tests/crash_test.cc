@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -45,7 +46,20 @@ class CrashTest : public ::testing::Test {
             "--log-level",
             "warn",
             "--verify-workers",
-            "1"};
+            "1",
+            "--ready-file",
+            dir_.path("ready")};
+  }
+
+  // Waits (at most 60 s) until the orderer started last is ready: on a
+  // loaded machine a start can take longer than the pause before a kill.
+  bool WaitReady() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (std::filesystem::exists(dir_.path("ready"))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
   }
 
   std::unique_ptr<TestBroker> broker_;
@@ -84,7 +98,10 @@ TEST_F(CrashTest, KilledOrdererResumesWithoutLossOrDuplicates) {
   size_t last_txs = 0;
   while (!done.load() || kills < 4) {
     ChildProcess orderer;
+    std::filesystem::remove(dir_.path("ready"));  // the killed one's
     ASSERT_TRUE(orderer.Start(OrdererArgs(), log));
+    // Killed at a random moment once it orders.
+    EXPECT_TRUE(WaitReady()) << "orderer not ready in 60 s; its log ends:\n" << LogTail(log);
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
     orderer.Signal(SIGKILL);
     EXPECT_EQ(orderer.Wait(), 128 + SIGKILL) << "orderer exited before it was killed; its log ends:\n" << LogTail(log);

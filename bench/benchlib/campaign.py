@@ -22,6 +22,7 @@ ledger exports (the raw data; only campaign.json is a summary)."""
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -148,6 +149,11 @@ class Campaign:
     # --- the campaign
 
     def run(self):
+        # The folder holds one run's raw data: a ledger left by an earlier run
+        # into the same folder would be resumed against fresh brokers.
+        if os.path.isdir(self.out) and os.listdir(self.out):
+            self.log(f"  {self.out} holds an earlier run's raw data: replaced")
+            shutil.rmtree(self.out)
         os.makedirs(self.out, exist_ok=True)
         brokers = self._brokers()
         service = None
@@ -164,6 +170,9 @@ class Campaign:
                 time.sleep(gap)
                 if self.peer_sims[-1]["proc"].poll() is not None:
                     raise DriverError(f"peer-sim ended before kill {k}; see {self.out}/peer-sim-*.log")
+                gone = [n.name for n in service.nodes if not n.alive()]
+                if gone:
+                    raise DriverError(f"{', '.join(gone)} exited on its own before kill {k}; see {self.out}")
                 victims = self._victims(service, brokers)
                 t_kill = time.monotonic()
                 self._kill(victims, brokers)

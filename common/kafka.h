@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/kafka_log.h"
 #include "common/properties.h"
 #include "common/status.h"
 #include "common/types.h"
@@ -61,6 +62,9 @@ class Producer {
     // librdkafka's statistics JSON, every statistics.interval.ms (a
     // property; off unless set), on the poll thread. Optional.
     std::function<void(std::string_view json)> on_statistics;
+    // librdkafka's error events, on the poll thread. Optional; without it
+    // they are logged by LogClientError (kafka_log.h).
+    std::function<void(const ClientError&)> on_error;
     // How long the destructor waits for queued records to be acknowledged;
     // 0 = not at all (records still queued are dropped without a delivery
     // report). Default: 10000.
@@ -91,6 +95,7 @@ class Producer {
  private:
   Producer() = default;
   static void DeliveryCallback(rd_kafka_t*, const void* msg, void* opaque);
+  static void ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque);
   static int StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque);
   Options options_;
   RdKafkaPtr rk_;
@@ -116,6 +121,9 @@ class PartitionConsumer {
     // librdkafka's statistics JSON, every statistics.interval.ms, from
     // inside Poll(). Optional.
     std::function<void(std::string_view json)> on_statistics;
+    // librdkafka's error events (e.g. no broker reachable), from inside
+    // Poll(). Optional; without it they are logged by LogClientError.
+    std::function<void(const ClientError&)> on_error;
   };
   [[nodiscard]] static Status Create(const Options& options, std::unique_ptr<PartitionConsumer>* out);
   ~PartitionConsumer();
@@ -137,7 +145,9 @@ class PartitionConsumer {
   // the high watermark the last fetch response carried (*cached_high is -1
   // until a fetch has answered). NotFound when the cluster does not list the
   // topic or the partition; Unavailable when no broker answers in time.
-  [[nodiscard]] Status CheckPartition(int timeout_ms, Offset* cached_high);
+  // `brokers`, if given, receives the cluster's brokers (HOST:PORT) from the
+  // same metadata whenever a broker answered.
+  [[nodiscard]] Status CheckPartition(int timeout_ms, Offset* cached_high, std::vector<std::string>* brokers = nullptr);
 
   // The high watermark the last fetch response carried, without asking the
   // broker; -1 until a fetch has answered.
@@ -146,12 +156,15 @@ class PartitionConsumer {
  private:
   PartitionConsumer() = default;
   static int StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque);
-  // librdkafka's opaque for the statistics callback: shared with the thread
-  // that closes the handle, which may outlive this object (see ~PartitionConsumer).
-  struct StatsSink {
-    std::function<void(std::string_view)> fn;
+  static void ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque);
+  // librdkafka's opaque for the statistics and error callbacks: shared with
+  // the thread that closes the handle, which may outlive this object (see
+  // ~PartitionConsumer).
+  struct Sink {
+    std::function<void(std::string_view)> on_statistics;
+    std::function<void(const ClientError&)> on_error;
   };
-  std::shared_ptr<StatsSink> stats_sink_;
+  std::shared_ptr<Sink> sink_;
   Options options_;
   RdKafkaPtr rk_;
 };

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -169,12 +170,17 @@ class PartitionConsumer {
   RdKafkaPtr rk_;
 };
 
-// Creates `topic` with the given layout; an existing topic is fine. A
+// Configuration entries of a topic or a broker (effective values, broker
+// settings and defaults included, when the cluster reports them), by name.
+using ConfigMap = std::map<std::string, std::string>;
+
+// Creates `topic` with the given layout and topic `configs` (e.g.
+// retention.ms); an existing topic is fine and keeps its own. A
 // replication factor <= 0 means the broker's default.replication.factor.
 // Returns once every broker lists the topic with a leader for each partition
 // (a broker that has not caught up would tell clients it does not exist).
 [[nodiscard]] Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic,
-                                 int partitions, int replication_factor, int timeout_ms);
+                                 int partitions, int replication_factor, int timeout_ms, const ConfigMap& configs = {});
 
 // The cluster's brokers as HOST:PORT, from metadata.
 [[nodiscard]] Status BrokerAddresses(const std::string& brokers, const Properties& props, int timeout_ms,
@@ -190,6 +196,25 @@ class PartitionConsumer {
 // not exist is an error naming it; the others are still deleted.
 [[nodiscard]] Status DeleteTopics(const std::string& brokers, const Properties& props,
                                   const std::vector<std::string>& topics, int timeout_ms);
+
+// What the cluster says about `topic` and its brokers.
+struct ClusterSettings {
+  std::string topic;
+  int broker_count = 0;                             // brokers in the cluster's metadata
+  std::map<int32_t, std::string> broker_addresses;  // node id -> HOST:PORT
+  int replication_factor = 0;                       // replicas of the topic's partition 0; 0: not listed
+  ConfigMap topic_configs;                          // DescribeConfigs of the topic
+  std::map<int32_t, ConfigMap> broker_configs;      // DescribeConfigs of each broker
+  std::vector<std::string> unread;                  // brokers whose settings could not be read, and why
+};
+
+// Reads the cluster's metadata and, with the Admin API's DescribeConfigs,
+// the settings of `topic` and of every broker. Fails (Unavailable) when the
+// metadata or the topic's settings cannot be read, e.g. a cluster that does
+// not implement DescribeConfigs (the mock cluster); a broker whose settings
+// cannot be read is listed in `unread`.
+[[nodiscard]] Status DescribeSettings(const std::string& brokers, const Properties& props, const std::string& topic,
+                                      int timeout_ms, ClusterSettings* out);
 
 // librdkafka's mock cluster: real Kafka protocol on loopback, in this
 // process. A demo and fault-injection harness, not a performance reference;

@@ -14,6 +14,7 @@ add_library(ordering_orderer STATIC
   consensus/kafka/kafka_record.cc
   consensus/kafka/kafka_backend.cc
   consensus/kafka/kafka_stats.cc
+  consensus/kafka/kafka_settings.cc
   consensus/kafka/broker_watch.cc
   consensus/raft/raft_options.cc
   consensus/raft/raft_format.cc
@@ -50,7 +51,7 @@ ordering_test(consensus_test
 # does not intercept, so its allocations in them crash.
 ordering_test(kafka_backend_test
   SOURCES consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc consensus/kafka/kafka_stats_test.cc
-          consensus/kafka/broker_watch_test.cc
+          consensus/kafka/kafka_settings_test.cc consensus/kafka/broker_watch_test.cc
   LIBS ordering_orderer
   SANITIZERS address)
 

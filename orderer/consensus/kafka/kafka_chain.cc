@@ -33,8 +33,10 @@ KafkaChain::KafkaChain(ConsenterSupport* support, const KafkaChainOptions& optio
       broadcast_failed_(support->metrics()->consenter.Add("broadcast_failed")),
       broker_outages_(support->metrics()->consenter.Add("broker_outages")),
       stats_(std::make_shared<kafka_backend::KafkaStatsCollector>()),
+      settings_(std::make_shared<kafka_backend::SettingsCollector>(support->options().channel_id)),
       watch_(support->options().channel_id, options.brokers) {
   support->metrics()->SetCollectable("kafka_client", stats_);
+  support->metrics()->SetCollectable("kafka_settings", settings_);
   for (size_t c = 0; c < static_cast<size_t>(RejectCause::kCount); ++c) {
     rejection_log_.push_back(std::make_unique<LogLimiter>(kLogRepeatInterval));
   }
@@ -52,12 +54,14 @@ Status KafkaChain::Start() {
                                    options_.replication_factor, 10000);
     if (!st.ok()) return st.WithContext("creating topic '" + topic_ + "'");
   }
+  std::vector<std::string> cluster;
+  ORDERING_RETURN_IF_ERROR(kafka_backend::CheckBrokerSettings(
+      options_.settings_check, options_.brokers, options_.producer_properties, topic_,
+      support_->options().batch_size.absolute_max_bytes, options_.settings_timeout_ms, settings_.get(), &cluster));
   // The cluster's brokers, for the lines about losing them (the partition
   // check keeps the list up to date).
-  std::vector<std::string> cluster;
-  if (kafka::BrokerAddresses(options_.brokers, options_.producer_properties, 2000, &cluster).ok()) {
-    watch_.SetBrokers(std::move(cluster));
-  }
+  if (cluster.empty()) (void)kafka::BrokerAddresses(options_.brokers, options_.producer_properties, 2000, &cluster);
+  watch_.SetBrokers(std::move(cluster));
 
   kafka::Producer::Options po;
   po.brokers = options_.brokers;

@@ -45,6 +45,7 @@
 #include "orderer/consensus/consenter_support.h"
 #include "orderer/consensus/kafka/broker_watch.h"
 #include "orderer/consensus/kafka/kafka_record.h"
+#include "orderer/consensus/kafka/kafka_settings.h"
 #include "orderer/consensus/kafka/kafka_stats.h"
 #include "orderer/ingress/ordered_pool.h"
 #include "orderer/ingress/validator.h"
@@ -68,6 +69,10 @@ struct KafkaChainOptions {
   bool only_orderers_write_topic = false;
   size_t max_in_flight = 4096;   // Default: 4096 records being checked at once
   int ready_timeout_ms = 30000;  // Default: 30 s for the broker to accept `connect`
+  // The brokers' settings that lose acknowledged records, read at start
+  // (kafka_settings.h): refused (default), only warned about, or not read.
+  kafka_backend::SettingsCheck settings_check = kafka_backend::SettingsCheck::kRefuse;
+  int settings_timeout_ms = 10000;  // Default: 10 s for the cluster to describe its settings
   // How often the consumer checks that its partition still exists and still
   // holds what the ledger has ordered (librdkafka does not report a deleted
   // topic to an assigned consumer). Default: 5 s; 0 = never.
@@ -158,6 +163,8 @@ class KafkaChain final : public Chain {
   // librdkafka's statistics of this chain's producer and consumer (on /metrics).
   static constexpr int kStatisticsIntervalMs = 5000;
   std::shared_ptr<kafka_backend::KafkaStatsCollector> stats_;
+  // The brokers' settings as checked at start (on /metrics).
+  std::shared_ptr<kafka_backend::SettingsCollector> settings_;
   // Whether the brokers are reachable: one line when lost, one when back.
   kafka_backend::BrokerWatch watch_;
   // Lines anyone who may write the topic, or a long outage, could repeat at

@@ -8,6 +8,7 @@
 #include <future>
 
 #include "common/kafka_log.h"
+#include "common/kafka_stats.h"
 
 namespace ordering::kafka {
 
@@ -75,12 +76,25 @@ void PartitionConsumer::ErrorCallback(rd_kafka_t* rk, int err, const char* reaso
   }
 }
 
+namespace {
+
+// Ends the logged connection failures of brokers the client is connected
+// to again (kafka_log.h).
+void NoteBrokers(std::string_view json) {
+  ClientStats stats;
+  if (ParseClientStats(json, &stats)) NoteBrokerStates(stats);
+}
+
+}  // namespace
+
 int Producer::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  NoteBrokers(std::string_view(json, len));
   static_cast<Producer*>(opaque)->options_.on_statistics(std::string_view(json, len));
   return 0;  // librdkafka frees json
 }
 
 int PartitionConsumer::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  NoteBrokers(std::string_view(json, len));
   auto* sink = static_cast<Sink*>(opaque);
   if (sink->on_statistics) sink->on_statistics(std::string_view(json, len));
   return 0;

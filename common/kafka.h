@@ -233,6 +233,9 @@ class MockCluster {
   [[nodiscard]] Status SetBrokerUp(int broker_id, bool up);
   // Makes `broker_id` the partition's leader (as an election would).
   [[nodiscard]] Status SetPartitionLeader(const std::string& topic, int partition, int broker_id);
+  // The next requests of type `api_key` (0: Produce, 1: Fetch, ...) are
+  // answered with `errors`, one each, in order (rd_kafka_resp_err_t codes).
+  void PushRequestErrors(int api_key, const std::vector<int>& errors);
   rd_kafka_mock_cluster_t* handle() const { return mcluster_; }
 
  private:

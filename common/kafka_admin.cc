@@ -349,4 +349,10 @@ Status MockCluster::SetPartitionLeader(const std::string& topic, int partition, 
   return Status::OK();
 }
 
+void MockCluster::PushRequestErrors(int api_key, const std::vector<int>& errors) {
+  std::vector<rd_kafka_resp_err_t> codes;
+  for (int e : errors) codes.push_back(static_cast<rd_kafka_resp_err_t>(e));
+  rd_kafka_mock_push_request_errors_array(mcluster_, static_cast<int16_t>(api_key), codes.size(), codes.data());
+}
+
 }  // namespace ordering::kafka

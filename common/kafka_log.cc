@@ -34,14 +34,43 @@ class Limits {
     if (!slot) slot = std::make_unique<LogLimiter>(kRepeatInterval);
     return slot->Hit(now);
   }
+
+  // A broker's connection failed at `now` (the first failure of a fault
+  // starts it).
+  void BrokerFailed(const std::string& broker, int64_t now) {
+    MutexLock l(&mu_);
+    if (down_.size() > 10000) down_.clear();
+    down_.try_emplace(broker, Down{now, 0}).first->second.failures++;
+  }
+  // The broker has been up since `up_since`: if that is after its failures
+  // began, the fault is over: returns it (and forgets it, so that the next
+  // failure is logged in full).
+  bool BrokerUp(const std::string& broker, int64_t up_since, int64_t* down_since, uint64_t* failures) {
+    MutexLock l(&mu_);
+    auto it = down_.find(broker);
+    if (it == down_.end() || up_since <= it->second.since) return false;
+    *down_since = it->second.since;
+    *failures = it->second.failures;
+    down_.erase(it);
+    by_key_.erase(FailKey(broker));
+    return true;
+  }
+  static std::string FailKey(const std::string& broker) { return "FAIL " + broker; }
+
   void Reset() {
     MutexLock l(&mu_);
     by_key_.clear();
+    down_.clear();
   }
 
  private:
+  struct Down {
+    int64_t since;
+    uint64_t failures;
+  };
   Mutex mu_;
   std::map<std::string, std::unique_ptr<LogLimiter>> by_key_ GUARDED_BY(mu_);
+  std::map<std::string, Down> down_ GUARDED_BY(mu_);  // brokers whose connections fail, by HOST:PORT
 };
 
 int64_t NowNanos() {
@@ -172,6 +201,9 @@ spdlog::level::level_enum LogLevelFor(int syslog_level, std::string_view facilit
   // A lost connection is a warning: librdkafka reconnects by itself, and
   // what it costs the service is said by the client's own lines.
   if (facility == "FAIL" && l != spdlog::level::debug) l = spdlog::level::warn;
+  // A fatal error is also raised as an error event, which every client
+  // handles (LogClientError, or the client's own handler): said once there.
+  if (facility == "FATAL") l = spdlog::level::debug;
   return l;
 }
 
@@ -206,7 +238,8 @@ LogDecision DecideLogLine(int syslog_level, std::string_view facility, std::stri
   if (facility != "FAIL" || d.level == spdlog::level::debug) return d;
   const std::string broker = BrokerOfFailLine(message);
   if (broker.empty()) return d;
-  const LogLimiter::Verdict v = Limits::Get().Hit("FAIL " + broker, now_nanos);
+  Limits::Get().BrokerFailed(broker, now_nanos);
+  const LogLimiter::Verdict v = Limits::Get().Hit(Limits::FailKey(broker), now_nanos);
   if (v.full) {
     d.text += " (librdkafka reconnects by itself; further connection failures of " + broker +
               " are summed up at most once a minute)";
@@ -220,6 +253,20 @@ LogDecision DecideLogLine(int syslog_level, std::string_view facility, std::stri
     d.level = spdlog::level::debug;
   }
   return d;
+}
+
+void NoteBrokerStates(const ClientStats& stats) {
+  for (const BrokerStats& b : stats.brokers) {
+    if (b.node_id < 0 || b.state != "UP" || b.stateage_us < 0 || b.nodename.empty()) continue;
+    const int64_t up_since = (stats.ts_us - b.stateage_us) * 1000;
+    int64_t down_since = 0;
+    uint64_t failures = 0;
+    if (!Limits::Get().BrokerUp(b.nodename, up_since, &down_since, &failures)) continue;
+    spdlog::warn(
+        "librdkafka: broker {} reachable again after {:.1f} s ({} connection {} meanwhile, from this "
+        "process's Kafka clients)",
+        b.nodename, static_cast<double>(up_since - down_since) / 1e9, failures, failures == 1 ? "failure" : "failures");
+  }
 }
 
 void ResetLogLimits() { Limits::Get().Reset(); }

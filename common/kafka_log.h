@@ -9,7 +9,8 @@
 //  - Connection failures (facility FAIL) are warnings at most, and the first
 //    one of a broker is logged; later ones of the same broker, from any
 //    client of this process, are counted and summed up at most once a
-//    minute (librdkafka's own suppression is per connection).
+//    minute (librdkafka's own suppression is per connection). When a
+//    client's statistics show the broker up again, one line says so.
 //  - librdkafka also hands every connection failure to the client as an
 //    error event, which it logs a second time when the client has no error
 //    callback: every client gets one (BuildConfig), which logs what the
@@ -25,6 +26,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "common/kafka_stats.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_conf_s rd_kafka_conf_t;
@@ -73,6 +76,13 @@ struct LogDecision {
 // Connection failures count towards the process-wide per-broker limits.
 LogDecision DecideLogLine(int syslog_level, std::string_view facility, std::string_view message,
                           std::string_view protocol, int64_t now_nanos);
+// A client's statistics (statistics.interval.ms): a broker whose
+// connection failures were logged, and which the client has been connected
+// to since they began, is back: one line says so, with how long it was
+// lost, and its next failure is logged in full again. The clients call it
+// for every statistics document.
+void NoteBrokerStates(const ClientStats& stats);
+
 // Forgets the per-broker counts of connection failures (tests).
 void ResetLogLimits();
 

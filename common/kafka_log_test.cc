@@ -54,6 +54,7 @@ TEST(KafkaLog, ConnectionFailuresAreWarningsAtMost) {
   EXPECT_EQ(LogLevelFor(3, "ERROR"), spdlog::level::err);
   EXPECT_EQ(LogLevelFor(4, "GETPID"), spdlog::level::warn);
   EXPECT_EQ(LogLevelFor(6, "CONFWARN"), spdlog::level::info);
+  EXPECT_EQ(LogLevelFor(0, "FATAL"), spdlog::level::debug);  // the error event says it
 }
 
 TEST(KafkaLog, TheBrokerOfAConnectionFailure) {
@@ -100,6 +101,44 @@ TEST(KafkaLog, OneLinePerBrokerFromEveryClientThenASummaryAtMostOnceAMinute) {
   EXPECT_NE(d.text.find("Connection refused"), std::string::npos) << d.text;
   // Other facilities are not limited.
   EXPECT_TRUE(DecideLogLine(4, "GETPID", "127.0.0.1:9092/1: retrying", "plaintext", t0 + 62 * kSecond).log);
+  ResetLogLimits();
+}
+
+TEST(KafkaLog, ABrokerWhoseFailuresWereLoggedIsSaidBackOnceAClientIsConnectedToItAgain) {
+  ResetLogLimits();
+  CapturedLog log;
+  const int64_t t0 = 100 * kSecond;
+  EXPECT_TRUE(DecideLogLine(4, "FAIL", "127.0.0.1:9092/1: Disconnected", "plaintext", t0).log);
+  EXPECT_FALSE(DecideLogLine(3, "FAIL", "127.0.0.1:9092/1: Connection refused", "plaintext", t0 + kSecond).log);
+  auto stats = [](int64_t at, int64_t up_for) {
+    ClientStats s;
+    s.ts_us = at / 1000;
+    for (int id : {1, 2}) {
+      BrokerStats b;
+      b.node_id = id;
+      b.nodename = "127.0.0.1:909" + std::to_string(1 + id);
+      b.state = "UP";
+      b.stateage_us = up_for / 1000;
+      s.brokers.push_back(b);
+    }
+    return s;
+  };
+  // Another client's connection that has been up since before the failure
+  // says nothing about it; neither does a broker that never failed.
+  NoteBrokerStates(stats(t0 + 5 * kSecond, 6 * kSecond));
+  EXPECT_EQ(log.Count("reachable again"), 0u) << log.text();
+  // Up since 18 s after the failure began: back, once.
+  NoteBrokerStates(stats(t0 + 20 * kSecond, 2 * kSecond));
+  NoteBrokerStates(stats(t0 + 25 * kSecond, 7 * kSecond));
+  EXPECT_EQ(log.Count("librdkafka: broker 127.0.0.1:9092 reachable again after 18.0 s (2 connection failures "
+                      "meanwhile"),
+            1u)
+      << log.text();
+  EXPECT_EQ(log.Count("reachable again"), 1u) << log.text();
+  // A new fault is logged in full again, within the minute.
+  const LogDecision d = DecideLogLine(4, "FAIL", "127.0.0.1:9092/1: Disconnected", "plaintext", t0 + 30 * kSecond);
+  EXPECT_TRUE(d.log);
+  EXPECT_NE(d.text.find("reconnects by itself"), std::string::npos) << d.text;
   ResetLogLimits();
 }
 

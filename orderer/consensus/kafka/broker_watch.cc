@@ -12,9 +12,13 @@ BrokerWatch::BrokerWatch(std::string channel, std::string bootstrap)
     : channel_(std::move(channel)), bootstrap_(std::move(bootstrap)), lost_lines_(std::chrono::seconds(60)) {}
 
 void BrokerWatch::SetBrokers(std::vector<std::string> brokers) {
-  if (brokers.empty()) return;
+  // Metadata lists the brokers that are up: keep every one ever listed, so
+  // that the lost line names the whole cluster.
   MutexLock l(&mu_);
-  brokers_ = std::move(brokers);
+  for (std::string& b : brokers) {
+    if (std::find(brokers_.begin(), brokers_.end(), b) == brokers_.end()) brokers_.push_back(std::move(b));
+  }
+  std::sort(brokers_.begin(), brokers_.end());
 }
 
 std::string BrokerWatch::DescribeBrokersLocked() const {

@@ -41,7 +41,8 @@ class BrokerWatch {
   // `channel` and `bootstrap` name what is watched in its lines.
   BrokerWatch(std::string channel, std::string bootstrap);
 
-  // The cluster's brokers (HOST:PORT), as its metadata last listed them.
+  // The cluster's brokers (HOST:PORT) its metadata lists (those up): the
+  // watch names every broker ever listed.
   void SetBrokers(std::vector<std::string> brokers);
 
   enum class Client { kProducer, kConsumer };

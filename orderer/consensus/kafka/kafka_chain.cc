@@ -211,6 +211,14 @@ void KafkaChain::ConsumeLoop(Offset start) {
       *producer_queue_ = producer_ ? producer_->OutQueueLength() : 0;
     }
     watch_.Tick(RealNanos());
+    if (client_fatal_.load()) {
+      Status fatal;
+      {
+        MutexLock l(&error_mu_);
+        fatal = client_fatal_status_;
+      }
+      return Fail(fatal);
+    }
     const int64_t now = clock->NowNanos();
     if (options_.partition_check_interval_ms <= 0 || now < next_check) continue;
     // While every broker is lost, look every second: an answer ends the outage.
@@ -255,9 +263,16 @@ Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset nex
     SPDLOG_DEBUG("kafka chain: checking the partition: {} (retrying)", st.ToString());
     return Status::OK();  // unreachable brokers: librdkafka reconnects
   }
-  if (watch->missing_since != 0) spdlog::info("kafka chain: the partition is back");
+  if (watch->missing_since != 0) {
+    spdlog::warn("kafka chain: partition 0 of {} is listed again after {:.1f} s", topic_,
+                 static_cast<double>(now - watch->missing_since) / 1e9);
+  }
   watch->missing_since = 0;
   if (high.value() < 0 || high >= next) {
+    if (watch->behind_since != 0) {
+      spdlog::warn("kafka chain: partition 0 of {} holds what the ledger ordered again after {:.1f} s", topic_,
+                   static_cast<double>(now - watch->behind_since) / 1e9);
+    }
     watch->behind_since = 0;
     return Status::OK();
   }
@@ -268,13 +283,14 @@ Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset nex
   if (watch->behind_since == 0) {
     watch->behind_since = now;
     spdlog::warn(
-        "kafka chain: partition 0 of {} ends at offset {}, before the ledger's {}; failing if it stays "
-        "behind for {} ms",
-        topic_, high.value(), next.value() - 1, options_.missing_partition_fatal_ms);
+        "kafka chain: partition 0 of {} ends at offset {} (high watermark {}), before the ledger's last offset "
+        "{}: a new leader catching up does this for a moment, a recreated or truncated topic for good; failing "
+        "if it stays behind for {} ms",
+        topic_, high.value() - 1, high.value(), next.value() - 1, options_.missing_partition_fatal_ms);
     return Status::OK();
   }
   if (now - watch->behind_since >= fatal_nanos) {
-    return Status::Corruption("partition 0 of " + topic_ + " ends at offset " + std::to_string(high.value()) +
+    return Status::Corruption("partition 0 of " + topic_ + " ends at offset " + std::to_string(high.value() - 1) +
                               " but this chain has ordered up to offset " + std::to_string(next.value() - 1) +
                               ": the topic was deleted and recreated, or truncated; refusing to order from it");
   }

@@ -145,6 +145,10 @@ class KafkaChain final : public Chain {
 
   mutable Mutex error_mu_;
   Status error_ GUARDED_BY(error_mu_);
+  // A client of the chain hit a fatal error (librdkafka: the idempotent
+  // producer cannot go on): the consumer thread fails the chain.
+  std::atomic<bool> client_fatal_{false};
+  Status client_fatal_status_ GUARDED_BY(error_mu_);
 
   // The backend's own counters (in OrdererMetrics::consenter).
   std::atomic<int64_t>* consumer_lag_;      // partition high watermark - next offset to consume (-1: unknown)

@@ -43,6 +43,20 @@ void KafkaChain::OnDelivery(const kafka::DeliveryReport& r) {
 }
 
 void KafkaChain::OnClientError(kafka_backend::BrokerWatch::Client client, const kafka::ClientError& e) {
+  if (e.fatal) {
+    // librdkafka gives up on the client for good (e.g. its idempotent
+    // producer's sequence numbers after a leader change): nothing this chain
+    // produces would be delivered again, time-to-cut included, so it stops
+    // and says so (/healthz, Broadcast) rather than linger half alive.
+    MutexLock l(&error_mu_);
+    if (client_fatal_status_.ok()) {
+      client_fatal_status_ = Status::Unavailable(
+          "the orderer's Kafka " + std::string(kafka_backend::BrokerWatch::ClientName(client)) +
+          " hit a fatal error and cannot go on: " + e.reason + "; restart the orderer (it resumes from its ledger)");
+    }
+    client_fatal_ = true;
+    return;
+  }
   if (!e.all_brokers_down) {
     kafka::LogClientError(
         std::string(kafka_backend::BrokerWatch::ClientName(client)) + " of channel " + support_->options().channel_id,

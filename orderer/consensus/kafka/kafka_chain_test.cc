@@ -5,6 +5,7 @@
 #include "orderer/consensus/kafka/kafka_chain.h"
 
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <chrono>
@@ -185,6 +186,26 @@ TEST_F(KafkaChainTest, ABrokerOutageIsOneLineWhenLostAndOneWhenBack) {
   EXPECT_EQ(log.Count("might require SASL"), 0u) << text;
   EXPECT_EQ(channel.metrics()->consenter.Get("broker_outages"), 1);
   EXPECT_EQ(channel.metrics()->txs_ordered.load(), 20u);
+}
+
+// librdkafka gives up on the chain's idempotent producer for good when a
+// broker answers a produce with OUT_OF_ORDER_SEQUENCE_NUMBER (Debian's
+// librdkafka 2.0.2 did so once after a leader change on three real
+// brokers): nothing the chain produces would be delivered again, time-to-cut
+// included. The chain stops and says why, once, rather than linger.
+TEST_F(KafkaChainTest, AFatalProducerErrorStopsTheChainAndSaysWhy) {
+  TestChannel channel(Channel(10), SystemClock::Default(), "kafka");
+  auto chain = StartChain(channel.support());
+  kafka::CapturedLog log;
+  mock_->PushRequestErrors(0 /* Produce */, {RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER});
+  Order(chain.get(), 1);
+  ASSERT_TRUE(PollUntil([&] { return !chain->Errored().ok(); })) << log.text();
+  const std::string error = chain->Errored().ToString();
+  EXPECT_NE(error.find("the orderer's Kafka producer hit a fatal error and cannot go on"), std::string::npos) << error;
+  EXPECT_NE(error.find("restart the orderer"), std::string::npos) << error;
+  chain->Halt();
+  EXPECT_EQ(log.Count("Fatal error: "), 1u) << log.text();  // the chain's line, not librdkafka's too
+  EXPECT_EQ(log.Count("kafka chain stopped: "), 1u) << log.text();
 }
 
 // Anyone who may write the topic can post time-to-cut records for blocks

@@ -296,12 +296,14 @@ Status PartitionConsumer::CheckPartition(int timeout_ms, Offset* cached_high, st
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, timeout_ms);
   if (err) return Status::Unavailable(std::string("metadata: ") + rd_kafka_err2str(err));
   std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owned(md, rd_kafka_metadata_destroy);
-  if (brokers != nullptr) {
-    brokers->clear();
-    for (int i = 0; i < md->broker_cnt; ++i) {
-      brokers->push_back(std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port));
-    }
+  std::vector<std::string> live;
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    live.push_back(std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port));
   }
+  NoteBrokersListed(
+      live, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count());
+  if (brokers != nullptr) *brokers = std::move(live);
   const std::string where = "partition " + std::to_string(options_.partition) + " of topic " + options_.topic;
   const rd_kafka_metadata_topic_t* topic = nullptr;
   for (int i = 0; i < md->topic_cnt; ++i) {

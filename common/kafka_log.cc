@@ -3,11 +3,13 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "common/log_limiter.h"
 #include "common/mutex.h"
@@ -40,7 +42,7 @@ class Limits {
   void BrokerFailed(const std::string& broker, int64_t now) {
     MutexLock l(&mu_);
     if (down_.size() > 10000) down_.clear();
-    down_.try_emplace(broker, Down{now, 0}).first->second.failures++;
+    down_.try_emplace(broker, Down{now, 0, false}).first->second.failures++;
   }
   // The broker has been up since `up_since`: if that is after its failures
   // began, the fault is over: returns it (and forgets it, so that the next
@@ -55,6 +57,31 @@ class Limits {
     by_key_.erase(FailKey(broker));
     return true;
   }
+  // The cluster's metadata lists `listed` (the brokers that are up): a
+  // failing broker it stopped listing and lists again is back. Returns
+  // those, with when their failures began and how many there were.
+  struct Back {
+    std::string broker;
+    int64_t down_since;
+    uint64_t failures;
+  };
+  std::vector<Back> BrokersListed(const std::vector<std::string>& listed) {
+    MutexLock l(&mu_);
+    std::vector<Back> back;
+    for (auto it = down_.begin(); it != down_.end();) {
+      const bool is_listed = std::find(listed.begin(), listed.end(), it->first) != listed.end();
+      if (!is_listed) {
+        it->second.unlisted = true;
+      } else if (it->second.unlisted) {
+        back.push_back(Back{it->first, it->second.since, it->second.failures});
+        by_key_.erase(FailKey(it->first));
+        it = down_.erase(it);
+        continue;
+      }
+      ++it;
+    }
+    return back;
+  }
   static std::string FailKey(const std::string& broker) { return "FAIL " + broker; }
 
   void Reset() {
@@ -67,6 +94,7 @@ class Limits {
   struct Down {
     int64_t since;
     uint64_t failures;
+    bool unlisted;  // the cluster's metadata stopped listing it since
   };
   Mutex mu_;
   std::map<std::string, std::unique_ptr<LogLimiter>> by_key_ GUARDED_BY(mu_);
@@ -266,6 +294,16 @@ void NoteBrokerStates(const ClientStats& stats) {
         "librdkafka: broker {} reachable again after {:.1f} s ({} connection {} meanwhile, from this "
         "process's Kafka clients)",
         b.nodename, static_cast<double>(up_since - down_since) / 1e9, failures, failures == 1 ? "failure" : "failures");
+  }
+}
+
+void NoteBrokersListed(const std::vector<std::string>& listed, int64_t now_nanos) {
+  for (const Limits::Back& b : Limits::Get().BrokersListed(listed)) {
+    spdlog::warn(
+        "librdkafka: broker {} is listed by the cluster again, {:.1f} s after its connections began to fail ({} "
+        "connection {} meanwhile, from this process's Kafka clients)",
+        b.broker, static_cast<double>(now_nanos - b.down_since) / 1e9, b.failures,
+        b.failures == 1 ? "failure" : "failures");
   }
 }
 

@@ -10,7 +10,8 @@
 //    one of a broker is logged; later ones of the same broker, from any
 //    client of this process, are counted and summed up at most once a
 //    minute (librdkafka's own suppression is per connection). When a
-//    client's statistics show the broker up again, one line says so.
+//    client's statistics show the broker up again, or the cluster's
+//    metadata lists it again, one line says so.
 //  - librdkafka also hands every connection failure to the client as an
 //    error event, which it logs a second time when the client has no error
 //    callback: every client gets one (BuildConfig), which logs what the
@@ -26,6 +27,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/kafka_stats.h"
 
@@ -82,6 +84,13 @@ LogDecision DecideLogLine(int syslog_level, std::string_view facility, std::stri
 // lost, and its next failure is logged in full again. The clients call it
 // for every statistics document.
 void NoteBrokerStates(const ClientStats& stats);
+
+// The brokers the cluster's metadata lists (HOST:PORT; those up): a broker
+// whose connection failures were logged, which the metadata stopped
+// listing and lists again, is back (a client may have no reason to connect
+// to it again, so its statistics may never say so). PartitionConsumer's
+// CheckPartition calls it with every answer.
+void NoteBrokersListed(const std::vector<std::string>& listed, int64_t now_nanos);
 
 // Forgets the per-broker counts of connection failures (tests).
 void ResetLogLimits();

@@ -142,6 +142,27 @@ TEST(KafkaLog, ABrokerWhoseFailuresWereLoggedIsSaidBackOnceAClientIsConnectedToI
   ResetLogLimits();
 }
 
+// A broker no client needs again (it leads nothing any more) is never
+// reconnected to: the cluster's metadata tells when it is back.
+TEST(KafkaLog, ABrokerTheClusterListsAgainIsSaidBack) {
+  ResetLogLimits();
+  CapturedLog log;
+  const int64_t t0 = 100 * kSecond;
+  EXPECT_TRUE(DecideLogLine(4, "FAIL", "127.0.0.1:9092/1: Disconnected", "plaintext", t0).log);
+  // Listed still (the controller has not noticed yet), then not, then again.
+  NoteBrokersListed({"127.0.0.1:9092", "127.0.0.1:9093"}, t0 + kSecond);
+  NoteBrokersListed({"127.0.0.1:9093"}, t0 + 10 * kSecond);
+  EXPECT_EQ(log.Count("listed by the cluster again"), 0u) << log.text();
+  NoteBrokersListed({"127.0.0.1:9092", "127.0.0.1:9093"}, t0 + 25 * kSecond);
+  NoteBrokersListed({"127.0.0.1:9092", "127.0.0.1:9093"}, t0 + 30 * kSecond);
+  EXPECT_EQ(log.Count("librdkafka: broker 127.0.0.1:9092 is listed by the cluster again, 25.0 s after its "
+                      "connections began to fail (1 connection failure meanwhile"),
+            1u)
+      << log.text();
+  EXPECT_EQ(log.Count("again"), 1u) << log.text();
+  ResetLogLimits();
+}
+
 TEST(KafkaLog, ClientErrorsThatRepeatAFailLineAreNotLoggedAgain) {
   ResetLogLimits();
   CapturedLog log;

@@ -22,11 +22,11 @@ void BrokerWatch::SetBrokers(std::vector<std::string> brokers) {
 }
 
 std::string BrokerWatch::DescribeBrokersLocked() const {
-  if (brokers_.empty()) return "every broker (bootstrap " + bootstrap_ + ")";
+  if (brokers_.empty()) return "the brokers (bootstrap " + bootstrap_ + ")";
   std::string list;
   for (const std::string& b : brokers_) list += (list.empty() ? "" : ", ") + b;
   if (brokers_.size() == 1) return "the cluster's one broker (" + list + ")";
-  return "all " + std::to_string(brokers_.size()) + " of the cluster's brokers (" + list + ")";
+  return "the cluster's " + std::to_string(brokers_.size()) + " brokers (" + list + ")";
 }
 
 void BrokerWatch::AllDown(Client who, std::string_view reason, int64_t now) {
@@ -54,15 +54,15 @@ void BrokerWatch::AllDown(Client who, std::string_view reason, int64_t now) {
     // librdkafka's own words ("2/2 brokers are down") count its connections,
     // not brokers: at debug level only.
     SPDLOG_DEBUG("kafka: channel {}: its {} says: {}", channel_, client, reason);
-    const std::string waiting = waiting_at_loss_ == 0 ? std::string("no records wait")
+    const std::string waiting = waiting_at_loss_ == 0 ? std::string("No records wait")
                                                       : std::to_string(waiting_at_loss_) +
                                                             (waiting_at_loss_ == 1 ? " record waits" : " records wait");
     spdlog::warn(
-        "kafka: channel {} lost every broker: {} unreachable from its {}. Nothing is ordered meanwhile; {} in the "
-        "producer (a record fails after message.timeout.ms), and Broadcast answers SERVICE_UNAVAILABLE after "
-        "--ack-timeout. The chain goes on by itself once a broker answers: check that the brokers run and that this "
-        "host reaches them",
-        channel_, DescribeBrokersLocked(), client, waiting);
+        "kafka: channel {} lost every broker: none of its {}'s connections to {} is up. {} in the producer (a "
+        "record fails after message.timeout.ms), Broadcast answers SERVICE_UNAVAILABLE after --ack-timeout, and "
+        "nothing new is ordered until a broker answers; the chain goes on by itself then. Check that the brokers "
+        "run and that this host reaches them",
+        channel_, client, DescribeBrokersLocked(), waiting);
   } else if (v.summary) {
     spdlog::warn("kafka: channel {} lost every broker again: {} outages in the last {:.1f} s, each logged at debug",
                  channel_, v.count, v.window_seconds);

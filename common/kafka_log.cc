@@ -263,7 +263,9 @@ LogDecision DecideLogLine(int syslog_level, std::string_view facility, std::stri
   LogDecision d;
   d.level = LogLevelFor(syslog_level, facility);
   d.text = RewriteLogMessage(message, protocol);
-  if (facility != "FAIL" || d.level == spdlog::level::debug) return d;
+  // Connection failures, and requests a broker did not answer in time (a
+  // broker going away does both): one fault per broker.
+  if ((facility != "FAIL" && facility != "REQTMOUT") || d.level == spdlog::level::debug) return d;
   const std::string broker = BrokerOfFailLine(message);
   if (broker.empty()) return d;
   Limits::Get().BrokerFailed(broker, now_nanos);

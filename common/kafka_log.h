@@ -6,12 +6,13 @@
 //    ("connecting to a SSL listener?", "broker might require SASL") are
 //    rewritten for a plaintext client: there they nearly always mean the
 //    broker is down or restarting.
-//  - Connection failures (facility FAIL) are warnings at most, and the first
-//    one of a broker is logged; later ones of the same broker, from any
-//    client of this process, are counted and summed up at most once a
-//    minute (librdkafka's own suppression is per connection). When a
-//    client's statistics show the broker up again, or the cluster's
-//    metadata lists it again, one line says so.
+//  - Connection failures (facility FAIL, and REQTMOUT: requests a broker
+//    did not answer in time) are warnings at most, and the first one of a
+//    broker is logged; later ones of the same broker, from any client of
+//    this process, are counted and summed up at most once a minute
+//    (librdkafka's own suppression is per connection). When a client's
+//    statistics show the broker up again, or the cluster's metadata lists
+//    it again, one line says so.
 //  - librdkafka also hands every connection failure to the client as an
 //    error event, which it logs a second time when the client has no error
 //    callback: every client gets one (BuildConfig), which logs what the

@@ -89,6 +89,10 @@ TEST(KafkaLog, OneLinePerBrokerFromEveryClientThenASummaryAtMostOnceAMinute) {
     d = DecideLogLine(3, "FAIL", m, "plaintext", t0 + kSecond);
     EXPECT_FALSE(d.log) << m;
   }
+  // Requests it did not answer in time: the same fault.
+  EXPECT_FALSE(DecideLogLine(4, "REQTMOUT", "[thrd:127.0.0.1:9092/bootstrap]: 127.0.0.1:9092/1: Timed out 1 in-flight",
+                             "plaintext", t0 + kSecond)
+                   .log);
   // Another broker is another fault.
   EXPECT_TRUE(DecideLogLine(3, "FAIL", "127.0.0.1:9093/2: Disconnected", "plaintext", t0 + kSecond).log);
   // A minute on, still failing: one summary with the count and the last words.
@@ -97,7 +101,7 @@ TEST(KafkaLog, OneLinePerBrokerFromEveryClientThenASummaryAtMostOnceAMinute) {
   d = DecideLogLine(3, "FAIL", "127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 failed: Connection refused",
                     "plaintext", t0 + 61 * kSecond);
   EXPECT_TRUE(d.log);
-  EXPECT_NE(d.text.find("127.0.0.1:9092: 4 more connection failures in the last 61.0 s"), std::string::npos) << d.text;
+  EXPECT_NE(d.text.find("127.0.0.1:9092: 5 more connection failures in the last 61.0 s"), std::string::npos) << d.text;
   EXPECT_NE(d.text.find("Connection refused"), std::string::npos) << d.text;
   // Other facilities are not limited.
   EXPECT_TRUE(DecideLogLine(4, "GETPID", "127.0.0.1:9092/1: retrying", "plaintext", t0 + 62 * kSecond).log);

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <future>
 
+#include "common/kafka_log.h"
+#include "common/kafka_stats.h"
+
 namespace ordering::kafka {
 
 void RdKafkaDeleter::operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
@@ -14,23 +17,9 @@ void RdKafkaConfDeleter::operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_de
 
 std::string LibraryVersion() { return rd_kafka_version_str(); }
 
-namespace {
-
-// librdkafka's log lines go through spdlog (so --log-level filters them and
-// they share one format) instead of straight to stderr.
-void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
-  spdlog::level::level_enum l = level <= 3   ? spdlog::level::err
-                                : level == 4 ? spdlog::level::warn
-                                : level <= 6 ? spdlog::level::info
-                                             : spdlog::level::debug;
-  spdlog::log(l, "librdkafka {} {}: {}", rk != nullptr ? rd_kafka_name(rk) : "-", facility, message);
-}
-
-}  // namespace
-
 Status BuildConfig(const std::string& brokers, const Properties& props, RdKafkaConfPtr* out) {
   RdKafkaConfPtr conf(rd_kafka_conf_new());
-  rd_kafka_conf_set_log_cb(conf.get(), LogToSpdlog);
+  InstallLogCallbacks(conf.get());
   char err[512];
   if (!brokers.empty() &&
       rd_kafka_conf_set(conf.get(), "bootstrap.servers", brokers.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
@@ -67,13 +56,47 @@ void Producer::DeliveryCallback(rd_kafka_t*, const void* msg_ptr, void* opaque) 
   self->options_.on_delivery(report);
 }
 
+void Producer::ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<Producer*>(opaque);
+  ClientError e = MakeClientError(err, reason != nullptr ? reason : "");
+  if (self->options_.on_error) {
+    self->options_.on_error(e);
+  } else {
+    LogClientError(rd_kafka_name(self->rk_.get()), e);
+  }
+}
+
+void PartitionConsumer::ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  ClientError e = MakeClientError(err, reason != nullptr ? reason : "");
+  auto* sink = static_cast<Sink*>(opaque);
+  if (sink->on_error) {
+    sink->on_error(e);
+  } else {
+    LogClientError(rd_kafka_name(rk), e);
+  }
+}
+
+namespace {
+
+// Ends the logged connection failures of brokers the client is connected
+// to again (kafka_log.h).
+void NoteBrokers(std::string_view json) {
+  ClientStats stats;
+  if (ParseClientStats(json, &stats)) NoteBrokerStates(stats);
+}
+
+}  // namespace
+
 int Producer::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  NoteBrokers(std::string_view(json, len));
   static_cast<Producer*>(opaque)->options_.on_statistics(std::string_view(json, len));
   return 0;  // librdkafka frees json
 }
 
 int PartitionConsumer::StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque) {
-  static_cast<StatsSink*>(opaque)->fn(std::string_view(json, len));
+  NoteBrokers(std::string_view(json, len));
+  auto* sink = static_cast<Sink*>(opaque);
+  if (sink->on_statistics) sink->on_statistics(std::string_view(json, len));
   return 0;
 }
 
@@ -85,6 +108,7 @@ Status Producer::Create(const Options& options, std::unique_ptr<Producer>* out) 
   rd_kafka_conf_set_dr_msg_cb(conf.get(), reinterpret_cast<void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*)>(
                                               &Producer::DeliveryCallback));
   rd_kafka_conf_set_opaque(conf.get(), p.get());
+  rd_kafka_conf_set_error_cb(conf.get(), &Producer::ErrorCallback);
   if (options.on_statistics) rd_kafka_conf_set_stats_cb(conf.get(), &Producer::StatsCallback);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
@@ -165,11 +189,10 @@ Status PartitionConsumer::Create(const Options& options, std::unique_ptr<Partiti
   props.insert(props.end(), options.properties.begin(), options.properties.end());
   RdKafkaConfPtr conf;
   ORDERING_RETURN_IF_ERROR(BuildConfig(options.brokers, props, &conf));
-  if (options.on_statistics) {
-    c->stats_sink_ = std::make_shared<StatsSink>(StatsSink{options.on_statistics});
-    rd_kafka_conf_set_opaque(conf.get(), c->stats_sink_.get());
-    rd_kafka_conf_set_stats_cb(conf.get(), &PartitionConsumer::StatsCallback);
-  }
+  c->sink_ = std::make_shared<Sink>(Sink{options.on_statistics, options.on_error});
+  rd_kafka_conf_set_opaque(conf.get(), c->sink_.get());
+  rd_kafka_conf_set_error_cb(conf.get(), &PartitionConsumer::ErrorCallback);
+  if (options.on_statistics) rd_kafka_conf_set_stats_cb(conf.get(), &PartitionConsumer::StatsCallback);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
   if (rk == nullptr) return Status::InvalidArgument(std::string("creating consumer: ") + err);
@@ -198,7 +221,10 @@ PartitionConsumer::~PartitionConsumer() {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
   rd_kafka_t* rk = rk_.release();
-  std::thread([rk, done, sink = stats_sink_] {  // the sink lives until the handle is gone
+  // The close may still serve error events: they no longer reach the
+  // caller, who may be gone. Nothing else runs the handle's callbacks now.
+  sink_->on_error = nullptr;
+  std::thread([rk, done, sink = sink_] {  // the sink lives until the handle is gone
     rd_kafka_assign(rk, nullptr);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
@@ -230,11 +256,17 @@ Status PartitionConsumer::Poll(int timeout_ms, ConsumedRecord* record, bool* got
       case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
       case RD_KAFKA_RESP_ERR__FATAL:
         return Status::Unavailable(std::string("consumer: ") + rd_kafka_message_errstr(m));
-      default:
+      default: {
         // Transient (broker down, leader change, unknown topic while it is
         // being created): librdkafka retries by itself.
-        spdlog::debug("consumer: {} (retrying)", rd_kafka_message_errstr(m));
+        ClientError e = MakeClientError(m->err, rd_kafka_message_errstr(m));
+        if (e.all_brokers_down && options_.on_error) {
+          options_.on_error(e);
+        } else {
+          SPDLOG_DEBUG("consumer: {} (retrying)", e.reason);
+        }
         return Status::OK();
+      }
     }
   }
   record->offset = Offset(m->offset);
@@ -258,12 +290,20 @@ Status PartitionConsumer::QueryWatermarks(Offset* low, Offset* high, int timeout
   return Status::OK();
 }
 
-Status PartitionConsumer::CheckPartition(int timeout_ms, Offset* cached_high) {
+Status PartitionConsumer::CheckPartition(int timeout_ms, Offset* cached_high, std::vector<std::string>* brokers) {
   // All-topics metadata: asking for one topic could make the broker create it.
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, timeout_ms);
   if (err) return Status::Unavailable(std::string("metadata: ") + rd_kafka_err2str(err));
   std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owned(md, rd_kafka_metadata_destroy);
+  std::vector<std::string> live;
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    live.push_back(std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port));
+  }
+  NoteBrokersListed(
+      live, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count());
+  if (brokers != nullptr) *brokers = std::move(live);
   const std::string where = "partition " + std::to_string(options_.partition) + " of topic " + options_.topic;
   const rd_kafka_metadata_topic_t* topic = nullptr;
   for (int i = 0; i < md->topic_cnt; ++i) {

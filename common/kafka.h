@@ -10,12 +10,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "common/kafka_log.h"
 #include "common/properties.h"
 #include "common/status.h"
 #include "common/types.h"
@@ -61,6 +63,9 @@ class Producer {
     // librdkafka's statistics JSON, every statistics.interval.ms (a
     // property; off unless set), on the poll thread. Optional.
     std::function<void(std::string_view json)> on_statistics;
+    // librdkafka's error events, on the poll thread. Optional; without it
+    // they are logged by LogClientError (kafka_log.h).
+    std::function<void(const ClientError&)> on_error;
     // How long the destructor waits for queued records to be acknowledged;
     // 0 = not at all (records still queued are dropped without a delivery
     // report). Default: 10000.
@@ -91,6 +96,7 @@ class Producer {
  private:
   Producer() = default;
   static void DeliveryCallback(rd_kafka_t*, const void* msg, void* opaque);
+  static void ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque);
   static int StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque);
   Options options_;
   RdKafkaPtr rk_;
@@ -116,6 +122,9 @@ class PartitionConsumer {
     // librdkafka's statistics JSON, every statistics.interval.ms, from
     // inside Poll(). Optional.
     std::function<void(std::string_view json)> on_statistics;
+    // librdkafka's error events (e.g. no broker reachable), from inside
+    // Poll(). Optional; without it they are logged by LogClientError.
+    std::function<void(const ClientError&)> on_error;
   };
   [[nodiscard]] static Status Create(const Options& options, std::unique_ptr<PartitionConsumer>* out);
   ~PartitionConsumer();
@@ -137,7 +146,9 @@ class PartitionConsumer {
   // the high watermark the last fetch response carried (*cached_high is -1
   // until a fetch has answered). NotFound when the cluster does not list the
   // topic or the partition; Unavailable when no broker answers in time.
-  [[nodiscard]] Status CheckPartition(int timeout_ms, Offset* cached_high);
+  // `brokers`, if given, receives the cluster's brokers (HOST:PORT) from the
+  // same metadata whenever a broker answered.
+  [[nodiscard]] Status CheckPartition(int timeout_ms, Offset* cached_high, std::vector<std::string>* brokers = nullptr);
 
   // The high watermark the last fetch response carried, without asking the
   // broker; -1 until a fetch has answered.
@@ -146,22 +157,30 @@ class PartitionConsumer {
  private:
   PartitionConsumer() = default;
   static int StatsCallback(rd_kafka_t*, char* json, size_t len, void* opaque);
-  // librdkafka's opaque for the statistics callback: shared with the thread
-  // that closes the handle, which may outlive this object (see ~PartitionConsumer).
-  struct StatsSink {
-    std::function<void(std::string_view)> fn;
+  static void ErrorCallback(rd_kafka_t*, int err, const char* reason, void* opaque);
+  // librdkafka's opaque for the statistics and error callbacks: shared with
+  // the thread that closes the handle, which may outlive this object (see
+  // ~PartitionConsumer).
+  struct Sink {
+    std::function<void(std::string_view)> on_statistics;
+    std::function<void(const ClientError&)> on_error;
   };
-  std::shared_ptr<StatsSink> stats_sink_;
+  std::shared_ptr<Sink> sink_;
   Options options_;
   RdKafkaPtr rk_;
 };
 
-// Creates `topic` with the given layout; an existing topic is fine. A
+// Configuration entries of a topic or a broker (effective values, broker
+// settings and defaults included, when the cluster reports them), by name.
+using ConfigMap = std::map<std::string, std::string>;
+
+// Creates `topic` with the given layout and topic `configs` (e.g.
+// retention.ms); an existing topic is fine and keeps its own. A
 // replication factor <= 0 means the broker's default.replication.factor.
 // Returns once every broker lists the topic with a leader for each partition
 // (a broker that has not caught up would tell clients it does not exist).
 [[nodiscard]] Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic,
-                                 int partitions, int replication_factor, int timeout_ms);
+                                 int partitions, int replication_factor, int timeout_ms, const ConfigMap& configs = {});
 
 // The cluster's brokers as HOST:PORT, from metadata.
 [[nodiscard]] Status BrokerAddresses(const std::string& brokers, const Properties& props, int timeout_ms,
@@ -177,6 +196,25 @@ class PartitionConsumer {
 // not exist is an error naming it; the others are still deleted.
 [[nodiscard]] Status DeleteTopics(const std::string& brokers, const Properties& props,
                                   const std::vector<std::string>& topics, int timeout_ms);
+
+// What the cluster says about `topic` and its brokers.
+struct ClusterSettings {
+  std::string topic;
+  int broker_count = 0;                             // brokers in the cluster's metadata
+  std::map<int32_t, std::string> broker_addresses;  // node id -> HOST:PORT
+  int replication_factor = 0;                       // replicas of the topic's partition 0; 0: not listed
+  ConfigMap topic_configs;                          // DescribeConfigs of the topic
+  std::map<int32_t, ConfigMap> broker_configs;      // DescribeConfigs of each broker
+  std::vector<std::string> unread;                  // brokers whose settings could not be read, and why
+};
+
+// Reads the cluster's metadata and, with the Admin API's DescribeConfigs,
+// the settings of `topic` and of every broker. Fails (Unavailable) when the
+// metadata or the topic's settings cannot be read, e.g. a cluster that does
+// not implement DescribeConfigs (the mock cluster); a broker whose settings
+// cannot be read is listed in `unread`.
+[[nodiscard]] Status DescribeSettings(const std::string& brokers, const Properties& props, const std::string& topic,
+                                      int timeout_ms, ClusterSettings* out);
 
 // librdkafka's mock cluster: real Kafka protocol on loopback, in this
 // process. A demo and fault-injection harness, not a performance reference;
@@ -195,6 +233,9 @@ class MockCluster {
   [[nodiscard]] Status SetBrokerUp(int broker_id, bool up);
   // Makes `broker_id` the partition's leader (as an election would).
   [[nodiscard]] Status SetPartitionLeader(const std::string& topic, int partition, int broker_id);
+  // The next requests of type `api_key` (0: Produce, 1: Fetch, ...) are
+  // answered with `errors`, one each, in order (rd_kafka_resp_err_t codes).
+  void PushRequestErrors(int api_key, const std::vector<int>& errors);
   rd_kafka_mock_cluster_t* handle() const { return mcluster_; }
 
  private:

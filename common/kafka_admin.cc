@@ -150,7 +150,7 @@ Status BrokerKnowsTopic(const std::string& address, const Properties& props, con
 }
 
 Status EnsureTopic(const std::string& brokers, const Properties& props, const std::string& topic, int partitions,
-                   int replication_factor, int timeout_ms) {
+                   int replication_factor, int timeout_ms, const ConfigMap& configs) {
   RdKafkaPtr rk;
   ORDERING_RETURN_IF_ERROR(NewAdminClient(brokers, props, &rk));
 
@@ -163,6 +163,12 @@ Status EnsureTopic(const std::string& brokers, const Properties& props, const st
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions,
                                                   replication_factor > 0 ? replication_factor : -1, err, sizeof(err));
   if (nt == nullptr) return Status::InvalidArgument(std::string("new topic: ") + err);
+  for (const auto& [name, value] : configs) {
+    if (rd_kafka_resp_err_t e = rd_kafka_NewTopic_set_config(nt, name.c_str(), value.c_str()); e) {
+      rd_kafka_NewTopic_destroy(nt);
+      return Status::InvalidArgument("topic config " + name + "=" + value + ": " + rd_kafka_err2str(e));
+    }
+  }
   Status st = RunTopicAdmin(
       rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, "CreateTopics", brokers, timeout_ms,
       RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS,
@@ -192,6 +198,106 @@ Status DeleteTopics(const std::string& brokers, const Properties& props, const s
       });
   rd_kafka_DeleteTopic_destroy_array(dts.data(), dts.size());
   return st;
+}
+
+Status DescribeSettings(const std::string& brokers, const Properties& props, const std::string& topic, int timeout_ms,
+                        ClusterSettings* out) {
+  *out = ClusterSettings();
+  out->topic = topic;
+  RdKafkaPtr rk;
+  ORDERING_RETURN_IF_ERROR(NewAdminClient(brokers, props, &rk));
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 1, nullptr, &md, timeout_ms);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable("metadata from " + brokers + ": " + rd_kafka_err2str(e));
+  }
+  out->broker_count = md->broker_cnt;
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    out->broker_addresses[md->brokers[i].id] =
+        std::string(md->brokers[i].host) + ":" + std::to_string(md->brokers[i].port);
+  }
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    if (topic != t.topic) continue;
+    for (int p = 0; p < t.partition_cnt; ++p) {
+      if (t.partitions[p].id == 0) out->replication_factor = t.partitions[p].replica_cnt;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  // librdkafka sends a topic's DescribeConfigs to the controller; a cluster
+  // whose controller is none of its brokers (the mock cluster names 0, and
+  // does not implement DescribeConfigs either) would only time out.
+  const int32_t controller = rd_kafka_controllerid(rk.get(), std::min(timeout_ms, 2000));
+  if (out->broker_addresses.count(controller) == 0) {
+    return Status::Unavailable("the cluster at " + brokers + " names controller " + std::to_string(controller) +
+                               ", none of its brokers (the embedded mock cluster does so, and does not implement "
+                               "DescribeConfigs)");
+  }
+
+  // One request for the topic, one per broker: librdkafka sends a broker
+  // resource to that broker, one per request.
+  struct Request {
+    std::string what;
+    rd_kafka_ResourceType_t type;
+    std::string name;
+    ConfigMap* configs;
+  };
+  std::vector<Request> requests = {{"topic " + topic, RD_KAFKA_RESOURCE_TOPIC, topic, &out->topic_configs}};
+  for (const auto& [id, address] : out->broker_addresses) {
+    requests.push_back({"broker " + std::to_string(id) + " (" + address + ")", RD_KAFKA_RESOURCE_BROKER,
+                        std::to_string(id), &out->broker_configs[id]});
+  }
+  char err[512];
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof(err));
+    rd_kafka_AdminOptions_set_opaque(opts, reinterpret_cast<void*>(i));
+    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(requests[i].type, requests[i].name.c_str());
+    rd_kafka_DescribeConfigs(rk.get(), &res, 1, opts, q);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_AdminOptions_destroy(opts);
+  }
+  std::vector<std::string> failed(requests.size(), "no answer within " + std::to_string(timeout_ms) + " ms");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 2000);
+  for (size_t answered = 0; answered < requests.size() && std::chrono::steady_clock::now() < deadline;) {
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, MillisecondsLeft(deadline));
+    if (ev == nullptr) continue;
+    const size_t i = reinterpret_cast<size_t>(rd_kafka_event_opaque(ev));
+    if (rd_kafka_event_type(ev) != RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT || i >= requests.size()) {
+      rd_kafka_event_destroy(ev);
+      continue;
+    }
+    ++answered;
+    if (rd_kafka_event_error(ev)) {
+      failed[i] = rd_kafka_event_error_string(ev);
+    } else {
+      size_t n = 0;
+      const rd_kafka_ConfigResource_t** rs =
+          rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+      for (size_t r = 0; r < n; ++r) {
+        if (rd_kafka_resp_err_t re = rd_kafka_ConfigResource_error(rs[r]); re != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* text = rd_kafka_ConfigResource_error_string(rs[r]);
+          failed[i] = std::string(rd_kafka_err2name(re)) + ": " + (text ? text : rd_kafka_err2str(re));
+          continue;
+        }
+        failed[i].clear();
+        size_t m = 0;
+        const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[r], &m);
+        for (size_t c = 0; c < m; ++c) {
+          const char* value = rd_kafka_ConfigEntry_value(entries[c]);
+          if (value != nullptr) (*requests[i].configs)[rd_kafka_ConfigEntry_name(entries[c])] = value;
+        }
+      }
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_queue_destroy(q);
+  for (size_t i = 1; i < requests.size(); ++i) {
+    if (!failed[i].empty()) out->unread.push_back(requests[i].what + ": " + failed[i]);
+  }
+  if (!failed[0].empty()) return Status::Unavailable("DescribeConfigs of " + requests[0].what + ": " + failed[0]);
+  return Status::OK();
 }
 
 // ---------------------------------------------------------------- Mock
@@ -241,6 +347,12 @@ Status MockCluster::SetPartitionLeader(const std::string& topic, int partition, 
   rd_kafka_resp_err_t err = rd_kafka_mock_partition_set_leader(mcluster_, topic.c_str(), partition, broker_id);
   if (err) return Status::InvalidArgument(std::string("mock partition leader: ") + rd_kafka_err2str(err));
   return Status::OK();
+}
+
+void MockCluster::PushRequestErrors(int api_key, const std::vector<int>& errors) {
+  std::vector<rd_kafka_resp_err_t> codes;
+  for (int e : errors) codes.push_back(static_cast<rd_kafka_resp_err_t>(e));
+  rd_kafka_mock_push_request_errors_array(mcluster_, static_cast<int16_t>(api_key), codes.size(), codes.data());
 }
 
 }  // namespace ordering::kafka

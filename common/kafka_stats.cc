@@ -38,6 +38,7 @@ bool ParseClientStats(std::string_view json, ClientStats* out) {
   const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   *out = ClientStats{};
   if (!j.is_object()) return false;
+  out->ts_us = static_cast<int64_t>(Num(j, "ts"));
   out->msg_cnt = Num(j, "msg_cnt");
   out->txmsgs = Num(j, "txmsgs");
   out->rxmsgs = Num(j, "rxmsgs");
@@ -48,6 +49,11 @@ bool ParseClientStats(std::string_view json, ClientStats* out) {
       s.name = name;
       s.node_id = static_cast<int64_t>(Num(b, "nodeid"));
       if (b.find("nodeid") == b.end()) s.node_id = -1;
+      if (auto n = b.find("nodename"); n != b.end() && n->is_string()) s.nodename = n->get<std::string>();
+      if (auto st = b.find("state"); st != b.end() && st->is_string()) s.state = st->get<std::string>();
+      if (auto age = b.find("stateage"); age != b.end() && age->is_number()) {
+        s.stateage_us = static_cast<int64_t>(age->get<double>());
+      }
       s.rtt = Window(b, "rtt");
       s.int_latency = Window(b, "int_latency");
       s.outbuf_latency = Window(b, "outbuf_latency");

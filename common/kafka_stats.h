@@ -27,8 +27,11 @@ struct StatsWindow {
 };
 
 struct BrokerStats {
-  std::string name;      // librdkafka's key, e.g. "127.0.0.1:9092/1"
-  int64_t node_id = -1;  // -1: a bootstrap or logical broker (the group coordinator)
+  std::string name;          // librdkafka's key, e.g. "127.0.0.1:9092/1"
+  int64_t node_id = -1;      // -1: a bootstrap or logical broker (the group coordinator)
+  std::string nodename;      // HOST:PORT
+  std::string state;         // the connection's state: "UP", "DOWN", "CONNECT", ...
+  int64_t stateage_us = -1;  // microseconds since the state last changed; -1: not given
   std::optional<StatsWindow> rtt, int_latency, outbuf_latency;
   double tx = 0, rx = 0, txretries = 0;  // requests sent, responses received, requests retried
 };
@@ -40,6 +43,7 @@ struct TopicStats {
 };
 
 struct ClientStats {
+  int64_t ts_us = 0;   // librdkafka's monotonic clock (CLOCK_MONOTONIC, microseconds) at the snapshot
   double msg_cnt = 0;  // messages in the client's queues
   double txmsgs = 0;   // messages sent to brokers
   double rxmsgs = 0;   // messages received from brokers

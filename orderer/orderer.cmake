@@ -10,9 +10,12 @@ add_library(ordering_orderer STATIC
   consensus/solo/solo_chain.cc
   consensus/solo/solo_backend.cc
   consensus/kafka/kafka_chain.cc
+  consensus/kafka/kafka_chain_events.cc
   consensus/kafka/kafka_record.cc
   consensus/kafka/kafka_backend.cc
   consensus/kafka/kafka_stats.cc
+  consensus/kafka/kafka_settings.cc
+  consensus/kafka/broker_watch.cc
   consensus/raft/raft_options.cc
   consensus/raft/raft_format.cc
   consensus/raft/block_fsm.cc
@@ -48,6 +51,7 @@ ordering_test(consensus_test
 # does not intercept, so its allocations in them crash.
 ordering_test(kafka_backend_test
   SOURCES consensus/kafka/kafka_record_test.cc consensus/kafka/kafka_chain_test.cc consensus/kafka/kafka_stats_test.cc
+          consensus/kafka/kafka_settings_test.cc consensus/kafka/broker_watch_test.cc
   LIBS ordering_orderer
   SANITIZERS address)
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/cli.h"
+#include "common/kafka_log_capture.h"
 #include "common/monitoring_server.h"
 #include "orderer/consensus/kafka/kafka_chain.h"
 #include "orderer/node.h"
@@ -153,6 +154,92 @@ TEST_F(PipelineTest, DefaultLevelLogsNothingPerTransaction) {
     ASSERT_EQ(many.find(id), std::string::npos) << "a transaction id in an info line:\n" << many;
     ASSERT_EQ(few.find(id), std::string::npos) << "a transaction id in an info line:\n" << few;
   }
+}
+
+// The brokers' settings that lose acknowledged records are read at start.
+// On a real broker: the project's broker settings hold every rule a cluster
+// of its size can hold (gauges on /metrics; on one broker the replication
+// rule cannot hold: a warning), and a channel whose topic deletes old
+// records or allows unclean leader election is refused, with a message
+// naming the setting, its value, the rule and the fix, unless
+// --kafka-settings-check warn. The mock cluster cannot describe its
+// settings: a warning, and the node starts.
+TEST_F(PipelineTest, KafkaSettingsThatLoseDataAreRefusedAtStart) {
+  auto scrape = [](OrdererNode* node) {
+    int status = 0;
+    std::string body;
+    EXPECT_TRUE(LocalHttpGet(node->metrics_port(), "/metrics", &status, &body).ok());
+    return body;
+  };
+  kafka::CapturedLog log;
+  OrdererOptions good = NodeOptions(dir_.path("ledger"));
+  good.metrics_listen = "127.0.0.1:0";
+  auto node = StartNode(good);
+  ASSERT_TRUE(node);
+  const std::string body = scrape(node.get());
+  node->Stop();
+  const std::string ch = "channel=\"" + channel_ + "\"";
+  if (!broker_->real()) {
+    EXPECT_EQ(log.Count("could not read broker settings: "), 1u) << log.text();
+    EXPECT_NE(body.find("orderer_kafka_settings_checked{" + ch + "} 0"), std::string::npos) << body;
+    return;
+  }
+  std::vector<std::string> brokers;
+  ASSERT_TRUE(kafka::BrokerAddresses(broker_->bootstrap(), {}, 10000, &brokers).ok());
+  EXPECT_NE(body.find("orderer_kafka_settings_checked{" + ch + "} 1"), std::string::npos) << body;
+  for (const std::string rule : {"unclean_leader_election", "message_sizes", "retention"}) {
+    EXPECT_NE(body.find("orderer_kafka_setting_ok{" + ch + ",rule=\"" + rule + "\"} 1"), std::string::npos)
+        << rule << "\n"
+        << body;
+  }
+  const std::string min_isr = brokers.size() >= 3 ? "1" : "0";
+  EXPECT_NE(body.find("orderer_kafka_setting_ok{" + ch + ",rule=\"min_insync_replicas\"} " + min_isr),
+            std::string::npos)
+      << body;
+  EXPECT_EQ(log.Count("the rule cannot hold on fewer than 3 brokers"), brokers.size() >= 3 ? 0u : 1u) << log.text();
+
+  struct Bad {
+    std::string topic;
+    kafka::ConfigMap configs;
+    std::vector<std::string> said;
+  };
+  const std::vector<Bad> bad = {
+      {channel_ + "-retention",
+       {{"retention.ms", "1000"}},
+       {"retention.ms=1000 on topic " + channel_ + "-retention", "rule: retention.ms=-1 and retention.bytes=-1",
+        "--add-config retention.ms=-1,retention.bytes=-1"}},
+      {channel_ + "-unclean",
+       {{"unclean.leader.election.enable", "true"}},
+       {"unclean.leader.election.enable=true on topic " + channel_ + "-unclean", "rule: must be false",
+        "--add-config unclean.leader.election.enable=false"}},
+  };
+  std::vector<std::string> topics;
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.topic);
+    topics.push_back(b.topic);
+    ASSERT_TRUE(kafka::EnsureTopic(broker_->bootstrap(), {}, b.topic, 1, 0, 30000, b.configs).ok());
+    for (const auto mode : {kafka_backend::SettingsCheck::kRefuse, kafka_backend::SettingsCheck::kWarn}) {
+      OrdererOptions o = NodeOptions(dir_.path("ledger-" + b.topic + kafka_backend::SettingsCheckName(mode)));
+      o.channel.channel_id = b.topic;
+      KafkaChainOptions k;
+      k.brokers = broker_->bootstrap();
+      k.settings_check = mode;
+      o.make_consenter = OnlyKafka(k);
+      std::unique_ptr<OrdererNode> n;
+      Status st = OrdererNode::Start(o, SystemClock::Default(), &n);
+      if (mode == kafka_backend::SettingsCheck::kRefuse) {
+        ASSERT_FALSE(st.ok());
+        for (const std::string& s : b.said) EXPECT_NE(st.message().find(s), std::string::npos) << st.ToString();
+        EXPECT_NE(st.message().find("--kafka-settings-check warn"), std::string::npos) << st.ToString();
+      } else {
+        ASSERT_TRUE(st.ok()) << st.ToString();
+        n->Stop();
+        EXPECT_EQ(log.Count(b.said[0]), 1u) << log.text();
+        EXPECT_EQ(log.Count("(allowed by --kafka-settings-check warn)"), topics.size()) << log.text();
+      }
+    }
+  }
+  EXPECT_TRUE(kafka::DeleteTopics(broker_->bootstrap(), {}, topics, 30000).ok());
 }
 
 // A time-to-cut for a block already cut (stale) or not yet reachable

@@ -112,7 +112,8 @@ TEST_F(PipelineTest, StaleAndFutureTimeToCutAreIgnored) {
   send_txs(15);  // completes block 2 by count: 5 + 15
   sub.Flush();
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 40; })) << node->metrics().Summary();
-  EXPECT_EQ(node->metrics().consenter.Get("ttc_stale"), 2);
+  EXPECT_EQ(node->metrics().consenter.Get("ttc_stale"), 1);
+  EXPECT_EQ(node->metrics().consenter.Get("ttc_future"), 1);
   node->Stop();
   LedgerContents ledger = ReadLedger(dir_.path("ledger"));
   ASSERT_EQ(ledger.blocks.size(), 3u);

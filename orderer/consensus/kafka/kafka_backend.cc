@@ -41,7 +41,11 @@ class KafkaBackend final : public Backend {
         "topic-writers", po::value(&topic_writers_)->default_value("anyone"),
         "who may produce to the channel's topic: anyone (peers may produce straight into it: every consumed "
         "signature is verified) or orderers (broker ACLs let only orderers write it, as Fabric's Kafka orderer "
-        "assumes: envelopes are verified once, at Broadcast)");
+        "assumes: envelopes are verified once, at Broadcast)")(
+        "kafka-settings-check", po::value(&settings_check_)->default_value("refuse"),
+        "the brokers' settings that can lose acknowledged records (unclean leader election, min.insync.replicas, "
+        "message sizes, retention), read at start: refuse to start on a violation, warn only (for experiments), "
+        "or off");
   }
 
   Status Configure(const po::variables_map&) override {
@@ -57,6 +61,7 @@ class KafkaBackend final : public Backend {
                                      " is negative (0 = the brokers' default)");
     }
     options_.create_topic = !no_create_topic_;
+    ORDERING_RETURN_IF_ERROR(ParseSettingsCheck(settings_check_, &options_.settings_check));
     if (topic_writers_ == "orderers") {
       options_.only_orderers_write_topic = true;
     } else if (topic_writers_ == "anyone") {
@@ -92,6 +97,7 @@ class KafkaBackend final : public Backend {
   std::vector<std::string> consumer_props_, producer_props_;
   bool no_create_topic_ = false;
   std::string topic_writers_ = "anyone";
+  std::string settings_check_ = "refuse";
 };
 
 }  // namespace

@@ -12,10 +12,6 @@
 namespace ordering {
 namespace {
 
-// Delivery-report tags for the records this chain produces.
-char kConnectTag;
-char kTimeToCutTag;
-
 constexpr int kPollTimeoutMs = 100;
 constexpr int64_t kMaxWaitNanos = 100'000'000;  // ordering thread wakes at least every 100 ms
 
@@ -30,11 +26,20 @@ KafkaChain::KafkaChain(ConsenterSupport* support, const KafkaChainOptions& optio
       producer_queue_(support->metrics()->consenter.Add("producer_queue_depth")),
       ttc_sent_(support->metrics()->consenter.Add("ttc_sent")),
       ttc_stale_(support->metrics()->consenter.Add("ttc_stale")),
+      ttc_future_(support->metrics()->consenter.Add("ttc_future")),
+      ttc_empty_(support->metrics()->consenter.Add("ttc_empty")),
       connect_seen_(support->metrics()->consenter.Add("connect_seen")),
       last_offset_(support->metrics()->consenter.Add("last_offset")),
       broadcast_failed_(support->metrics()->consenter.Add("broadcast_failed")),
-      stats_(std::make_shared<kafka_backend::KafkaStatsCollector>()) {
+      broker_outages_(support->metrics()->consenter.Add("broker_outages")),
+      stats_(std::make_shared<kafka_backend::KafkaStatsCollector>()),
+      settings_(std::make_shared<kafka_backend::SettingsCollector>(support->options().channel_id)),
+      watch_(support->options().channel_id, options.brokers) {
   support->metrics()->SetCollectable("kafka_client", stats_);
+  support->metrics()->SetCollectable("kafka_settings", settings_);
+  for (size_t c = 0; c < static_cast<size_t>(RejectCause::kCount); ++c) {
+    rejection_log_.push_back(std::make_unique<LogLimiter>(kLogRepeatInterval));
+  }
 }
 
 KafkaChain::~KafkaChain() { Halt(); }
@@ -49,6 +54,14 @@ Status KafkaChain::Start() {
                                    options_.replication_factor, 10000);
     if (!st.ok()) return st.WithContext("creating topic '" + topic_ + "'");
   }
+  std::vector<std::string> cluster;
+  ORDERING_RETURN_IF_ERROR(kafka_backend::CheckBrokerSettings(
+      options_.settings_check, options_.brokers, options_.producer_properties, topic_,
+      support_->options().batch_size.absolute_max_bytes, options_.settings_timeout_ms, settings_.get(), &cluster));
+  // The cluster's brokers, for the lines about losing them (the partition
+  // check keeps the list up to date).
+  if (cluster.empty()) (void)kafka::BrokerAddresses(options_.brokers, options_.producer_properties, 2000, &cluster);
+  watch_.SetBrokers(std::move(cluster));
 
   kafka::Producer::Options po;
   po.brokers = options_.brokers;
@@ -70,27 +83,9 @@ Status KafkaChain::Start() {
   };
   po.properties.insert(po.properties.end(), options_.producer_properties.begin(), options_.producer_properties.end());
   po.on_statistics = [stats = stats_](std::string_view json) { stats->Update("producer", json); };
-  po.on_delivery = [this](const kafka::DeliveryReport& r) {
-    if (r.opaque == &kConnectTag) {
-      connect_acked_.set_value(r.status);
-    } else if (r.opaque == &kTimeToCutTag) {
-      if (!r.status.ok()) spdlog::warn("time-to-cut: {}", r.status.ToString());
-    } else if (r.opaque != nullptr) {
-      // A Broadcast envelope (the opaque is its tx id): acks=all, so the
-      // broker's ack makes it durable; a stream waiting for it answers now.
-      std::unique_ptr<std::string> tx_id(static_cast<std::string*>(r.opaque));
-      if (r.status.ok()) {
-        support_->Acknowledge(*tx_id, Status::OK());
-        return;
-      }
-      support_->Acknowledge(*tx_id, r.status.WithContext("the brokers did not take it"));
-      if ((*broadcast_failed_)++ == 0) {
-        spdlog::error(
-            "producing a Broadcast envelope failed: {} (with --ack durable its stream answers it; with --ack "
-            "accepted it was answered SUCCESS and is lost; further failures are counted in broadcast_failed)",
-            r.status.ToString());
-      }
-    }
+  po.on_delivery = [this](const kafka::DeliveryReport& r) { OnDelivery(r); };
+  po.on_error = [this](const kafka::ClientError& e) {
+    OnClientError(kafka_backend::BrokerWatch::Client::kProducer, e);
   };
   {
     WriterLock l(&producer_mu_);
@@ -98,6 +93,7 @@ Status KafkaChain::Start() {
     KafkaMessage connect;
     connect.mutable_connect();
     ORDERING_RETURN_IF_ERROR(producer_->Produce(topic_, 0, connect.SerializeAsString(), &kConnectTag));
+    watch_.Produced();
   }
 
   int workers =
@@ -137,6 +133,7 @@ Status KafkaChain::Order(CutterMessage tx) {
   auto tx_id = std::make_unique<std::string>(std::move(tx.tx_id));
   ORDERING_RETURN_IF_ERROR(producer_->Produce(topic_, 0, msg.SerializeAsString(), tx_id.get()));
   tx_id.release();
+  watch_.Produced();
   return Status::OK();
 }
 
@@ -182,6 +179,9 @@ void KafkaChain::ConsumeLoop(Offset start) {
       {"statistics.interval.ms", std::to_string(kStatisticsIntervalMs), "orderer default (for /metrics)"},
   };
   co.on_statistics = [stats = stats_](std::string_view json) { stats->Update("consumer", json); };
+  co.on_error = [this](const kafka::ClientError& e) {
+    OnClientError(kafka_backend::BrokerWatch::Client::kConsumer, e);
+  };
   co.properties.insert(co.properties.end(), options_.consumer_properties.begin(), options_.consumer_properties.end());
   std::unique_ptr<kafka::PartitionConsumer> consumer;
   Status st = kafka::PartitionConsumer::Create(co, &consumer);
@@ -210,9 +210,21 @@ void KafkaChain::ConsumeLoop(Offset start) {
       ReaderLock l(&producer_mu_);
       *producer_queue_ = producer_ ? producer_->OutQueueLength() : 0;
     }
+    watch_.Tick(RealNanos());
+    if (client_fatal_.load()) {
+      Status fatal;
+      {
+        MutexLock l(&error_mu_);
+        fatal = client_fatal_status_;
+      }
+      return Fail(fatal);
+    }
     const int64_t now = clock->NowNanos();
     if (options_.partition_check_interval_ms <= 0 || now < next_check) continue;
-    next_check = now + options_.partition_check_interval_ms * 1'000'000;
+    // While every broker is lost, look every second: an answer ends the outage.
+    next_check = now + (watch_.lost() ? std::min<int64_t>(options_.partition_check_interval_ms, 1000)
+                                      : options_.partition_check_interval_ms) *
+                           1'000'000;
     // librdkafka reports nothing when an assigned partition disappears (it
     // logs "partition count changed" and waits): look for ourselves.
     st = CheckPartition(consumer.get(), next, now, &watch);
@@ -226,7 +238,13 @@ Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset nex
   // the partition's leader past its timeout, and while a dead leader is
   // being replaced that would stop this thread consuming for good.
   Offset high;
-  Status st = consumer->CheckPartition(2000, &high);
+  std::vector<std::string> brokers;
+  const int64_t asked_at = RealNanos();
+  Status st = consumer->CheckPartition(2000, &high, &brokers);
+  if (st.ok() || st.IsNotFound()) {  // a broker answered
+    watch_.SetBrokers(std::move(brokers));
+    watch_.Answered(asked_at, RealNanos());
+  }
   if (st.IsNotFound()) {
     // Missing for a moment is normal while a topic is being created;
     // missing for longer is a deleted topic, which no retry brings back.
@@ -245,9 +263,16 @@ Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset nex
     SPDLOG_DEBUG("kafka chain: checking the partition: {} (retrying)", st.ToString());
     return Status::OK();  // unreachable brokers: librdkafka reconnects
   }
-  if (watch->missing_since != 0) spdlog::info("kafka chain: the partition is back");
+  if (watch->missing_since != 0) {
+    spdlog::warn("kafka chain: partition 0 of {} is listed again after {:.1f} s", topic_,
+                 static_cast<double>(now - watch->missing_since) / 1e9);
+  }
   watch->missing_since = 0;
   if (high.value() < 0 || high >= next) {
+    if (watch->behind_since != 0) {
+      spdlog::warn("kafka chain: partition 0 of {} holds what the ledger ordered again after {:.1f} s", topic_,
+                   static_cast<double>(now - watch->behind_since) / 1e9);
+    }
     watch->behind_since = 0;
     return Status::OK();
   }
@@ -258,13 +283,14 @@ Status KafkaChain::CheckPartition(kafka::PartitionConsumer* consumer, Offset nex
   if (watch->behind_since == 0) {
     watch->behind_since = now;
     spdlog::warn(
-        "kafka chain: partition 0 of {} ends at offset {}, before the ledger's {}; failing if it stays "
-        "behind for {} ms",
-        topic_, high.value(), next.value() - 1, options_.missing_partition_fatal_ms);
+        "kafka chain: partition 0 of {} ends at offset {} (high watermark {}), before the ledger's last offset "
+        "{}: a new leader catching up does this for a moment, a recreated or truncated topic for good; failing "
+        "if it stays behind for {} ms",
+        topic_, high.value() - 1, high.value(), next.value() - 1, options_.missing_partition_fatal_ms);
     return Status::OK();
   }
   if (now - watch->behind_since >= fatal_nanos) {
-    return Status::Corruption("partition 0 of " + topic_ + " ends at offset " + std::to_string(high.value()) +
+    return Status::Corruption("partition 0 of " + topic_ + " ends at offset " + std::to_string(high.value() - 1) +
                               " but this chain has ordered up to offset " + std::to_string(next.value() - 1) +
                               ": the topic was deleted and recreated, or truncated; refusing to order from it");
   }
@@ -284,6 +310,7 @@ void KafkaChain::OrderLoop() {
     }
     const int64_t due = support_->BatchDeadline();
     if (due != 0 && clock->NowNanos() >= due) SendTimeToCut();
+    FlushLogSummaries(RealNanos());
   }
 }
 
@@ -342,17 +369,18 @@ Status KafkaChain::ProcessTimeToCut(const Record& m) {
     return Status::OK();
   }
   if (wanted > expected) {
-    // Cannot happen with orderers sharing this partition's history; skipping
-    // it keeps the chain deterministic (every orderer skips it too).
-    (*ttc_stale_)++;
-    spdlog::error("time-to-cut for block {} at offset {} while block {} is next; ignored", wanted.value(),
-                  m.offset.value(), expected.value());
+    // Cannot happen with orderers sharing this partition's history: someone
+    // else who may write the topic posted it. Skipping it keeps the chain
+    // deterministic (every orderer skips it too). Anyone who may write the
+    // topic can repeat it at will: logged once, then counted.
+    (*ttc_future_)++;
+    LogIgnoredTimeToCut(m, expected);
     return Status::OK();
   }
   OrderedBatch batch = support_->CutPending();
   if (batch.batch.messages.empty()) {
-    spdlog::warn("time-to-cut for block {} at offset {} with nothing pending; ignored", wanted.value(),
-                 m.offset.value());
+    (*ttc_empty_)++;
+    LogIgnoredTimeToCut(m, expected);
     return Status::OK();
   }
   return Write(std::move(batch), m.offset);
@@ -370,22 +398,12 @@ void KafkaChain::SendTimeToCut() {
   }
   if (st.ok()) {
     (*ttc_sent_)++;
+    watch_.Produced();
   } else {
-    spdlog::warn("posting time-to-cut for block {}: {}", n, st.ToString());
+    LogTimeToCutNotDelivered("posting time-to-cut for block " + std::to_string(n) + ": " + st.ToString());
   }
   // If the TTC is lost, post another after a further timeout.
   support_->RearmBatchTimer();
-}
-
-void KafkaChain::LogRejection(const Record& m) {
-  uint64_t& n = rejections_logged_[static_cast<size_t>(m.cause)];
-  // Once per cause at warning level, then every 1000th at debug level.
-  if (n++ == 0) {
-    spdlog::warn("rejected record at offset {}: {}: {} (further '{}' rejections are counted, logged at debug)",
-                 m.offset.value(), RejectCauseName(m.cause), m.detail, RejectCauseName(m.cause));
-  } else {
-    SPDLOG_DEBUG("rejected record at offset {}: {}: {}", m.offset.value(), RejectCauseName(m.cause), m.detail);
-  }
 }
 
 }  // namespace ordering

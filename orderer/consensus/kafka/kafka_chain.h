@@ -27,6 +27,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
@@ -34,13 +35,17 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/kafka.h"
+#include "common/log_limiter.h"
 #include "common/mutex.h"
 #include "common/properties.h"
 #include "orderer/consensus/consensus.h"
 #include "orderer/consensus/consenter_support.h"
+#include "orderer/consensus/kafka/broker_watch.h"
 #include "orderer/consensus/kafka/kafka_record.h"
+#include "orderer/consensus/kafka/kafka_settings.h"
 #include "orderer/consensus/kafka/kafka_stats.h"
 #include "orderer/ingress/ordered_pool.h"
 #include "orderer/ingress/validator.h"
@@ -64,6 +69,10 @@ struct KafkaChainOptions {
   bool only_orderers_write_topic = false;
   size_t max_in_flight = 4096;   // Default: 4096 records being checked at once
   int ready_timeout_ms = 30000;  // Default: 30 s for the broker to accept `connect`
+  // The brokers' settings that lose acknowledged records, read at start
+  // (kafka_settings.h): refused (default), only warned about, or not read.
+  kafka_backend::SettingsCheck settings_check = kafka_backend::SettingsCheck::kRefuse;
+  int settings_timeout_ms = 10000;  // Default: 10 s for the cluster to describe its settings
   // How often the consumer checks that its partition still exists and still
   // holds what the ledger has ordered (librdkafka does not report a deleted
   // topic to an assigned consumer). Default: 5 s; 0 = never.
@@ -106,6 +115,18 @@ class KafkaChain final : public Chain {
   void SendTimeToCut();
   void Fail(const Status& st);
   void LogRejection(const Record& m);
+  // kafka_chain_events.cc: delivery reports, client errors, and the lines
+  // about records that repeat (rate-limited).
+  void OnDelivery(const kafka::DeliveryReport& r);
+  void OnClientError(kafka_backend::BrokerWatch::Client client, const kafka::ClientError& e);
+  void LogTimeToCutNotDelivered(const std::string& what);
+  void LogIgnoredTimeToCut(const Record& m, BlockNumber expected);
+  // Delivery-report tags for the records this chain produces.
+  static inline char kConnectTag;
+  static inline char kTimeToCutTag;
+  // Steady real time, for the lines about outages and floods (the injected
+  // clock drives the batch timer only).
+  static int64_t RealNanos();
 
   ConsenterSupport* support_;
   KafkaChainOptions options_;
@@ -124,22 +145,41 @@ class KafkaChain final : public Chain {
 
   mutable Mutex error_mu_;
   Status error_ GUARDED_BY(error_mu_);
+  // A client of the chain hit a fatal error (librdkafka: the idempotent
+  // producer cannot go on): the consumer thread fails the chain.
+  std::atomic<bool> client_fatal_{false};
+  Status client_fatal_status_ GUARDED_BY(error_mu_);
 
   // The backend's own counters (in OrdererMetrics::consenter).
   std::atomic<int64_t>* consumer_lag_;      // partition high watermark - next offset to consume (-1: unknown)
   std::atomic<int64_t>* producer_queue_;    // records queued or in flight in this orderer's producer
   std::atomic<int64_t>* ttc_sent_;          // time-to-cut messages posted by this orderer
-  std::atomic<int64_t>* ttc_stale_;         // time-to-cut messages ignored as stale
+  std::atomic<int64_t>* ttc_stale_;         // time-to-cut messages ignored: their block was cut already
+  std::atomic<int64_t>* ttc_future_;        // ... ignored: their block is not the next one (forged)
+  std::atomic<int64_t>* ttc_empty_;         // ... ignored: the next block, with nothing pending
   std::atomic<int64_t>* connect_seen_;      // connect messages read
   std::atomic<int64_t>* last_offset_;       // last partition offset processed
   std::atomic<int64_t>* broadcast_failed_;  // Broadcast envelopes the producer could not deliver
+  std::atomic<int64_t>* broker_outages_;    // times the chain's clients lost every broker
 
   // Ordering-thread state.
   Offset resume_offset_{kBeforeFirstOffset};  // last offset of the last block at start
   // librdkafka's statistics of this chain's producer and consumer (on /metrics).
   static constexpr int kStatisticsIntervalMs = 5000;
   std::shared_ptr<kafka_backend::KafkaStatsCollector> stats_;
-  uint64_t rejections_logged_[static_cast<size_t>(RejectCause::kCount)] = {};
+  // The brokers' settings as checked at start (on /metrics).
+  std::shared_ptr<kafka_backend::SettingsCollector> settings_;
+  // Whether the brokers are reachable: one line when lost, one when back.
+  kafka_backend::BrokerWatch watch_;
+  // Lines anyone who may write the topic, or a long outage, could repeat at
+  // will: the first in full, then a summary at most once a minute.
+  static constexpr std::chrono::seconds kLogRepeatInterval{60};
+  LogLimiter ttc_future_log_{kLogRepeatInterval};
+  LogLimiter ttc_empty_log_{kLogRepeatInterval};
+  LogLimiter ttc_failed_log_{kLogRepeatInterval};
+  LogLimiter broadcast_failed_log_{kLogRepeatInterval};
+  std::vector<std::unique_ptr<LogLimiter>> rejection_log_;  // by RejectCause
+  void FlushLogSummaries(int64_t now);
 };
 
 class KafkaConsenter final : public Consenter {

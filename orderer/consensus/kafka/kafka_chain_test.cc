@@ -5,13 +5,17 @@
 #include "orderer/consensus/kafka/kafka_chain.h"
 
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
+#include "common/kafka_log_capture.h"
 #include "common/tx_factory.h"
 #include "orderer/consensus/kafka/kafka_record.h"
 #include "orderer/consensus/testing/test_channel.h"
+#include "proto/kafka.pb.h"
 
 namespace ordering {
 namespace {
@@ -43,6 +47,8 @@ class KafkaChainTest : public ::testing::Test {
     k.partition_check_interval_ms = partition_check_interval_ms;
     k.verify_workers = 1;
     k.create_topic = false;
+    k.producer_properties = client_properties_;
+    k.consumer_properties = client_properties_;
     auto chain = std::make_unique<KafkaChain>(support, k);
     Status st = chain->Start();
     EXPECT_TRUE(st.ok()) << st.ToString();
@@ -72,6 +78,7 @@ class KafkaChainTest : public ::testing::Test {
     return off;
   }
 
+  Properties client_properties_;  // for the chain's producer and consumer
   std::unique_ptr<kafka::MockCluster> mock_;
   std::unique_ptr<Signer> signer_;
   std::unique_ptr<TxFactory> factory_;
@@ -142,6 +149,101 @@ TEST_F(KafkaChainTest, ABrokerOutageDelaysOrderingButLosesNothing) {
   }
   ids.insert(ids.end(), more.begin(), more.end());
   EXPECT_EQ(got, ids);  // once each, in the order sent
+}
+
+// A broker outage as an operator reads it: one line when the chain loses
+// every broker, one when a broker answers again (with what became of the
+// records that waited), and librdkafka's connection failures once, not once
+// per client and reconnection, without its misleading hints and without
+// its count of connections passed off as brokers.
+TEST_F(KafkaChainTest, ABrokerOutageIsOneLineWhenLostAndOneWhenBack) {
+  kafka::ResetLogLimits();
+  // Reconnect within a second of the broker's return (librdkafka backs off
+  // up to 10 s), so the records that waited are acknowledged well within
+  // the 10 s the line waits for them.
+  client_properties_ = {{"reconnect.backoff.max.ms", "1000", "test"}};
+  TestChannel channel(Channel(10), SystemClock::Default(), "kafka");
+  auto chain = StartChain(channel.support(), nullptr, /*partition_check_interval_ms=*/200);
+  kafka::CapturedLog log;
+  Order(chain.get(), 10);
+  ASSERT_TRUE(channel.WaitForHeight(2));
+  ASSERT_TRUE(mock_->SetBrokerUp(1, false).ok());
+  ASSERT_TRUE(PollUntil([&] { return channel.metrics()->consenter.Get("broker_outages") >= 1; }));
+  Order(chain.get(), 10);                                // they wait in the producer
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // reconnections fail meanwhile
+  ASSERT_TRUE(mock_->SetBrokerUp(1, true).ok());
+  ASSERT_TRUE(channel.WaitForHeight(3, std::chrono::seconds(30)));
+  const std::string broker = mock_->bootstrap();
+  ASSERT_TRUE(PollUntil([&] { return log.Count("brokers reachable again") >= 1; })) << log.text();
+  // The broker's own end line comes with the clients' next statistics (every 5 s).
+  ASSERT_TRUE(PollUntil([&] { return log.Count("librdkafka: broker " + broker + " reachable again after") >= 1; },
+                        std::chrono::seconds(15)))
+      << log.text();
+  chain->Halt();
+  const std::string text = log.text();
+  EXPECT_EQ(log.Count("lost every broker: none of its "), 1u) << text;  // producer's or consumer's, whichever first
+  EXPECT_EQ(log.Count("connections to the cluster's one broker (" + broker + ") is up"), 1u) << text;
+  EXPECT_EQ(log.Count("brokers reachable again after"), 1u) << text;
+  EXPECT_EQ(log.Count("(10 records waited in the producer: 10 acknowledged, 0 failed"), 1u) << text;
+  EXPECT_EQ(log.Count(" FAIL: "), 1u) << text;   // the first connection failure of the broker
+  EXPECT_EQ(log.Count(" ERROR: "), 0u) << text;  // librdkafka's second copy of each
+  EXPECT_EQ(log.Count("SSL listener"), 0u) << text;
+  EXPECT_EQ(log.Count("might require SASL"), 0u) << text;
+  EXPECT_EQ(channel.metrics()->consenter.Get("broker_outages"), 1);
+  EXPECT_EQ(channel.metrics()->txs_ordered.load(), 20u);
+}
+
+// librdkafka gives up on the chain's idempotent producer for good when a
+// broker answers a produce with OUT_OF_ORDER_SEQUENCE_NUMBER (Debian's
+// librdkafka 2.0.2 did so once after a leader change on three real
+// brokers): nothing the chain produces would be delivered again, time-to-cut
+// included. The chain stops and says why, once, rather than linger.
+TEST_F(KafkaChainTest, AFatalProducerErrorStopsTheChainAndSaysWhy) {
+  TestChannel channel(Channel(10), SystemClock::Default(), "kafka");
+  auto chain = StartChain(channel.support());
+  kafka::CapturedLog log;
+  mock_->PushRequestErrors(0 /* Produce */, {RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER});
+  Order(chain.get(), 1);
+  ASSERT_TRUE(PollUntil([&] { return !chain->Errored().ok(); })) << log.text();
+  const std::string error = chain->Errored().ToString();
+  EXPECT_NE(error.find("the orderer's Kafka producer hit a fatal error and cannot go on"), std::string::npos) << error;
+  EXPECT_NE(error.find("restart the orderer"), std::string::npos) << error;
+  chain->Halt();
+  EXPECT_EQ(log.Count("Fatal error: "), 1u) << log.text();  // the chain's line, not librdkafka's too
+  EXPECT_EQ(log.Count("kafka chain stopped: "), 1u) << log.text();
+}
+
+// Anyone who may write the topic can post time-to-cut records for blocks
+// that are not next: each is ignored (every orderer ignores it alike) and
+// counted; only the first is logged.
+TEST_F(KafkaChainTest, ForgedTimeToCutRecordsAreCountedAndLoggedOnce) {
+  TestChannel channel(Channel(100), SystemClock::Default(), "kafka");
+  auto chain = StartChain(channel.support());
+  kafka::CapturedLog log;
+  {
+    kafka::Producer::Options po;
+    po.brokers = mock_->bootstrap();
+    std::unique_ptr<kafka::Producer> producer;
+    ASSERT_TRUE(kafka::Producer::Create(po, &producer).ok());
+    auto ttc = [](uint64_t block) {
+      KafkaMessage m;
+      m.mutable_time_to_cut()->set_block_number(block);
+      return m.SerializeAsString();
+    };
+    for (int i = 0; i < 500; ++i) ASSERT_TRUE(producer->Produce("ch", 0, ttc(7 + i)).ok());  // not reachable
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(producer->Produce("ch", 0, ttc(1)).ok());       // nothing pending
+    ASSERT_TRUE(producer->Flush(10000).ok());
+  }
+  ASSERT_TRUE(PollUntil([&] { return channel.metrics()->received.load() >= 551; }));  // connect too
+  chain->Halt();
+  EXPECT_EQ(channel.metrics()->consenter.Get("ttc_future"), 500);
+  EXPECT_EQ(channel.metrics()->consenter.Get("ttc_empty"), 50);
+  EXPECT_EQ(channel.metrics()->consenter.Get("ttc_stale"), 0);
+  EXPECT_EQ(channel.blocks().size(), 1u);  // nothing cut
+  const std::string text = log.text();
+  EXPECT_EQ(log.Count("ignored a time-to-cut for block 7 at offset 1 while block 1 is next"), 1u) << text;
+  EXPECT_EQ(log.Count("ignored a time-to-cut for block 1 at offset 501 with nothing pending"), 1u) << text;
+  EXPECT_EQ(log.Count("time-to-cut"), 2u) << text;
 }
 
 // Who may write the topic decides whether a consumed envelope's signature

@@ -1,6 +1,8 @@
 #include "ledger/block_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -98,6 +100,10 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
   }
   std::unique_ptr<BlockStore> store(new BlockStore());
   store->options_ = options;
+  if (options.file_system) {
+    store->env_ = rocksdb::NewCompositeEnv(options.file_system);
+    ro.env = store->env_.get();
+  }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, options.path, &db)
                                         : rocksdb::DB::Open(ro, options.path, &db);
@@ -190,6 +196,11 @@ Status BlockStore::GetBlockBytes(BlockNumber number, std::string* bytes) const {
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), BlockKey(number.value()), bytes);
   if (s.IsNotFound()) return Status::NotFound("block " + std::to_string(number.value()) + " is not in the ledger");
   return FromRocks(s, "reading block " + std::to_string(number.value()));
+}
+
+Status BlockStore::Flush() {
+  if (options_.read_only) return Status::InvalidArgument("ledger is open read-only");
+  return FromRocks(db_->Flush(rocksdb::FlushOptions()), "flushing the ledger at " + options_.path);
 }
 
 Status BlockStore::GetBlock(BlockNumber number, Block* block) const {

@@ -32,7 +32,9 @@
 
 namespace rocksdb {
 class DB;
-}
+class Env;
+class FileSystem;
+}  // namespace rocksdb
 
 namespace ordering {
 
@@ -45,6 +47,10 @@ struct LedgerOptions {
   // Default: false. Open for reading only (RocksDB's read-only mode: a
   // consistent view as of open time, usable on a live orderer's directory).
   bool read_only = false;
+  // Tests only. Default: null (the operating system's). RocksDB's file
+  // operations go through this file system, so a test can make them fail
+  // (ledger/testing/faulty_file_system.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 // A consensus backend's own check of its metadata, block by block:
@@ -98,6 +104,10 @@ class BlockStore final : public Ledger {
 
   [[nodiscard]] Status GetBlockBytes(BlockNumber number, std::string* bytes) const;
 
+  // Writes what RocksDB holds in memory (the memtable) to table and blob
+  // files now, as it does by itself when the memtable fills (tests).
+  [[nodiscard]] Status Flush();
+
   // Recomputes every block's data hash and the hash chain, checks numbering,
   // genesis, the index, the backend's metadata check (if given) and that the
   // info matches the last block. Returns Corruption naming the
@@ -107,6 +117,7 @@ class BlockStore final : public Ledger {
  private:
   BlockStore() = default;
   LedgerOptions options_;
+  std::unique_ptr<rocksdb::Env> env_;  // over options_.file_system; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   mutable Mutex info_mu_;
   LedgerInfo info_ GUARDED_BY(info_mu_);

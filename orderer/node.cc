@@ -45,7 +45,7 @@ Status OrdererNode::StartIn(const OrdererOptions& options, const Clock* clock, s
   lo.path = options.ledger_dir;
   lo.sync_writes = options.sync_writes;
   lo.file_system = options.ledger_file_system;
-  ORDERING_RETURN_IF_ERROR(BlockStore::Open(lo, &node->ledger_).WithContext("opening ledger " + options.ledger_dir));
+  ORDERING_RETURN_IF_ERROR(BlockStore::Open(lo, &node->ledger_));  // its errors name the ledger
 
   // The genesis block names the backend of an existing chain.
   std::string type = options.consensus;

@@ -136,6 +136,11 @@ const std::vector<Damage>& Damages() {
        [](const std::string& d) { return EachMetadata(d, [](const std::string& f) { CutEnd(f, 16); }); }},
       {"raft_metadata_flipped_format", true,
        [](const std::string& d) { return EachMetadata(d, [](const std::string& f) { FlipByte(f, 0); }); }},
+      {"raft_metadata_version_zeroed", true,
+       [](const std::string& d) {
+         EachMetadata(d, [](const std::string& f) { WriteLe64(f, 8, 0); });
+         return std::string("metadata1 has version 0");
+       }},
       {"raft_metadata_term_zeroed", true,
        [](const std::string& d) {
          EachMetadata(d, [](const std::string& f) { WriteLe64(f, 16, 0); });
@@ -218,6 +223,8 @@ TEST_P(StorageDamageTest, TheOrdererRefusesToStartNamingTheFile) {
   EXPECT_NE(o.output.find("cannot start"), std::string::npos) << o.output;
   EXPECT_NE(o.output.find(named), std::string::npos) << "the message does not name " << named << ":\n" << o.output;
   EXPECT_EQ(o.output.find("orderer ready"), std::string::npos) << o.output;
+  const size_t at = o.output.find("cannot start");
+  if (at != std::string::npos) std::cout << d.name << ": " << o.output.substr(at, o.output.find('\n', at) - at) << "\n";
   if (d.raft) return;  // `ledger verify` reads the ledger, not the Raft log
   const Outcome v = RunBinary({LEDGER_BIN, "--path", ledger_, "verify"}, dir_.path("verify.log"));
   EXPECT_EQ(v.code, 1) << v.output;

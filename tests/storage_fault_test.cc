@@ -50,10 +50,9 @@ TEST_P(StorageFaultTest, AFailedLedgerWriteStopsTheNodeAndNothingUnstoredIsAnswe
     ASSERT_EQ(s.With(BROADCAST_STATUS_SUCCESS).size(), 30u);
 
     fs->Fail(f.op, f.suffix, f.no_space);
-    const auto t0 = std::chrono::steady_clock::now();
     ASSERT_TRUE(s.SendAndAnswer(peer_, 30));
-    const auto waited = std::chrono::steady_clock::now() - t0;
-    EXPECT_LT(waited, std::chrono::seconds(20)) << "answers owed waited for --ack-timeout instead of the failure";
+    EXPECT_EQ(node->metrics().broadcast_ack_timeouts.load(), 0u)
+        << "answers owed waited for --ack-timeout instead of the failure";
     EXPECT_GT(fs->injected(), 0);
     acked = s.With(BROADCAST_STATUS_SUCCESS);
     owed = s.With(BROADCAST_STATUS_SERVICE_UNAVAILABLE);

@@ -1,16 +1,21 @@
 #include "ledger/block_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <set>
 
 #include "common/bytes.h"
 #include "common/envelope.h"
 #include "ledger/block_util.h"
+#include "ledger/store_checks.h"
 
 namespace ordering {
 namespace {
@@ -57,21 +62,20 @@ bool DecodeInfo(std::string_view v, LedgerInfo* info) {
   return true;
 }
 
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+// `tail` is appended to the message (what RocksDB logged about it).
+Status FromRocks(const rocksdb::Status& s, std::string_view what, std::string_view tail = "") {
   if (s.ok()) return Status::OK();
-  std::string msg = std::string(what) + ": " + s.ToString();
+  std::string msg = std::string(what) + ": " + s.ToString() + std::string(tail);
   if (s.IsNotFound()) return Status::NotFound(msg);
   if (s.IsCorruption()) return Status::Corruption(msg);
   if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
   return Status::IOError(msg);
 }
 
-}  // namespace
-
-Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore>* out) {
-  if (options.path.empty()) return Status::InvalidArgument("ledger path is empty");
+// RocksDB's options for the ledger; `read_only` for a read-only handle.
+rocksdb::Options RocksOptions(const LedgerOptions& options, bool read_only) {
   rocksdb::Options ro;
-  ro.create_if_missing = options.create_if_missing && !options.read_only;
+  ro.create_if_missing = options.create_if_missing && !read_only;
   ro.compression = rocksdb::kNoCompression;  // block data is signed, random-looking payload
   // Blocks go to blob files, written once at flush and never rewritten (the ledger only
   // appends, so there is no blob garbage to collect): compaction then merges only keys, blob
@@ -84,33 +88,109 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
   // A read-only open with max_open_files == -1 may take RocksDB's CompactedDBImpl fast path,
   // whose Get cannot resolve blob references and answers NotFound (facebook/rocksdb#12503,
   // present in 7.8): a bounded table cache keeps read-only opens on the ordinary path.
-  if (options.read_only) ro.max_open_files = 1024;
+  if (read_only) ro.max_open_files = 1024;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  ro.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  ro.keep_log_file_num = 2;
+  // Every append is synced before it is acknowledged, so the only incomplete
+  // record a write-ahead log can end in is a write that never completed
+  // (power loss, a crash mid-write, a full disk): never acknowledged, safe to
+  // drop. A checksum mismatch anywhere else is damage, and the open fails.
+  // RocksDB's default, kPointInTimeRecovery, would stop replaying at the first
+  // bad record and open without everything after it: one flipped byte in the
+  // middle of a 50-record log opened "OK" with 25 (measured). kAbsoluteConsistency
+  // would refuse to start after every power loss mid-write, for no lost data.
+  ro.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  ro.paranoid_checks = true;  // the default: table file sizes against the MANIFEST, write errors stop the DB
+  return ro;
+}
 
-  if (ro.create_if_missing) {
+// "DIR/000004.log: dropping 7128 bytes; Corruption: checksum mismatch": the
+// RocksDB log lines that name what an open failed on, which its Status does
+// not.
+std::string Explain(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) {
+    if (l.rfind("DB::Open() failed", 0) == 0) continue;
+    out += out.empty() ? " (RocksDB: " : "; ";
+    out += l;
+  }
+  return out.empty() ? out : out + ")";
+}
+
+// Warns of each write-ahead log in `dir` that ends in an incomplete record,
+// which the open drops (see RocksOptions).
+void WarnOfTornWalTails(const std::string& dir) {
+  for (const std::string& name : FilesIn(dir, ".log")) {
+    WalTail tail;
+    Status st = ScanWalTail(dir + "/" + name, &tail);
+    if (!st.ok()) {
+      spdlog::warn("ledger {}: {}", dir, st.ToString());
+    } else if (tail.incomplete) {
+      spdlog::warn(
+          "ledger {}: the write-ahead log {} ends in an incomplete record ({}; {} of its {} bytes after the last "
+          "complete record): a write that never completed (power loss, a crash or a full disk), so never "
+          "acknowledged; it is dropped",
+          dir, name, tail.problem, tail.size - tail.complete, tail.size);
+    }
+  }
+}
+
+}  // namespace
+
+Status BlockStore::OpenDb(bool read_only, std::unique_ptr<rocksdb::DB>* out) const {
+  rocksdb::Options ro = RocksOptions(options_, read_only);
+  if (env_) ro.env = env_.get();
+  ro.info_log = log_;
+  ro.listeners.push_back(errors_);
+  log_->TakeRecent();
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(ro, options_.path, &db) : rocksdb::DB::Open(ro, options_.path, &db);
+  if (!s.ok()) return FromRocks(s, "opening ledger at " + options_.path, Explain(log_->TakeRecent()));
+  out->reset(db);
+  return Status::OK();
+}
+
+Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore>* out) {
+  if (options.path.empty()) return Status::InvalidArgument("ledger path is empty");
+  if (options.create_if_missing && !options.read_only) {
     std::error_code ec;
     std::filesystem::create_directories(options.path, ec);
     if (ec) return Status::IOError("creating ledger directory " + options.path + ": " + ec.message());
   }
   std::unique_ptr<BlockStore> store(new BlockStore());
   store->options_ = options;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, options.path, &db)
-                                        : rocksdb::DB::Open(ro, options.path, &db);
-  if (!s.ok()) return FromRocks(s, "opening ledger at " + options.path);
-  store->db_.reset(db);
+  if (options.file_system) store->env_ = rocksdb::NewCompositeEnv(options.file_system);
+  store->log_ = std::make_shared<RocksLog>(options.path);
+  store->errors_ = std::make_shared<ErrorListener>(options.path);
+
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT", ec);
+  if (exists && !options.read_only) WarnOfTornWalTails(options.path);
+  if (exists && options.check_at_open) {
+    // On a read-only handle: the read-write open deletes the files its
+    // MANIFEST does not list, which may be all that is left of a damaged one.
+    std::set<std::string> data = FilesIn(options.path, ".sst");
+    data.merge(FilesIn(options.path, ".blob"));
+    std::unique_ptr<rocksdb::DB> db;
+    ORDERING_RETURN_IF_ERROR(store->OpenDb(/*read_only=*/true, &db));
+    std::string v;
+    uint64_t height = 0;
+    if (db->Get(rocksdb::ReadOptions(), kInfoKey, &v).ok() && v.size() >= 8) height = ReadBe(v, 0, 8);
+    ORDERING_RETURN_IF_ERROR(CheckFiles(db.get(), options.path, data, height, kInfoKey, BlockKey(0)));
+  }
+  ORDERING_RETURN_IF_ERROR(store->OpenDb(options.read_only, &store->db_));
+  rocksdb::DB* db = store->db_.get();
+  rocksdb::Status s;
 
   std::string v;
   s = db->Get(rocksdb::ReadOptions(), kInfoKey, &v);
   const bool has_info = s.ok();
-  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading ledger info");
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the ledger info at " + options.path);
   std::string format;
   s = db->Get(rocksdb::ReadOptions(), kFormatKey, &format);
-  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading ledger format");
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the ledger format at " + options.path);
   if (s.IsNotFound()) {
     if (has_info) {
       // Format 1 had no format record: its block metadata held a Kafka offset
@@ -126,8 +206,8 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
     if (!options.read_only) {
       rocksdb::WriteOptions wo;
       wo.sync = true;
-      ORDERING_RETURN_IF_ERROR(
-          FromRocks(db->Put(wo, kFormatKey, std::to_string(kLedgerFormat)), "writing ledger format"));
+      ORDERING_RETURN_IF_ERROR(FromRocks(db->Put(wo, kFormatKey, std::to_string(kLedgerFormat)),
+                                         "writing the ledger format at " + options.path));
     }
   } else if (format != std::to_string(kLedgerFormat)) {
     return Status::InvalidArgument("ledger at " + options.path + " is in format " + format +
@@ -138,9 +218,11 @@ Status BlockStore::Open(const LedgerOptions& options, std::unique_ptr<BlockStore
     if (!has_info) {
       store->info_ = LedgerInfo{};
     } else if (!DecodeInfo(v, &store->info_)) {
-      return Status::Corruption("ledger info record is " + std::to_string(v.size()) + " bytes");
+      return Status::Corruption("ledger at " + options.path + ": the ledger info record is " +
+                                std::to_string(v.size()) + " bytes");
     }
   }
+  if (options.check_at_open) ORDERING_RETURN_IF_ERROR(store->CheckLastBlock(store->Info()));
   *out = std::move(store);
   return Status::OK();
 }
@@ -154,6 +236,14 @@ LedgerInfo BlockStore::Info() const {
 
 Status BlockStore::Append(const Block& block) {
   if (options_.read_only) return Status::InvalidArgument("ledger is open read-only");
+  {
+    MutexLock lock(&info_mu_);
+    if (!write_error_.ok()) {
+      return Status::IOError("the ledger at " + options_.path +
+                             " takes no more writes since one failed; restart once the cause is fixed. It failed " +
+                             write_error_.message());
+    }
+  }
   LedgerInfo cur = Info();
   const BlockHeader& h = block.header();
   ORDERING_RETURN_IF_ERROR(AppendCheck(cur, block));
@@ -180,8 +270,20 @@ Status BlockStore::Append(const Block& block) {
 
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
-  ORDERING_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "writing block " + std::to_string(h.number())));
+  const rocksdb::Status s = db_->Write(wo, &batch);
   MutexLock lock(&info_mu_);
+  if (!s.ok()) {
+    // RocksDB names the file operation and the file ("While fdatasync:
+    // DIR/000004.log: ..."); a flush or compaction that failed before names
+    // itself through the listener.
+    const std::string background = errors_->LastError();
+    write_error_ = FromRocks(s, "writing block " + std::to_string(h.number()) + " to the ledger at " + options_.path,
+                             (background.empty() ? "" : " (after " + background + ")") +
+                                 std::string("; the block is not acknowledged (it, its tx index entries and the "
+                                             "ledger info are one write batch: a restart finds all of it or none) and "
+                                             "the ledger takes no more writes"));
+    return write_error_;
+  }
   info_ = std::move(next);
   return Status::OK();
 }
@@ -189,7 +291,32 @@ Status BlockStore::Append(const Block& block) {
 Status BlockStore::GetBlockBytes(BlockNumber number, std::string* bytes) const {
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), BlockKey(number.value()), bytes);
   if (s.IsNotFound()) return Status::NotFound("block " + std::to_string(number.value()) + " is not in the ledger");
-  return FromRocks(s, "reading block " + std::to_string(number.value()));
+  return FromRocks(s, "reading block " + std::to_string(number.value()) + " from the ledger at " + options_.path);
+}
+
+Status BlockStore::CheckLastBlock(const LedgerInfo& info) const {
+  if (info.height == 0) return Status::OK();
+  const uint64_t last = info.height - 1;
+  Block block;
+  ORDERING_RETURN_IF_ERROR(GetBlock(BlockNumber(last), &block));
+  std::string problem;
+  if (block.header().number() != last) {
+    problem = "its header says number " + std::to_string(block.header().number());
+  } else if (block.header().data_hash() != DigestBytes(DataHash(block.data()))) {
+    problem = "its data hash does not match its transactions";
+  } else if (DigestBytes(BlockHash(block)) != info.last_hash || block.metadata().consenter() != info.last_consenter) {
+    problem = "it is not the block the ledger info describes";
+  }
+  if (!problem.empty()) {
+    return Status::Corruption("ledger at " + options_.path + ": block " + std::to_string(last) +
+                              ", the last by the ledger info: " + problem);
+  }
+  return Status::OK();
+}
+
+Status BlockStore::Flush() {
+  if (options_.read_only) return Status::InvalidArgument("ledger is open read-only");
+  return FromRocks(db_->Flush(rocksdb::FlushOptions()), "flushing the ledger at " + options_.path);
 }
 
 Status BlockStore::GetBlock(BlockNumber number, Block* block) const {
@@ -261,7 +388,7 @@ Status BlockStore::Verify(const VerifyOptions& options, VerifyResult* result) co
     std::string bytes;
     Status s = GetBlockBytes(BlockNumber(n), &bytes);
     if (s.IsNotFound()) return fail(n, "missing");
-    ORDERING_RETURN_IF_ERROR(s);
+    if (!s.ok()) return fail(n, "cannot be read: " + s.ToString());  // a damaged blob file: RocksDB's reason
     std::string problem = VerifyBlockBytes(n, bytes, prev_hash, prev_consenter, options, &block, &ids);
     if (!problem.empty()) return fail(n, std::move(problem));
     for (size_t i = 0; i < ids.size(); ++i) {

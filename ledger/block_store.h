@@ -8,7 +8,16 @@
 //     index entries and info are written in one WriteBatch with sync=true;
 //   * a tx id appears at most once in the index;
 //   * the ledger records its format (2: see block_util.h); a ledger of
-//     another format is refused at Open with a message naming both.
+//     another format is refused at Open with a message naming both;
+//   * a failed write stops the store: it and every later Append fail, naming
+//     the first cause (RocksDB's file operation and file), until the store is
+//     opened again (a restart);
+//   * a damaged file is refused at Open, naming it, never truncated away
+//     silently: RocksDB recovers its write-ahead log with
+//     kTolerateCorruptedTailRecords (a checksum mismatch anywhere is an
+//     error; only an incomplete last record, a write that never completed
+//     and so was never acknowledged, is dropped, with a warning), and Open
+//     checks what it can afford to (LedgerOptions::check_at_open).
 //
 // Thread-safety: Append() from one thread at a time; every const method may
 // be called concurrently with Append() and with each other.
@@ -32,9 +41,14 @@
 
 namespace rocksdb {
 class DB;
-}
+class Env;
+class FileSystem;
+}  // namespace rocksdb
 
 namespace ordering {
+
+class RocksLog;
+class ErrorListener;
 
 struct LedgerOptions {
   std::string path;
@@ -45,6 +59,20 @@ struct LedgerOptions {
   // Default: false. Open for reading only (RocksDB's read-only mode: a
   // consistent view as of open time, usable on a live orderer's directory).
   bool read_only = false;
+  // Default: true. Open checks the files it can afford to read whole, and
+  // refuses a damaged ledger naming the file: every table file's checksums
+  // (the tx index and the ledger info: about 7% of the bytes; the blocks live
+  // in blob files, checked record by record as they are read, all of them by
+  // Verify), each blob file's size against the MANIFEST, the genesis block,
+  // table and blob files the MANIFEST does not list while the ledger lacks
+  // what they hold, and the last block against the ledger info. A read-write
+  // open makes these checks on a read-only handle first (RocksDB deletes the
+  // files its MANIFEST does not list as it opens for writing).
+  bool check_at_open = true;
+  // Tests only. Default: null (the operating system's). RocksDB's file
+  // operations go through this file system, so a test can make them fail
+  // (ledger/testing/faulty_file_system.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 // A consensus backend's own check of its metadata, block by block:
@@ -98,6 +126,10 @@ class BlockStore final : public Ledger {
 
   [[nodiscard]] Status GetBlockBytes(BlockNumber number, std::string* bytes) const;
 
+  // Writes what RocksDB holds in memory (the memtable) to table and blob
+  // files now, as it does by itself when the memtable fills (tests).
+  [[nodiscard]] Status Flush();
+
   // Recomputes every block's data hash and the hash chain, checks numbering,
   // genesis, the index, the backend's metadata check (if given) and that the
   // info matches the last block. Returns Corruption naming the
@@ -106,10 +138,17 @@ class BlockStore final : public Ledger {
 
  private:
   BlockStore() = default;
+  [[nodiscard]] Status OpenDb(bool read_only, std::unique_ptr<rocksdb::DB>* db) const;
+  [[nodiscard]] Status CheckLastBlock(const LedgerInfo& info) const;
+
   LedgerOptions options_;
+  std::unique_ptr<rocksdb::Env> env_;  // over options_.file_system; outlives db_
+  std::shared_ptr<RocksLog> log_;
+  std::shared_ptr<ErrorListener> errors_;
   std::unique_ptr<rocksdb::DB> db_;
   mutable Mutex info_mu_;
   LedgerInfo info_ GUARDED_BY(info_mu_);
+  Status write_error_ GUARDED_BY(info_mu_);  // the first failed write; every later Append fails with it
 };
 
 }  // namespace ordering

@@ -219,7 +219,14 @@ Status ChainSupport::WriteBlock(std::shared_ptr<const Block> block, int64_t firs
   const uint64_t number = block->header().number();
   const int64_t write_start = clock_->NowNanos();
   if (first_seen_nanos > 0) metrics_->block_fill_duration.ObserveNanos(write_start - first_seen_nanos);
-  ORDERING_RETURN_IF_ERROR(ledger_->Append(*block).WithContext("appending block " + std::to_string(number)));
+  if (Status st = ledger_->Append(*block); !st.ok()) {
+    // The chain stops on this error; nothing it holds will become durable
+    // here, so everyone waiting is answered now (SERVICE_UNAVAILABLE: no
+    // promise either way), not at their --ack-timeout.
+    acks_.ResolveAll(Status::Unavailable("the chain stopped: appending block " + std::to_string(number) +
+                                         " failed: " + st.message()));
+    return st.WithContext("appending block " + std::to_string(number));
+  }
   metrics_->BlockWritten(static_cast<uint64_t>(std::max<int64_t>(0, clock_->NowNanos() - write_start)));
   const std::string hash = DigestBytes(BlockHash(*block));
   std::vector<std::string> written_ids;  // wanted only while a stream waits

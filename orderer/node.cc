@@ -44,7 +44,8 @@ Status OrdererNode::StartIn(const OrdererOptions& options, const Clock* clock, s
   LedgerOptions lo;
   lo.path = options.ledger_dir;
   lo.sync_writes = options.sync_writes;
-  ORDERING_RETURN_IF_ERROR(BlockStore::Open(lo, &node->ledger_).WithContext("opening ledger " + options.ledger_dir));
+  lo.file_system = options.ledger_file_system;
+  ORDERING_RETURN_IF_ERROR(BlockStore::Open(lo, &node->ledger_));  // its errors name the ledger
 
   // The genesis block names the backend of an existing chain.
   std::string type = options.consensus;

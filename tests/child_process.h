@@ -1,6 +1,7 @@
 // A child process for tests that crash and restart real binaries.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -53,6 +54,24 @@ class ChildProcess {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return -1;
+  }
+
+  // Waits at most `timeout_ms` for exit: the exit code as Wait(), or -2 if
+  // it still runs (it is left running).
+  int WaitAtMost(int timeout_ms) {
+    if (pid_ <= 0) return -1;
+    for (int waited = 0;; waited += 10) {
+      int status = 0;
+      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        pid_ = -1;
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+        return -1;
+      }
+      if (waited >= timeout_ms) return -2;
+      ::usleep(10'000);
+    }
   }
 
   bool running() const { return pid_ > 0; }

@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
   lo.path = path;
   lo.read_only = true;
   lo.create_if_missing = false;
+  // verify first checks every file it can afford to (a damaged one is named);
+  // the other commands open a running orderer's ledger as cheaply as they can.
+  lo.check_at_open = command == "verify";
   std::unique_ptr<BlockStore> store;
   if (command != "info" && command != "show" && command != "verify" && command != "export") {
     return UsageError("unknown command '" + command + "'");

@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "orderer/consensus/raft/grpc_raft_peers.h"
+#include "orderer/consensus/raft/raft_format.h"
 #include "orderer/consensus/raft/raft_parts.h"
 #include "orderer/consensus/raft/uv_raft_loop.h"
 
@@ -36,7 +37,9 @@ Status RaftChain::Start() {
   spdlog::info("raft chain: channel {} node {} of {} resumes at block {} (heartbeat {} ms, election timeout {} ms)",
                p->support->options().channel_id, p->node.options.id, p->node.options.cluster.size(),
                p->support->Height().value(), p->node.options.heartbeat_ms, p->node.options.election_timeout_ms);
-  Status st = p->loop.Start();
+  RaftMetadata last;  // the term the ledger's last block was built in (none for genesis)
+  if (!DecodeMetadata(p->support->LastConsenterMetadata(), &last)) last = RaftMetadata{};
+  Status st = p->loop.Start(last.term);
   if (!st.ok()) {
     p->node.shared.Fail(st);
     return st;

@@ -24,6 +24,16 @@ extern "C" {
 
 namespace ordering::raft_backend {
 
+// Refuses a Raft folder that libraft 0.15 would load without its entries or
+// without saying which file is wrong: a segment set aside as corrupt-* (by
+// libraft's auto-recovery at an earlier start), log segments with no usable
+// metadata file, a metadata file that is not libraft's format 1, a term below
+// `ledger_term` (libraft keeps no checksum of its metadata). A metadata file
+// cut short beside a good one is what a crash mid-write leaves, and libraft
+// uses the other: a warning. Corruption naming the file; OK for a missing or
+// empty folder.
+[[nodiscard]] Status CheckRaftDir(const std::string& dir, uint64_t ledger_term);
+
 class UvRaftLoop {
  public:
   // Every pointer must outlive the loop.
@@ -34,12 +44,16 @@ class UvRaftLoop {
   // Opens the Raft log (bootstrapping the cluster's configuration on an
   // empty one), replays it through the state machine on this thread, and
   // starts the loop thread. On failure nothing is left running.
-  [[nodiscard]] Status Start();
+  // `ledger_term`: the term of the ledger's last block (0: none), which the
+  // log's own term cannot be below. A damaged log is refused naming the file
+  // (CheckRaftDir); libraft's auto-recovery, which sets a corrupt last
+  // segment aside and starts without its entries, is off.
+  [[nodiscard]] Status Start(uint64_t ledger_term = 0);
   // Waits for the loop thread to end (after RaftShared::Stop or Fail).
   void Join();
 
  private:
-  Status Open();
+  Status Open(uint64_t ledger_term);
   void TearDownUnstarted();
   void Main();
   void BeginClose();

@@ -38,6 +38,13 @@ void SoloChain::Loop() {
     if (!st.ok()) {
       spdlog::error("solo chain stopped: {}", st.ToString());
       queue_.Fail(st);
+      // Nothing it still holds will be ordered: whoever waits for one of
+      // those transactions is answered now. The queue refuses what comes
+      // after, so nothing slips in between.
+      const Status stopped = Status::Unavailable("the solo chain stopped: " + st.message());
+      queue_.TakeAll(&work);
+      for (const CutterMessage& m : work) support_->Acknowledge(m.tx_id, stopped);
+      for (const CutterMessage& m : support_->TakePending()) support_->Acknowledge(m.tx_id, stopped);
       return;
     }
   }

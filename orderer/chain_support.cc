@@ -200,8 +200,8 @@ std::shared_ptr<const Block> ChainSupport::CreateNextBlock(Batch batch, std::str
   MutexLock l(&mu_);
   auto block = std::make_shared<Block>(MakeBlock(BlockNumber(head_number_), head_hash_, std::move(envelopes), md));
   for (const std::string& id : ids) unwritten_ids_.insert(id);
-  unwritten_[head_number_] = std::move(ids);
   head_hash_ = DigestBytes(BlockHash(*block));
+  unwritten_[head_number_] = Unwritten{head_hash_, std::move(ids)};
   ++head_number_;
   return block;
 }
@@ -221,25 +221,35 @@ Status ChainSupport::WriteBlock(std::shared_ptr<const Block> block, int64_t firs
   if (first_seen_nanos > 0) metrics_->block_fill_duration.ObserveNanos(write_start - first_seen_nanos);
   ORDERING_RETURN_IF_ERROR(ledger_->Append(*block).WithContext("appending block " + std::to_string(number)));
   metrics_->BlockWritten(static_cast<uint64_t>(std::max<int64_t>(0, clock_->NowNanos() - write_start)));
+  const std::string hash = DigestBytes(BlockHash(*block));
   std::vector<std::string> written_ids;  // wanted only while a stream waits
+  bool own_block = false;
   {
     MutexLock l(&mu_);
+    // The block this node created under this number, if it is the one
+    // written: a Raft leader's failed proposal may be superseded by another
+    // leader's block with the same number and other transactions, which
+    // must not be acknowledged.
     auto own = unwritten_.find(number);
-    if (own != unwritten_.end() && !acks_.empty()) written_ids = own->second;
-    // Blocks this node created up to `number` are settled: written, or (a
-    // Raft leader's failed proposal) superseded by another leader's block.
+    if (own != unwritten_.end() && own->second.hash == hash) {
+      own_block = true;
+      if (!acks_.empty()) written_ids = own->second.ids;
+    }
+    // Blocks this node created up to `number` are settled: written, or
+    // superseded.
     for (auto it = unwritten_.begin(); it != unwritten_.end() && it->first <= number;) {
-      for (const std::string& id : it->second) unwritten_ids_.erase(id);
+      for (const std::string& id : it->second.ids) unwritten_ids_.erase(id);
       it = unwritten_.erase(it);
     }
     if (head_number_ <= number) {
       head_number_ = number + 1;
-      head_hash_ = DigestBytes(BlockHash(*block));
+      head_hash_ = hash;
     }
   }
   if (!acks_.empty()) {
-    // A block this node did not create (a Raft follower's): read its ids.
-    if (written_ids.empty() && block->data().data_size() > 0) {
+    // A block this node did not create (a Raft follower's, or another
+    // leader's that superseded this node's proposal): read its ids.
+    if (!own_block && block->data().data_size() > 0) {
       Status st = ExtractTxIds(*block, &written_ids);
       if (!st.ok()) spdlog::warn("block {}: reading its tx ids to acknowledge them: {}", number, st.ToString());
     }

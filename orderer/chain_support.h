@@ -110,7 +110,11 @@ class ChainSupport final : public ConsenterSupport {
   uint64_t head_number_ GUARDED_BY(mu_) = 0;  // number of the next block to create
   std::string head_hash_ GUARDED_BY(mu_);     // hash of block head_number_ - 1
   // Blocks created and not yet written: their tx ids, by block number.
-  std::map<uint64_t, std::vector<std::string>> unwritten_ GUARDED_BY(mu_);
+  struct Unwritten {
+    std::string hash;              // the block's hash (raw)
+    std::vector<std::string> ids;  // its tx ids
+  };
+  std::map<uint64_t, Unwritten> unwritten_ GUARDED_BY(mu_);
   std::unordered_set<std::string> unwritten_ids_ GUARDED_BY(mu_);
 };
 

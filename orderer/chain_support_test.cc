@@ -95,6 +95,20 @@ TEST(ChainSupportTest, WritingABlockAcknowledgesTheTransactionsWaitingForIt) {
   s->acks()->Add("a", [&acked](const Status& st) { acked["a again"] += st.ok() ? 1 : 100; });
   EXPECT_TRUE(s->Order(TestTx("a")).duplicate);
   EXPECT_EQ(acked["a again"], 1);
+  // A Raft leader's proposal superseded by another leader's block with the
+  // same number: only the block written is acknowledged.
+  for (const char* id : {"p", "q", "y"}) {
+    s->acks()->Add(id, [&acked, id](const Status& st) { acked[id] += st.ok() ? 1 : 100; });
+  }
+  EXPECT_TRUE(s->Order(TestTx("p")).batches.empty());
+  auto proposed = s->CreateNextBlock(std::move(s->Order(TestTx("q")).batches[0].batch), "");
+  ASSERT_EQ(proposed->header().number(), 3u);
+  Block other = MakeBlock(BlockNumber(3), c.ledger()->Info().last_hash, {TestTx("y").envelope}, BlockMetadata());
+  ASSERT_TRUE(s->WriteBlock(std::make_shared<Block>(other)).ok());
+  EXPECT_EQ(acked.count("p") + acked.count("q"), 0u) << "a superseded proposal's transactions were acknowledged";
+  EXPECT_EQ(acked["y"], 1);
+  s->acks()->ResolveAll(Status::Unavailable("done"));
+  EXPECT_EQ(acked["p"], 100);
   // A backend's own rule (Kafka: the brokers' ack).
   s->Acknowledge("late", Status::Unavailable("brokers down"));
   EXPECT_EQ(acked["late"], 100);

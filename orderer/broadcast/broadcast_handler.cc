@@ -63,7 +63,8 @@ class BroadcastHandler::Stream {
         context_(context),
         stream_(stream),
         validator_(h->ingress_),
-        answers_(std::make_shared<StreamAnswers>(std::max<uint32_t>(1, h->options_.window))) {}
+        answers_(std::make_shared<StreamAnswers>(std::max<uint32_t>(1, h->options_.window))),
+        ack_(AckFor(h->options_.ack, *context)) {}
 
   void Run() {
     std::thread writer([this] { WriteAnswers(); });
@@ -91,7 +92,7 @@ class BroadcastHandler::Stream {
       return;
     }
     const std::string tx_id = checked.tx.tx_id;
-    if (h_->options_.ack == AckMode::kAccepted) {
+    if (ack_ == AckMode::kAccepted) {
       if (InChain(support, tx_id)) return Duplicate(tx_id, "already in the chain", read_at);
       Status st = chain->Order(std::move(checked.tx));
       Ready(StatusFor(st), tx_id, st.ok() ? "" : st.ToString(), read_at);
@@ -118,6 +119,19 @@ class BroadcastHandler::Stream {
       acks->Remove(tx_id, ticket);
       answers_->Resolve(seq, StatusFor(st), st.ToString());
     }
+  }
+
+  // A client may ask for the weaker promise on its stream (kAckHeader:
+  // "accepted"): a Raft follower forwarding to its leader, which learns of
+  // durability from its own ledger and needs only to know the leader took
+  // the transaction. Nothing may ask for more than the node's mode.
+  static AckMode AckFor(AckMode node, const grpc::ServerContext& context) {
+    const auto& md = context.client_metadata();
+    auto it = md.find(kAckHeader);
+    if (it != md.end() && std::string_view(it->second.data(), it->second.size()) == "accepted") {
+      return AckMode::kAccepted;
+    }
+    return node;
   }
 
   static bool InChain(ChainSupport* support, const std::string& tx_id) {
@@ -202,6 +216,7 @@ class BroadcastHandler::Stream {
   grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* const stream_;
   Validator validator_;
   const std::shared_ptr<StreamAnswers> answers_;
+  const AckMode ack_;
   uint64_t rejected_logged_ = 0;  // the reader's
   uint64_t timeouts_logged_ = 0;  // the writer's
 };

@@ -17,6 +17,8 @@
 //        Kafka, acknowledged by the brokers (acks=all). If that does not
 //        happen within the ack timeout the answer is SERVICE_UNAVAILABLE
 //        (no promise: it may still be ordered; resending is safe).
+// A stream whose client sent `ordering-ack: accepted` gets `accepted` (a
+// Raft follower forwarding: it learns of durability from its own ledger).
 // Answers keep the order of the envelopes. The stream reads ahead while
 // answers wait, up to a window of unanswered envelopes; beyond it, reading
 // stops and gRPC's flow control slows the client, so nothing is dropped.
@@ -46,6 +48,10 @@ enum class AckMode { kAccepted, kDurable };
 const char* AckModeName(AckMode mode);  // "accepted", "durable"
 // false for anything but those two names.
 bool ParseAckMode(std::string_view name, AckMode* mode);
+
+// Metadata a client sends with its Broadcast stream to take the weaker
+// promise, "accepted", on that stream whatever the node's mode.
+inline constexpr const char* kAckHeader = "ordering-ack";
 
 struct BroadcastOptions {
   AckMode ack = AckMode::kDurable;  // Default: durable

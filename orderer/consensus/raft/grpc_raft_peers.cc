@@ -2,18 +2,24 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <thread>
 
+#include "orderer/broadcast/broadcast_handler.h"
 #include "proto/ab.grpc.pb.h"
 
 namespace ordering::raft_backend {
 
 // How long Forward waits for the leader's answers before it gives up on the
-// stream (what is unanswered is sent again, on a new stream).
-constexpr auto kAnswerTimeout = std::chrono::seconds(30);
+// stream (what is unanswered is sent again, on a new stream, to whoever
+// leads then): a few election timeouts, so a leader cut off is left about
+// when the others have elected another, and at least 5 s.
+std::chrono::milliseconds AnswerTimeout(const RaftOptions& o) {
+  return std::max(std::chrono::milliseconds(5000), std::chrono::milliseconds(4ull * o.election_timeout_ms));
+}
 
 // One Broadcast stream to a leader and the thread that reads its answers.
 class GrpcRaftPeers::Stream {
@@ -21,7 +27,7 @@ class GrpcRaftPeers::Stream {
   Stream(uint64_t leader, const std::string& address)
       : leader_(leader),
         stub_(AtomicBroadcast::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
-        rw_(stub_->Broadcast(&ctx_)) {
+        rw_(StartStream()) {
     reader_ = std::thread([this] {
       BroadcastResponse r;
       while (rw_->Read(&r)) {
@@ -42,6 +48,12 @@ class GrpcRaftPeers::Stream {
   }
 
   uint64_t leader() const { return leader_; }
+  // The leader answers when it has taken an envelope (not when its block is
+  // written): this node learns of durability from its own ledger.
+  std::unique_ptr<grpc::ClientReaderWriter<Envelope, BroadcastResponse>> StartStream() {
+    ctx_.AddMetadata(kAckHeader, "accepted");
+    return stub_->Broadcast(&ctx_);
+  }
   void Cancel() { ctx_.TryCancel(); }
   bool Write(const Envelope& env) { return rw_->Write(env); }
 
@@ -105,7 +117,7 @@ std::vector<ForwardReply> GrpcRaftPeers::Forward(uint64_t leader, const std::vec
     if (!env.ParseFromString(tx.envelope) || !stream_->Write(env)) break;
     ++written;
   }
-  const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
+  const auto deadline = std::chrono::steady_clock::now() + AnswerTimeout(options_);
   size_t answered = 0;
   BroadcastResponse r;
   while (answered < written && stream_->Next(deadline, &r)) {

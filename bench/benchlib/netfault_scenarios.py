@@ -53,7 +53,7 @@ class Scenario:
         time.sleep(self.rng.uniform(2.0, 4.0))
 
     def common_args(self, run, consensus):
-        args = ["--consensus", consensus, "--ack", "durable", "--ack-timeout", run.ack_timeout]
+        args = ["--consensus", consensus, "--ack", run.ack, "--ack-timeout", run.ack_timeout]
         if self.keepalive:
             args += ["--keepalive-time", self.keepalive[0], "--keepalive-timeout", self.keepalive[1]]
         return args
@@ -63,6 +63,10 @@ class Scenario:
                                     listen=f"{ip_of(NODE_HOSTS[host])}:{BROADCAST_PORT}", prefix=run.net.prefix(host))
         n.host = host
         return n
+
+    def network_counts(self):
+        """What the scenario did to the network beyond netns's cuts."""
+        return {}
 
     def stop(self, run):
         code = None
@@ -81,8 +85,8 @@ class Scenario:
                             f"{last[-1]['height_at_heal']} at the heal)")
         for w in run.windows:
             if "caught_up_s" in w and w["caught_up_s"] is None:
-                problems.append(f"window {w['cycle']} ({w['fault']}): the nodes did not reach one height within "
-                                f"60 s of the heal")
+                problems.append(f"window {w['cycle']} ({w['fault']}): a node did not reach the height the others "
+                                f"had at the heal within 60 s")
         return problems
 
 
@@ -125,6 +129,7 @@ class RaftScenario(Scenario):
         """Cuts `lone` from `others`, holds, records what happened, heals and
         waits for the nodes to reach one height."""
         run.net.cut_between([lone.host], [o.host for o in others], run.cut_mode)
+        run.in_place(w)
         t = time.monotonic()
         term0 = max(run.counters(n).get("raft_term", 0) for n in run.nodes)
         elected = new = stepped_down = reading = None
@@ -203,7 +208,7 @@ class SlowLinks(RaftScenario):
                 name = f"{kind}-{i}"
                 self.toxi.proxy(name, f"{ip_of(TOXI_HOST)}:{port}", f"{ip_of(i)}:{up}")
                 self.proxies[name] = []
-        self.toxics_added = 0
+        self.toxics_added = self.toxics_removed = 0
 
     def add(self, proxy, name, kind, attrs, stream="upstream"):
         self.toxi.toxic(proxy, name, kind, attrs, stream=stream)
@@ -214,6 +219,7 @@ class SlowLinks(RaftScenario):
         for proxy, names in self.proxies.items():
             for name in names:
                 self.toxi.remove_toxic(proxy, name)
+                self.toxics_removed += 1
             names.clear()
 
     def phase(self, run, fault, isolated=(), **extra):
@@ -251,6 +257,10 @@ class SlowLinks(RaftScenario):
         w["height_at_heal"] = max(w["heights_at_heal"].values())
         w["caught_up_s"] = run.wait_caught_up()
         run.log(f"  toxics removed; caught up after {w['caught_up_s']} s")
+
+    def network_counts(self):
+        return {"toxics_added": getattr(self, "toxics_added", 0), "toxics_removed": getattr(self, "toxics_removed", 0),
+                "toxiproxy": getattr(self, "toxi_version", None)}
 
     def stop(self, run):
         code = super().stop(run)
@@ -294,6 +304,7 @@ class BrokerCut(Scenario):
         w = run.window(self.name, isolated=[node.name], node=node.name,
                        expect_unavailable=self.hold_s > run.ack_timeout_s + 1)
         run.net.cut("o1", "k", run.cut_mode)
+        run.in_place(w)
         time.sleep(self.hold_s)
         run.close(w, heights_at_heal=run.heights())
         run.net.heal("o1", "k")
@@ -342,6 +353,7 @@ class ClientCut(Scenario):
         before = self.connections(run)
         w = run.window(self.name, client_host="c", connections_before=before)
         run.net.isolate("c")
+        run.in_place(w)
         t = time.monotonic()
         released = None
         while time.monotonic() - t < self.hold_s:

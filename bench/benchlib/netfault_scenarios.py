@@ -201,7 +201,7 @@ class SlowLinks(RaftScenario):
             raise DriverError("Toxiproxy is not installed and could not be built: run scripts/toxiproxy install")
         self.toxi = toxiproxy.Toxiproxy(binary, ip_of(TOXI_HOST), TOXI_API, prefix=run.net.prefix("t"),
                                         log_path=os.path.join(run.out, "toxiproxy.log")).start()
-        self.toxi_version = self.toxi.version()
+        self.toxi_version = os.path.basename(os.path.dirname(binary))  # scripts/toxiproxy's v<version> folder
         self.proxies = {}
         for i in range(1, len(NODE_HOSTS) + 1):
             for kind, port, up in (("raft", 7100 + i, RAFT_PORT), ("bc", 7150 + i, BROADCAST_PORT)):

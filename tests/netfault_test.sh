@@ -15,16 +15,20 @@ set -euo pipefail
 ROOT=$1 BUILD=$2
 OUT=$BUILD/netfault-test
 SCENARIOS=${NETFAULT_SCENARIOS:-leader-isolated,follower-isolated,client-cut,slow-links,broker-cut}
+skip() {
+  echo "netfault: SKIPPED: network namespaces cannot be made on this machine ($1); they need root (or" \
+    "CAP_SYS_ADMIN and CAP_NET_ADMIN) and iproute2; nothing was tested" >&2
+  exit 77
+}
+reason=$(python3 -c "import sys; sys.path.insert(0, sys.argv[1]); from benchlib import netns; print(netns.probe() or '')" \
+  "$ROOT/bench" 2>&1) || skip "the probe failed: $reason"
+[[ -z $reason ]] || skip "$reason"
 rm -rf "$OUT"
 "$ROOT/scripts/toxiproxy" install >/dev/null
 code=0
 "$ROOT/bench/bench" netfault --scenario "$SCENARIOS" --cycles 1 --rate 240 --seed 1 --build "$BUILD" \
   --out "$OUT" || code=$?
-if [[ $code -eq 4 ]]; then
-  echo "netfault: SKIPPED: network namespaces cannot be made on this machine (needs root or CAP_SYS_ADMIN" \
-    "and CAP_NET_ADMIN, and iproute2); nothing was tested" >&2
-  exit 77
-fi
+[[ $code -ne 4 ]] || skip "bench netfault's own probe failed"
 [[ -f $OUT/netfaults.jsonl ]] || { echo "netfault: no summary (bench exit $code)" >&2; exit 1; }
 python3 - "$OUT/netfaults.jsonl" "$SCENARIOS" <<'PY'
 import json, sys

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <tuple>
 
 #include "common/cli.h"
 #include "common/units.h"
@@ -38,7 +39,7 @@ void WriteFileAtomically(const std::string& path, const std::string& content) {
 
 int main(int argc, char** argv) {
   std::string config_file, max_bytes_pref, max_bytes_abs, batch_timeout, log_level, summary_interval, metrics_file,
-      ready_file, ack_mode, ack_timeout;
+      ready_file, ack_mode, ack_timeout, keepalive_time, keepalive_timeout;
   int64_t broadcast_window = 0;
   OrdererOptions o;
   bool no_sync = false;
@@ -78,7 +79,11 @@ int main(int argc, char** argv) {
       "ack-timeout", po::value(&ack_timeout)->default_value("30s"),
       "durable: answer SERVICE_UNAVAILABLE for a transaction not durable within this long")(
       "broadcast-window", po::value(&broadcast_window)->default_value(4096),
-      "envelopes each Broadcast stream reads ahead of its answers (1..1000000)");
+      "envelopes each Broadcast stream reads ahead of its answers (1..1000000)")(
+      "keepalive-time", po::value(&keepalive_time)->default_value("20s"),
+      "ping each client connection with open streams this often (HTTP/2 keepalive)")(
+      "keepalive-timeout", po::value(&keepalive_timeout)->default_value("10s"),
+      "close a client connection whose ping is not answered within this long, ending its streams");
   // Every backend's flags; only the chosen backend's are checked.
   std::vector<std::unique_ptr<Backend>> backends;
   std::vector<std::unique_ptr<po::options_description>> backend_opts;
@@ -155,6 +160,16 @@ int main(int argc, char** argv) {
     return UsageError("--broadcast-window: " + std::to_string(broadcast_window) + " is not in 1..1000000");
   }
   o.broadcast.window = static_cast<uint32_t>(broadcast_window);
+  for (auto [flag, text, ms] : {std::tuple{"--keepalive-time", &keepalive_time, &o.keepalive.time_ms},
+                                std::tuple{"--keepalive-timeout", &keepalive_timeout, &o.keepalive.timeout_ms}}) {
+    std::chrono::nanoseconds d;
+    st = ParseDuration(*text, &d, std::chrono::milliseconds(1));
+    if (!st.ok()) return UsageError(std::string(flag) + ": " + st.message());
+    if (d < std::chrono::seconds(1) || d > std::chrono::hours(24)) {
+      return UsageError(std::string(flag) + " must be between 1s and 24h");
+    }
+    *ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  }
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

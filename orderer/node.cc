@@ -100,7 +100,7 @@ Status OrdererNode::StartIn(const OrdererOptions& options, const Clock* clock, s
   const uint64_t max_receive = node->support_->options().batch_size.absolute_max_bytes + 1024 * 1024;
   ORDERING_RETURN_IF_ERROR(AtomicBroadcastServer::Start(options.listen, node->broadcast_.get(), deliver,
                                                         static_cast<int>(std::min<uint64_t>(max_receive, INT32_MAX)),
-                                                        &node->server_)
+                                                        &node->server_, options.keepalive)
                                .WithContext("atomic broadcast server"));
 
   ORDERING_RETURN_IF_ERROR(node->consenter_->HandleChain(node->support_.get(), &node->chain_));

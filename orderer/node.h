@@ -43,6 +43,8 @@ struct OrdererOptions {
   // /metrics (Prometheus), /healthz and /readyz on HOST:PORT (port 0 = any).
   // Default "": not served.
   std::string metrics_listen;
+  // HTTP/2 keepalive of Broadcast and Deliver connections (server.h).
+  ServerKeepalive keepalive;
   // Tests only (LedgerOptions::file_system). Default: null, the OS's.
   std::shared_ptr<rocksdb::FileSystem> ledger_file_system;
 };

@@ -31,7 +31,7 @@ class AtomicBroadcastServer::Service final : public grpc::Service {
 
 Status AtomicBroadcastServer::Start(const std::string& listen_address, BroadcastHandler* broadcast,
                                     DeliverService* deliver, int max_receive_bytes,
-                                    std::unique_ptr<AtomicBroadcastServer>* out) {
+                                    std::unique_ptr<AtomicBroadcastServer>* out, const ServerKeepalive& keepalive) {
   std::unique_ptr<AtomicBroadcastServer> s(new AtomicBroadcastServer());
   s->service_ = std::make_unique<Service>(broadcast, deliver);
   grpc::ServerBuilder builder;
@@ -40,6 +40,14 @@ Status AtomicBroadcastServer::Start(const std::string& listen_address, Broadcast
   // gRPC sets SO_REUSEPORT by default: a second orderer on a taken port
   // would start and share the clients with the first. Refuse instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive.time_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, keepalive.timeout_ms);
+  // Keep pinging a connection whose streams are quiet (a Deliver stream
+  // between blocks, a client that stopped sending): gRPC's default stops
+  // after two pings without data, and a dead quiet client is never noticed.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, keepalive.min_client_ping_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.SetMaxSendMessageSize(-1);
   builder.SetMaxReceiveMessageSize(max_receive_bytes);
   s->server_ = builder.BuildAndStart();

@@ -48,3 +48,7 @@ if ((${#missing[@]})); then
 else
   echo "setup: all Debian packages present"
 fi
+
+# Toxiproxy, the userspace TCP proxy of the network-fault tests (slow and
+# stalled links): built with Go into ~/.cache, once (scripts/toxiproxy).
+"$(dirname "$0")/toxiproxy" install >/dev/null

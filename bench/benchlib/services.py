@@ -38,12 +38,15 @@ def free_port():
 
 
 class OrdererProcess:
-    """One orderer process on a channel and ledger of its own, pinned."""
+    """One orderer process on a channel and ledger of its own, pinned.
+    `prefix` runs it under another command (a network namespace's
+    `ip netns exec NAME`)."""
 
     def __init__(self, binary, channel, run_dir, block, cpus, consensus_args, name="orderer",
-                 listen="127.0.0.1:0"):
+                 listen="127.0.0.1:0", prefix=None):
         self.binary, self.channel, self.run_dir, self.block = binary, channel, run_dir, block
         self.cpus, self.consensus_args, self.name, self.listen = cpus, list(consensus_args), name, listen
+        self.prefix = list(prefix or [])
         suffix = "" if name == "orderer" else f"-{name}"
         self.ledger = os.path.join(run_dir, "ledger" + suffix)
         self.metrics = os.path.join(run_dir, f"orderer{suffix}-metrics.json")
@@ -57,7 +60,7 @@ class OrdererProcess:
     def launch(self):
         if os.path.exists(self.ready):
             os.remove(self.ready)
-        args = placement.taskset(self.cpus) + [
+        args = self.prefix + placement.taskset(self.cpus) + [
             self.binary, "--channel", self.channel, "--ledger-dir", self.ledger,
             "--listen", self.listen, "--ready-file", self.ready, "--metrics-file", self.metrics,
             "--summary-interval", "1s", "--metrics-listen", "127.0.0.1:0",
@@ -87,7 +90,8 @@ class OrdererProcess:
         return self.launch().wait_ready(timeout_s)
 
     def address(self):
-        return f"127.0.0.1:{self.port}"
+        host = self.listen.rsplit(":", 1)[0]
+        return f"{host if host not in ('', '0.0.0.0') else '127.0.0.1'}:{self.port}"
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

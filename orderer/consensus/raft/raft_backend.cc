@@ -18,8 +18,11 @@ class RaftBackend final : public Backend {
     opts->add_options()("raft-id", po::value(&options_.id), "raft: this node's id (one of the --raft-node ids)")(
         "raft-node", po::value(&nodes_)->composing(),
         "raft: a cluster member ID,RAFT_IP:PORT,BROADCAST_HOST:PORT (repeat for every node, this one included; "
-        "numeric IPv4 for Raft)")("raft-dir", po::value(&options_.dir),
-                                  "raft: folder of the Raft log and snapshots (default: LEDGER-DIR.raft)")(
+        "numeric IPv4 for Raft)")(
+        "raft-bind", po::value(&options_.bind_address),
+        "raft: listen for Raft on this IPv4:PORT instead of this node's --raft-node address (which the others "
+        "dial: set it when a proxy or NAT sits in between)")(
+        "raft-dir", po::value(&options_.dir), "raft: folder of the Raft log and snapshots (default: LEDGER-DIR.raft)")(
         "raft-heartbeat", po::value(&options_.heartbeat_ms)->default_value(20),
         "raft: heartbeat interval in ms (followers learn of commits this late)")(
         "raft-election-timeout", po::value(&options_.election_timeout_ms)->default_value(1000),

@@ -6,6 +6,21 @@
 
 namespace ordering::raft_backend {
 
+namespace {
+
+// libraft 0.15 parses its addresses with uv_ip4_addr: no host names.
+bool IsIpv4HostPort(const std::string& addr) {
+  const size_t colon = addr.rfind(':');
+  if (colon == std::string::npos || colon + 1 == addr.size() ||
+      addr.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+    return false;
+  }
+  in_addr ip{};
+  return inet_pton(AF_INET, addr.substr(0, colon).c_str(), &ip) == 1;
+}
+
+}  // namespace
+
 Status ParseNodeAddress(const std::string& text, RaftNodeAddress* out) {
   const size_t a = text.find(',');
   const size_t b = a == std::string::npos ? std::string::npos : text.find(',', a + 1);
@@ -73,6 +88,10 @@ Status RaftOptions::Check() const {
   }
   if (Self() == nullptr) {
     return Status::InvalidArgument("--raft-id " + std::to_string(id) + " is not one of the --raft-node ids");
+  }
+  if (!bind_address.empty() && !IsIpv4HostPort(bind_address)) {
+    return Status::InvalidArgument("--raft-bind '" + bind_address +
+                                   "' is not a numeric IPv4 address and port (libraft 0.15 does not resolve names)");
   }
   if (dir.empty()) return Status::InvalidArgument("the raft backend needs a folder for its log (--raft-dir)");
   if (heartbeat_ms == 0 || election_timeout_ms <= heartbeat_ms) {

@@ -23,6 +23,10 @@ struct RaftOptions {
   uint64_t id = 0;                       // this node's id (required, one of `cluster`)
   std::vector<RaftNodeAddress> cluster;  // every voter, this node included (required)
   std::string dir;                       // Raft log and snapshots (required)
+  // IPv4:PORT the Raft transport listens on, when not this node's own
+  // --raft-node address (which the others dial: a proxy or NAT in between).
+  // Default: "" (listen on the --raft-node address).
+  std::string bind_address;
   unsigned heartbeat_ms = 20;            // Default: 20 ms (followers learn commits this late)
   unsigned election_timeout_ms = 1000;   // Default: 1 s
   unsigned snapshot_interval = 1024;     // Default: a snapshot every 1,024 entries

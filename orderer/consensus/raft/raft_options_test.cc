@@ -46,6 +46,13 @@ TEST(RaftOptionsTest, ChecksNameTheFlagAtFault) {
   o.cluster.push_back({3, "127.0.0.1:5", "127.0.0.1:6"});
   o.heartbeat_ms = 2000;
   EXPECT_NE(o.Check().message().find("--raft-election-timeout"), std::string::npos);
+  o.heartbeat_ms = 20;
+  o.bind_address = "10.77.0.2:7000";  // listen here; the others dial the --raft-node address (a proxy)
+  EXPECT_TRUE(o.Check().ok()) << o.Check().ToString();
+  for (const char* bad : {"node2:7000", "10.77.0.2", "10.77.0.2:", "10.77.0.2:x", ":7000"}) {
+    o.bind_address = bad;
+    EXPECT_NE(o.Check().message().find("--raft-bind"), std::string::npos) << bad;
+  }
 }
 
 TEST(RaftMetadataTest, RoundTripsAndTermsNeverGoBack) {

@@ -114,6 +114,10 @@ Status UvRaftLoop::Open(uint64_t ledger_term) {
   rv = raft_uv_tcp_init(&transport_, &loop_);
   if (rv != 0) return Status::Internal(std::string("raft_uv_tcp_init: ") + raft_strerror(rv));
   transport_inited_ = true;
+  if (!options_->bind_address.empty()) {
+    rv = raft_uv_tcp_set_bind_address(&transport_, options_->bind_address.c_str());
+    if (rv != 0) return Status::InvalidArgument("--raft-bind " + options_->bind_address + ": " + raft_strerror(rv));
+  }
   rv = raft_uv_init(&io_, &loop_, options_->dir.c_str(), &transport_);
   if (rv != 0) return Status::IOError("raft log in " + options_->dir + ": " + raft_strerror(rv));
   io_inited_ = true;

@@ -127,7 +127,9 @@ class Campaign:
                 v.kill()
             elif kind == "broker":
                 with open(os.path.join(brokers.dir, f"node{v}", "pid")) as f:
-                    os.kill(int(f.read().strip()), signal.SIGKILL)
+                    pid = int(f.read().strip())
+                os.kill(pid, signal.SIGKILL)
+                _wait_gone(pid)
             else:
                 p = self.peer_sims[-1]["proc"]
                 p.kill()
@@ -236,6 +238,22 @@ def append_summary(out, summary):
         f.write(json.dumps(summary, sort_keys=True) + "\n")
 
 
+def _wait_gone(pid, timeout_s=30):
+    """Until a SIGKILLed process has exited (gone, or a zombie: its sockets
+    closed). A JVM tearing down its heap holds its port for a while, and a
+    restart that came first found the port taken."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except (OSError, IndexError):
+            return
+        time.sleep(0.05)
+    raise DriverError(f"process {pid} still runs {timeout_s} s after SIGKILL")
+
+
 def _verdict(r):
     if r["verdict"]["ok"]:
         return "OK"
@@ -247,8 +265,9 @@ def _verdict(r):
 def write_report(out):
     """OUT/report.md: a row per campaign in campaigns.jsonl; returns its path."""
     rows = []
-    with open(os.path.join(out, "campaigns.jsonl")) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    if os.path.exists(os.path.join(out, "campaigns.jsonl")):  # absent when every campaign failed
+        with open(os.path.join(out, "campaigns.jsonl")) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
     lines = ["# Crash campaigns", "",
              "Each row: one target killed with SIGKILL again and again under open-loop Broadcast load, restarted "
              "after a short outage; then a checker that uses none of the orderer's code compares the clients' "

@@ -32,7 +32,26 @@ def block_hash(b):
     return hashlib.sha256(buf).hexdigest()
 
 
-def read_ack_log(path, parse_line):
+def parse_ack_line(line):
+    """(tx_id, outcome, submit_ns, answer_ns) from a peer-sim --ack-log line
+    ("TX_ID OUTCOME SUBMIT_NS ANSWER_NS PEER END"); None for a torn one (no
+    END: a client killed mid-write)."""
+    parts = line.split()
+    if len(parts) != 6 or parts[-1] != "END":
+        return None
+    try:
+        return parts[0], parts[1], int(parts[2]), int(parts[3])
+    except ValueError:
+        return None
+
+
+def read_acks(path):
+    """Every whole line of an ack log, parsed (parse_ack_line)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return [r for r in (parse_ack_line(line) for line in f) if r is not None]
+
+
+def read_ack_log(path, parse_line=parse_ack_line):
     """(outcomes: tx id -> list of outcomes, torn: lines cut short). A
     client killed mid-write leaves at most its last line torn."""
     outcomes, torn = {}, 0
@@ -42,7 +61,7 @@ def read_ack_log(path, parse_line):
             if rec is None:
                 torn += 1
                 continue
-            tx_id, outcome = rec
+            tx_id, outcome = rec[0], rec[1]
             outcomes.setdefault(tx_id, []).append(outcome)
     return outcomes, torn
 
@@ -67,7 +86,7 @@ def check_chain(name, blocks, problems):
         prev_hash = b.get("hash")
 
 
-def check(ack_logs, exports, parse_line, success="SUCCESS"):
+def check(ack_logs, exports, parse_line=parse_ack_line, success="SUCCESS"):
     """Verdict over every client's log (paths) and every replica's export
     ({name: path}). `parse_line(line)` -> (tx_id, outcome) or None (torn)."""
     problems = []

@@ -36,19 +36,6 @@ WARM_S = 3.0      # load before the first fault
 TAIL_S = 4.0      # load after the last heal
 
 
-def parse_full(line):
-    """(tx, outcome, submit_ns, answer_ns) of an ack-log line; None if torn."""
-    parts = line.split()
-    if len(parts) != 6 or parts[-1] != "END":
-        return None
-    return parts[0], parts[1], int(parts[2]), int(parts[3])
-
-
-def read_acks(path):
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return [r for r in (parse_full(line) for line in f) if r is not None]
-
-
 class NetFault:
     """One scenario, `cycles` faults. The scenario object (see
     netfault_scenarios.SCENARIOS) supplies the hosts, starts the service
@@ -234,7 +221,7 @@ class NetFault:
         chain = ack_check.read_export(max(exports.values(), key=lambda p: os.path.getsize(p)))
         acks = {c["node"]: [] for c in self.clients}
         for c in self.clients:
-            acks[c["node"]] += read_acks(c["ack_log"])
+            acks[c["node"]] += ack_check.read_acks(c["ack_log"])
         for w in self.windows:
             self._judge(w, acks, chain, problems)
         problems += self.scenario.judge(self, chain, acks)

@@ -176,6 +176,8 @@ def recovery_table(meta, rdf):
             row[key], row[key + "_ci"] = stats.ci95(vals) if len(vals) else (math.nan, math.nan)
             row[key + "_values"] = list(vals)
         row["lost"], row["lost_ci"] = stats.ci95(lost) if len(lost) else (math.nan, math.nan)
+        acked_lost = ok["undelivered_acked"].fillna(0) if not ok.empty else ok
+        row["acked_lost"], row["acked_lost_ci"] = stats.ci95(acked_lost) if len(acked_lost) else (math.nan, math.nan)
         row["offered"] = _mean(list(ok["offered_tps"])) if not ok.empty else math.nan
         rows.append(row)
     return rows

@@ -233,20 +233,23 @@ def recovery_section(meta, rows, skipped=()):
           f"the kill (block arrival times at the peers, ms); *full rate* = kill -> the end of the first second "
           f"from which two seconds together deliver >= {r.get('full_rate', 0.9):.0%} of twice the offered rate "
           "(whole blocks arrive, so a steady second can hold a block less than the rate; 1 s resolution, an "
-          "upper bound; recomputed from each run's raw report when the study is read). Lost = accepted but never delivered (a Raft leader takes what it had not replicated; "
-          "clients would resubmit). *New leader* = kill -> the bench sees a new Raft leader in the nodes' metrics "
+          "upper bound; recomputed from each run's raw report when the study is read). Lost = submitted and never "
+          "delivered; of them, *acknowledged* = answered SUCCESS (none with --ack durable; with --ack accepted a "
+          "Raft leader takes what it had not replicated); the rest were never answered SUCCESS, and a client "
+          "would resubmit them. *New leader* = kill -> the bench sees a new Raft leader in the nodes' metrics "
           "files (written once a second, so up to ~1 s late), and moves it "
           "onto the orderer's CPUs (the killed leader's: a deployment gives every node its own machine). "
           "Mean ± 95% t-interval over valid runs.", "",
-          "| cell | killed | n | recovery ms | full rate ms | first block after the kill ms | new leader ms | lost tx |",
-          "|---|---|---|---|---|---|---|---|"]
+          "| cell | killed | n | recovery ms | full rate ms | first block after the kill ms | new leader ms | lost tx | of them acknowledged |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for x in rows:
         extra = f" ({x['invalid']} invalid)" if x["invalid"] else ""
         md.append(f"| {x['cell']} | {x['killed'] or '–'} | {x['n']}{extra} | {fmt(x['recovery_ms'], x['recovery_ms_ci'])} | "
                   f"{fmt(x['full_rate_ms'], x['full_rate_ms_ci'])} | "
                   f"{fmt(x['first_block_ms'], x['first_block_ms_ci'])} | "
                   f"{fmt(x.get('new_leader_ms', math.nan), x.get('new_leader_ms_ci', math.nan))} | "
-                  f"{fmt(x['lost'], x['lost_ci'])} |")
+                  f"{fmt(x['lost'], x['lost_ci'])} | "
+                  f"{fmt(x.get('acked_lost', math.nan), x.get('acked_lost_ci', math.nan))} |")
     if skipped:
         md.append("")
         md.append(f"Not measured for {', '.join(skipped)}: no leader to lose (one node, or one broker).")

@@ -74,10 +74,12 @@ class Study(StudyFiles, StudySession, StudyCalibration, StudyCells, StudyRecover
     def driver_for(self, cell):
         """The driver mapping a cell runs on: its own, or the study's."""
         if not cell.driver:
-            return self.driver
-        if cell.driver not in self._drivers:
-            self._drivers[cell.driver] = drivers.load_driver(cell.driver)
-        return self._drivers[cell.driver]
+            driver = self.driver
+        else:
+            if cell.driver not in self._drivers:
+                self._drivers[cell.driver] = drivers.load_driver(cell.driver)
+            driver = self._drivers[cell.driver]
+        return dict(driver, ack=cell.ack) if cell.ack else driver
 
     def run(self, kafka_version):
         finished = False

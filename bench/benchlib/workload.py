@@ -19,7 +19,9 @@ A cell's settings are named as a user would name them:
   - `driver`: the ordering service this cell runs on (bench/drivers/<name>,
     e.g. solo, raft-3, kafka-3-broadcast), when not the workload's: a
     comparison of backends is one study whose cells name their drivers,
-    interleaved like any other cells.
+    interleaved like any other cells;
+  - `ack`: what Broadcast's SUCCESS promises on this cell (durable or
+    accepted; the orderer's --ack), when not its driver's.
 A level may be a mapping of several settings with a `label` (for example
 acks=1, which librdkafka allows only with idempotence off).
 
@@ -120,6 +122,10 @@ def apply_setting(cell, key, value):
         cell.profile = str(value)
     elif key == "driver":
         cell.driver = str(value)
+    elif key == "ack":
+        if str(value) not in drivers.ACKS:
+            raise WorkloadError(f"ack must be one of {', '.join(drivers.ACKS)}, not {value!r}")
+        cell.ack = str(value)
     elif key in ("tx_size", "peers"):
         try:
             setattr(cell, key, int(value))
@@ -365,6 +371,8 @@ def effective(cell, workload_block):
            "tx_size": cell.tx_size, "peers": cell.peers}
     if cell.driver:
         out["driver"] = cell.driver   # only when a cell names one: older studies' records stay comparable
+    if cell.ack:
+        out["ack"] = cell.ack         # likewise
     return out
 
 

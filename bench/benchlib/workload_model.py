@@ -92,6 +92,7 @@ class Cell:
     factors: dict = dataclasses.field(default_factory=dict)    # the factor levels this cell stands for
     sweep_factor: str = None                                    # sweeps: which factor this cell moves
     driver: str = None                                          # the cell's driver, if not the workload's
+    ack: str = None                                             # the cell's --ack, if not its driver's
 
     def block_settings(self, workload_block):
         return dict(workload_block, **self.block)

@@ -26,6 +26,7 @@ from test_report import *  # noqa: E402,F401,F403
 from test_runs import *  # noqa: E402,F401,F403
 from test_tune import *  # noqa: E402,F401,F403
 from test_campaign import *  # noqa: E402,F401,F403
+from test_ack_cells import *  # noqa: E402,F401,F403
 
 WORKLOADS = sorted(f[:-5] for f in os.listdir(wl.WORKLOAD_DIR) if f.endswith(".yaml"))
 

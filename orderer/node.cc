@@ -110,6 +110,9 @@ Status OrdererNode::StartIn(const OrdererOptions& options, const Clock* clock, s
   }
   ORDERING_RETURN_IF_ERROR(node->chain_->Start());
   ORDERING_RETURN_IF_ERROR(node->chain_->WaitReady());
+  // A chain that failed while it became ready (a Kafka offset the broker no
+  // longer holds, say) is a failed start, not a ready orderer.
+  ORDERING_RETURN_IF_ERROR(node->chain_->Errored());
   node->broadcast_->SetChain(node->chain_.get(), node->support_.get());
   node->ready_ = true;
   LedgerInfo info = node->ledger_->Info();

@@ -327,6 +327,37 @@ TEST_F(PipelineTest, LedgerOfAnotherChannelIsRefused) {
   EXPECT_NE(st.message().find(channel_), std::string::npos) << st.ToString();
 }
 
+// A ledger ahead of its topic (the brokers lost the records it was ordered
+// from, or it was copied beside other brokers) fails the start: it is never
+// announced ready and then stopped.
+TEST_F(PipelineTest, ALedgerAheadOfItsTopicFailsTheStart) {
+  if (broker_->real()) GTEST_SKIP() << "needs a second, empty cluster (the mock's)";
+  auto node = StartNode(NodeOptions(dir_.path("ledger")));
+  ASSERT_TRUE(node);
+  Submitter sub(broker_->bootstrap(), channel_);
+  TestPeer peer(channel_);
+  for (int i = 0; i < 20; ++i) {
+    BuiltTx tx = peer.Next();
+    sub.Send(tx.record, tx.tx_id);
+  }
+  sub.Flush();
+  ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 20; })) << node->metrics().Summary();
+  node->Stop();
+
+  std::unique_ptr<TestBroker> empty = TestBroker::Start();
+  ASSERT_TRUE(empty);
+  ASSERT_TRUE(empty->CreateChannel(channel_).ok());
+  OrdererOptions o = NodeOptions(dir_.path("ledger"));
+  KafkaChainOptions k;
+  k.brokers = empty->bootstrap();
+  k.verify_workers = 2;
+  o.make_consenter = OnlyKafka(k);
+  std::unique_ptr<OrdererNode> again;
+  Status st = OrdererNode::Start(o, SystemClock::Default(), &again);
+  EXPECT_TRUE(st.IsNotFound()) << st.ToString();
+  EXPECT_NE(st.message().find("before the ledger's last offset"), std::string::npos) << st.ToString();
+}
+
 // A deleted topic is not "transient": after a bounded wait the chain fails,
 // Deliver ends its streams with SERVICE_UNAVAILABLE and Broadcast refuses.
 TEST_F(PipelineTest, ADeletedTopicFailsTheChainAndEndsDeliverStreams) {

@@ -15,6 +15,17 @@ void KafkaChain::OnDelivery(const kafka::DeliveryReport& r) {
   const int64_t now = RealNanos();
   watch_.Delivered(r.status.ok(), now);
   if (r.opaque == &kConnectTag) {
+    // Written at the partition's end: before the ledger's next offset, the
+    // brokers no longer hold records this ledger was ordered from.
+    if (r.status.ok() && r.offset.value() >= 0 && r.offset < resume_offset_.next()) {
+      connect_acked_.set_value(Status::NotFound(
+          "partition 0 of " + topic_ + " ends at offset " + std::to_string(r.offset.value()) +
+          " (where this start's connect message was written), before the ledger's last offset " +
+          std::to_string(resume_offset_.value()) +
+          ": the brokers no longer hold the records this ledger was ordered from (another or a wiped cluster, a "
+          "recreated topic, a broker that lost acknowledged records); refusing to order from it"));
+      return;
+    }
     connect_acked_.set_value(r.status);
   } else if (r.opaque == &kTimeToCutTag) {
     if (!r.status.ok()) LogTimeToCutNotDelivered("a time-to-cut was not delivered: " + r.status.ToString());

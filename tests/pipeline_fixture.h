@@ -47,6 +47,15 @@ class PipelineTest : public ::testing::Test {
     return node;
   }
 
+  // The peer's next n transactions, produced straight into the topic.
+  static void SendTxs(Submitter* sub, TestPeer* peer, int n) {
+    for (int i = 0; i < n; ++i) {
+      BuiltTx tx = peer->Next();
+      sub->Send(tx.record, tx.tx_id);
+    }
+    sub->Flush();
+  }
+
   std::vector<TestPeer> Peers(int n) {
     std::vector<TestPeer> peers;
     for (int i = 0; i < n; ++i) peers.emplace_back(channel_);

@@ -66,11 +66,7 @@ TEST_F(PipelineTest, BatchTimeoutCutsAPartialBlockThroughTimeToCut) {
   ASSERT_TRUE(node);
   Submitter sub(broker_->bootstrap(), channel_);
   TestPeer peer(channel_);
-  for (int i = 0; i < 7; ++i) {
-    BuiltTx tx = peer.Next();
-    sub.Send(tx.record, tx.tx_id);
-  }
-  sub.Flush();
+  SendTxs(&sub, &peer, 7);
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 7; }, std::chrono::seconds(10)))
       << node->metrics().Summary();
   EXPECT_GE(node->metrics().consenter.Get("ttc_sent"), 1);
@@ -292,11 +288,7 @@ TEST_F(PipelineTest, DeliverStreamsCommittedBlocksFromOldestAndFollowsTheTail) {
 
   Submitter sub(broker_->bootstrap(), channel_);
   TestPeer peer(channel_);
-  for (int i = 0; i < 120; ++i) {
-    BuiltTx tx = peer.Next();
-    sub.Send(tx.record, tx.tx_id);
-  }
-  sub.Flush();
+  SendTxs(&sub, &peer, 120);
   std::vector<std::string> delivered_ids;
   uint64_t expect_number = 0;
   DeliverResponse resp;
@@ -336,11 +328,7 @@ TEST_F(PipelineTest, ALedgerAheadOfItsTopicFailsTheStart) {
   ASSERT_TRUE(node);
   Submitter sub(broker_->bootstrap(), channel_);
   TestPeer peer(channel_);
-  for (int i = 0; i < 20; ++i) {
-    BuiltTx tx = peer.Next();
-    sub.Send(tx.record, tx.tx_id);
-  }
-  sub.Flush();
+  SendTxs(&sub, &peer, 20);
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 20; })) << node->metrics().Summary();
   node->Stop();
 
@@ -374,11 +362,7 @@ TEST_F(PipelineTest, ADeletedTopicFailsTheChainAndEndsDeliverStreams) {
   ASSERT_TRUE(node);
   Submitter sub(broker_->bootstrap(), channel_);
   TestPeer peer(channel_);
-  for (int i = 0; i < 20; ++i) {
-    BuiltTx tx = peer.Next();
-    sub.Send(tx.record, tx.tx_id);
-  }
-  sub.Flush();
+  SendTxs(&sub, &peer, 20);
   ASSERT_TRUE(WaitFor([&] { return node->metrics().txs_ordered.load() >= 20; })) << node->metrics().Summary();
 
   auto stub = AtomicBroadcast::NewStub(

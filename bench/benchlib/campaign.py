@@ -200,18 +200,7 @@ class Campaign:
         return self._check(service, code)
 
     def _check(self, service, stop_code):
-        exports = {}
-        verified = {}
-        for n in service.nodes:
-            path = os.path.join(self.out, f"ledger-{n.name}.jsonl")
-            with open(path, "w") as f:
-                e = subprocess.run([self.bin["ledger"], "--path", n.ledger, "export"], stdout=f,
-                                   stderr=subprocess.PIPE, text=True)
-            if e.returncode != 0:
-                raise DriverError(f"ledger export of {n.ledger} failed: {e.stderr.strip()}")
-            exports[n.name] = path
-            v = subprocess.run([self.bin["ledger"], "--path", n.ledger, "verify"], capture_output=True, text=True)
-            verified[n.name] = v.returncode == 0
+        exports, verified = export_ledgers(self.bin["ledger"], service.nodes, self.out)
         verdict = ack_check.check([ps["ack_log"] for ps in self.peer_sims], exports, parse_ack_line)
         if not all(verified.values()):
             verdict["ok"] = False
@@ -223,6 +212,24 @@ class Campaign:
         with open(os.path.join(self.out, "campaign.json"), "w") as f:
             json.dump(summary, f, indent=1, sort_keys=True)
         return summary
+
+
+def export_ledgers(ledger_bin, nodes, out):
+    """Each node's ledger exported as data to OUT/ledger-NAME.jsonl (what
+    the checker reads) and checked with `ledger verify`: (exports: name ->
+    path, verified: name -> bool)."""
+    exports, verified = {}, {}
+    for n in nodes:
+        path = os.path.join(out, f"ledger-{n.name}.jsonl")
+        with open(path, "w") as f:
+            e = subprocess.run([ledger_bin, "--path", n.ledger, "export"], stdout=f, stderr=subprocess.PIPE,
+                               text=True)
+        if e.returncode != 0:
+            raise DriverError(f"ledger export of {n.ledger} failed: {e.stderr.strip()}")
+        exports[n.name] = path
+        v = subprocess.run([ledger_bin, "--path", n.ledger, "verify"], capture_output=True, text=True)
+        verified[n.name] = v.returncode == 0
+    return exports, verified
 
 
 def append_summary(out, summary):

@@ -198,19 +198,11 @@ class NetFault:
     # --- the verdict
 
     def check(self, stop_code, counts):
-        exports, verified, texts = {}, {}, {}
-        for n in self.nodes:
-            path = os.path.join(self.out, f"ledger-{n.name}.jsonl")
-            with open(path, "w") as f:
-                e = subprocess.run([self.bin["ledger"], "--path", n.ledger, "export"], stdout=f,
-                                   stderr=subprocess.PIPE, text=True)
-            if e.returncode != 0:
-                raise DriverError(f"ledger export of {n.ledger} failed: {e.stderr.strip()}")
-            exports[n.name] = path
+        exports, verified = campaign.export_ledgers(self.bin["ledger"], self.nodes, self.out)
+        texts = {}
+        for name, path in exports.items():
             with open(path) as f:
-                texts[n.name] = f.read()
-            v = subprocess.run([self.bin["ledger"], "--path", n.ledger, "verify"], capture_output=True, text=True)
-            verified[n.name] = v.returncode == 0
+                texts[name] = f.read()
         verdict = ack_check.check([c["ack_log"] for c in self.clients], exports, campaign.parse_ack_line)
         problems = verdict["problems"]
         if not all(verified.values()):

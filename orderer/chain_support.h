@@ -86,6 +86,7 @@ class ChainSupport final : public ConsenterSupport {
   std::shared_ptr<const Block> CreateNextBlock(Batch batch, std::string consenter_metadata) override;
   void ResetBlockCreator() override;
   void Acknowledge(const std::string& tx_id, const Status& status) override { acks_.Resolve(tx_id, status); }
+  bool AwaitsAcknowledgement(const std::string& tx_id) const override { return acks_.Has(tx_id); }
   Status WriteBlock(std::shared_ptr<const Block> block, int64_t first_seen_nanos = 0) override;
 
  private:

@@ -21,6 +21,12 @@ void AckWaiters::Remove(const std::string& tx_id, uint64_t ticket) {
   size_.store(waiters_.size(), std::memory_order_relaxed);
 }
 
+bool AckWaiters::Has(const std::string& tx_id) const {
+  if (empty()) return false;
+  MutexLock l(&mu_);
+  return waiters_.count(tx_id) != 0;
+}
+
 void AckWaiters::Resolve(const std::string& tx_id, const Status& status) {
   Callback done;
   {

@@ -49,6 +49,8 @@ class AckWaiters {
   void Resolve(const std::string& tx_id, const Status& status);
   // Resolve(id, OK) for each id.
   void ResolveDurable(const std::vector<std::string>& tx_ids);
+  // Whether `tx_id` has a waiter now.
+  bool Has(const std::string& tx_id) const;
   // Calls and drops every waiter with `status` (the node stops).
   void ResolveAll(const Status& status);
   // No waiter at all (cheap; lets writers skip looking up a block's ids).

@@ -115,6 +115,8 @@ class ConsenterSupport {
   // a Broadcast stream waiting for it answers now. Blocks written resolve
   // their transactions without this call.
   virtual void Acknowledge(const std::string& tx_id, const Status& status) = 0;
+  // Whether a Broadcast stream here still waits for `tx_id`'s answer.
+  virtual bool AwaitsAcknowledgement(const std::string& tx_id) const = 0;
 
   // --- Writing (one thread at a time).
 

@@ -71,8 +71,14 @@ int BlockStateMachine::Apply(const raft_buffer* buf) {
     first_seen = it->second;
     first_seen_.erase(it);
   }
+  RaftMetadata built;  // who built it, in which term
+  const bool has_metadata = DecodeMetadata(block->metadata().consenter(), &built);
   Status st = support_->WriteBlock(std::move(block), first_seen);
-  if (!st.ok()) shared_->Fail(st.WithContext("applying a committed raft entry"));
+  if (!st.ok()) {
+    shared_->Fail(st.WithContext("applying a committed raft entry"));
+  } else if (has_metadata) {
+    shared_->Written(built.term);  // settles what was forwarded to the leaders of earlier terms
+  }
   return 0;
 }
 

@@ -21,6 +21,7 @@ struct RaftCounters {
         forwarded(c->Add("raft_forwarded")),
         forward_retried(c->Add("raft_forward_retried")),
         forward_rejected(c->Add("raft_forward_rejected")),
+        forward_lost(c->Add("raft_forward_lost")),
         snapshots(c->Add("raft_snapshots_taken")),
         restores(c->Add("raft_snapshots_restored")),
         caught_up(c->Add("raft_blocks_caught_up")) {
@@ -36,6 +37,7 @@ struct RaftCounters {
   std::atomic<int64_t>* const forwarded;
   std::atomic<int64_t>* const forward_retried;
   std::atomic<int64_t>* const forward_rejected;
+  std::atomic<int64_t>* const forward_lost;  // taken by an earlier term's leader and never ordered
   std::atomic<int64_t>* const snapshots;
   std::atomic<int64_t>* const restores;
   std::atomic<int64_t>* const caught_up;

@@ -178,6 +178,49 @@ TEST(RaftFixtureTest, TheSurvivorsOfALostLeaderContinueTheChain) {
   EXPECT_EQ(c.node(0).ledger.blocks().size(), 2u);
 }
 
+// A follower's Broadcast streams wait for their forwarded transactions to be
+// written (--ack durable). The leader dies holding some in its cutter: no
+// block will ever bring them. Once the follower writes a block of the next
+// term, it answers them SERVICE_UNAVAILABLE at once (not at --ack-timeout,
+// which would hold every later answer of their streams); those the new
+// leader orders are answered SUCCESS.
+TEST(RaftFixtureTest, AFollowerAnswersAtOnceWhatADeadLeaderTookAndNeverOrdered) {
+  Cluster c(3, Channel(), Options());
+  ASSERT_TRUE(c.Elect(0));
+  std::map<std::string, Status> answers;
+  auto wait_for = [&](const std::vector<std::string>& ids) {
+    for (const std::string& id : ids) {
+      ASSERT_NE(c.node(1).ledger.support()->acks()->Add(id, [&answers, id](const Status& st) { answers[id] = st; }),
+                0u);
+    }
+  };
+  std::vector<std::string> first;
+  for (int i = 0; i < 10; ++i) first.push_back("a-" + std::to_string(i));
+  wait_for(first);
+  Submit(c.node(1), "a-", 10);
+  ASSERT_TRUE(c.StepUntil([&] { return answers.size() == 10; }));
+  for (const std::string& id : first) EXPECT_TRUE(answers[id].ok()) << id << " " << answers[id].ToString();
+
+  const std::vector<std::string> held = {"held-0", "held-1", "held-2"};
+  wait_for(held);
+  Submit(c.node(1), "held-", 3);
+  ASSERT_TRUE(c.StepUntil([&] { return c.node(1).counters.forwarded->load() == 13; }));  // in the leader's cutter
+  c.Kill(0);
+  const std::vector<std::string> later = {"c-0", "c-1", "c-2", "c-3", "c-4", "c-5", "c-6", "c-7", "c-8", "c-9"};
+  wait_for(later);
+  Submit(c.node(1), "c-", 10);
+  ASSERT_TRUE(c.StepUntil([&] { return answers.size() == 23; })) << answers.size() << " answers";
+  for (const std::string& id : held) {
+    EXPECT_TRUE(answers[id].IsUnavailable()) << id << " " << answers[id].ToString();
+    EXPECT_NE(answers[id].message().find("send it again"), std::string::npos) << answers[id].ToString();
+  }
+  for (const std::string& id : later) EXPECT_TRUE(answers[id].ok()) << id << " " << answers[id].ToString();
+  EXPECT_EQ(c.node(1).counters.forward_lost->load(), 3);
+  const std::vector<std::string> ordered = Ordered(c.node(1));
+  ExpectEachOnce(ordered, {first, later});
+  for (const std::string& id : held) EXPECT_EQ(std::count(ordered.begin(), ordered.end(), id), 0) << id;
+}
+
 // A follower down while the others went on finds their logs compacted: the
 // leader sends a snapshot (height, last hash); the follower fetches the
 // missing blocks from another node (the leader refuses here, so from the

@@ -39,9 +39,10 @@ Status RaftOrdering::Step() {
     building_term_ = role.ready_term;
     support_->ResetBlockCreator();
   }
+  SettleForwarded(role);
   if (building_term_ != 0) return Build(role);
   if (forward_again_at_ != 0 && support_->clock()->NowNanos() >= forward_again_at_) forward_again_at_ = 0;
-  if (role.leader != 0 && role.leader != options_->id && forward_again_at_ == 0) Forward(role.leader);
+  if (role.leader != 0 && role.leader != options_->id && forward_again_at_ == 0) Forward(role);
   return Status::OK();
 }
 
@@ -99,10 +100,42 @@ void RaftOrdering::Abandon() {
   queue_->GiveBack(std::move(back));
 }
 
-void RaftOrdering::Forward(uint64_t leader) {
+void RaftOrdering::SettleForwarded(const RaftRole& role) {
+  // The oldest first: a written or answered one no longer waits.
+  while (!forwarded_.empty() && !support_->AwaitsAcknowledgement(forwarded_.front().tx_id)) forwarded_.pop_front();
+  if (forwarded_.empty() || role.written_term <= forwarded_.front().term) return;
+  size_t settled = 0;
+  std::deque<Forwarded> keep;
+  for (Forwarded& f : forwarded_) {
+    if (f.term >= role.written_term) {
+      keep.push_back(std::move(f));
+      continue;
+    }
+    if (!support_->AwaitsAcknowledgement(f.tx_id)) continue;
+    support_->Acknowledge(f.tx_id,
+                          Status::Unavailable("the leader it was forwarded to in term " + std::to_string(f.term) +
+                                              " stopped leading without ordering it; send it again"));
+    ++settled;
+  }
+  forwarded_ = std::move(keep);
+  if (settled != 0) {
+    *counters_->forward_lost += static_cast<int64_t>(settled);
+    spdlog::warn(
+        "raft: node {}: {} forwarded transactions were not ordered by the leader of an earlier term (a block of "
+        "term {} is written): answered SERVICE_UNAVAILABLE",
+        options_->id, settled, role.written_term);
+  }
+}
+
+void RaftOrdering::Forward(const RaftRole& role) {
+  const uint64_t leader = role.leader;
   queue_->TakeAll(&work_);
   if (work_.empty()) return;
-  std::vector<CutterMessage> txs(std::make_move_iterator(work_.begin()), std::make_move_iterator(work_.end()));
+  const size_t n = std::min(work_.size(), kMaxForward);
+  std::vector<CutterMessage> txs(std::make_move_iterator(work_.begin()), std::make_move_iterator(work_.begin() + n));
+  work_.erase(work_.begin(), work_.begin() + n);
+  // The next rounds', back to the queue after what this round retries.
+  std::vector<CutterMessage> rest(std::make_move_iterator(work_.begin()), std::make_move_iterator(work_.end()));
   work_.clear();
   const std::vector<ForwardReply> replies = peers_->Forward(leader, txs);
   std::vector<CutterMessage> again;
@@ -110,6 +143,7 @@ void RaftOrdering::Forward(uint64_t leader) {
     switch (replies[i].outcome) {
       case ForwardOutcome::kAccepted:
         ++*counters_->forwarded;
+        if (support_->AwaitsAcknowledgement(txs[i].tx_id)) forwarded_.push_back({role.term, txs[i].tx_id});
         break;
       case ForwardOutcome::kRejected:
         ++*counters_->forward_rejected;
@@ -120,11 +154,13 @@ void RaftOrdering::Forward(uint64_t leader) {
         break;
     }
   }
-  if (again.empty()) return;
-  *counters_->forward_retried += static_cast<int64_t>(again.size());
-  queue_->GiveBack(std::move(again));
-  // The leader is not taking them now: try again a little later, not at once.
-  forward_again_at_ = support_->clock()->NowNanos() + static_cast<int64_t>(options_->forward_retry_ms) * 1'000'000;
+  if (!again.empty()) {
+    *counters_->forward_retried += static_cast<int64_t>(again.size());
+    queue_->GiveBack(std::move(again));
+    // The leader is not taking them now: try again a little later, not at once.
+    forward_again_at_ = support_->clock()->NowNanos() + static_cast<int64_t>(options_->forward_retry_ms) * 1'000'000;
+  }
+  if (!rest.empty()) queue_->GiveBack(std::move(rest));
 }
 
 }  // namespace ordering::raft_backend

@@ -14,6 +14,17 @@
 // the cutter holds and what was taken but not ordered go back to the queue
 // (in that order) for the next leader.
 //
+// A forwarded transaction whose Broadcast stream waits for it to be durable
+// (--ack durable) is answered when its block is written here. If the leader
+// it went to dies holding it, no block ever brings it: once this node has
+// written a block built in a later term, everything the earlier leaders
+// would ever commit is written (Raft's log order), so what was forwarded in
+// an earlier term and is still awaited is answered SERVICE_UNAVAILABLE at
+// once (a resend is safe: a copy already ordered is refused as a duplicate),
+// instead of holding its stream's later answers until --ack-timeout.
+// Forwards go in rounds of at most kMaxForward, so one round's answers are
+// read before the leader's stream window fills.
+//
 // Step() does what can be done now without waiting, so tests drive it on
 // their own thread; Run() is the thread: wait (queue, role change, timer),
 // Step, until the chain stops.
@@ -51,7 +62,9 @@ class RaftOrdering {
   Status Build(const RaftRole& role);
   Status Propose(OrderedBatch batch, size_t* inflight);
   void PostWaiting(size_t* inflight);
-  void Forward(uint64_t leader);
+  void Forward(const RaftRole& role);
+  // Answers what earlier terms' leaders never wrote (see above).
+  void SettleForwarded(const RaftRole& role);
   void Abandon();
   // Whether Step would take transactions now, and until when it has nothing
   // to do without new input (clock nanos; 0: none).
@@ -69,6 +82,14 @@ class RaftOrdering {
   std::deque<CutterMessage> work_;  // taken from the queue, not yet ordered
   std::deque<Proposal> waiting_;    // built, waiting for room in flight
   int64_t forward_again_at_ = 0;    // clock nanos; 0: forward when there is work
+  struct Forwarded {
+    uint64_t term;  // this node's term when the leader took it
+    std::string tx_id;
+  };
+  std::deque<Forwarded> forwarded_;  // taken by a leader, still awaited by a stream here (oldest first)
+
+ public:
+  static constexpr size_t kMaxForward = 1024;
 };
 
 }  // namespace ordering::raft_backend

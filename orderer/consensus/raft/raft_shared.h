@@ -34,9 +34,11 @@ struct Proposal {
 
 // What the ordering thread needs to know of Raft.
 struct RaftRole {
-  uint64_t leader = 0;      // the leader this node knows of; 0: none
-  uint64_t ready_term = 0;  // this node leads this term with everything before it applied; 0: it does not
-  size_t inflight = 0;      // proposals posted and not yet settled (committed or failed)
+  uint64_t leader = 0;        // the leader this node knows of; 0: none
+  uint64_t term = 0;          // the term this node is in, as the loop last saw it
+  uint64_t written_term = 0;  // the highest term of a block this node has written
+  uint64_t ready_term = 0;    // this node leads this term with everything before it applied; 0: it does not
+  size_t inflight = 0;        // proposals posted and not yet settled (committed or failed)
 };
 
 class RaftShared {
@@ -51,11 +53,20 @@ class RaftShared {
 
   // --- The loop thread.
 
-  // Records the leader Raft names; true if it changed.
-  bool SetLeader(uint64_t leader) {
+  // Records the leader Raft names and the term; true if either changed.
+  bool SetLeader(uint64_t leader, uint64_t term) {
     return Change([&]() REQUIRES(mu_) {
-      if (role_.leader == leader) return false;
+      if (role_.leader == leader && role_.term == term) return false;
       role_.leader = leader;
+      role_.term = term;
+      return true;
+    });
+  }
+  // A block built in `term` was written here.
+  void Written(uint64_t term) {
+    Change([&]() REQUIRES(mu_) {
+      if (term <= role_.written_term) return false;
+      role_.written_term = term;
       return true;
     });
   }

@@ -32,7 +32,7 @@ void Replicator::Poll() {
   *counters_->term = static_cast<int64_t>(term);
   *counters_->leader = static_cast<int64_t>(leader);
   *counters_->is_leader = leading ? 1 : 0;
-  shared_->SetLeader(leader);
+  shared_->SetLeader(leader, term);
   if (!leading && ready_term_ != 0) {
     ready_term_ = 0;
     shared_->SetReadyTerm(0);

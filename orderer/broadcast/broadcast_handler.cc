@@ -92,7 +92,15 @@ class BroadcastHandler::Stream {
       answers->Resolve(seq, StatusFor(st), st.ok() ? "" : st.ToString());
     });
     if (ticket == 0) return DuplicateAt(seq, "in flight through this orderer");
-    answers_->SetTicket(seq, ticket);
+    if (!answers_->SetTicket(seq, ticket)) {
+      // Answered already (its ack timeout passed) or the client went away:
+      // nobody waits for this transaction any more, and the stream's writer
+      // did not see this waiter to drop it. Not handed to the chain: the
+      // answer given, if any, promised nothing (SERVICE_UNAVAILABLE) or was
+      // for a copy of it already durable (SUCCESS).
+      acks->Remove(tx_id, ticket);
+      return;
+    }
     if (InChain(support, tx_id)) {
       acks->Remove(tx_id, ticket);
       return DuplicateAt(seq, "already in the chain");

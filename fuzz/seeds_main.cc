@@ -19,6 +19,7 @@
 #include "orderer/consensus/kafka/kafka_record.h"
 #include "orderer/consensus/raft/raft_format.h"
 #include "orderer/consensus/registry.h"
+#include "proto/ab.pb.h"
 #include "proto/kafka.pb.h"
 
 namespace fs = std::filesystem;
@@ -91,6 +92,99 @@ std::vector<std::string> MakeChain(const std::string& type, TxFactory* factory, 
     previous_consenter = parsed.metadata().consenter();
   }
   return bytes;
+}
+
+// The setting bytes of the handler targets, then their input.
+std::string WithSettings(std::initializer_list<uint8_t> settings, const std::string& rest) {
+  std::string out(settings.begin(), settings.end());
+  return out + rest;
+}
+
+// fuzz_broadcast: streams of frames under each setting the target reads
+// (broadcast_fuzz.cc): byte 0 ack modes, signatures, chain state, window,
+// ack timeout; byte 1 MaxMessageCount, AbsoluteMaxBytes, the client leaving.
+void BroadcastSeeds(const std::vector<std::pair<std::string, std::string>>& envelopes, TxFactory* factory,
+                    TxFactory* big_factory) {
+  BuiltTx a, b, big;
+  Expect(factory->Build(&a).ok() && factory->Build(&b).ok() && big_factory->Build(&big).ok(), "building txs");
+  const std::string stream = fuzz::JoinFrames({a.envelope, a.envelope, b.envelope});
+  constexpr uint8_t kVerify = 0x04, kClientStays = 0x70;
+  Write("broadcast", "durable-duplicate", WithSettings({kVerify, kClientStays}, stream));
+  Write("broadcast", "accepted", WithSettings({kVerify | 0x01, kClientStays}, stream));
+  Write("broadcast", "client-asks-accepted", WithSettings({kVerify | 0x02, kClientStays}, stream));
+  Write("broadcast", "chain-halted", WithSettings({kVerify | 1 << 3, kClientStays}, stream));
+  Write("broadcast", "chain-not-started", WithSettings({kVerify | 2 << 3, kClientStays}, stream));
+  Write("broadcast", "appends-fail", WithSettings({kVerify | 3 << 3, kClientStays}, stream));
+  Write("broadcast", "ack-timeout-1ms", WithSettings({kVerify | 0x80, kClientStays}, stream));
+  Write("broadcast", "client-goes-after-1", WithSettings({kVerify | 0x60, 0x10}, stream));
+  Write("broadcast", "unsigned-batches-of-3",
+        WithSettings({0x00, kClientStays | 0x02}, fuzz::JoinFrames({a.envelope, b.envelope, big.envelope})));
+  Write("broadcast", "max-600-bytes",
+        WithSettings({kVerify, kClientStays | 2 << 2}, fuzz::JoinFrames({a.envelope, big.envelope})));
+  std::vector<std::string> rejected;
+  for (const auto& [name, bytes] : envelopes) rejected.push_back(bytes);
+  rejected.push_back("not an envelope");
+  Write("broadcast", "every-rejection", WithSettings({kVerify | 0x60, kClientStays}, fuzz::JoinFrames(rejected)));
+}
+
+// fuzz_deliver: each kind of request under the settings the target reads
+// (deliver_fuzz.cc): byte 0 the ledger and the recent blocks, byte 1 the
+// probe and an unreadable block, byte 2 the client.
+void DeliverSeeds() {
+  auto seek = [](SeekInfo::Start start, uint64_t number = 0) {
+    SeekInfo s;
+    s.set_start(start);
+    s.set_number(number);
+    return s.SerializeAsString();
+  };
+  // 3 blocks stored, 2 published, 64 recent; probe commits; no faults.
+  const std::initializer_list<uint8_t> normal = {0xD3, 0x1E, 0x3F};
+  Write("deliver", "newest", WithSettings(normal, seek(SeekInfo::NEWEST)));
+  Write("deliver", "oldest", WithSettings(normal, seek(SeekInfo::OLDEST)));
+  Write("deliver", "specified-3", WithSettings(normal, seek(SeekInfo::SPECIFIED, 3)));
+  Write("deliver", "specified-beyond-the-chain", WithSettings(normal, seek(SeekInfo::SPECIFIED, 100)));
+  Write("deliver", "specified-max", WithSettings(normal, seek(SeekInfo::SPECIFIED, UINT64_MAX)));
+  Write("deliver", "unknown-start", WithSettings(normal, seek(static_cast<SeekInfo::Start>(5))));
+  Write("deliver", "chain-fails-at-the-tail", WithSettings({0xD3, 0x1C, 0x3F}, seek(SeekInfo::OLDEST)));
+  Write("deliver", "shutdown-at-the-tail", WithSettings({0xD3, 0x1D, 0x3F}, seek(SeekInfo::NEWEST)));
+  Write("deliver", "block-1-unreadable", WithSettings({0x05, 0x06, 0x3F}, seek(SeekInfo::OLDEST)));
+  Write("deliver", "cancel-after-2", WithSettings({0xD3, 0x1E, 0x3A}, seek(SeekInfo::OLDEST)));
+  Write("deliver", "breaks-at-1", WithSettings({0xD3, 0x1E, 0x0F}, seek(SeekInfo::OLDEST)));
+  Write("deliver", "shut-down-before", WithSettings({0xD3, 0x1E, 0x7F}, seek(SeekInfo::OLDEST)));
+  Write("deliver", "empty-ledger", WithSettings({0x00, 0x1E, 0x3F}, seek(SeekInfo::NEWEST)));
+}
+
+// fuzz_raft: steps for the state machine (raft_fuzz.cc): an operation byte
+// and its argument each; and the formats alone.
+void RaftSeeds(TxFactory* factory) {
+  auto step = [](uint8_t op, const std::string& arg) { return std::string(1, static_cast<char>(op)) + arg; };
+  auto index = [&](uint8_t op, uint8_t n) { return step(op, std::string(1, static_cast<char>(n))); };
+  std::vector<std::string> envelopes;
+  for (int t = 0; t < 2; ++t) {
+    BuiltTx tx;
+    Expect(factory->Build(&tx).ok(), "building a transaction");
+    envelopes.push_back(tx.envelope);
+  }
+  BlockMetadata md;
+  md.set_consenter(raft_backend::EncodeMetadata({2, 3}));
+  const Block block = MakeBlock(BlockNumber(1), std::string(32, 'h'), envelopes, md);
+  const std::string bytes = block.SerializeAsString();
+  std::string entry(raft_backend::EntrySize(bytes.size()), '\0');
+  raft_backend::EncodeEntry(bytes, entry.data());
+  std::string_view decoded;
+  Expect(raft_backend::DecodeEntry(entry.data(), entry.size(), &decoded) && decoded == bytes, "a raft entry");
+  std::vector<CutterMessage> txs;
+  Expect(raft_backend::TransactionsOf(block, &txs).ok() && txs.size() == 2, "a raft block's transactions");
+  Write("raft", "entry", entry);
+  Write("raft", "block", bytes);
+  Write("raft", "snapshot", raft_backend::EncodeSnapshot({4, std::string(32, 'h')}));
+  Write("raft", "metadata", raft_backend::EncodeMetadata({7, 1}));
+  Write("raft", "applies-and-replays",
+        fuzz::JoinFrames({index(2, 1), index(2, 2), index(5, 0), index(2, 1), index(2, 3), step(0, entry)}));
+  Write("raft", "catch-up", fuzz::JoinFrames({index(4, 6), index(5, 0), index(4, 3), index(2, 6), index(2, 9)}));
+  Write("raft", "fetch-refused", fuzz::JoinFrames({index(6, 1), index(4, 5), index(4, 2)}));
+  Write("raft", "own-blocks", fuzz::JoinFrames({step(1, bytes), step(1, bytes), index(5, 0), index(2, 1)}));
+  Write("raft", "hole", fuzz::JoinFrames({index(2, 4), step(3, "short")}));
 }
 
 }  // namespace
@@ -185,6 +279,15 @@ int main(int argc, char** argv) {
   }
   Write("properties", "edge-cases", "a=1\nb: 2\n  c = 3 \n! comment\n#x\n\nd=e=f\ng:h:i\nempty=\n");
   Write("properties", "continuation", "a=1 \\\n  2\n");
+  // The request handlers and the raft backend (fuzz_broadcast, fuzz_deliver,
+  // fuzz_raft).
+  TxFactoryOptions big_options = fo;
+  big_options.target_record_bytes = 1000;  // beyond the 600-byte AbsoluteMaxBytes setting
+  TxFactory big_factory(signer.get(), big_options, &clock);
+  BroadcastSeeds(envelopes, &factory, &big_factory);
+  DeliverSeeds();
+  RaftSeeds(&factory);
+
   Write("orderer_config", "orderer.conf", ReadFile(root / "configs" / "orderer.conf"));
   Write("orderer_config", "raft.conf",
         "consensus = raft\nchannel = mychannel\nraft-id = 2\n"

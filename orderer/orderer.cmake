@@ -58,6 +58,6 @@ ordering_test(kafka_backend_test
 # The raft backend's logic on libraft's in-memory fixture and a fake peer
 # network: deterministic, no sockets or threads.
 ordering_test(raft_unit_test
-  SOURCES consensus/raft/raft_options_test.cc consensus/raft/raft_fixture_test.cc
+  SOURCES consensus/raft/raft_options_test.cc consensus/raft/raft_fixture_test.cc consensus/raft/block_fsm_test.cc
   LIBS ordering_orderer
   SANITIZERS address thread)

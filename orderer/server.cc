@@ -1,8 +1,85 @@
 #include "orderer/server.h"
 
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/sync_stream.h>
+
 #include <chrono>
+#include <string_view>
+#include <vector>
+
+#include "proto/ab.grpc.pb.h"
 
 namespace ordering {
+namespace {
+
+// A Broadcast stream of raw frames, as BroadcastHandler reads and answers it.
+class GrpcBroadcastIo final : public BroadcastStreamIo {
+ public:
+  GrpcBroadcastIo(grpc::ServerContext* context, grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream)
+      : context_(context), stream_(stream) {}
+
+  bool Read(std::string* frame) override {
+    grpc::ByteBuffer buffer;
+    if (!stream_->Read(&buffer)) return false;
+    // A frame gRPC cannot hand over whole is answered as what is left of it
+    // (nothing): ingress rejects it as malformed.
+    frame->clear();
+    std::vector<grpc::Slice> slices;
+    if (!buffer.Dump(&slices).ok()) return true;
+    frame->reserve(buffer.Length());
+    for (const grpc::Slice& s : slices) frame->append(reinterpret_cast<const char*>(s.begin()), s.size());
+    return true;
+  }
+  bool Write(const BroadcastResponse& response) override {
+    const std::string bytes = response.SerializeAsString();
+    grpc::Slice slice(bytes);
+    return stream_->Write(grpc::ByteBuffer(&slice, 1));
+  }
+  std::string Peer() const override { return context_->peer(); }
+
+  // The client's kAckHeader metadata ("" if none).
+  std::string_view AckRequest() const {
+    const auto& md = context_->client_metadata();
+    auto it = md.find(kAckHeader);
+    return it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
+  }
+
+ private:
+  grpc::ServerContext* const context_;
+  grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* const stream_;
+};
+
+class GrpcDeliverIo final : public DeliverStreamIo {
+ public:
+  GrpcDeliverIo(grpc::ServerContext* context, grpc::ServerWriter<DeliverResponse>* writer)
+      : context_(context), writer_(writer) {}
+  bool Write(const DeliverResponse& response) override { return writer_->Write(response); }
+  bool IsCancelled() const override { return context_->IsCancelled(); }
+  std::string Peer() const override { return context_->peer(); }
+
+ private:
+  grpc::ServerContext* const context_;
+  grpc::ServerWriter<DeliverResponse>* const writer_;
+};
+
+grpc::Status Broadcast(BroadcastHandler* handler, grpc::ServerContext* context,
+                       grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
+  GrpcBroadcastIo io(context, stream);
+  handler->Serve(&io, io.AckRequest());
+  return grpc::Status::OK;
+}
+
+grpc::Status Deliver(DeliverService* service, grpc::ServerContext* context, const SeekInfo* request,
+                     grpc::ServerWriter<DeliverResponse>* writer) {
+  GrpcDeliverIo io(context, writer);
+  const Status st = service->Serve(*request, &io);
+  if (st.ok()) return grpc::Status::OK;
+  return grpc::Status(
+      st.code() == Status::Code::kInvalidArgument ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::UNAVAILABLE,
+      st.message());
+}
+
+}  // namespace
 
 // ordering.AtomicBroadcast as generated code would register it, except that
 // Broadcast takes and gives raw frames: the handler parses each envelope
@@ -16,16 +93,11 @@ class AtomicBroadcastServer::Service final : public grpc::Service {
     static const std::string kDeliver = std::string("/") + AtomicBroadcast::service_full_name() + "/Deliver";
     AddMethod(new grpc::internal::RpcServiceMethod(
         kBroadcast.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING,
-        new grpc::internal::BidiStreamingHandler<BroadcastHandler, grpc::ByteBuffer, grpc::ByteBuffer>(
-            [](BroadcastHandler* h, grpc::ServerContext* ctx,
-               grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) { return h->Handle(ctx, stream); },
-            broadcast)));
+        new grpc::internal::BidiStreamingHandler<BroadcastHandler, grpc::ByteBuffer, grpc::ByteBuffer>(&Broadcast,
+                                                                                                       broadcast)));
     AddMethod(new grpc::internal::RpcServiceMethod(
         kDeliver.c_str(), grpc::internal::RpcMethod::SERVER_STREAMING,
-        new grpc::internal::ServerStreamingHandler<DeliverService, SeekInfo, DeliverResponse>(
-            [](DeliverService* d, grpc::ServerContext* ctx, const SeekInfo* request,
-               grpc::ServerWriter<DeliverResponse>* writer) { return d->Handle(ctx, request, writer); },
-            deliver)));
+        new grpc::internal::ServerStreamingHandler<DeliverService, SeekInfo, DeliverResponse>(&Deliver, deliver)));
   }
 };
 

@@ -14,21 +14,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string ToBytes(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  out.reserve(buffer.Length());
-  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return out;
-}
-
-grpc::ByteBuffer ToBuffer(const BroadcastResponse& response) {
-  std::string bytes = response.SerializeAsString();
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
 // An error from the chain or the backend, as a Broadcast answer: the
 // envelope itself is at fault (InvalidArgument: too large for the brokers)
 // or the service could not take it.
@@ -57,22 +42,20 @@ bool ParseAckMode(std::string_view name, AckMode* mode) {
 // answers in order.
 class BroadcastHandler::Stream {
  public:
-  Stream(BroadcastHandler* h, grpc::ServerContext* context,
-         grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream)
+  Stream(BroadcastHandler* h, BroadcastStreamIo* io, std::string_view ack_request)
       : h_(h),
-        context_(context),
-        stream_(stream),
+        io_(io),
         validator_(h->ingress_),
         answers_(std::make_shared<StreamAnswers>(std::max<uint32_t>(1, h->options_.window))),
-        ack_(AckFor(h->options_.ack, *context)) {}
+        ack_(AckFor(h->options_.ack, ack_request)) {}
 
   void Run() {
     std::thread writer([this] { WriteAnswers(); });
-    grpc::ByteBuffer frame;
-    while (stream_->Read(&frame)) {
+    std::string frame;
+    while (io_->Read(&frame)) {
       if (!answers_->WaitForRoom()) break;  // the client went away
       h_->metrics_->broadcast_received++;
-      Take(ToBytes(frame), SteadyClock::now());
+      Take(std::move(frame), SteadyClock::now());
     }
     answers_->DoneReading();
     writer.join();
@@ -109,7 +92,15 @@ class BroadcastHandler::Stream {
       answers->Resolve(seq, StatusFor(st), st.ok() ? "" : st.ToString());
     });
     if (ticket == 0) return DuplicateAt(seq, "in flight through this orderer");
-    answers_->SetTicket(seq, ticket);
+    if (!answers_->SetTicket(seq, ticket)) {
+      // Answered already (its ack timeout passed) or the client went away:
+      // nobody waits for this transaction any more, and the stream's writer
+      // did not see this waiter to drop it. Not handed to the chain: the
+      // answer given, if any, promised nothing (SERVICE_UNAVAILABLE) or was
+      // for a copy of it already durable (SUCCESS).
+      acks->Remove(tx_id, ticket);
+      return;
+    }
     if (InChain(support, tx_id)) {
       acks->Remove(tx_id, ticket);
       return DuplicateAt(seq, "already in the chain");
@@ -125,13 +116,8 @@ class BroadcastHandler::Stream {
   // "accepted"): a Raft follower forwarding to its leader, which learns of
   // durability from its own ledger and needs only to know the leader took
   // the transaction. Nothing may ask for more than the node's mode.
-  static AckMode AckFor(AckMode node, const grpc::ServerContext& context) {
-    const auto& md = context.client_metadata();
-    auto it = md.find(kAckHeader);
-    if (it != md.end() && std::string_view(it->second.data(), it->second.size()) == "accepted") {
-      return AckMode::kAccepted;
-    }
-    return node;
+  static AckMode AckFor(AckMode node, std::string_view ack_request) {
+    return ack_request == "accepted" ? AckMode::kAccepted : node;
   }
 
   static bool InChain(ChainSupport* support, const std::string& tx_id) {
@@ -151,7 +137,7 @@ class BroadcastHandler::Stream {
     h_->metrics_->Reject(cause);
     if (rejected_logged_++ == 0) {
       spdlog::warn("broadcast: rejected an envelope from {}: {} (further rejections on this stream are counted)",
-                   context_->peer(), info);
+                   io_->Peer(), info);
     }
     Ready(BROADCAST_STATUS_BAD_REQUEST, tx_id, std::move(info), read_at);
   }
@@ -179,12 +165,12 @@ class BroadcastHandler::Stream {
           spdlog::warn(
               "broadcast: tx {} from {} was not durable within {} ms; answered SERVICE_UNAVAILABLE "
               "(further ones on this stream are counted)",
-              a.response.tx_id(), context_->peer(), h_->options_.ack_timeout_ms);
+              a.response.tx_id(), io_->Peer(), h_->options_.ack_timeout_ms);
         }
         h_->metrics_->broadcast_ack_timeouts++;
       }
       Count(a);
-      if (!stream_->Write(ToBuffer(a.response))) {
+      if (!io_->Write(a.response)) {
         ChainSupport* support = h_->support_.load();
         for (const auto& [tx_id, ticket] : answers_->Break()) {
           if (support != nullptr) support->acks()->Remove(tx_id, ticket);
@@ -212,8 +198,7 @@ class BroadcastHandler::Stream {
   }
 
   BroadcastHandler* const h_;
-  grpc::ServerContext* const context_;
-  grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* const stream_;
+  BroadcastStreamIo* const io_;
   Validator validator_;
   const std::shared_ptr<StreamAnswers> answers_;
   const AckMode ack_;
@@ -221,11 +206,9 @@ class BroadcastHandler::Stream {
   uint64_t timeouts_logged_ = 0;  // the writer's
 };
 
-grpc::Status BroadcastHandler::Handle(grpc::ServerContext* context,
-                                      grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
-  SPDLOG_DEBUG("broadcast: stream from {}", context->peer());
-  Stream(this, context, stream).Run();
-  return grpc::Status::OK;
+void BroadcastHandler::Serve(BroadcastStreamIo* io, std::string_view ack_request) {
+  SPDLOG_DEBUG("broadcast: stream from {}", io->Peer());
+  Stream(this, io, ack_request).Run();
 }
 
 }  // namespace ordering

@@ -24,12 +24,14 @@
 // stops and gRPC's flow control slows the client, so nothing is dropped.
 // Each stream has its own Validator (and key cache) and a writer thread.
 //
-// Thread-safety: Handle() on gRPC's threads; SetChain() from any thread.
+// The handler knows nothing of gRPC: a stream reaches it as a
+// BroadcastStreamIo (frames in, answers out). server.cc adapts gRPC's raw
+// ByteBuffer stream to it; the fuzz target (fuzz/broadcast_fuzz.cc) feeds it
+// frames from memory, through the same Serve().
+//
+// Thread-safety: Serve() on any number of threads at once (gRPC's);
+// SetChain() from any thread.
 #pragma once
-
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/sync_stream.h>
 
 #include <atomic>
 #include <cstdint>
@@ -40,6 +42,7 @@
 #include "orderer/consensus/consensus.h"
 #include "orderer/ingress/validator.h"
 #include "orderer/metrics.h"
+#include "proto/ab.pb.h"
 
 namespace ordering {
 
@@ -52,6 +55,21 @@ bool ParseAckMode(std::string_view name, AckMode* mode);
 // Metadata a client sends with its Broadcast stream to take the weaker
 // promise, "accepted", on that stream whatever the node's mode.
 inline constexpr const char* kAckHeader = "ordering-ack";
+
+// One Broadcast stream as the handler sees it, whatever carries it.
+class BroadcastStreamIo {
+ public:
+  virtual ~BroadcastStreamIo() = default;
+  // Replaces *frame with the next frame's bytes (an Envelope, if the client
+  // is right); false once
+  // the client has closed its side or gone. Called by Serve's thread.
+  virtual bool Read(std::string* frame) = 0;
+  // Sends one answer; false if the client has gone. Called by the stream's
+  // writer thread.
+  virtual bool Write(const BroadcastResponse& response) = 0;
+  // Who the client is, for logs.
+  virtual std::string Peer() const = 0;
+};
 
 struct BroadcastOptions {
   AckMode ack = AckMode::kDurable;  // Default: durable
@@ -74,8 +92,12 @@ class BroadcastHandler {
     chain_.store(chain);
   }
 
-  grpc::Status Handle(grpc::ServerContext* context,
-                      grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream);
+  // Serves one stream: answers each frame `io` reads, in order, and returns
+  // once the client has closed its side (or gone) and every answer is
+  // written (or cannot be). `ack_request` is the value of the client's
+  // kAckHeader metadata ("" if it sent none): "accepted" takes the weaker
+  // promise on this stream.
+  void Serve(BroadcastStreamIo* io, std::string_view ack_request);
 
   const BroadcastOptions& options() const { return options_; }
 

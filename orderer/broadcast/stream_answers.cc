@@ -31,10 +31,11 @@ uint64_t StreamAnswers::PushWaiting(const std::string& tx_id, TimePoint read_at,
   return first_seq_ + entries_.size() - 1;
 }
 
-void StreamAnswers::SetTicket(uint64_t seq, uint64_t ticket) {
+bool StreamAnswers::SetTicket(uint64_t seq, uint64_t ticket) {
   MutexLock l(&mu_);
-  if (seq < first_seq_) return;
+  if (broken_ || seq < first_seq_) return false;
   entries_[seq - first_seq_].answer.ticket = ticket;
+  return true;
 }
 
 void StreamAnswers::DoneReading() {
@@ -45,7 +46,7 @@ void StreamAnswers::DoneReading() {
 
 void StreamAnswers::Resolve(uint64_t seq, BroadcastStatus status, const std::string& info) {
   MutexLock l(&mu_);
-  if (seq < first_seq_) return;  // answered already (timed out)
+  if (broken_ || seq < first_seq_) return;  // answered already (timed out), or nobody listens
   Entry& e = entries_[seq - first_seq_];
   if (e.ready) return;
   e.ready = true;
@@ -86,6 +87,7 @@ std::vector<std::pair<std::string, uint64_t>> StreamAnswers::Break() {
   for (const Entry& e : entries_) {
     if (!e.ready && e.answer.ticket != 0) waiting.emplace_back(e.answer.response.tx_id(), e.answer.ticket);
   }
+  first_seq_ += entries_.size();
   entries_.clear();
   room_.notify_all();
   changed_.notify_all();

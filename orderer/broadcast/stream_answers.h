@@ -51,8 +51,10 @@ class StreamAnswers {
   void PushReady(BroadcastResponse response, TimePoint read_at);
   // Appends a waiting answer for `tx_id`; returns its sequence number.
   uint64_t PushWaiting(const std::string& tx_id, TimePoint read_at, TimePoint deadline);
-  // Records the ticket of the waiter registered for entry `seq`.
-  void SetTicket(uint64_t seq, uint64_t ticket);
+  // Records the ticket of the waiter registered for entry `seq`; false if
+  // the entry no longer waits (it was answered, or the stream broke): then
+  // nobody else will drop that waiter, and the caller must.
+  [[nodiscard]] bool SetTicket(uint64_t seq, uint64_t ticket);
   // No more entries will come.
   void DoneReading();
 
@@ -66,6 +68,8 @@ class StreamAnswers {
   bool Next(Answer* out);
   // Writing failed (the client went away): wakes the reader and returns the
   // waiting entries' tx ids and tickets, so their waiters can be dropped.
+  // Every entry counts as answered from then on: later resolves are
+  // ignored and SetTicket() refuses.
   std::vector<std::pair<std::string, uint64_t>> Break();
 
  private:

@@ -71,13 +71,14 @@ TEST(StreamAnswersTest, AWaitingAnswerPastItsDeadlineIsTakenAsTimedOut) {
   StreamAnswers a(10);
   const auto now = SteadyClock::now();
   const uint64_t s0 = a.PushWaiting("t0", now, now + milliseconds(20));
-  a.SetTicket(s0, 42);
+  EXPECT_TRUE(a.SetTicket(s0, 42));
   StreamAnswers::Answer x;
   ASSERT_TRUE(a.Next(&x));
   EXPECT_TRUE(x.timed_out);
   EXPECT_EQ(x.ticket, 42u);
   EXPECT_GE(SteadyClock::now() - now, milliseconds(20));
   a.Resolve(s0, BROADCAST_STATUS_SUCCESS, "");  // too late: ignored
+  EXPECT_FALSE(a.SetTicket(s0, 43));            // answered: the caller drops its waiter
   a.DoneReading();
   EXPECT_FALSE(a.Next(&x));
 }
@@ -85,7 +86,7 @@ TEST(StreamAnswersTest, AWaitingAnswerPastItsDeadlineIsTakenAsTimedOut) {
 TEST(StreamAnswersTest, TheWindowHoldsTheReaderAndABreakReleasesItWithTheWaiters) {
   StreamAnswers a(2);
   const auto now = SteadyClock::now(), later = now + std::chrono::hours(1);
-  a.SetTicket(a.PushWaiting("t0", now, later), 7);
+  EXPECT_TRUE(a.SetTicket(a.PushWaiting("t0", now, later), 7));
   a.PushWaiting("t1", now, later);  // no ticket: nothing to drop
   std::atomic<bool> returned{false};
   bool room = true;
@@ -103,6 +104,28 @@ TEST(StreamAnswersTest, TheWindowHoldsTheReaderAndABreakReleasesItWithTheWaiters
   EXPECT_FALSE(a.Next(&x));
 }
 
+// The client goes away while the reader is between PushWaiting and
+// SetTicket, or while a resolve is on its way (fuzz_broadcast's
+// regression broadcast/client-gone-mid-take): Break() answers every entry,
+// so the late ticket is refused (the reader drops that waiter, which no one
+// else would) and the late resolve is ignored (it used to write into an
+// entry Break had destroyed).
+TEST(StreamAnswersTest, AfterABreakLateTicketsAndResolvesAreRefused) {
+  StreamAnswers a(4);
+  const auto now = SteadyClock::now(), later = now + std::chrono::hours(1);
+  a.PushReady(BroadcastResponse(), now);
+  const uint64_t s1 = a.PushWaiting("t1", now, later);
+  EXPECT_TRUE(a.Break().empty());
+  EXPECT_FALSE(a.SetTicket(s1, 7));
+  a.Resolve(s1, BROADCAST_STATUS_SUCCESS, "late");
+  const uint64_t s2 = a.PushWaiting("t2", now, later);  // read before the reader saw the break
+  EXPECT_FALSE(a.SetTicket(s2, 8));
+  a.Resolve(s2, BROADCAST_STATUS_SUCCESS, "late");
+  EXPECT_FALSE(a.WaitForRoom());
+  StreamAnswers::Answer x;
+  EXPECT_FALSE(a.Next(&x));
+}
+
 TEST(StreamAnswersTest, ManyThreadsResolvingWhileTheWriterTakesKeepTheOrder) {
   constexpr int kAnswers = 2000;
   StreamAnswers a(64);
@@ -114,9 +137,10 @@ TEST(StreamAnswersTest, ManyThreadsResolvingWhileTheWriterTakesKeepTheOrder) {
     for (const std::string& id : ids) {
       ASSERT_TRUE(a.WaitForRoom());
       const uint64_t seq = a.PushWaiting(id, SteadyClock::now(), later);
-      a.SetTicket(seq, waiters.Add(id, [&a, seq](const Status& st) {
+      const uint64_t ticket = waiters.Add(id, [&a, seq](const Status& st) {
         a.Resolve(seq, st.ok() ? BROADCAST_STATUS_SUCCESS : BROADCAST_STATUS_SERVICE_UNAVAILABLE, "");
-      }));
+      });
+      if (!a.SetTicket(seq, ticket)) waiters.Remove(id, ticket);  // resolved and taken already
     }
     a.DoneReading();
   });

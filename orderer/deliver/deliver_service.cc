@@ -53,13 +53,12 @@ Status DeliverService::Fetch(uint64_t number, std::shared_ptr<const Block>* bloc
   return Status::OK();
 }
 
-grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo* request,
-                                    grpc::ServerWriter<DeliverResponse>* writer) {
+Status DeliverService::Serve(const SeekInfo& request, DeliverStreamIo* io) {
   uint64_t next = 0;
   {
     MutexLock l(&mu_);
-    if (shutdown_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "orderer shutting down");
-    switch (request->start()) {
+    if (shutdown_) return Status::Unavailable("orderer shutting down");
+    switch (request.start()) {
       case SeekInfo::NEWEST:
         next = height_ > 0 ? height_ - 1 : 0;
         break;
@@ -67,27 +66,27 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
         next = 0;
         break;
       case SeekInfo::SPECIFIED:
-        next = request->number();
+        next = request.number();
         break;
       default:
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unknown seek start");
+        return Status::InvalidArgument("unknown seek start");
     }
   }
-  SPDLOG_DEBUG("deliver: {} streams from block {}", context->peer(), next);
+  SPDLOG_DEBUG("deliver: {} streams from block {}", io->Peer(), next);
   DeliverResponse response;
   auto end_unavailable = [&](const std::string& why) {
-    spdlog::warn("deliver: ending the stream of {} at block {}: {}", context->peer(), next, why);
+    spdlog::warn("deliver: ending the stream of {} at block {}: {}", io->Peer(), next, why);
     response.set_status(DELIVER_STATUS_SERVICE_UNAVAILABLE);
-    writer->Write(response);
-    return grpc::Status::OK;
+    io->Write(response);
+    return Status::OK();
   };
-  while (!context->IsCancelled()) {
+  while (!io->IsCancelled()) {
     std::shared_ptr<const Block> block;
     Status st = Fetch(next, &block);
     if (st.ok()) {
       *response.mutable_block() = *block;
       const auto send_start = std::chrono::steady_clock::now();
-      const bool sent = writer->Write(response);
+      const bool sent = io->Write(response);
       if (send_duration_ != nullptr) {
         send_duration_->ObserveNanos(
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - send_start)
@@ -106,7 +105,7 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
     if (shutdown_) {
       l.Unlock();
       response.set_status(DELIVER_STATUS_SERVICE_UNAVAILABLE);
-      writer->Write(response);
+      io->Write(response);
       break;
     }
     // Wake on a new block, on shutdown, or every 200 ms to notice a cancel
@@ -114,7 +113,7 @@ grpc::Status DeliverService::Handle(grpc::ServerContext* context, const SeekInfo
     cv_.wait_for(l.native(), std::chrono::milliseconds(200),
                  [&]() REQUIRES(mu_) { return shutdown_ || height_ > next; });
   }
-  return grpc::Status::OK;
+  return Status::OK();
 }
 
 }  // namespace ordering

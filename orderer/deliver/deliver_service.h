@@ -8,11 +8,14 @@
 // down, when the chain has failed (the `errored` probe), or when a committed
 // block cannot be read from the ledger (it never spins on it).
 //
-// Thread-safety: Publish() from the ordering thread; Handle() on gRPC's
-// threads; Shutdown() from any thread.
+// The service knows nothing of gRPC: a stream reaches it as a
+// DeliverStreamIo (answers out, the client's cancel in). server.cc adapts
+// gRPC's stream to it; the fuzz target (fuzz/deliver_fuzz.cc) serves into
+// memory, through the same Serve().
+//
+// Thread-safety: Publish() from the ordering thread; Serve() on any number
+// of threads at once (gRPC's); Shutdown() from any thread.
 #pragma once
-
-#include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
 #include <cstdint>
@@ -26,9 +29,21 @@
 #include "common/mutex.h"
 #include "common/status.h"
 #include "ledger/ledger.h"
-#include "proto/ab.grpc.pb.h"
+#include "proto/ab.pb.h"
 
 namespace ordering {
+
+// One Deliver stream as the service sees it, whatever carries it.
+class DeliverStreamIo {
+ public:
+  virtual ~DeliverStreamIo() = default;
+  // Sends one response; false if the client has gone.
+  virtual bool Write(const DeliverResponse& response) = 0;
+  // The client cancelled the stream (or its connection ended).
+  virtual bool IsCancelled() const = 0;
+  // Who the client is, for logs.
+  virtual std::string Peer() const = 0;
+};
 
 class DeliverService {
  public:
@@ -45,8 +60,12 @@ class DeliverService {
   // Ends every stream with SERVICE_UNAVAILABLE; new streams are refused.
   void Shutdown();
 
-  grpc::Status Handle(grpc::ServerContext* context, const SeekInfo* request,
-                      grpc::ServerWriter<DeliverResponse>* writer);
+  // Serves one stream: the blocks from `request`'s start, in order, then the
+  // tail as it is committed, until the client cancels or goes, or a status
+  // ends it (SERVICE_UNAVAILABLE, written to `io`). Returns Unavailable,
+  // having written nothing, if the service is shut down; InvalidArgument
+  // for a start it does not know; otherwise OK.
+  Status Serve(const SeekInfo& request, DeliverStreamIo* io);
 
  private:
   // Block `number`: OK with it; NotFound if not committed yet; another

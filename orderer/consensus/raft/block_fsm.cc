@@ -104,6 +104,9 @@ int BlockStateMachine::Snapshot(raft_buffer* bufs[], unsigned* n) {
 }
 
 int BlockStateMachine::Restore(const raft_buffer* buf) {
+  // A failed node restores nothing, as it applies nothing: it is closing
+  // (catching up would write blocks to the ledger it stopped on).
+  if (!shared_->error().ok()) return RAFT_SHUTDOWN;
   RaftSnapshot snap;
   Status st = DecodeSnapshot(std::string_view(static_cast<const char*>(buf->base), buf->len), &snap);
   if (!st.ok()) {

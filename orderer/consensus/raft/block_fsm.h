@@ -9,7 +9,8 @@
 // Snapshots hold only the height and the last block's hash (RaftSnapshot);
 // restoring one beyond the ledger fetches the missing blocks from another
 // node (RaftPeers::FetchBlocks, the leader first) and checks they end in the
-// snapshot's hash.
+// snapshot's hash. Once the node has failed (RaftShared::Fail) it applies
+// and restores nothing: it is closing.
 //
 // Thread-safety: the loop thread's (libraft calls it there); during
 // raft_start the thread that starts Raft.

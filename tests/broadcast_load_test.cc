@@ -20,6 +20,7 @@
 #include "orderer/node.h"
 #include "peer-sim/ack_log.h"
 #include "peer-sim/load.h"
+#include "proto/ab.grpc.pb.h"
 
 namespace ordering {
 namespace {

@@ -331,7 +331,9 @@ TEST_F(ReconnectLoadTest, TheAckLogSaysWhatTheOrdererAnswered) {
   EXPECT_EQ(f.torn, 0);
   EXPECT_EQ(f.comments, 2);  // one per run
   EXPECT_EQ(f.lines.size(), 600u);
-  EXPECT_EQ(f.by_outcome.size(), 2u);
+  std::string outcomes;
+  for (const auto& [o, n] : f.by_outcome) outcomes += o + "=" + std::to_string(n) + " ";
+  EXPECT_EQ(f.by_outcome.size(), 2u) << outcomes;
   EXPECT_EQ(static_cast<uint64_t>(f.by_outcome["SUCCESS"]), accepted);
   EXPECT_EQ(static_cast<uint64_t>(f.by_outcome["BAD_REQUEST"]), refused);
   EXPECT_EQ(accepted, 300u);

@@ -31,6 +31,14 @@ from benchlib.drivers import DriverError
 from benchlib.record import read_json, read_text
 
 
+def stop_with_parent():
+    """In a child before exec: SIGTERM when the process that started it
+    dies (Linux's PR_SET_PDEATHSIG), so a child in a session of its own
+    does not outlive a bench that was killed."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -41,7 +49,8 @@ class OrdererProcess:
     """One orderer process on a channel and ledger of its own, pinned.
     `prefix` runs it under another command (a network namespace's
     `ip netns exec NAME`). `own_session`: in a session of its own, so a
-    Ctrl-C at the terminal reaches only the bench, which stops it in turn."""
+    Ctrl-C at the terminal reaches only the bench, which stops it in turn
+    (and stopped when the bench dies, however it dies)."""
 
     def __init__(self, binary, channel, run_dir, block, cpus, consensus_args, name="orderer",
                  listen="127.0.0.1:0", prefix=None, own_session=False):
@@ -72,7 +81,8 @@ class OrdererProcess:
         # A restart (a crash campaign's) appends to the first start's log.
         self._log = open(self.log_path, "a" if self.proc is not None else "w")
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=self.own_session)
+                                     start_new_session=self.own_session,
+                                     preexec_fn=stop_with_parent if self.own_session else None)
         return self
 
     def wait_ready(self, timeout_s=60):

@@ -30,7 +30,7 @@ import time
 
 from benchlib import ack_check, campaign, drivers, kafka_driver, placement, services, soak_rows
 from benchlib import workload as wl
-from benchlib.record import read_json, write_json
+from benchlib.record import read_json, read_jsonl, write_json
 from benchlib.runner import cooldown_s
 
 DRAIN_S = 60
@@ -41,13 +41,12 @@ class SoakError(RuntimeError):
 
 
 def resolve(root, driver_name, rate=None, fraction=None, capacity_from=None, cell=None):
-    """What to run: {driver, rate, fraction, capacity, cell, settings,
+    """What to run: {driver, rate, fraction, capacity, settings,
     settings_from}. With `capacity_from` (a capacity study's folder) the
-    cell of that study on the driver gives the settings and its mean
-    capacity the rate (`fraction` x capacity, or `rate` as given); without
-    it, the `compare` workload's cell on the driver gives the settings and
-    `rate` is required."""
-    from benchlib.study_files import reference_capacities
+    study's cell on the driver gives the settings, and the mean capacity of
+    its usable searches the rate (`fraction` x capacity, or `rate` as
+    given); without it, the `compare` workload's cell on the driver gives
+    the settings and `rate` is required."""
     driver = drivers.load_driver(driver_name)
     if driver["submit"] != "broadcast":
         raise SoakError(f"driver {driver['name']}: peers write into the topic; a soak submits through Broadcast, "
@@ -75,11 +74,15 @@ def resolve(root, driver_name, rate=None, fraction=None, capacity_from=None, cel
                 f"cells {', '.join(c['name'] for c in cells)} run on {driver['name']}: name one with --cell") +
                 f" (its cells: {have})")
         c = cells[0]
-        try:
-            ref = reference_capacities(root, folder, [c["name"]])[c["name"]]
-        except Exception as e:  # RunFailed: no capacity measured for the cell
-            raise SoakError(str(e)) from None
-        capacity = {"capacity": ref["capacity"], "n": ref["n"], "study": ref["study"], "cell": c["name"]}
+        # The searches the study's report counts (benchlib.analysis.capacities):
+        # a capacity found, the chain verified, the generator not the limit.
+        caps = [float(x["capacity"]) for x in read_jsonl(os.path.join(folder, "cells.jsonl"))
+                if x.get("cell") == c["name"] and x.get("capacity") and x.get("ledger_verified") is True
+                and not x.get("generator_limited")]
+        if not caps:
+            raise SoakError(f"--capacity-from {capacity_from}: no usable capacity search of cell {c['name']}")
+        capacity = {"capacity": sum(caps) / len(caps), "n": len(caps), "study": os.path.relpath(folder, root),
+                    "cell": c["name"]}
         eff = dict(meta["effective"][c["name"]])
         eff["profile"] = c.get("profile")
         source = f"cell `{c['name']}` of `{os.path.relpath(folder, root)}`"
@@ -172,7 +175,7 @@ class Soak:
             "--progress-interval", f"{int(self.interval_s * 1000)}ms", "--drain-timeout", f"{DRAIN_S}s",
             "--json", os.path.join(self.out, "peer-sim.json"), "--ack-log", self.ack_log]
         self.peer_sim = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=services.stop_with_parent)
         lines = queue.Queue()
 
         def read():
@@ -216,9 +219,12 @@ class Soak:
             if self.stops:
                 raise SoakError("stopped before the load started")
             service.start()
-            self.log(f"service up: {', '.join(n.name for n in service.nodes)} (the node that cuts blocks on CPUs "
-                     f"{placement.cpu_list(self.roles_cpus['orderer'])}); peer-sim on "
-                     f"{placement.cpu_list(self.roles_cpus['peers'])}")
+            others = [n.name for n in service.nodes if n is not service.main()]
+            self.log(f"service up: {service.main().name} cuts blocks, on CPUs "
+                     f"{placement.cpu_list(self.roles_cpus['orderer'])}; "
+                     + (f"{', '.join(others)} " if others else "")
+                     + (f"{brokers.count} broker(s) " if brokers is not None else "")
+                     + f"and peer-sim on {placement.cpu_list(self.roles_cpus['peers'])}")
             self._loop(service, brokers)
             if self.failure:
                 ended = "failed"

@@ -11,12 +11,18 @@ it when it is shorter than 15 minutes), and a verdict:
           0 moves the series by no more than DRIFT_LIMIT of its mean over
           the measured span
   grows / falls   otherwise, by the sign of the slope
+A flat series whose interval includes 0 but is wide enough to allow a
+drift over the limit is marked not resolved ("wide"): nothing was seen,
+and nothing of that size was excluded either (a longer run narrows it).
 The claim of a soak is that the service's memory (every orderer node's and
 broker's resident memory) and the p99 latency are flat. Disk use grows with
 the chain by design (its slope over the delivered rate is the bytes kept
 per transaction), and so does peer-sim's memory (it keeps a small state per
 transaction it sent, to match deliveries and answers): both are shown and
-judged, and neither is part of the claim."""
+judged, and neither is part of the claim. The t-interval takes the
+residuals of consecutive intervals as independent; they are not quite (a
+compaction or a collection can span two), so it may be narrower than the
+truth: read the plot beside it."""
 import math
 import os
 import statistics
@@ -33,11 +39,24 @@ def _finite(x):
     return x is not None and not (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
 
 
+def resolved(lo, hi, mean, span_h, limit=DRIFT_LIMIT):
+    """Whether the slope's interval is narrow enough to exclude a drift over
+    the limit: its bound farthest from 0 moves the series by at most
+    `limit` of its mean over the span (None when that cannot be said)."""
+    if not (_finite(lo) and _finite(hi) and _finite(mean)) or mean == 0:
+        return None
+    return bool(max(abs(lo), abs(hi)) * span_h / abs(mean) <= limit)
+
+
 def verdict(slope, lo, hi, mean, span_h, limit=DRIFT_LIMIT):
     """(verdict, why) of one fitted series; see the module's comment."""
     if not _finite(lo) or not _finite(hi):
         return "too few points", "a slope's interval needs three intervals after the warm-up"
     if lo <= 0 <= hi:
+        if resolved(lo, hi, mean, span_h, limit) is False:
+            return "flat", (f"the slope's 95% interval includes 0, but it is wide: it allows a drift of "
+                            f"{lo * span_h / abs(mean):+.1%} to {hi * span_h / abs(mean):+.1%} of the mean over the "
+                            f"run, so a drift beyond {limit:.0%} is not excluded")
         return "flat", "the slope's 95% interval includes 0"
     if _finite(mean) and mean != 0:
         drift = max(abs(lo), abs(hi)) * span_h / abs(mean)
@@ -74,6 +93,7 @@ def fit(points, warmup_s, limit=DRIFT_LIMIT, edge_s=EDGE_S):
         out["lo_per_h"], out["hi_per_h"] = lo, hi
         if mean:
             out["drift_lo"], out["drift_hi"] = lo * span_h / abs(mean), hi * span_h / abs(mean)
+    out["resolved"] = resolved(lo, hi, mean, span_h, limit)
     out["verdict"], out["why"] = verdict(slope, lo, hi, mean, span_h, limit)
     return out
 
@@ -93,14 +113,28 @@ def analyse(rows, warmup_s, limit=DRIFT_LIMIT):
         if k.startswith("disk:") and tps and _finite(f.get("slope_per_h")):
             f["bytes_per_tx"] = f["slope_per_h"] * (1 << 20) / (tps * 3600)
         if k.startswith("disk:"):
-            f["expected_growth"] = "the chain grows"
+            f["expected_growth"] = "grows with the chain"
         elif k == f"rss:{PEER_SIM}":
-            f["expected_growth"] = "a state per transaction sent"
+            f["expected_growth"] = "keeps a state per transaction sent"
     memory = [k for k in fits if _service(k)]
-    p99 = fits.get("latency:p99", {}).get("verdict") == "flat"
+    p99 = fits.get("latency:p99", {})
     mem = bool(memory) and all(fits[k]["verdict"] == "flat" for k in memory)
-    claim = {"p99_flat": p99, "memory_flat": mem, "stable": p99 and mem, "memory_series": memory}
+    claim = {"p99_flat": p99.get("verdict") == "flat", "memory_flat": mem, "memory_series": memory,
+             # flat, and the interval narrow enough to exclude a drift over the limit
+             "p99_resolved": p99.get("resolved") is True,
+             "memory_resolved": bool(memory) and all(fits[k].get("resolved") is True for k in memory)}
+    claim["stable"] = claim["p99_flat"] and mem
+    claim["judged"] = p99.get("verdict") not in (None, "too few points") and bool(memory) and \
+        all(fits[k]["verdict"] != "too few points" for k in memory)
     return fits, claim
+
+
+def _claim(flat, narrow, judged=True):
+    if not judged:
+        return "not judged (under three intervals after the warm-up)"
+    if not flat:
+        return "NOT flat"
+    return "flat" if narrow else "flat, but not resolved (an interval too wide to exclude a drift over the limit)"
 
 
 def _fmt(x, digits=1):
@@ -137,8 +171,9 @@ def metric_table(fits):
             slope += f" [{_fmt(f['lo_per_h'], sd)}, {_fmt(f['hi_per_h'], sd)}]"
         drift = "–" if not _finite(f["drift_lo"]) else f"[{f['drift_lo']:+.1%}, {f['drift_hi']:+.1%}]"
         edge = f" ({f['edge_s'] / 60:g} min)" if f.get("edge_s") else ""
-        v = f["verdict"] + (f" (expected: {f['expected_growth']})" if f.get("expected_growth") else "")
-        if _finite(f.get("bytes_per_tx")):
+        v = f["verdict"] + (f" (not judged: {f['expected_growth']})" if f.get("expected_growth") else
+                            " (wide)" if f["verdict"] == "flat" and f.get("resolved") is False else "")
+        if _finite(f.get("bytes_per_tx")) and f["verdict"] == "grows":
             v += f"; {f['bytes_per_tx']:,.0f} bytes per delivered tx"
         lines.append(f"| {_label(k)} | {f['n']} | {_fmt(f['mean'], d)} | {slope} | {drift} | "
                      f"{_fmt(f['first_mean'], d)} / {_fmt(f['last_mean'], d)}{edge} | {v} |")
@@ -147,9 +182,11 @@ def metric_table(fits):
 
 def _check_lines(end):
     if not end:
-        return ["No end record (soak-end.json): the bench was killed before the checks; the rows above are "
-                "every interval it finished."]
-    lines = [f"The run {end['ended']}" + (f": {end['reason']}" if end.get("reason") else "") + "."]
+        return ["No end record (soak-end.json): the bench was killed before the checks. Every interval it "
+                "finished is in soak.jsonl and in the table above."]
+    how = {"completed": "ran its whole length", "interrupted": "was ended early by a signal",
+           "failed": "failed"}.get(end["ended"], end["ended"])
+    lines = [f"The run {how}" + (f": {end['reason']}" if end.get("reason") else "") + "."]
     ps = end.get("peer_sim") or {}
     if ps:
         lines.append(f"peer-sim (exit {ps.get('exit_code')}): {ps.get('submitted', 0):,} submitted, "
@@ -239,7 +276,8 @@ def write(out):
              f"**{done_s / 60:.1f} of {settings['duration_s'] / 60:g} minutes done ({len(rows)} intervals).** "
              f"The first {warmup_s:g} s are warm-up: drawn, never fitted.", "",
              f"**Memory ({', '.join(k.partition(':')[2] for k in claim['memory_series']) or 'none'}): "
-             f"{'flat' if claim['memory_flat'] else 'NOT flat'}; p99: {'flat' if claim['p99_flat'] else 'NOT flat'}.**",
+             f"{_claim(claim['memory_flat'], claim['memory_resolved'], claim['judged'])}; "
+             f"p99: {_claim(claim['p99_flat'], claim['p99_resolved'], claim['judged'])}.**",
              "", "## Every series", "",
              f"Least-squares slope per hour after the warm-up with its 95% t-interval (n - 2 degrees of freedom); "
              f"drift = the interval's bounds times the measured span, as a share of the mean; first / last = "

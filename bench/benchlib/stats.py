@@ -193,5 +193,5 @@ def slope_ci95(x, y):
     if n < 3:
         return slope, math.nan, math.nan, intercept
     ssr = float(((y - (intercept + slope * x)) ** 2).sum())
-    half = stats.t.ppf(0.975, n - 2) * math.sqrt(ssr / (n - 2) / sxx)
+    half = float(stats.t.ppf(0.975, n - 2)) * math.sqrt(ssr / (n - 2) / sxx)
     return slope, slope - half, slope + half, intercept

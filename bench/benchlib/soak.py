@@ -219,6 +219,8 @@ class Soak:
             if self.stops:
                 raise SoakError("stopped before the load started")
             service.start()
+            if self.stops:
+                raise SoakError("stopped before the load started")
             others = [n.name for n in service.nodes if n is not service.main()]
             self.log(f"service up: {service.main().name} cuts blocks, on CPUs "
                      f"{placement.cpu_list(self.roles_cpus['orderer'])}; "
@@ -240,7 +242,7 @@ class Soak:
             for s, h in old.items():
                 signal.signal(s, h)
         try:
-            end = self._check(service, code, ended) if service.started() else \
+            end = self._check(service, code, ended, brokers) if service.started() else \
                 {"ended": ended, "reason": self.failure, "ok": False, "problems": [self.failure or ended]}
         finally:
             if brokers is not None:
@@ -290,10 +292,12 @@ class Soak:
         elif k < total and not self.stops and not self.failure:
             self.failure = f"peer-sim ended after {k} of {total} intervals; see {self.out}/peer-sim.log"
 
-    def _check(self, service, stop_code, ended):
+    def _check(self, service, stop_code, ended, brokers=None):
         """Every node's chain verified and exported, the replicas compared,
-        the ack log checked against the exports; the end record."""
+        the ack log checked against the exports; the end record, with each
+        data folder's size once the nodes stopped (their buffers written)."""
         problems = [self.failure] if self.failure else []
+        disk_end = {n: soak_rows.disk_bytes(p) for n, p in self._folders(service, brokers).items()}
         nodes, exports = {}, {}
         for n in service.nodes:
             good, msg, head = n.verify(self.bin["ledger"], remove=False)
@@ -334,7 +338,7 @@ class Soak:
                 shutil.rmtree(n.ledger, ignore_errors=True)
                 shutil.rmtree(n.ledger + ".raft", ignore_errors=True)
         return {"ended": ended, "reason": self.failure, "ended_unix": time.time(), "stop_exit_code": stop_code,
-                "peer_sim": ps, "nodes": nodes, "replicas_identical": identical, "ack_check": verdict,
+                "peer_sim": ps, "disk_bytes_end": disk_end, "nodes": nodes, "replicas_identical": identical, "ack_check": verdict,
                 "ok": not problems, "problems": problems}
 
 

@@ -199,6 +199,12 @@ def _check_lines(end):
                      f"{v['acknowledged']:,} acknowledged, {v['acknowledged_missing']} of them missing, "
                      f"{v['doubled']} doubled, {v['unacknowledged_in_chain']:,} unacknowledged in the chain, "
                      f"height {v['height']}, replicas {v['replicas']}.")
+    disk = {k: v for k, v in (end.get("disk_bytes_end") or {}).items() if v is not None}
+    done = ps.get("delivered")
+    if disk:
+        lines.append("Disk use once the service stopped: " + ", ".join(
+            f"{k} {v / (1 << 20):,.0f} MiB" + (f" ({v / done:,.0f} bytes per delivered tx)" if done else "")
+            for k, v in disk.items()) + ".")
     nodes = end.get("nodes") or {}
     if nodes:
         lines.append("Ledgers: " + "; ".join(

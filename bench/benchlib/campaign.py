@@ -298,3 +298,44 @@ def write_report(out):
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+def command(root, a, kafka_version, log):
+    """`bench campaign`: one campaign per target, each in OUT/TARGET;
+    exit 2 on a bad argument, 1 when any campaign failed or found a
+    violation."""
+    import datetime
+    import sys
+    from benchlib import env as envmod
+    from benchlib.record import write_json
+    from benchlib.runner import RunFailed
+    try:
+        driver = kafka_driver.load_driver(a.driver)
+        seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "big")
+        out = a.out or os.path.join(root, "run", "campaign",
+                                    f"{driver['name']}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+        runs = [Campaign(root, a.build, os.path.join(out, target), driver, target, a.kills, a.rate, seed + i,
+                         ack=a.ack, log=log) for i, target in enumerate(a.target.split(","))]
+    except (DriverError, ValueError) as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
+    os.makedirs(out, exist_ok=True)
+    write_json(os.path.join(out, "env.json"), envmod.capture(root, kafka_version))
+    failed = 0
+    for c in runs:
+        log(f"campaign {c.driver['name']} / {c.target}: {c.kills} kills at {c.rate:,} tx/s, --ack {c.ack}, "
+            f"seed {c.seed}, in {c.out}")
+        try:
+            s = c.run()
+        except (DriverError, RunFailed, OSError) as e:
+            log(f"  FAILED: {e}")
+            failed += 1
+            continue
+        append_summary(out, s)
+        v = s["verdict"]
+        log(f"  {s['survived']} kills; {v['acknowledged']:,} acknowledged, {v['acknowledged_missing']} of them missing, "
+            f"{v['doubled']} doubled, {v['unacknowledged_in_chain']:,} unacknowledged in the chain, height "
+            f"{v['height']}, replicas {v['replicas']}: {'OK' if v['ok'] else 'VIOLATED: ' + '; '.join(v['problems'])}")
+        failed += 0 if v["ok"] else 1
+    log(f"summary: {write_report(out)}")
+    return 1 if failed else 0

@@ -70,8 +70,10 @@ class Brokers:
     other broker settings; or running ones given by address (`external`),
     whose settings cannot change."""
 
-    def __init__(self, root, count, cpus, out_dir, bootstrap=None, broker_dir=None, driver_broker=None, log=print):
+    def __init__(self, root, count, cpus, out_dir, bootstrap=None, broker_dir=None, driver_broker=None, log=print,
+                 port=KAFKA_PORT):
         self.root, self.count, self.cpus, self.log = root, count, cpus, log
+        self.port = port          # the first broker's; the others' follow it (scripts/kafka)
         self.external = bootstrap is not None
         self.bootstrap = bootstrap
         self.dir = broker_dir if self.external else os.path.join(out_dir, "kafka")
@@ -129,7 +131,7 @@ class Brokers:
 
     def _start(self, settings):
         args = [os.path.join(self.root, "scripts", "kafka"), "start", "--brokers", str(self.count),
-                "--port", str(KAFKA_PORT), "--dir", self.dir]
+                "--port", str(self.port), "--dir", self.dir]
         if self.cpus:
             args += ["--cpus", placement.cpu_list(self.cpus)]
         if settings:

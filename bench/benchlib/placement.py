@@ -91,24 +91,32 @@ def pin_running(pid, cpus):
     subprocess.run(["taskset", "-a", "-p", "-c", cpu_list(cpus), str(pid)], check=True, capture_output=True)
 
 
-def proc_cpu_seconds(pid):
+def proc_cpu_seconds(pid, proc="/proc"):
+    """utime + stime of a process, in seconds (None when it is gone)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        with open(f"{proc}/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
     except (OSError, IndexError, ValueError):
         return None
 
 
-def proc_rss_peak_mib(pid):
+def proc_status_kib(pid, field, proc="/proc"):
+    """A kB field of /proc/PID/status (VmRSS, VmHWM, ...) in KiB; None when
+    the process is gone or has no such field (a zombie has no Vm* lines)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"{proc}/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, IndexError, ValueError):
         pass
     return None
+
+
+def proc_rss_peak_mib(pid):
+    kib = proc_status_kib(pid, "VmHWM")
+    return None if kib is None else kib / 1024
 
 
 class Sampler:

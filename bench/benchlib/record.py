@@ -165,12 +165,22 @@ def read_json(path):
         return json.load(f)
 
 
-def read_jsonl(path):
-    """The records of a JSON-lines file ([] when it does not exist)."""
+def read_jsonl(path, torn_tail=False):
+    """The records of a JSON-lines file ([] when it does not exist).
+    `torn_tail`: a last line cut short (a writer killed mid-line) is left
+    out instead of refused; a bad line anywhere else is still refused."""
     if not os.path.isfile(path):
         return []
     with open(path) as f:
-        return [json.loads(x) for x in f if x.strip()]
+        lines = [x for x in f if x.strip()]
+    out = []
+    for i, x in enumerate(lines):
+        try:
+            out.append(json.loads(x))
+        except ValueError:
+            if not (torn_tail and i == len(lines) - 1 and not x.endswith("\n")):
+                raise
+    return out
 
 
 def read_text(path):

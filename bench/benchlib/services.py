@@ -31,6 +31,14 @@ from benchlib.drivers import DriverError
 from benchlib.record import read_json, read_text
 
 
+def stop_with_parent():
+    """In a child before exec: SIGTERM when the process that started it
+    dies (Linux's PR_SET_PDEATHSIG), so a child in a session of its own
+    does not outlive a bench that was killed."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -40,11 +48,14 @@ def free_port():
 class OrdererProcess:
     """One orderer process on a channel and ledger of its own, pinned.
     `prefix` runs it under another command (a network namespace's
-    `ip netns exec NAME`)."""
+    `ip netns exec NAME`). `own_session`: in a session of its own, so a
+    Ctrl-C at the terminal reaches only the bench, which stops it in turn
+    (and stopped when the bench dies, however it dies)."""
 
     def __init__(self, binary, channel, run_dir, block, cpus, consensus_args, name="orderer",
-                 listen="127.0.0.1:0", prefix=None):
+                 listen="127.0.0.1:0", prefix=None, own_session=False):
         self.binary, self.channel, self.run_dir, self.block = binary, channel, run_dir, block
+        self.own_session = own_session
         self.cpus, self.consensus_args, self.name, self.listen = cpus, list(consensus_args), name, listen
         self.prefix = list(prefix or [])
         suffix = "" if name == "orderer" else f"-{name}"
@@ -69,7 +80,9 @@ class OrdererProcess:
             "--preferred-max-bytes", str(self.block["preferred_max_bytes"])] + self.consensus_args
         # A restart (a crash campaign's) appends to the first start's log.
         self._log = open(self.log_path, "a" if self.proc is not None else "w")
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=self.own_session,
+                                     preexec_fn=stop_with_parent if self.own_session else None)
         return self
 
     def wait_ready(self, timeout_s=60):
@@ -163,6 +176,7 @@ class Service:
         # clients find a restarted node again) and flags every node gets.
         self.listen = "127.0.0.1:0"
         self.extra_args = ["--ack", driver.get("ack", "durable")]
+        self.own_session = False  # OrdererProcess.own_session for every node
 
     # The node that cuts blocks.
     def main(self):
@@ -240,7 +254,7 @@ class SoloService(Service):
     def start(self):
         self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
                                      self.roles_cpus["orderer"], ["--consensus", "solo"] + self.extra_args,
-                                     listen=self.listen).start()]
+                                     listen=self.listen, own_session=self.own_session).start()]
         return self
 
 
@@ -266,7 +280,8 @@ class KafkaService(Service):
             for k, v in sorted(self.eff["producer"].items()):
                 args += ["--producer-prop", f"{k}={v}"]
         self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
-                                     self.roles_cpus["orderer"], args + self.extra_args, listen=self.listen).start()]
+                                     self.roles_cpus["orderer"], args + self.extra_args, listen=self.listen,
+                                     own_session=self.own_session).start()]
         return self
 
     def role_pids(self):
@@ -306,7 +321,8 @@ class RaftService(Service):
         # All start on the orderer set; once a leader is known, followers move.
         self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
                                      self.roles_cpus["orderer"], common + ["--raft-id", str(i)],
-                                     name=f"node{i}", listen=bp) for i, _, bp in members]
+                                     name=f"node{i}", listen=bp, own_session=self.own_session)
+                      for i, _, bp in members]
         for node in self.nodes:
             node.launch()
         for node in self.nodes:

@@ -12,7 +12,8 @@
   with and without outliers; nothing is dropped silently.
 - ANOVA residual checks: Shapiro-Wilk (normality of residuals) and
   Brown-Forsythe/Levene around the median (equal variance across cells),
-  and externally studentized residuals, |r| > 3 flagged."""
+  and externally studentized residuals, |r| > 3 flagged.
+- A least-squares slope with its 95% t-interval (a soak's drift per hour)."""
 import math
 
 import numpy as np
@@ -171,3 +172,26 @@ def fmt_p(p):
     if p is None or math.isnan(p):
         return "–"
     return f"{p:.2g}" if p >= 1e-4 else "<1e-4"
+
+
+def slope_ci95(x, y):
+    """Least-squares line of y on x: (slope, low, high, intercept), the
+    slope's 95% interval from the t distribution with n - 2 degrees of
+    freedom (standard error sqrt(SSR / (n - 2) / Sxx)). The interval is NaN
+    for n < 3; everything is NaN for n < 2 or a constant x."""
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    n = len(x)
+    if n < 2:
+        return math.nan, math.nan, math.nan, math.nan
+    sxx = float(((x - x.mean()) ** 2).sum())
+    if sxx == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    slope = float(((x - x.mean()) * (y - y.mean())).sum() / sxx)
+    intercept = float(y.mean() - slope * x.mean())
+    if n < 3:
+        return slope, math.nan, math.nan, intercept
+    ssr = float(((y - (intercept + slope * x)) ** 2).sum())
+    half = float(stats.t.ppf(0.975, n - 2)) * math.sqrt(ssr / (n - 2) / sxx)
+    return slope, slope - half, slope + half, intercept

@@ -22,7 +22,10 @@ next candidate is drawn at random from the unmeasured grid. The budget counts
 candidates.
 """
 import math
+import os
 import random
+
+from benchlib.record import write_json
 
 # The settings searched by default and their levels, in order (neighbours
 # are adjacent levels). acks stays as the profile sets it: relaxing
@@ -199,3 +202,23 @@ class Search:
         r = {"cand": dict(cand), "tps": tps, "p99": p99, **extra}
         self.results.append(r)
         return r
+
+
+def write_best(out, profile, base, search, goal, rate):
+    """tune.json (every candidate, the best) and best.properties: the base
+    profile with the best candidate's settings, ready for peer-sim --profile."""
+    best = goal.best(search.results)
+    feasible = goal.feasible(best)
+    write_json(os.path.join(out, "tune.json"), {"best": best, "best_feasible": feasible, "candidates": search.results})
+    producer, block = split(best["cand"])
+    props = dict(base, **producer)
+    at = "at its capacity step" if goal.goal == "max-tps" else f"at {rate:,} tx/s"
+    with open(os.path.join(out, "best.properties"), "w") as f:
+        f.write(f"# bench tune: the best candidate found from the '{profile}' profile\n")
+        f.write(f"# (capacity {best['tps']:,.0f} tx/s, p99 {best['p99']:.1f} ms {at}, same cell runs; "
+                f"{'meets' if feasible else 'does NOT meet'} the goal)\n")
+        flags = {"max_message_count": "--max-message-count", "batch_timeout": "--batch-timeout"}
+        if block:
+            f.write("# orderer: " + " ".join(f"{flags[k]} {v}" for k, v in block.items()) + "\n")
+        for k, v in props.items():
+            f.write(f"{k}={v}\n")

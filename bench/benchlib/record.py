@@ -117,6 +117,14 @@ class RunResult:
     blocks_after_kill: int = None
     new_leader: str = None
     new_leader_ms: float = None   # kill -> the new Raft leader seen (and moved onto the orderer's CPUs)
+    # The peers' ack log against every node's chain after the run (benchlib.failover): answered
+    # SUCCESS but in no chain, and the checker's summary (replicas' heights, whether they agree on
+    # their common prefix). None where not checked (recovery runs before the check existed).
+    acked_lost: int = None
+    ack_check: dict = None
+    # The peers' streams (peer-sim's report): per orderer address, how often the Deliver stream and
+    # the Broadcast streams moved onto it, and where they were at the end.
+    streams: dict = None
     note: str = None              # something a reader must know about this run (leadership moved)
     # The orderer's own /metrics over the measured window (benchlib.metrics.window): what the
     # dashboard shows for it. None when not scraped, or the node that cuts blocks changed.

@@ -1,8 +1,9 @@
 """Unit tests of the experiment suite's logic: workloads, the capacity
 search, statistics, placement, the drivers; the tests of the readers
 (test_formats), the sittings (test_sittings), the reports (test_report,
-test_results), the runs' raw data (test_runs) and tune's search (test_tune)
-run with them (ctest bench_unit runs this file)."""
+test_results), the runs' raw data (test_runs), tune's search (test_tune)
+and the failover study's parts (test_failover) run with them (ctest
+bench_unit runs this file)."""
 import json
 import math
 import os
@@ -26,6 +27,7 @@ from test_report import *  # noqa: E402,F401,F403
 from test_runs import *  # noqa: E402,F401,F403
 from test_tune import *  # noqa: E402,F401,F403
 from test_campaign import *  # noqa: E402,F401,F403
+from test_failover import *  # noqa: E402,F401,F403
 
 WORKLOADS = sorted(f[:-5] for f in os.listdir(wl.WORKLOAD_DIR) if f.endswith(".yaml"))
 

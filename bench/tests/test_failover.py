@@ -206,6 +206,39 @@ class ServicesTest(unittest.TestCase):
         self.assertEqual(args[args.index("--raft-election-timeout") + 1], "1000")  # the driver's
 
 
+class ChainAgreementTest(unittest.TestCase):
+    class Node:
+        def __init__(self, name, head, hashes, killed=False):
+            self.name, self.head, self.hashes, self.killed, self.proc, self.removed = name, head, hashes, killed, 1, False
+
+        def verify(self, ledger_bin, remove=True):
+            return True, "ok", self.head
+
+        def block_hash(self, ledger_bin, number):
+            return self.hashes.get(number)
+
+        def remove_ledger(self):
+            self.removed = True
+
+    def _verify(self, *nodes):
+        s = services.Service({}, "ch", "/tmp/x", {"block": {}}, {}, {"ack": "durable"})
+        s.nodes = list(nodes)
+        out = s.verify("ledger")
+        self.assertTrue(all(n.removed for n in nodes), "every ledger is removed once compared")
+        return out
+
+    def test_a_node_a_block_behind_holds_a_prefix_of_the_longest_chain(self):
+        longest = self.Node("node2", (100, "h99"), {98: "h98", 99: "h99"})
+        self.assertTrue(self._verify(longest, self.Node("node3", (99, "h98"), {}))[0])
+        ok, msg = self._verify(longest, self.Node("node3", (99, "other"), {}))
+        self.assertFalse(ok)
+        self.assertIn("the nodes' chains differ", msg)
+        ok, _ = self._verify(longest, self.Node("node3", (100, "other"), {}))
+        self.assertFalse(ok)
+        # A node killed on purpose is not compared.
+        self.assertTrue(self._verify(longest, self.Node("node1", (40, "x"), {}, killed=True))[0])
+
+
 class CheckAcksTest(unittest.TestCase):
     def test_success_missing_is_counted_and_a_shorter_replica_is_a_prefix(self):
         with tempfile.TemporaryDirectory() as d:

@@ -11,7 +11,7 @@ chains differ on their common prefix is a violation.
 
 `rows` and `section` make the table that puts each cell's failover
 figures (median and range over repetitions: first block after the kill,
-recovery, back to full rate, acknowledged-then-lost) beside what its
+blocks flowing again, back to full rate, acknowledged-then-lost) beside what its
 settings cost in steady state at the workload's fixed rate (p50, p99, CPU
 per transaction per role): which settings buy fast failover, and at what
 price. Only runs that carry an ack check enter it (studies before it have
@@ -97,7 +97,8 @@ def rows(meta, rdf):
         row = {"cell": name, "n": len(ok), "invalid": len(allr) - len(ok), "killed": killed,
                "offered": median_range(ok["offered_tps"])[0] if not ok.empty else math.nan,
                "chains_agree": sum(1 for c in checks if c.get("replicas_agree")), "chains_checked": len(checks)}
-        for key in ("first_block_ms", "recovery_ms", "full_rate_ms", "acked_lost", "never_acked"):
+        for key in ("first_block_ms", "resumed_ms", "resumed_full_rate_ms", "recovery_ms", "acked_lost",
+                    "never_acked"):
             row[key] = median_range(ok[key]) if key in ok and not ok.empty else (math.nan,) * 3
         row["acked_lost_total"] = int(sum(_nums(allr["acked_lost"]))) if "acked_lost" in allr else 0
         steady = ok_all[(ok_all["cell"] == name) & (ok_all["kind"] == "rate")] if not ok_all.empty else ok_all
@@ -133,18 +134,24 @@ def section(meta, found):
     md = ["## Failover", "",
           f"Per cell, the recovery runs at {at} (kill -9 {r.get('kill_after_s', 0):g} s into the load), as median "
           "[min–max] over the valid repetitions: *first block* = kill -> the first block the peers received after "
-          "it; *recovery* = kill -> the first block after the longest silence that follows it; *full rate* = kill -> "
-          "back to full rate (1 s resolution); *acked lost* = answered SUCCESS (the peers' ack log) but in no "
+          "it (it may have been cut before the kill); *flowing again* = kill -> the first block from which blocks "
+          "keep coming, none more than three times their spacing before the kill apart (at least 300 ms), for "
+          "5 s; *full rate* = kill -> the end of the first second from which two seconds deliver 90% of twice the "
+          "rate, never before *flowing again* (1 s resolution); *longest silence* = kill -> the first block after "
+          "the longest silence that follows it (the recovery above: when the kill hardly stops the service, that "
+          "silence is any gap between two blocks, perhaps much later); *acked lost* = answered SUCCESS (the "
+          "peers' ack log) but in no "
           "node's chain, checked after the run by the crash campaigns' checker (every node's exported chain, the "
           "killed one's as far as it got); *unanswered* = neither answered nor delivered (a broken stream's "
           "transactions, not resent); *chains agree* = runs whose nodes' chains agree on their common prefix.", "",
-          "| cell | killed | n | first block ms | recovery ms | full rate ms | acked lost (total) | unanswered | "
-          "chains agree |",
-          "|---|---|---|---|---|---|---|---|---|"]
+          "| cell | killed | n | first block ms | flowing again ms | full rate ms | longest silence ms | "
+          "acked lost (total) | unanswered | chains agree |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for x in found:
         extra = f" ({x['invalid']} invalid)" if x["invalid"] else ""
         md.append(f"| {x['cell']} | {', '.join(x['killed']) or '–'} | {x['n']}{extra} | {_mr(x['first_block_ms'])} | "
-                  f"{_mr(x['recovery_ms'])} | {_mr(x['full_rate_ms'])} | {_mr(x['acked_lost'])} "
+                  f"{_mr(x['resumed_ms'])} | {_mr(x['resumed_full_rate_ms'])} | {_mr(x['recovery_ms'])} | "
+                  f"{_mr(x['acked_lost'])} "
                   f"({x['acked_lost_total']:,}) | {_mr(x['never_acked'])} | "
                   f"{x['chains_agree']} of {x['chains_checked']} |")
     rates = (meta.get("latency") or {}).get("rates") or []

@@ -114,6 +114,8 @@ class RunResult:
     recovery_ms: float = None     # kill -> the first block after the longest silence that follows it
     silence_ms: float = None      # that silence
     full_rate_ms: float = None    # kill -> end of the first of two seconds delivering >= full_rate x offered (1 s resolution)
+    resumed_ms: float = None      # kill -> the first block from which blocks keep coming (benchlib.recovery.resumed_at)
+    resumed_full_rate_ms: float = None  # the full-rate second, never before resumed_ms
     blocks_after_kill: int = None
     new_leader: str = None
     new_leader_ms: float = None   # kill -> the new Raft leader seen (and moved onto the orderer's CPUs)

@@ -66,6 +66,7 @@ class StudyRecovery:
             fig = recovery_from_report(report, rec.kill_unix_ms, rate, r.full_rate)
             rec.first_block_ms, rec.recovery_ms = fig["first_block_ms"], fig["recovery_ms"]
             rec.silence_ms, rec.full_rate_ms = fig["silence_ms"], fig["full_rate_ms"]
+            rec.resumed_ms, rec.resumed_full_rate_ms = fig["resumed_ms"], fig["resumed_full_rate_ms"]
             rec.blocks_after_kill = fig["blocks_after"]
             if rec.recovery_ms is None:
                 rec.invalidate("no block was delivered after the kill (no recovery within the run)")
@@ -80,10 +81,12 @@ class StudyRecovery:
         lost = rec.undelivered_acked + rec.never_acked
         summary["recovery"] = {"rate": rate, "run_id": rec.run_id, "killed": rec.killed,
                                "first_block_ms": rec.first_block_ms, "recovery_ms": rec.recovery_ms,
-                               "full_rate_ms": rec.full_rate_ms, "lost": lost, "acked_lost": rec.acked_lost,
+                               "full_rate_ms": rec.full_rate_ms, "resumed_ms": rec.resumed_ms,
+                               "resumed_full_rate_ms": rec.resumed_full_rate_ms, "lost": lost, "acked_lost": rec.acked_lost,
                                "chains_agree": (rec.ack_check or {}).get("replicas_agree"), "valid": rec.valid}
         self.log(f"  recovery at {rate:,.0f} tx/s: killed {rec.killed}; first block {_ms(rec.first_block_ms)}, "
-                 f"first after the silence {_ms(rec.recovery_ms)}, full rate {_ms(rec.full_rate_ms)}, "
+                 f"blocks flowing again {_ms(rec.resumed_ms)} (full rate {_ms(rec.resumed_full_rate_ms)}), "
+                 f"first after the longest silence {_ms(rec.recovery_ms)} (full rate {_ms(rec.full_rate_ms)}), "
                  f"{lost:,} transaction(s) lost, "
                  f"{'?' if rec.acked_lost is None else f'{rec.acked_lost:,}'} of them answered SUCCESS"
                  + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))

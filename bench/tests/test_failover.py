@@ -14,7 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
-from benchlib import ack_check, analysis, drivers, failover, services  # noqa: E402
+from benchlib import ack_check, analysis, drivers, failover, recovery, services  # noqa: E402
 from benchlib import workload as wl  # noqa: E402
 from benchlib.record import RunResult  # noqa: E402
 from benchlib.study_recovery import StudyRecovery  # noqa: E402
@@ -357,6 +357,50 @@ class RecoveryRunTest(unittest.TestCase):
         self.assertFalse(summary["recovery"]["chains_agree"])
 
 
+class ResumedTest(unittest.TestCase):
+    """When blocks flow again after a kill, whether or not it stopped them long."""
+    kill = 1_000_000.0
+
+    def _blocks(self, gaps_after):
+        """Blocks every 100 ms for 3 s before the kill, then at the given
+        offsets after it."""
+        return [self.kill - 3000 + 100 * i for i in range(30)] + [self.kill + g for g in gaps_after]
+
+    def test_a_quick_failover_is_not_read_from_a_later_gap(self):
+        # Blocks again 108 ms after the kill, every 100 ms, with one 337 ms gap 10 s later (the
+        # smoke's kafka orderer cell: the longest silence is that gap).
+        after = [108 + 100 * i for i in range(100)] + [10_345 + 100 * i for i in range(100)]
+        f = recovery.recovery_figures(self._blocks(after), self.kill, end_ms=self.kill + 20_000)
+        self.assertEqual(f["resumed_ms"], 108)
+        self.assertEqual(f["recovery_ms"], 10_345)
+
+    def test_a_straggler_before_a_long_silence_is_not_the_resumption(self):
+        after = [5] + [7_800 + 100 * i for i in range(100)]
+        f = recovery.recovery_figures(self._blocks(after), self.kill, end_ms=self.kill + 20_000)
+        self.assertEqual(f["resumed_ms"], 7_800)
+        self.assertEqual(f["recovery_ms"], 7_800)
+
+    def test_blocks_that_never_flow_for_long_enough_are_no_resumption(self):
+        after = [500 * i for i in range(1, 5)] + [4_000, 9_000, 15_000]
+        f = recovery.recovery_figures(self._blocks(after), self.kill, end_ms=self.kill + 20_000)
+        self.assertIsNone(f["resumed_ms"])
+        # Near the end of submitting the run need only last until then.
+        f = recovery.recovery_figures(self._blocks([18_000, 18_100, 18_200, 18_300]), self.kill,
+                                      end_ms=self.kill + 18_400)
+        self.assertEqual(f["resumed_ms"], 18_000)
+
+    def test_full_rate_counts_from_the_resumption(self):
+        start = self.kill - 5_000
+        delivered = {t: (1000 if t <= 5 or t >= 7 else 0) for t in range(1, 20)}
+        series = [{"t": t, "delivered": d} for t, d in delivered.items()]
+        # Flowing from 1.2 s; a 1.4 s gap later (a stall), the longest silence.
+        after = [1_200 + 100 * i for i in range(60)] + [8_500 + 100 * i for i in range(50)]
+        f = recovery.recovery_figures(self._blocks(after), self.kill, series, start, offered=1000, full_rate=0.9,
+                                      end_ms=self.kill + 13_000)
+        self.assertEqual((f["resumed_ms"], f["resumed_full_rate_ms"]), (1_200, 2_000))
+        self.assertEqual((f["recovery_ms"], f["full_rate_ms"]), (8_500, 8_500))
+
+
 class FailoverTableTest(unittest.TestCase):
     def _meta(self):
         return {"cells": [{"name": "raft-tuned"}, {"name": "kafka-3-tuned"}], "latency": {"rates": [1000]},
@@ -366,8 +410,9 @@ class FailoverTableTest(unittest.TestCase):
         runs = []
         for rep, (fb, rms, lost) in enumerate(((400, 1200, 0), (500, 1500, 2), (450, 1300, 0)), 1):
             r = RunResult(study="s", run_id=f"{rep:04d}", cell="raft-tuned", repetition=rep, kind="recovery",
-                          offered_tps=1000, killed="node1 (the raft leader)", first_block_ms=fb, recovery_ms=rms,
-                          full_rate_ms=2000.0, acked_lost=lost, never_acked=7,
+                          offered_tps=1000, killed="node1 (the raft leader)", first_block_ms=fb, resumed_ms=rms,
+                          resumed_full_rate_ms=2000.0, recovery_ms=9000.0 + rep, full_rate_ms=9500.0,
+                          acked_lost=lost, never_acked=7,
                           ack_check={"replicas_agree": True})
             runs.append(json.loads(r.to_json()))
             s = RunResult(study="s", run_id=f"1{rep:03d}", cell="raft-tuned", repetition=rep, kind="rate",
@@ -385,7 +430,8 @@ class FailoverTableTest(unittest.TestCase):
         self.assertEqual([x["cell"] for x in found], ["raft-tuned"])
         x = found[0]
         self.assertEqual(x["first_block_ms"], (450, 400, 500))
-        self.assertEqual(x["recovery_ms"], (1300, 1200, 1500))
+        self.assertEqual(x["resumed_ms"], (1300, 1200, 1500))
+        self.assertEqual(x["recovery_ms"], (9002, 9001, 9003))
         self.assertEqual(x["acked_lost"], (0, 0, 2))
         self.assertEqual(x["acked_lost_total"], 2)
         self.assertEqual((x["chains_agree"], x["chains_checked"]), (3, 3))
@@ -394,7 +440,7 @@ class FailoverTableTest(unittest.TestCase):
         md = "\n".join(failover.section(self._meta(), found))
         self.assertIn("## Failover", md)
         self.assertIn("| raft-tuned | node1 (the raft leader) | 3 | 450 [400–500] | 1,300 [1,200–1,500] | "
-                      "2,000 | 0 [0–2] (2) | 7 | 3 of 3 |", md)
+                      "2,000 | 9,002 [9,001–9,003] | 0 [0–2] (2) | 7 | 3 of 3 |", md)
         self.assertIn("| raft-tuned | 3 | 42.0 | 90.0 | 102 | 50 |", md)
         self.assertIn("at 1,000 tx/s", md)
 

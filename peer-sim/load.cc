@@ -344,14 +344,19 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   auto ms_left = [&] {
     return static_cast<int>(std::max<int64_t>(1, (drain_deadline - clock->NowNanos()) / 1'000'000));
   };
+  std::atomic<bool> flushed{false};
   std::thread flusher([&] {
     for (SimulatedPeer& p : peers) {
       if (clock->NowNanos() >= drain_deadline) break;
       Status st = p.submitter->Flush(ms_left());
       if (!st.ok()) spdlog::info("flush: {}", st.ToString());
     }
+    flushed = true;
   });
-  while (!tracker.Settled() && clock->NowNanos() < drain_deadline &&
+  // Until every transaction is delivered (or failed) and every answer owed
+  // has come: an orderer may answer SUCCESS after the peers already hold the
+  // block, and abandoning that answer would log the transaction ABANDONED.
+  while (!(tracker.Settled() && flushed.load()) && clock->NowNanos() < drain_deadline &&
          !(external_abort != nullptr && external_abort->load())) {
     tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

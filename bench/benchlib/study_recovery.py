@@ -87,8 +87,8 @@ class StudyRecovery:
         self.log(f"  recovery at {rate:,.0f} tx/s: killed {rec.killed}; first block {_ms(rec.first_block_ms)}, "
                  f"blocks flowing again {_ms(rec.resumed_ms)} (full rate {_ms(rec.resumed_full_rate_ms)}), "
                  f"first after the longest silence {_ms(rec.recovery_ms)} (full rate {_ms(rec.full_rate_ms)}), "
-                 f"{lost:,} transaction(s) lost, "
-                 f"{'?' if rec.acked_lost is None else f'{rec.acked_lost:,}'} of them answered SUCCESS"
+                 f"{lost:,} transaction(s) neither answered nor delivered, "
+                 f"{'?' if rec.acked_lost is None else f'{rec.acked_lost:,}'} answered SUCCESS and in no chain"
                  + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
 
     def _ack_check(self, service, rec, ack_log):

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "common/mutex.h"
 #include "peer-sim/orderer_channel.h"
@@ -44,11 +45,23 @@ class BroadcastSubmitter final : public Submitter {
 
   Status Connect() {
     if (options_.orderer.empty()) return Status::InvalidArgument("no orderer address given for Broadcast");
-    channel_ = MakeOrdererChannel(options_.orderer, options_.reconnect);
+    std::vector<std::string> addresses;
+    ORDERING_RETURN_IF_ERROR(ParseOrdererList(options_.orderer, &addresses));
+    rotation_ = std::make_unique<OrdererRotation>(std::move(addresses));
     const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
-    if (!channel_->WaitForConnected(deadline)) {
-      return Status::Unavailable("cannot reach the orderer's Broadcast service at " + options_.orderer + " within " +
-                                 std::to_string(options_.connect_timeout_ms) + " ms");
+    while (true) {
+      channel_ = MakeOrdererChannel(rotation_->current(), options_.reconnect);
+      const auto attempt =
+          rotation_->several()
+              ? std::min(deadline, std::chrono::system_clock::now() +
+                                       std::chrono::milliseconds(options_.reconnect.attempt_timeout_ms))
+              : deadline;
+      if (channel_->WaitForConnected(attempt)) break;
+      if (std::chrono::system_clock::now() >= deadline) {
+        return Status::Unavailable("cannot reach the orderer's Broadcast service at " + options_.orderer + " within " +
+                                   std::to_string(options_.connect_timeout_ms) + " ms");
+      }
+      rotation_->Advance();
     }
     OpenStream();
     return Status::OK();
@@ -125,20 +138,40 @@ class BroadcastSubmitter final : public Submitter {
     std::string_view tx_id;
   };
 
-  // A new stream on channel_, with its reader. Sending thread (or Connect).
+  // A new stream on channel_ (rotation_->current()), with its reader.
+  // Sending thread (or Connect).
   void OpenStream() {
     auto ctx = std::make_unique<grpc::ClientContext>();
     stub_ = AtomicBroadcast::NewStub(channel_);
     std::unique_ptr<ReaderWriter> rw = stub_->Broadcast(ctx.get());
+    rotation_->Serving();
     {
       MutexLock l(&mu_);
       ctx_ = std::move(ctx);
       ended_ = false;
       answered_ = false;
       if (abandoning_) ctx_->TryCancel();
+      counters_.switches = rotation_->switches();
+      counters_.on = {{rotation_->current(), 1}};
     }
     stream_ = std::move(rw);
-    reader_ = std::thread([this, s = stream_.get()] { ReadLoop(s); });
+    reader_ = std::thread([this, s = stream_.get(), address = rotation_->current()] { ReadLoop(s, address); });
+  }
+
+  // With several orderers: the next address, on a fresh channel (asked to
+  // connect at once).
+  void MoveToNextOrderer() {
+    const std::string from = rotation_->current();
+    channel_ = MakeOrdererChannel(rotation_->Advance(), options_.reconnect);
+    channel_->GetState(true);
+    attempt_from_ = Steady::now();
+    spdlog::info("broadcast: {} not reachable within {} ms; trying {}", from, options_.reconnect.attempt_timeout_ms,
+                 rotation_->current());
+  }
+
+  bool AttemptOver() const {
+    return rotation_->several() &&
+           Steady::now() - attempt_from_ >= std::chrono::milliseconds(options_.reconnect.attempt_timeout_ms);
   }
 
   bool GivingUp() {
@@ -163,7 +196,10 @@ class BroadcastSubmitter final : public Submitter {
     }
     if (channel_breaks_ != breaks) {
       // A fresh channel per break: nothing of the old connection's backoff.
-      channel_ = MakeOrdererChannel(options_.orderer, options_.reconnect);
+      // With several orderers, on the next one.
+      if (rotation_->several()) rotation_->Advance();
+      channel_ = MakeOrdererChannel(rotation_->current(), options_.reconnect);
+      attempt_from_ = Steady::now();
       channel_breaks_ = breaks;
       if (answered) backoff_.Reset();
     }
@@ -176,8 +212,12 @@ class BroadcastSubmitter final : public Submitter {
     };
     if (Steady::now() >= connect_deadline) {
       // Waited long enough once: from now on only a channel that is already
-      // back is tried (asking for its state also makes it try to connect).
-      if (channel_->GetState(true) != GRPC_CHANNEL_READY) return Status::Unavailable(down_for + elapsed());
+      // back is tried (asking for its state also makes it try to connect);
+      // with several orderers, the next one after each attempt's time.
+      if (channel_->GetState(true) != GRPC_CHANNEL_READY) {
+        if (AttemptOver()) MoveToNextOrderer();
+        return Status::Unavailable(down_for + elapsed());
+      }
     } else {
       if (!SleepUnless(backoff_.NextMs(), [this] { return GivingUp(); })) {
         return Status::Unavailable(down_for + elapsed() + "; the run is ending");
@@ -191,6 +231,7 @@ class BroadcastSubmitter final : public Submitter {
               options_.orderer, options_.connect_timeout_ms);
           return Status::Unavailable(down_for + elapsed());
         }
+        if (AttemptOver()) MoveToNextOrderer();
       }
     }
     OpenStream();
@@ -198,13 +239,13 @@ class BroadcastSubmitter final : public Submitter {
       MutexLock l(&mu_);
       ++counters_.reconnects;
     }
-    spdlog::warn("broadcast: reconnected to {} after {:.1f} s", options_.orderer, SecondsSince(broke_at));
+    spdlog::warn("broadcast: reconnected to {} after {:.1f} s", rotation_->current(), SecondsSince(broke_at));
     return Status::OK();
   }
 
   // The outstanding transaction an answer belongs to: the oldest, unless
   // the answer names another one.
-  std::optional<Pending> TakeAnswered(const std::string& tx_id) REQUIRES(mu_) {
+  std::optional<Pending> TakeAnswered(const std::string& tx_id, const std::string& address) REQUIRES(mu_) {
     if (outstanding_.empty()) return std::nullopt;
     if (tx_id.empty() || outstanding_.front().tx_id == tx_id) {
       Pending p = outstanding_.front();
@@ -213,7 +254,7 @@ class BroadcastSubmitter final : public Submitter {
     }
     for (auto it = outstanding_.begin(); it != outstanding_.end(); ++it) {
       if (it->tx_id != tx_id) continue;
-      spdlog::error("broadcast: {} answered {} out of order (the oldest outstanding is {})", options_.orderer, tx_id,
+      spdlog::error("broadcast: {} answered {} out of order (the oldest outstanding is {})", address, tx_id,
                     outstanding_.front().tx_id);
       Pending p = *it;
       outstanding_.erase(it);
@@ -222,17 +263,18 @@ class BroadcastSubmitter final : public Submitter {
     return std::nullopt;
   }
 
-  void ReadLoop(ReaderWriter* rw) {
+  // The reader of one stream, to `address`.
+  void ReadLoop(ReaderWriter* rw, const std::string& address) {
     BroadcastResponse r;
     while (rw->Read(&r)) {
       std::optional<Pending> p;
       {
         MutexLock l(&mu_);
-        p = TakeAnswered(r.tx_id());
+        p = TakeAnswered(r.tx_id(), address);
         if (p) answered_ = true;
       }
       if (!p) {
-        spdlog::error("broadcast: an answer from {} for nothing outstanding (tx id '{}')", options_.orderer, r.tx_id());
+        spdlog::error("broadcast: an answer from {} for nothing outstanding (tx id '{}')", address, r.tx_id());
         continue;
       }
       SubmitAnswer a;
@@ -266,7 +308,7 @@ class BroadcastSubmitter final : public Submitter {
       spdlog::warn(
           "broadcast: the stream to {} broke ({}) with {} transactions unanswered (not resent); reconnecting with the "
           "next transaction",
-          options_.orderer, reason, rest.size());
+          address, reason, rest.size());
     }
     SubmitAnswer a;
     a.outcome = ours ? SubmitOutcome::kAbandoned : SubmitOutcome::kUnanswered;
@@ -277,9 +319,11 @@ class BroadcastSubmitter final : public Submitter {
   }
 
   const SubmitterOptions options_;
-  Backoff backoff_;                         // sending thread only
-  std::shared_ptr<grpc::Channel> channel_;  // sending thread only
-  uint64_t channel_breaks_ = 0;             // counters_.broken when channel_ was made; sending thread only
+  Backoff backoff_;                            // sending thread only
+  std::unique_ptr<OrdererRotation> rotation_;  // sending thread only (set by Connect)
+  Steady::time_point attempt_from_;            // when channel_ began trying its address; sending thread only
+  std::shared_ptr<grpc::Channel> channel_;     // sending thread only
+  uint64_t channel_breaks_ = 0;                // counters_.broken when channel_ was made; sending thread only
   std::unique_ptr<AtomicBroadcast::Stub> stub_;
   std::unique_ptr<ReaderWriter> stream_;  // the current stream; replaced by the sending thread only
   std::thread reader_;                    // its reader

@@ -17,6 +17,14 @@
 // A transaction whose Write finds the stream already broken was not sent:
 // Submit returns non-OK for it.
 //
+// Several orderers (SubmitterOptions::orderer a comma list, serving one
+// channel): the first stream goes to the first address that connects, in
+// order; a stream that breaks moves to the next address, round robin, and
+// an address that does not connect within
+// ReconnectOptions::attempt_timeout_ms is passed over for the next, all
+// within the same connect timeout. Streams() counts the switches per
+// address, and which address the last stream was on.
+//
 // Answers are matched to transactions in stream order, checked against the
 // tx id the answer carries: an answer naming a transaction other than the
 // oldest outstanding goes to the one it names (and is logged), so an

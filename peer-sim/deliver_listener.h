@@ -11,8 +11,15 @@
 // stream counts as back when the first block arrives on a new stream: the
 // moment blocks flow again, which is what a recovery figure needs.
 //
+// Given several orderers of one channel (a comma list; their chains are the
+// same block for block), a stream that ends, or an address that does not
+// connect within ReconnectOptions::attempt_timeout_ms, moves the listener
+// to the next address (OrdererRotation), still resuming after the last
+// block it saw; a block it has already seen is never passed on again.
+//
 // Thread-safety: Start/Stop from one thread; the callback runs on the
-// listener's own thread; reconnects() and outages() from any thread.
+// listener's own thread; reconnects(), outages(), orderer() and switches()
+// from any thread.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -21,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,7 +52,8 @@ class DeliverListener {
  public:
   using BlockCallback = std::function<void(const Block& block)>;
 
-  // Connects to `address` and waits (up to `connect_timeout_ms`) for the
+  // Connects to `address` (HOST:PORT, or a comma list: ParseOrdererList)
+  // and waits (up to `connect_timeout_ms`) for the
   // first block (the newest committed one), which is passed to `on_block`
   // like every later one. `clock` (its wall clock times the outages) must
   // outlive the listener.
@@ -59,6 +68,10 @@ class DeliverListener {
   // Every loss so far, in order (at most kMaxDeliverOutages); the last one
   // has back_unix_ms 0 while it lasts.
   std::vector<DeliverOutage> outages() const;
+  // The orderer the last stream that delivered a block was on.
+  std::string orderer() const;
+  // Per orderer address: how often the stream moved onto it from another.
+  std::map<std::string, uint64_t> switches() const;
 
  private:
   DeliverListener() = default;
@@ -66,14 +79,19 @@ class DeliverListener {
   // Streams from `start` on the current channel until the stream ends;
   // returns whether it delivered a block.
   bool StreamFrom(const SeekInfo& start);
+  // With several orderers: waits (up to attempt_timeout_ms, or until Stop)
+  // for the current channel to connect; false if it did not.
+  bool ConnectedInTime();
+  void NewChannel();
   void OnStreamBlock(const Block& b);
   int64_t WallMs() const { return clock_->WallNanos() / 1'000'000; }
 
-  std::string address_;
+  std::unique_ptr<OrdererRotation> rotation_;  // listener thread only (and Start)
   BlockCallback on_block_;
   ReconnectOptions reconnect_;
   const Clock* clock_ = nullptr;
-  std::unique_ptr<AtomicBroadcast::Stub> stub_;  // listener thread only (a fresh one per lost stream)
+  std::shared_ptr<grpc::Channel> channel_;       // listener thread only (a fresh one per lost stream)
+  std::unique_ptr<AtomicBroadcast::Stub> stub_;  // on channel_
   std::atomic<bool> stop_{false};
   std::atomic<bool> first_block_{false};
   std::atomic<uint64_t> reconnects_{0};
@@ -84,6 +102,8 @@ class DeliverListener {
   std::condition_variable stop_cv_;                     // Stop() wakes the backoff wait
   grpc::ClientContext* ctx_ GUARDED_BY(mu_) = nullptr;  // the open stream
   std::vector<DeliverOutage> outages_ GUARDED_BY(mu_);
+  std::string serving_ GUARDED_BY(mu_);                       // rotation_->serving(), for other threads
+  std::map<std::string, uint64_t> switches_ GUARDED_BY(mu_);  // rotation_->switches(), for other threads
   std::thread thread_;
 };
 

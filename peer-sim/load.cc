@@ -18,6 +18,7 @@
 #include "common/tx_factory.h"
 #include "peer-sim/ack_log.h"
 #include "peer-sim/deliver_listener.h"
+#include "peer-sim/orderer_channel.h"
 #include "peer-sim/pool.h"
 #include "peer-sim/steady.h"
 #include "peer-sim/submitter.h"
@@ -52,6 +53,10 @@ std::optional<BatchCounters> BatchesInWindow(const std::vector<std::pair<int64_t
     return Status::InvalidArgument("raw mode times the Kafka producer alone: it needs the kafka submit path");
   }
   if (!o.raw && o.orderer.empty()) return Status::InvalidArgument("no orderer address given (or use raw mode)");
+  if (!o.raw) {
+    std::vector<std::string> addresses;
+    ORDERING_RETURN_IF_ERROR(ParseOrdererList(o.orderer, &addresses));
+  }
   if (o.peers < 1 || o.peers > 1000) return Status::InvalidArgument("peers must be between 1 and 1000");
   if (o.tx_size < 300 || o.tx_size > 64 * 1024 * 1024) {
     return Status::InvalidArgument("tx size must be between 300 bytes (a signed header) and 64 MB");
@@ -339,14 +344,19 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
   auto ms_left = [&] {
     return static_cast<int>(std::max<int64_t>(1, (drain_deadline - clock->NowNanos()) / 1'000'000));
   };
+  std::atomic<bool> flushed{false};
   std::thread flusher([&] {
     for (SimulatedPeer& p : peers) {
       if (clock->NowNanos() >= drain_deadline) break;
       Status st = p.submitter->Flush(ms_left());
       if (!st.ok()) spdlog::info("flush: {}", st.ToString());
     }
+    flushed = true;
   });
-  while (!tracker.Settled() && clock->NowNanos() < drain_deadline &&
+  // Until every transaction is delivered (or failed) and every answer owed
+  // has come: an orderer may answer SUCCESS after the peers already hold the
+  // block, and abandoning that answer would log the transaction ABANDONED.
+  while (!(tracker.Settled() && flushed.load()) && clock->NowNanos() < drain_deadline &&
          !(external_abort != nullptr && external_abort->load())) {
     tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -360,6 +370,12 @@ Status RunLoad(const LoadOptions& options, LoadReport* report, const std::atomic
     listener->Stop();
     report->deliver_reconnects = listener->reconnects();
     report->deliver_outages = listener->outages();
+    report->deliver_orderer = listener->orderer();
+    report->deliver_switches = listener->switches();
+  }
+  if (!options.raw) {
+    Status parsed = ParseOrdererList(options.orderer, &report->orderers);  // checked by CheckOptions
+    if (!parsed.ok()) spdlog::error("orderer list: {}", parsed.ToString());
   }
   if (options.submit == SubmitPath::kBroadcast) {
     StreamCounters streams;

@@ -26,6 +26,13 @@ std::optional<double> BacklogSlope(const std::vector<SeriesPoint>& series) {
   return (n * sxy - sx * sy) / denom;
 }
 
+// Per orderer address, a count ({} when none).
+nlohmann::json CountsToJson(const std::map<std::string, uint64_t>& counts) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [address, n] : counts) j[address] = n;
+  return j;
+}
+
 nlohmann::json DeliverToJson(const LoadReport& r) {
   double longest = 0;
   nlohmann::json outages = nlohmann::json::array();
@@ -35,9 +42,29 @@ nlohmann::json DeliverToJson(const LoadReport& r) {
     outages.push_back({{"lost_unix_ms", o.lost_unix_ms},
                        {"back_unix_ms", back ? nlohmann::json(o.back_unix_ms) : nlohmann::json(nullptr)},
                        {"seconds", back ? nlohmann::json(o.seconds()) : nlohmann::json(nullptr)},
-                       {"resumed_at_block", back ? nlohmann::json(o.resumed_at_block) : nlohmann::json(nullptr)}});
+                       {"resumed_at_block", back ? nlohmann::json(o.resumed_at_block) : nlohmann::json(nullptr)},
+                       {"orderer", back ? nlohmann::json(o.back_on) : nlohmann::json(nullptr)}});
   }
-  return {{"reconnects", r.deliver_reconnects}, {"longest_outage_seconds", longest}, {"outages", std::move(outages)}};
+  return {{"reconnects", r.deliver_reconnects},
+          {"longest_outage_seconds", longest},
+          {"outages", std::move(outages)},
+          {"orderer", r.deliver_orderer.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.deliver_orderer)},
+          {"switches", CountsToJson(r.deliver_switches)}};
+}
+
+nlohmann::json BroadcastToJson(const StreamCounters& c) {
+  return {{"broken", c.broken},
+          {"reconnects", c.reconnects},
+          {"unanswered", c.unanswered},
+          {"switches", CountsToJson(c.switches)},
+          {"orderers", CountsToJson(c.on)}};
+}
+
+// "B: 3, C: 1" of per-address counts.
+std::string CountsToText(const std::map<std::string, uint64_t>& counts) {
+  std::string out;
+  for (const auto& [address, n] : counts) out += (out.empty() ? "" : ", ") + address + ": " + std::to_string(n);
+  return out;
 }
 
 // `total` (records or bytes) per producer batch; 0 without batches.
@@ -161,11 +188,9 @@ nlohmann::json ReportToJson(const LoadReport& r) {
   j["series"] = std::move(series);
   if (r.config.is_object() && r.config.value("block_times", false)) j["block_unix_ms"] = r.block_unix_ms;
   const bool raw = r.config.is_object() && r.config.value("raw", false);
-  j["streams"] = {{"deliver", raw ? nlohmann::json(nullptr) : DeliverToJson(r)},
-                  {"broadcast", r.broadcast_streams ? nlohmann::json{{"broken", r.broadcast_streams->broken},
-                                                                     {"reconnects", r.broadcast_streams->reconnects},
-                                                                     {"unanswered", r.broadcast_streams->unanswered}}
-                                                    : nlohmann::json(nullptr)}};
+  j["streams"] = {{"orderers", raw ? nlohmann::json(nullptr) : nlohmann::json(r.orderers)},
+                  {"deliver", raw ? nlohmann::json(nullptr) : DeliverToJson(r)},
+                  {"broadcast", r.broadcast_streams ? BroadcastToJson(*r.broadcast_streams) : nlohmann::json(nullptr)}};
   if (r.ack_log_path.empty()) {
     j["ack_log"] = nullptr;
   } else {
@@ -216,6 +241,15 @@ std::string ReportToText(const LoadReport& r) {
         "broadcast streams: %llu broke, %llu reconnected; %llu transactions unanswered on them (not resent)\n",
         u(r.broadcast_streams->broken), u(r.broadcast_streams->reconnects), u(r.unanswered));
     out << buf;
+  }
+  // Failover between orderers, when a stream moved to another one.
+  if (!raw && !r.deliver_switches.empty()) {
+    out << "deliver stream moved to another orderer: " << CountsToText(r.deliver_switches) << "; on "
+        << r.deliver_orderer << " at the end\n";
+  }
+  if (r.broadcast_streams && !r.broadcast_streams->switches.empty()) {
+    out << "broadcast streams moved to another orderer: " << CountsToText(r.broadcast_streams->switches)
+        << "; on at the end: " << CountsToText(r.broadcast_streams->on) << "\n";
   }
   if (!r.ack_log_path.empty()) {
     out << "ack log: " << r.ack_log_path << ", " << r.ack_log_lines << " lines"

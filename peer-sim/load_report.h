@@ -125,6 +125,12 @@ struct LoadReport {
   // (a block on a new stream), and each loss (at most kMaxDeliverOutages).
   uint64_t deliver_reconnects = 0;
   std::vector<DeliverOutage> deliver_outages;
+  // With several orderers (a comma list): the addresses in failover order,
+  // the one the Deliver stream was on at the end, and per address how often
+  // it moved there. One address: that address, and no switches.
+  std::vector<std::string> orderers;
+  std::string deliver_orderer;
+  std::map<std::string, uint64_t> deliver_switches;
   // The peers' Broadcast streams, summed (broadcast path; none on kafka).
   std::optional<StreamCounters> broadcast_streams;
   // The acknowledgement log (--ack-log): its file (empty: none), the lines

@@ -140,10 +140,14 @@ TEST(LoadReportJson, StreamsAndTheAckLog) {
   r.broadcast_streams = StreamCounters{};
   EXPECT_EQ(ReportToJson(r)["streams"]["deliver"]["reconnects"], 0);
   EXPECT_EQ(ReportToJson(r)["streams"]["broadcast"]["broken"], 0);
+  EXPECT_EQ(ReportToJson(r)["streams"]["broadcast"]["switches"], nlohmann::json::object()) << "{} with one address";
   EXPECT_EQ(ReportToText(r).find("stream"), std::string::npos) << "the text names the streams once one was lost";
   r.deliver_reconnects = 1;
-  r.deliver_outages = {DeliverOutage{1700000000000, 1700000001300, 57}, DeliverOutage{1700000009000, 0, 0}};
-  r.broadcast_streams = StreamCounters{3, 2, 41};
+  r.deliver_outages = {DeliverOutage{1700000000000, 1700000001300, 57, "b:2"}, DeliverOutage{1700000009000, 0, 0, {}}};
+  r.broadcast_streams = StreamCounters{3, 2, 41, {{"b:2", 2}}, {{"a:1", 1}, {"b:2", 2}}};
+  r.orderers = {"a:1", "b:2"};
+  r.deliver_orderer = "b:2";
+  r.deliver_switches = {{"b:2", 1}};
   r.unanswered = 41;
   r.ack_log_path = "/tmp/acks.log";
   r.ack_log_lines = 1234;
@@ -158,6 +162,13 @@ TEST(LoadReportJson, StreamsAndTheAckLog) {
   EXPECT_EQ(d["outages"][0]["resumed_at_block"], 57);
   EXPECT_TRUE(d["outages"][1]["back_unix_ms"].is_null()) << "not back by the end";
   EXPECT_TRUE(d["outages"][1]["seconds"].is_null());
+  EXPECT_EQ(d["outages"][0]["orderer"], "b:2");
+  EXPECT_TRUE(d["outages"][1]["orderer"].is_null());
+  EXPECT_EQ(d["orderer"], "b:2");
+  EXPECT_EQ(d["switches"], (nlohmann::json{{"b:2", 1}}));
+  EXPECT_EQ(j["streams"]["orderers"], (nlohmann::json{"a:1", "b:2"}));
+  EXPECT_EQ(j["streams"]["broadcast"]["switches"], (nlohmann::json{{"b:2", 2}}));
+  EXPECT_EQ(j["streams"]["broadcast"]["orderers"], (nlohmann::json{{"a:1", 1}, {"b:2", 2}}));
   EXPECT_EQ(j["streams"]["broadcast"]["broken"], 3);
   EXPECT_EQ(j["streams"]["broadcast"]["reconnects"], 2);
   EXPECT_EQ(j["streams"]["broadcast"]["unanswered"], 41);
@@ -166,9 +177,11 @@ TEST(LoadReportJson, StreamsAndTheAckLog) {
   EXPECT_EQ(j["ack_log"]["lines"], 1234);
   EXPECT_TRUE(j["ack_log"]["error"].is_null());
   const std::string text = ReportToText(r);
-  for (const char* part : {"deliver stream: lost 2 times, reconnected 1 (longest gap 1.3 s); NOT back at the end",
-                           "broadcast streams: 3 broke, 2 reconnected; 41 transactions unanswered on them (not resent)",
-                           "ack log: /tmp/acks.log, 1234 lines"}) {
+  for (const char* part :
+       {"deliver stream: lost 2 times, reconnected 1 (longest gap 1.3 s); NOT back at the end",
+        "broadcast streams: 3 broke, 2 reconnected; 41 transactions unanswered on them (not resent)",
+        "ack log: /tmp/acks.log, 1234 lines", "deliver stream moved to another orderer: b:2: 1; on b:2 at the end",
+        "broadcast streams moved to another orderer: b:2: 2; on at the end: a:1: 1, b:2: 2"}) {
     EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
   }
   r.ack_log_error = "IO error: disk full";

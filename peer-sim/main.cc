@@ -18,6 +18,7 @@
 #include "common/units.h"
 #include "peer-sim/load.h"
 #include "peer-sim/load_collector.h"
+#include "peer-sim/orderer_channel.h"
 #include "peer-sim/pool.h"
 #include "peer-sim/profile.h"
 
@@ -67,8 +68,8 @@ int main(int argc, char** argv) {
   bool quiet = false;
 
   po::options_description opts(
-      "Usage: peer-sim --brokers HOST:PORT --orderer HOST:PORT [options]\n"
-      "       peer-sim --submit broadcast --orderer HOST:PORT [options]\n"
+      "Usage: peer-sim --brokers HOST:PORT --orderer HOST:PORT[,HOST:PORT...] [options]\n"
+      "       peer-sim --submit broadcast --orderer HOST:PORT[,HOST:PORT...] [options]\n"
       "       peer-sim --brokers HOST:PORT --raw [options]\n\n"
       "Simulated peers sign transactions and submit them, by default straight into the channel's\n"
       "Kafka topic with a producer profile (--submit kafka), or through the orderer's Broadcast\n"
@@ -86,7 +87,10 @@ int main(int argc, char** argv) {
       "how peers submit: kafka (each peer's own producer writes to the channel's partition) or "
       "broadcast (each peer's own gRPC Broadcast stream to --orderer)")(
       "brokers", po::value(&o.brokers), "Kafka bootstrap servers HOST:PORT[,...] (required with --submit kafka)")(
-      "orderer", po::value(&o.orderer), "orderer address HOST:PORT: Deliver, and Broadcast (required unless --raw)")(
+      "orderer", po::value(&o.orderer),
+      "orderer address HOST:PORT: Deliver, and Broadcast (required unless --raw); or a comma list "
+      "HOST:PORT,HOST:PORT,... of orderers serving the channel: every stream starts on the first, and one that "
+      "breaks or cannot connect moves to the next, round robin")(
       "channel", po::value(&o.channel_id)->default_value("mychannel"), "channel id")(
       "topic", po::value(&o.topic), "Kafka topic (default: the channel id)")(
       "peers", po::value(&o.peers)->default_value(3), "simulated peers, each with its own key and producer")(
@@ -163,6 +167,11 @@ int main(int argc, char** argv) {
   }
   if (!o.raw && o.orderer.empty()) return UsageError("--orderer is required (or --raw to time the producer alone)");
   if (o.raw && !o.orderer.empty()) return UsageError("--raw and --orderer exclude each other");
+  if (!o.raw) {
+    std::vector<std::string> addresses;
+    Status parsed = ParseOrdererList(o.orderer, &addresses);
+    if (!parsed.ok()) return UsageError("--orderer: " + parsed.message());
+  }
   if (!profile.empty()) {
     ProducerProfile loaded;
     Status st = LoadProducerProfile(profile, &loaded);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <climits>
 #include <thread>
+#include <utility>
 
 namespace ordering {
 namespace {
@@ -34,6 +35,48 @@ std::shared_ptr<grpc::Channel> MakeOrdererChannel(const std::string& address, co
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+Status ParseOrdererList(const std::string& value, std::vector<std::string>* out) {
+  std::vector<std::string> addresses;
+  size_t from = 0;
+  while (true) {
+    const size_t comma = value.find(',', from);
+    const std::string a = value.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    const size_t colon = a.rfind(':');
+    if (a.empty()) return Status::InvalidArgument("an empty orderer address in '" + value + "'");
+    if (colon == std::string::npos || colon == 0 || colon + 1 == a.size() ||
+        a.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+      return Status::InvalidArgument("orderer address '" + a + "' is not HOST:PORT");
+    }
+    for (const std::string& seen : addresses) {
+      if (seen == a) return Status::InvalidArgument("orderer address '" + a + "' is given twice");
+    }
+    addresses.push_back(a);
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  *out = std::move(addresses);
+  return Status::OK();
+}
+
+OrdererRotation::OrdererRotation(std::vector<std::string> addresses) : addresses_(std::move(addresses)) {}
+
+const std::string& OrdererRotation::Advance() {
+  index_ = (index_ + 1) % addresses_.size();
+  return current();
+}
+
+bool OrdererRotation::Serving() {
+  const bool switched = serving_.has_value() && *serving_ != index_;
+  if (switched) ++switches_[current()];
+  serving_ = index_;
+  return switched;
+}
+
+std::optional<std::string> OrdererRotation::serving() const {
+  if (!serving_) return std::nullopt;
+  return addresses_[*serving_];
 }
 
 Backoff::Backoff(const ReconnectOptions& reconnect)

@@ -52,6 +52,9 @@ class Campaign:
             raise DriverError(f"target '{target}' needs three brokers (a kafka-3 driver)")
         if target == "broker" and driver["brokers"] != 1:
             raise DriverError("target 'broker' is the only broker: use a kafka-1 driver")
+        if driver.get("orderers", 1) > 1:
+            raise DriverError(f"driver {driver['name']}: a campaign runs one Kafka orderer (its restarts keep a fixed "
+                              "port); several orderers on one partition are measured by a study's recovery runs")
         self.root, self.out, self.driver, self.target = root, out, dict(driver, ack=ack), target
         self.kills, self.rate, self.ack, self.log = kills, rate, ack, log
         self.seed = seed

@@ -16,6 +16,11 @@ study (or one cell of it) runs on.
                           peers submit into it, orderers with Broadcast (as
                           Fabric's Kafka orderer: each envelope's signature
                           verified once, at Broadcast)
+  orderers: N             kafka: how many orderer processes order the
+                          channel's one partition (default 1), each with
+                          its own ledger, on the orderer CPU set; peers are
+                          given every address (the first first) and fail
+                          over along them (peer-sim --orderer A,B)
   broker: {...}           kafka: broker settings every cell runs with
   raft: {...}             raft: heartbeat_ms, election_timeout_ms
   ack: durable | accepted with submit: broadcast, what the orderers'
@@ -29,7 +34,8 @@ DRIVER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 BACKENDS = ("solo", "kafka", "raft")
 SUBMITS = ("kafka", "broadcast")
 RAFT_KEYS = {"heartbeat_ms", "election_timeout_ms"}
-KNOWN_KEYS = {"name", "backend", "brokers", "nodes", "submit", "broker", "raft", "topic_writers", "ack"}
+KNOWN_KEYS = {"name", "backend", "brokers", "nodes", "submit", "broker", "raft", "topic_writers", "ack", "orderers"}
+MAX_ORDERERS = 5
 ACKS = ("durable", "accepted")
 TOPIC_WRITERS = ("anyone", "orderers")
 
@@ -79,6 +85,10 @@ def check(d, where):
         d.setdefault("broker", {})
         if not isinstance(d["broker"], dict):
             raise DriverError(f"{where}: broker: expected a mapping of broker settings")
+        d.setdefault("orderers", 1)
+        if not isinstance(d["orderers"], int) or isinstance(d["orderers"], bool) or \
+                not 1 <= d["orderers"] <= MAX_ORDERERS:
+            raise DriverError(f"{where}: orderers must be a whole number from 1 to {MAX_ORDERERS}")
     else:
         if d.get("brokers"):
             raise DriverError(f"{where}: backend {backend} runs no brokers")
@@ -86,6 +96,10 @@ def check(d, where):
             raise DriverError(f"{where}: backend {backend} runs no brokers: broker settings mean nothing")
         if d.get("topic_writers"):
             raise DriverError(f"{where}: backend {backend} has no Kafka topic: topic_writers means nothing")
+        if d.get("orderers") not in (None, 1):
+            raise DriverError(f"{where}: orderers (several Kafka orderers on one partition) is for backend kafka; "
+                              f"{backend} says its nodes otherwise")
+        d["orderers"] = 1
         d["brokers"] = 0
         d["broker"] = {}
         d.setdefault("submit", "broadcast")
@@ -119,6 +133,8 @@ def check(d, where):
 def describe(d):
     if d["backend"] == "kafka":
         what = f"kafka, {d['brokers']} broker(s), topic written by {d.get('topic_writers', 'anyone')}"
+        if d.get("orderers", 1) > 1:
+            what += f", {d['orderers']} orderers on its partition"
     elif d["backend"] == "raft":
         what = f"raft, {d['nodes']} nodes"
     else:

@@ -105,4 +105,6 @@ def _refresh_recovery(report, meta, r):
     fig = recovery_from_report(report, r["kill_unix_ms"], rate, (meta.get("recovery") or {}).get("full_rate", 0.9))
     for key in ("first_block_ms", "recovery_ms", "silence_ms", "full_rate_ms"):
         r[key] = fig[key]
+    if "resumed_ms" in r:   # runs recorded with it (the failover table's)
+        r["resumed_ms"], r["resumed_full_rate_ms"] = fig["resumed_ms"], fig["resumed_full_rate_ms"]
     r["blocks_after_kill"] = fig["blocks_after"]

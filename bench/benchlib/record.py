@@ -114,9 +114,19 @@ class RunResult:
     recovery_ms: float = None     # kill -> the first block after the longest silence that follows it
     silence_ms: float = None      # that silence
     full_rate_ms: float = None    # kill -> end of the first of two seconds delivering >= full_rate x offered (1 s resolution)
+    resumed_ms: float = None      # kill -> the first block from which blocks keep coming (benchlib.recovery.resumed_at)
+    resumed_full_rate_ms: float = None  # the full-rate second, never before resumed_ms
     blocks_after_kill: int = None
     new_leader: str = None
     new_leader_ms: float = None   # kill -> the new Raft leader seen (and moved onto the orderer's CPUs)
+    # The peers' ack log against every node's chain after the run (benchlib.failover): answered
+    # SUCCESS but in no chain, and the checker's summary (replicas' heights, whether they agree on
+    # their common prefix). None where not checked (recovery runs before the check existed).
+    acked_lost: int = None
+    ack_check: dict = None
+    # The peers' streams (peer-sim's report): per orderer address, how often the Deliver stream and
+    # the Broadcast streams moved onto it, and where they were at the end.
+    streams: dict = None
     note: str = None              # something a reader must know about this run (leadership moved)
     # The orderer's own /metrics over the measured window (benchlib.metrics.window): what the
     # dashboard shows for it. None when not scraped, or the node that cuts blocks changed.

@@ -31,15 +31,30 @@ def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None
     block less than the rate) and how many blocks came
     after the kill. `end_ms`: when submitting ended (the drain's start); a
     silence from the last block to then that is the longest means the
-    service had not recovered: no recovery figure."""
+    service had not recovered: no recovery figure.
+
+    The longest silence is a fair mark when the kill stops the service for
+    longer than blocks are apart; when it hardly stops it (peers failing
+    over to a second orderer within 0.1 s), the longest silence is any gap
+    between two blocks, perhaps half a minute later. So also
+    `resumed_ms`: kill -> the first block after the kill from which blocks
+    keep coming, no two more than `gap_ms` apart, for `hold_ms` (or until
+    submitting ended), where `gap_ms` is three times the blocks' median
+    spacing before the kill, at least 300 ms; and `resumed_full_rate_ms`:
+    the full-rate second as above, never before `resumed_ms`."""
     # Blocks in the drain (the last partial batch cut on its timeout) say
     # nothing about recovering under load: only those up to end_ms count.
     after = sorted(t for t in block_ms if t >= kill_ms and (end_ms is None or t <= end_ms))
     out = {"first_block_ms": None, "recovery_ms": None, "silence_ms": None, "full_rate_ms": None,
-           "blocks_after": len(after)}
+           "resumed_ms": None, "resumed_full_rate_ms": None, "blocks_after": len(after)}
     if not after:
         return out
     out["first_block_ms"] = after[0] - kill_ms
+    resumed = resumed_at(sorted(t for t in block_ms if t < kill_ms), after, end_ms)
+    out["resumed_ms"] = None if resumed is None else resumed - kill_ms
+    second_ms = _full_rate_second(kill_ms, series, start_unix_ms, offered, full_rate)
+    if second_ms is not None and out["resumed_ms"] is not None:
+        out["resumed_full_rate_ms"] = max(second_ms, out["resumed_ms"])
     prev, longest, end = kill_ms, -1.0, None
     for t in after:
         if t - prev > longest:
@@ -49,11 +64,51 @@ def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None
         out["silence_ms"] = end_ms - prev   # still silent when the run ended
         return out
     out["silence_ms"], out["recovery_ms"] = longest, end - kill_ms
-    if offered and series and start_unix_ms:
-        need = full_rate * offered
-        pts = [(start_unix_ms + 1000.0 * (p["t"] - 1), p.get("delivered", 0)) for p in series]  # second starts
-        for (t0, d0), (_, d1) in zip(pts, pts[1:]):
-            if t0 >= kill_ms and d0 + d1 >= 2 * need:
-                out["full_rate_ms"] = max(t0 + 1000.0 - kill_ms, out["recovery_ms"])
-                break
+    if second_ms is not None:
+        out["full_rate_ms"] = max(second_ms, out["recovery_ms"])
     return out
+
+
+def _full_rate_second(kill_ms, series, start_unix_ms, offered, full_rate):
+    """kill -> the end of the first second, wholly after the kill, that
+    begins two seconds delivering together >= 2 x full_rate x offered; None
+    when there is none (or no series)."""
+    if not (offered and series and start_unix_ms):
+        return None
+    need = full_rate * offered
+    pts = [(start_unix_ms + 1000.0 * (p["t"] - 1), p.get("delivered", 0)) for p in series]  # second starts
+    for (t0, d0), (_, d1) in zip(pts, pts[1:]):
+        if t0 >= kill_ms and d0 + d1 >= 2 * need:
+            return t0 + 1000.0 - kill_ms
+    return None
+
+
+# resumed_at's bounds: blocks no further apart than GAP_FACTOR x their spacing before the kill (at
+# least MIN_GAP_MS) for HOLD_MS.
+GAP_FACTOR, MIN_GAP_MS, HOLD_MS = 3.0, 300.0, 5000.0
+
+
+def resumed_at(before, after, end_ms=None):
+    """The arrival time of the first block of `after` (the blocks after the
+    kill, sorted) from which blocks keep coming: none more than the gap
+    after the one before it for HOLD_MS (or until submitting ended at
+    `end_ms`, the last block within a gap of it); None when no block starts
+    such a run. `before`: the blocks before the kill, sorted, whose median
+    spacing sets the gap."""
+    spacing = sorted(b - a for a, b in zip(before, before[1:]))
+    gap = max(MIN_GAP_MS, GAP_FACTOR * spacing[len(spacing) // 2]) if spacing else MIN_GAP_MS
+    for i, t in enumerate(after):
+        prev, broken = t, False
+        for u in after[i + 1:]:
+            if u - prev > gap:
+                broken = True
+                break
+            prev = u
+            if prev >= t + HOLD_MS:
+                break
+        if broken:
+            continue
+        # Held long enough, or ran out of blocks only because submitting ended.
+        if prev >= t + HOLD_MS or end_ms is None or end_ms - prev <= gap:
+            return t
+    return None

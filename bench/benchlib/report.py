@@ -12,7 +12,7 @@ The plots are in report_plots, the sections in report_sections and
 report_tables, the results index in results_index."""
 import os
 
-from benchlib import analysis, compare, load, pareto
+from benchlib import analysis, compare, failover, load, pareto
 from benchlib.record import read_json
 from benchlib.report_plots import (plot_calibration, plot_capacity, plot_latency, plot_load_curves, plot_pareto,
                                    plot_search, plot_series)
@@ -87,6 +87,7 @@ def write(out_dir):
             skipped = sorted({c["cell"] for _, c in cdf.iterrows()
                               if isinstance(c["recovery"], dict) and c["recovery"].get("skipped")})
         md += recovery_section(meta, rec_rows, skipped)
+        md += failover.section(meta, failover.rows(meta, rdf))
     if cal_rows:
         md += calibration_section(cal_rows)
         if plot_calibration(cal_rows, os.path.join(out_dir, "calibration.png")):

@@ -225,8 +225,10 @@ def same_work_section(rows):
 
 def recovery_section(meta, rows, skipped=()):
     r = meta.get("recovery") or {}
+    at = (f"at {r['rate']:,.0f} tx/s (every cell alike)" if r.get("rate")
+          else f"at {r.get('fraction', 0):.0%} of that repetition's capacity")
     md = ["## Recovery after losing the leader", "",
-          f"One run per cell and repetition at {r.get('fraction', 0):.0%} of that repetition's capacity: "
+          f"One run per cell and repetition {at}: "
           f"{r.get('warmup_s', 0):g} s warm-up, then the leader is killed (SIGKILL) {r.get('kill_after_s', 0):g} s "
           "after the load starts (the Raft leader, or the broker leading the channel's partition); peers talk to "
           "a node that survives. *Recovery* = kill -> the first block after the longest silence that follows "

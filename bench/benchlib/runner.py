@@ -130,7 +130,7 @@ class Runner:
     def peer_sim(self, run_id, cell, rep, kind, cfg, profile_path, rate, window_s, warmup_max_s, block,
                  steady_cfg, tolerance, service=None, raw_topic=None, peers=None, channel=None, count=None,
                  address=None, action=None, fixed_warmup=False, block_times=False, tolerate_loss=False,
-                 drain_s=60):
+                 drain_s=60, ack_log=None):
         """One peer-sim process: open loop at `rate`, a warm-up until steady
         (or, `fixed_warmup`, exactly `warmup_max_s`), then a `window_s`
         measured window; or (`count`) flat out, `count` pre-signed
@@ -141,7 +141,8 @@ class Runner:
         the load starts (peer-sim's --started-file: after pre-signing and
         connecting), a recovery run's kill. `tolerate_loss`: lost
         transactions are the measurement (a recovery run), not a fault;
-        `drain_s` bounds the wait for them after submitting ends."""
+        `drain_s` bounds the wait for them after submitting ends.
+        `ack_log`: peer-sim logs every answer there (--ack-log)."""
         rec = self._base(run_id, cell, rep, kind, cfg, service)
         if service is not None:
             note = service.refresh()
@@ -160,6 +161,8 @@ class Runner:
             args += ["--brokers", self.brokers.bootstrap]
         if block_times:
             args += ["--block-times"]
+        if ack_log:
+            args += ["--ack-log", ack_log]
         started = os.path.join(run_dir, "started")
         if action is not None:
             args += ["--started-file", started]

@@ -4,14 +4,18 @@ A service runs one cell's channel on fresh ledgers: `start()`, the address
 peers submit to and read blocks from (`address()`), the processes of each
 role for the CPU sampler (`role_pids()`), the counters of the node that
 cuts blocks, `stop()` and `verify()` (every node's chain verifies; with
-several nodes, they hold the same chain). A service that can lose its
-leader says so (`can_kill()`), kills it (`kill_leader()`), and for the run
-that measures the recovery names the address peers should use so that
-their streams survive the kill (`survivor_address()`).
+several nodes, they hold the same chain) and `export()` (every node's chain
+as JSON lines, for the acknowledgement check). A service that can lose its
+leader says so (`can_kill()`), kills it (`kill_leader()`: the Raft leader,
+the broker leading the partition, or with the cell's recovery target
+`orderer` the Kafka orderer the peers use first), and for the run that
+measures the recovery names the address(es) peers should use so that their
+streams survive the kill (`survivor_address()`).
 
 Roles, placed like machines (benchlib.placement):
-  orderer   the node that cuts blocks: solo's node, the Kafka orderer, the
-            Raft leader; alone on the orderer CPU set
+  orderer   the node that cuts blocks: solo's node, the Kafka orderer (with
+            several on one partition, all of them), the Raft leader; alone
+            on the orderer CPU set
   broker    Kafka's brokers (the Kafka backend's replication)
   replicas  Raft's followers (the Raft backend's replication), on the
             brokers' CPU set
@@ -146,6 +150,28 @@ class OrdererProcess:
         self._log.close()
         return None if self.killed else self.proc.returncode
 
+    def export(self, ledger_bin, path):
+        """Writes this node's chain as JSON lines (`ledger export`, read-only:
+        the node may be running, or killed) to `path`; (ok, message)."""
+        with open(path, "w") as f:
+            p = subprocess.run([ledger_bin, "--path", self.ledger, "export"], stdout=f, stderr=subprocess.PIPE,
+                               text=True)
+        return p.returncode == 0, p.stderr.strip()[-500:]
+
+    def block_hash(self, ledger_bin, number):
+        """Block `number`'s hash in this node's ledger (`ledger show`), or None."""
+        p = subprocess.run([ledger_bin, "--path", self.ledger, "show", str(number), "--json"], capture_output=True,
+                           text=True)
+        try:
+            return json.loads(p.stdout).get("hash") if p.returncode == 0 else None
+        except ValueError:
+            return None
+
+    def remove_ledger(self):
+        """Removes the ledger and Raft log (large, and reproducible)."""
+        shutil.rmtree(self.ledger, ignore_errors=True)
+        shutil.rmtree(self.ledger + ".raft", ignore_errors=True)
+
     def verify(self, ledger_bin, remove=True):
         """(verified, message, head) from `ledger verify --json`; removes the
         ledger afterwards (large, and reproducible)."""
@@ -158,8 +184,7 @@ class OrdererProcess:
         except ValueError:
             pass
         if remove:
-            shutil.rmtree(self.ledger, ignore_errors=True)
-            shutil.rmtree(self.ledger + ".raft", ignore_errors=True)
+            self.remove_ledger()
         return v.returncode == 0, (v.stdout.strip() or v.stderr.strip())[-2000:], head
 
 
@@ -208,6 +233,10 @@ class Service:
     def can_kill(self):
         return False
 
+    def recovery_target(self):
+        """What a recovery run kills: the cell's `recovery.target`, else the leader."""
+        return self.eff.get("recovery_target") or "leader"
+
     def survivor_address(self):
         return self.address()
 
@@ -229,23 +258,47 @@ class Service:
 
     def verify(self, ledger_bin):
         """(verified, message): every started node's chain verifies; with
-        several nodes their heights and last hashes agree (a node killed on
-        purpose may be shorter, never different)."""
+        several nodes each one's chain is the longest one's as far as it
+        goes (nodes stopped one after another may stand a block apart: a Raft
+        follower learns of a commit with the leader's next heartbeat, 500 ms
+        at Fabric's defaults); a node killed on purpose is not compared."""
         heads, msgs = [], []
         ok = True
+        started = [n for n in self.nodes if n.proc is not None]
+        try:
+            for n in started:
+                good, msg, head = n.verify(ledger_bin, remove=False)
+                ok &= good
+                msgs.append(f"{n.name}: {msg}" if len(self.nodes) > 1 else msg)
+                if not n.killed and head:
+                    heads.append((n, head))
+            if ok and len({h for _, h in heads}) > 1:
+                longest, (top, top_hash) = max(heads, key=lambda x: x[1][0] or 0)
+                differ = [n for n, (height, last) in heads
+                          if (last != top_hash if height == top else longest.block_hash(ledger_bin, height - 1) != last)]
+                if differ:
+                    ok = False
+                    msgs.append("the nodes' chains differ: " + ", ".join(f"{n.name} height {h[0]} head {h[1]}"
+                                                                          for n, h in heads))
+        finally:
+            for n in started:
+                n.remove_ledger()
+        return ok, "\n".join(msgs)[-2000:]
+
+    def export(self, ledger_bin, out_dir, prefix):
+        """Every started node's chain as JSON lines in out_dir:
+        ({node name: path}, [problems])."""
+        paths, problems = {}, []
         for n in self.nodes:
             if n.proc is None:
                 continue
-            good, msg, head = n.verify(ledger_bin)
-            ok &= good
-            msgs.append(f"{n.name}: {msg}" if len(self.nodes) > 1 else msg)
-            if not n.killed and head:
-                heads.append((n.name, head))
-        if ok and len({h for _, h in heads}) > 1:
-            ok = False
-            msgs.append("the nodes' chains differ: " + ", ".join(f"{name} height {h[0]} head {h[1]}"
-                                                                  for name, h in heads))
-        return ok, "\n".join(msgs)[-2000:]
+            path = os.path.join(out_dir, f"{prefix}-{n.name}.jsonl")
+            ok, msg = n.export(ledger_bin, path)
+            if ok:
+                paths[n.name] = path
+            else:
+                problems.append(f"{n.name}: ledger export failed: {msg}")
+        return paths, problems
 
 
 class SoloService(Service):
@@ -259,8 +312,11 @@ class SoloService(Service):
 
 
 class KafkaService(Service):
-    """One Kafka orderer on the study's brokers. With submit: broadcast it
-    produces the peers' envelopes itself, with the cell's producer settings."""
+    """The Kafka orderer(s) on the study's brokers: the driver's `orderers`
+    processes on the channel's partition, each with its own ledger, all on
+    the orderer CPU set; peers get every address, the first first. With
+    submit: broadcast they produce the peers' envelopes, with the cell's
+    producer settings; their consumers take the cell's consumer settings."""
     backend = "kafka"
 
     def __init__(self, bins, channel, run_dir, eff, roles_cpus, driver, brokers):
@@ -279,19 +335,44 @@ class KafkaService(Service):
         if self.driver["submit"] == "broadcast":
             for k, v in sorted(self.eff["producer"].items()):
                 args += ["--producer-prop", f"{k}={v}"]
+        for k, v in sorted((self.eff.get("consumer") or {}).items()):
+            args += ["--consumer-prop", f"{k}={v}"]
+        count = self.driver.get("orderers", 1)
+        # The first keeps the single orderer's file names (orderer.log, ledger).
         self.nodes = [OrdererProcess(self.bins["orderer"], self.channel, self.run_dir, self.block,
-                                     self.roles_cpus["orderer"], args + self.extra_args, listen=self.listen,
-                                     own_session=self.own_session).start()]
+                                     self.roles_cpus["orderer"], args + self.extra_args,
+                                     name="orderer" if i == 1 else f"orderer{i}", listen=self.listen,
+                                     own_session=self.own_session)
+                      for i in range(1, count + 1)]
+        for node in self.nodes:
+            node.launch()
+        for node in self.nodes:
+            node.wait_ready()
         return self
 
+    def main(self):
+        """The orderer the peers use: the first that is alive."""
+        return next((n for n in self.nodes if n.alive()), self.nodes[0])
+
+    def address(self):
+        """Every orderer's address, the first first (peer-sim fails over along them)."""
+        return ",".join(n.address() for n in self.nodes if n.port)
+
     def role_pids(self):
-        return {"orderer": self.main().pids, "broker": self.brokers.pids}
+        return {"orderer": lambda: [p for n in self.nodes for p in n.pids()], "broker": self.brokers.pids}
 
     def can_kill(self):
+        if self.recovery_target() == "orderer":
+            return len(self.nodes) > 1
         return self.driver["brokers"] > 1
 
     def kill_leader(self):
-        """Kills (SIGKILL) the broker that leads the channel's partition."""
+        """Kills (SIGKILL) the broker that leads the channel's partition, or
+        (recovery target orderer) the orderer the peers use first."""
+        if self.recovery_target() == "orderer":
+            victim = self.nodes[0]
+            victim.kill()
+            return f"{victim.name} (the orderer the peers use first)"
         node, pid = self.brokers.leader_pid(self.channel)
         os.kill(pid, signal.SIGKILL)
         self.killed_broker = node
@@ -307,7 +388,7 @@ class RaftService(Service):
 
     def start(self):
         n = self.driver["nodes"]
-        raft = self.driver.get("raft") or {}
+        raft = dict(self.driver.get("raft") or {}, **(self.eff.get("raft") or {}))
         members = []
         for i in range(1, n + 1):
             members.append((i, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"))

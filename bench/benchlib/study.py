@@ -69,7 +69,8 @@ class Study(StudyFiles, StudySession, StudyCalibration, StudyCells, StudyRecover
                 "raw_baseline": self.w.raw_baseline, "notes": self.w.notes,
                 **({"drivers": {c.name: self.driver_for(c) for c in self.w.cells},
                     "recovery": dataclasses.asdict(self.w.recovery)}
-                   if any(c.driver for c in self.w.cells) or self.w.recovery.fraction else {})}
+                   if any(c.driver for c in self.w.cells) or self.w.recovery.fraction or self.w.recovery.rate
+                   else {})}
 
     def driver_for(self, cell):
         """The driver mapping a cell runs on: its own, or the study's."""

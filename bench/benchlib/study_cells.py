@@ -177,7 +177,8 @@ class StudyCells:
                     summary["p99_at_rate"] = rec.p99_ms
                 self.log(f"  at {rate:,.0f} tx/s: p50 {rec.p50_ms or 0:,.1f} ms, p99 {rec.p99_ms or 0:,.1f} ms"
                          + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
-            if self.w.recovery.fraction and (lo or (ref["capacity"] if ref else None)):
+            # At a fraction of the capacity found, or at the workload's fixed rate.
+            if (self.w.recovery.fraction and (lo or (ref["capacity"] if ref else None))) or self.w.recovery.rate:
                 if orderer.can_kill():
                     self._recovery_run(orderer, lo, summary, common, keep, channel)
                 else:

@@ -1,12 +1,14 @@
-"""A study's recovery runs: under load at a share of the cell's capacity,
-the leader (the Raft leader, or the broker leading the channel's
-partition) is killed and the run measures how the service comes back
-(benchlib.recovery: the figures)."""
+"""A study's recovery runs: under load at a share of the cell's capacity (or
+a fixed rate), the leader (the Raft leader, the broker leading the
+channel's partition, or the Kafka orderer the peers use first) is killed
+and the run measures how the service comes back (benchlib.recovery: the
+figures) and what it lost (benchlib.failover: the peers' ack log against
+every node's chain)."""
 import os
 import threading
 import time
 
-from benchlib import drivers
+from benchlib import drivers, failover
 from benchlib.record import read_json
 from benchlib.recovery import recovery_from_report
 
@@ -21,8 +23,10 @@ class StudyRecovery:
         killed raft leader takes what it had accepted but not replicated;
         clients would resubmit); doubled ones still invalidate the run."""
         r = self.w.recovery
-        rate = max(1.0, round(capacity * r.fraction))
+        rate = float(r.rate) if r.rate else max(1.0, round(capacity * r.fraction))
         address = service.survivor_address()
+        run_id = self.runner.next_id()
+        ack_log = os.path.join(self.out, "runs", run_id, "acks.log")
         killed = {}
         watchers = []
 
@@ -46,11 +50,11 @@ class StudyRecovery:
                 t = threading.Thread(target=elect, daemon=True)
                 t.start()
                 watchers.append(t)
-        rec = self.runner.peer_sim(self.runner.next_id(), kind="recovery", rate=rate, window_s=r.window_s,
+        rec = self.runner.peer_sim(run_id, kind="recovery", rate=rate, window_s=r.window_s,
                                    warmup_max_s=r.warmup_s, service=service, channel=channel, address=address,
                                    action=(r.kill_after_s, kill), fixed_warmup=True, block_times=True,
-                                   tolerate_loss=True, drain_s=15, **common)
-        rec.fraction, rec.capacity_used = r.fraction, capacity
+                                   tolerate_loss=True, drain_s=15, ack_log=ack_log, **common)
+        rec.fraction, rec.capacity_used = (r.fraction or None), capacity
         if "error" in killed or "unix_ms" not in killed:
             rec.invalidate(f"the kill failed: {killed.get('error', 'the run ended before it')}")
         else:
@@ -62,6 +66,7 @@ class StudyRecovery:
             fig = recovery_from_report(report, rec.kill_unix_ms, rate, r.full_rate)
             rec.first_block_ms, rec.recovery_ms = fig["first_block_ms"], fig["recovery_ms"]
             rec.silence_ms, rec.full_rate_ms = fig["silence_ms"], fig["full_rate_ms"]
+            rec.resumed_ms, rec.resumed_full_rate_ms = fig["resumed_ms"], fig["resumed_full_rate_ms"]
             rec.blocks_after_kill = fig["blocks_after"]
             if rec.recovery_ms is None:
                 rec.invalidate("no block was delivered after the kill (no recovery within the run)")
@@ -70,14 +75,44 @@ class StudyRecovery:
             if "elect_error" in killed:
                 rec.invalidate(killed["elect_error"])
             rec.new_leader, rec.new_leader_ms = killed.get("new_leader"), killed.get("new_leader_ms")
+            rec.streams = failover.streams_of(report)
+            self._ack_check(service, rec, ack_log)
         keep(rec)
         lost = rec.undelivered_acked + rec.never_acked
         summary["recovery"] = {"rate": rate, "run_id": rec.run_id, "killed": rec.killed,
-                               "recovery_ms": rec.recovery_ms, "full_rate_ms": rec.full_rate_ms,
-                               "lost": lost, "valid": rec.valid}
-        self.log(f"  recovery at {rate:,.0f} tx/s: killed {rec.killed}; first block after the silence "
-                 f"{_ms(rec.recovery_ms)}, full rate {_ms(rec.full_rate_ms)}, {lost:,} transaction(s) lost"
+                               "first_block_ms": rec.first_block_ms, "recovery_ms": rec.recovery_ms,
+                               "full_rate_ms": rec.full_rate_ms, "resumed_ms": rec.resumed_ms,
+                               "resumed_full_rate_ms": rec.resumed_full_rate_ms, "lost": lost, "acked_lost": rec.acked_lost,
+                               "chains_agree": (rec.ack_check or {}).get("replicas_agree"), "valid": rec.valid}
+        self.log(f"  recovery at {rate:,.0f} tx/s: killed {rec.killed}; first block {_ms(rec.first_block_ms)}, "
+                 f"blocks flowing again {_ms(rec.resumed_ms)} (full rate {_ms(rec.resumed_full_rate_ms)}), "
+                 f"first after the longest silence {_ms(rec.recovery_ms)} (full rate {_ms(rec.full_rate_ms)}), "
+                 f"{lost:,} transaction(s) neither answered nor delivered, "
+                 f"{'?' if rec.acked_lost is None else f'{rec.acked_lost:,}'} answered SUCCESS and in no chain"
                  + ("" if rec.valid else f" INVALID: {rec.invalid_reason}"))
+
+    def _ack_check(self, service, rec, ack_log):
+        """The run's ack log against every node's chain, the killed one's as
+        far as it got (benchlib.failover): what was answered SUCCESS and is
+        in no chain is the run's acknowledged-then-lost; doubled
+        transactions, chains that do not hash, or replicas that disagree on
+        their common prefix invalidate it."""
+        run_dir = os.path.join(self.out, "runs", rec.run_id)
+        exports, problems = service.export(self.runner.bin["ledger"], run_dir, "chain")
+        if problems or not exports:
+            rec.invalidate("; ".join(problems) or "no chain to check the ack log against")
+            return
+        try:
+            rec.ack_check = failover.check_acks([ack_log], exports)
+        except OSError as e:
+            rec.invalidate(f"the ack check could not read its files: {e}")
+            return
+        finally:
+            for path in exports.values():   # large, and the verdict is recorded
+                os.remove(path)
+        rec.acked_lost = rec.ack_check["acknowledged_missing"]
+        if rec.ack_check["violations"]:
+            rec.invalidate("ack check: " + "; ".join(rec.ack_check["violations"]))
 
 
 def _ms(v):

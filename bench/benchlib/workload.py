@@ -16,6 +16,14 @@ A cell's settings are named as a user would name them:
     `block.preferred_max_bytes`: the channel's block cutting;
   - `broker.<property>`: a broker setting (the brokers restart when it
     changes between cells);
+  - `consumer.<property>`: a librdkafka property of the Kafka orderer's
+    consumer (orderer --consumer-prop; its producer takes the cell's
+    producer properties with Broadcast drivers);
+  - `raft.heartbeat_ms`, `raft.election_timeout_ms`: the Raft nodes'
+    timing, over the driver's;
+  - `recovery.target`: what a recovery run kills: `leader` (the default:
+    the Raft leader, or the broker leading the channel's partition) or
+    `orderer` (Kafka with several orderers: the one the peers use first);
   - `driver`: the ordering service this cell runs on (bench/drivers/<name>,
     e.g. solo, raft-3, kafka-3-broadcast), when not the workload's: a
     comparison of backends is one study whose cells name their drivers,
@@ -52,7 +60,8 @@ CAPACITY_KEYS = {"slo_p99_ms", "start_rate", "growth", "precision", "max_steps",
 LATENCY_KEYS = {"fractions", "rates", "window_s", "warmup_max_s", "capacity_from"}
 WARMUP_KEYS = {"steady_window_s", "tolerance"}
 CALIBRATE_KEYS = {"cells", "repetitions", "records"}
-RECOVERY_KEYS = {"fraction", "window_s", "warmup_s", "kill_after_s", "full_rate"}
+RECOVERY_KEYS = {"fraction", "rate", "window_s", "warmup_s", "kill_after_s", "full_rate"}
+RECOVERY_TARGETS = ("leader", "orderer")
 
 
 def _merge(base, over):
@@ -138,6 +147,20 @@ def apply_setting(cell, key, value):
         cell.block[k] = value
     elif key.startswith("broker."):
         cell.broker[key[len("broker."):]] = str(value)
+    elif key.startswith("consumer."):
+        cell.consumer[key[len("consumer."):]] = str(value)
+    elif key.startswith("raft."):
+        k = key[len("raft."):]
+        if k not in drivers.RAFT_KEYS:
+            raise WorkloadError(f"unknown raft setting '{key}' (known: "
+                                f"{', '.join('raft.' + r for r in sorted(drivers.RAFT_KEYS))})")
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise WorkloadError(f"{key} must be a positive whole number of ms, got {value!r}")
+        cell.raft[k] = value
+    elif key == "recovery.target":
+        if value not in RECOVERY_TARGETS:
+            raise WorkloadError(f"recovery.target must be one of {', '.join(RECOVERY_TARGETS)}, not {value!r}")
+        cell.recovery_target = str(value)
     elif key in ("name", "label"):
         raise WorkloadError(f"'{key}' is not a setting")
     else:
@@ -241,9 +264,12 @@ def from_dict(data, preset="full", path="<workload>"):
     warmup = _dataclass(Warmup, data.get("warmup"), f"{path}: warmup", WARMUP_KEYS)
     calibrate = _dataclass(Calibrate, data.get("calibrate"), f"{path}: calibrate", CALIBRATE_KEYS)
     recovery = _dataclass(Recovery, data.get("recovery"), f"{path}: recovery", RECOVERY_KEYS)
-    if recovery.fraction:
-        if not 0 < recovery.fraction <= 1:
-            raise WorkloadError(f"{path}: recovery.fraction must be in (0, 1] (a share of the capacity)")
+    if recovery.fraction or recovery.rate:
+        if recovery.fraction and recovery.rate:
+            raise WorkloadError(f"{path}: recovery: give a fraction of the capacity or a fixed rate, not both")
+        if recovery.rate < 0 or (recovery.fraction and not 0 < recovery.fraction <= 1):
+            raise WorkloadError(f"{path}: recovery.fraction must be in (0, 1] (a share of the capacity), "
+                                "recovery.rate a positive rate (tx/s)")
         _check_positive(f"{path}: recovery", window_s=recovery.window_s, kill_after_s=recovery.kill_after_s)
         if not recovery.warmup_s < recovery.kill_after_s < recovery.warmup_s + recovery.window_s:
             raise WorkloadError(f"{path}: recovery.kill_after_s must fall inside the measured window "
@@ -346,9 +372,10 @@ def from_dict(data, preset="full", path="<workload>"):
             raise WorkloadError(f"{path}: cell {c.name}: peers must be at least 1")
         read_profile(c.profile)  # exists and parses
         try:
-            drivers.load_driver(c.driver or str(data["driver"]))
+            d = drivers.load_driver(c.driver or str(data["driver"]))
         except drivers.DriverError as e:
             raise WorkloadError(f"{path}: cell {c.name}: {e}") from None
+        _check_driver_settings(c, d, path)
     _refuse_identical(cells, path)
     for n in calibrate.cells:
         if n not in names:
@@ -361,6 +388,18 @@ def from_dict(data, preset="full", path="<workload>"):
                     notes=" ".join(str(data.get("notes", "")).split()), recovery=recovery)
 
 
+def _check_driver_settings(cell, driver, path):
+    """A cell's consumer, raft and recovery settings apply to its driver."""
+    where = f"{path}: cell {cell.name}"
+    if cell.consumer and driver["backend"] != "kafka":
+        raise WorkloadError(f"{where}: consumer.* settings are the Kafka orderer's; its driver runs {driver['backend']}")
+    if cell.raft and driver["backend"] != "raft":
+        raise WorkloadError(f"{where}: raft.* settings on driver {driver['name']} ({driver['backend']})")
+    if cell.recovery_target == "orderer" and driver.get("orderers", 1) < 2:
+        raise WorkloadError(f"{where}: recovery.target orderer kills the orderer the peers use first, which needs "
+                            f"a driver with orderers: 2 or more ({driver['name']} has one)")
+
+
 def effective(cell, workload_block):
     """Everything a cell runs with, as one comparable mapping: the profile's
     producer and broker parts with the cell's overrides, block settings,
@@ -371,8 +410,11 @@ def effective(cell, workload_block):
            "tx_size": cell.tx_size, "peers": cell.peers}
     if cell.driver:
         out["driver"] = cell.driver   # only when a cell names one: older studies' records stay comparable
-    if cell.ack:
-        out["ack"] = cell.ack         # likewise
+    # Likewise only when set.
+    for key, value in (("ack", cell.ack), ("consumer", cell.consumer), ("raft", cell.raft),
+                       ("recovery_target", cell.recovery_target)):
+        if value:
+            out[key] = dict(value) if isinstance(value, dict) else value
     return out
 
 

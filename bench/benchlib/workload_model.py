@@ -66,13 +66,18 @@ class Calibrate:
 
 @dataclasses.dataclass
 class Recovery:
-    """After a cell's latency runs, one run at `fraction` of its capacity in
-    which the leader is killed (SIGKILL) `kill_after_s` after the load
-    starts: the raft leader, or the broker leading the channel's partition
-    (cells whose service has no leader to lose skip it). Measured: the
-    first block after the silence that follows the kill, and when the
-    delivered rate is back to `full_rate` of the offered."""
-    fraction: float = 0.0            # 0 = no recovery runs
+    """After a cell's latency runs, one run at `fraction` of its capacity (or
+    at the fixed offered `rate`, the same for every cell) in which the leader
+    is killed (SIGKILL) `kill_after_s` after the load starts: the raft
+    leader, or the broker leading the channel's partition, or with a cell's
+    `recovery.target: orderer` the Kafka orderer the peers use first (cells
+    whose service has nothing to lose skip it). Measured: the first block
+    after the kill, the first after the silence that follows it, when the
+    delivered rate is back to `full_rate` of the offered, and what was
+    answered SUCCESS but is not in the chain (the peers' ack log against
+    every node's ledger)."""
+    fraction: float = 0.0            # 0 and no rate = no recovery runs
+    rate: float = 0.0                # a fixed offered rate (tx/s) instead of a fraction of the capacity
     window_s: float = 40.0           # measured window (the kill falls inside it)
     warmup_s: float = 5.0            # fixed warm-up before the window
     kill_after_s: float = 15.0       # from the start of the load
@@ -93,6 +98,9 @@ class Cell:
     sweep_factor: str = None                                    # sweeps: which factor this cell moves
     driver: str = None                                          # the cell's driver, if not the workload's
     ack: str = None                                             # the cell's --ack, if not its driver's
+    consumer: dict = dataclasses.field(default_factory=dict)   # the Kafka orderer's consumer properties
+    raft: dict = dataclasses.field(default_factory=dict)       # over the driver's raft timing
+    recovery_target: str = None                                 # leader (None) | orderer
 
     def block_settings(self, workload_block):
         return dict(workload_block, **self.block)

@@ -2,8 +2,9 @@
 search, statistics, placement, the drivers; the tests of the readers
 (test_formats), the sittings (test_sittings), the reports (test_report,
 test_results), the runs' raw data (test_runs), tune's search (test_tune), the
-campaigns' checker (test_campaign) and the soak's parts (test_soak) run with
-them (ctest bench_unit runs this file)."""
+campaigns' checker (test_campaign), the soak's parts (test_soak) and the
+failover study's parts (test_failover) run with them (ctest bench_unit runs
+this file)."""
 import json
 import math
 import os
@@ -29,6 +30,7 @@ from test_tune import *  # noqa: E402,F401,F403
 from test_campaign import *  # noqa: E402,F401,F403
 from test_ack_cells import *  # noqa: E402,F401,F403
 from test_soak import *  # noqa: E402,F401,F403
+from test_failover import *  # noqa: E402,F401,F403
 
 WORKLOADS = sorted(f[:-5] for f in os.listdir(wl.WORKLOAD_DIR) if f.endswith(".yaml"))
 

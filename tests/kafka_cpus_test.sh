@@ -32,7 +32,7 @@ cpu=$(taskset -cp $$ | sed 's/.*: //' | tr ',' '\n' | tail -n1 | sed 's/.*-//')
   fail "start --cpus $cpu failed: $(cat "$WORK/start.err")"
 pid=$(cat "$DIR/node1/pid")
 [[ $(thread_cpus "$pid") == "$cpu" ]] || fail "broker threads may run on $(thread_cpus "$pid" | paste -sd' '), not only $cpu"
-grep -q "CPUS=$cpu\$" "$DIR/layout" || fail "layout does not record CPUS=$cpu: $(cat "$DIR/layout")"
+grep -qE "(^| )CPUS=$cpu( |$)" "$DIR/layout" || fail "layout does not record CPUS=$cpu: $(cat "$DIR/layout")"
 "$KAFKA" status --dir "$DIR" | grep -q "CPUs $cpu)" || fail "status does not show CPUs $cpu: $("$KAFKA" status --dir "$DIR")"
 
 # 3. Another placement for the running broker is refused; the same one is a no-op.
@@ -50,5 +50,5 @@ rc=0
   fail "start without --cpus failed: $(cat "$WORK/unpinned.err")"
 pid=$(cat "$DIR/node1/pid")
 [[ $(thread_cpus "$pid") == "$mine" ]] || fail "an unpinned broker may run on $(thread_cpus "$pid" | paste -sd' '), not $mine"
-grep -q "CPUS=\$" "$DIR/layout" || fail "layout of an unpinned start: $(cat "$DIR/layout")"
+grep -qE "(^| )CPUS=( |$)" "$DIR/layout" || fail "layout of an unpinned start: $(cat "$DIR/layout")"
 echo "kafka cpus test: OK (pinned to CPU $cpu, then unpinned: $mine)"

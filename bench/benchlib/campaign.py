@@ -29,6 +29,7 @@ import time
 
 from benchlib import ack_check, kafka_driver, placement, services
 from benchlib.drivers import DriverError
+from benchlib.record import read_jsonl
 
 TARGETS = {
     "solo": ("orderer",),
@@ -268,10 +269,7 @@ def _verdict(r):
 
 def write_report(out):
     """OUT/report.md: a row per campaign in campaigns.jsonl; returns its path."""
-    rows = []
-    if os.path.exists(os.path.join(out, "campaigns.jsonl")):  # absent when every campaign failed
-        with open(os.path.join(out, "campaigns.jsonl")) as f:
-            rows = [json.loads(line) for line in f if line.strip()]
+    rows = read_jsonl(os.path.join(out, "campaigns.jsonl"))  # absent when every campaign failed
     lines = ["# Crash campaigns", "",
              "Each row: one target killed with SIGKILL again and again under open-loop Broadcast load, restarted "
              "after a short outage; then a checker that uses none of the orderer's code compares the clients' "

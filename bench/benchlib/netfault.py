@@ -29,6 +29,7 @@ import time
 
 from benchlib import ack_check, campaign, netns
 from benchlib.drivers import DriverError
+from benchlib.record import read_jsonl
 
 BLOCK = {"max_message_count": 100, "batch_timeout": "500ms", "preferred_max_bytes": "2MB"}
 GRACE_S = 1.0     # answers this soon after a cut may be for work done before it
@@ -294,8 +295,7 @@ def append_summary(out, summary):
 
 def write_report(out):
     """OUT/report.md: a row per campaign in netfaults.jsonl."""
-    with open(os.path.join(out, "netfaults.jsonl")) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    rows = read_jsonl(os.path.join(out, "netfaults.jsonl"))
     lines = ["# Network-fault campaigns", "",
              "Each row: one scenario, its faults made and healed under open-loop Broadcast load, every host in a "
              "network namespace of its own; then the crash campaigns' checker (benchlib/ack_check.py) over the "

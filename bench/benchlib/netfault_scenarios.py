@@ -289,6 +289,12 @@ class BrokerCut(Scenario):
             "--dir", os.path.join(run.out, "kafka")]
 
     def start(self, run):
+        # Kafka is fetched (Maven) here, outside the namespaces: the broker's
+        # host has no route beyond the bridge, and a cold cache would be
+        # fetched from inside it.
+        f = subprocess.run([os.path.join(run.root, "scripts", "kafka"), "fetch"], capture_output=True, text=True)
+        if f.returncode != 0:
+            raise DriverError(f"fetching Kafka failed: {f.stderr.strip()[-800:]}")
         r = subprocess.run(self.kafka(run, "start", "--port", str(KAFKA_PORT), "--host", ip_of(10), "--wait", "180"),
                            capture_output=True, text=True)
         if r.returncode != 0:

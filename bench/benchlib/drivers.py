@@ -140,5 +140,6 @@ def describe(d):
     else:
         what = "solo, one node"
     if d["submit"] == "broadcast":
-        return f"{what}, peers submit via broadcast (SUCCESS: {d['ack']})"
+        # Studies made before the ack setting existed answered on acceptance.
+        return f"{what}, peers submit via broadcast (SUCCESS: {d.get('ack', 'accepted')})"
     return f"{what}, peers submit via {d['submit']}"

@@ -32,11 +32,17 @@ assert sorted(steady) == sorted(cells), steady.keys()
 for r in steady.values():
     assert r["valid"] and r["offered_tps"] == 300 and r["p99_ms"], r
 rec = {r["cell"]: r for r in runs if r["kind"] == "recovery"}
+# How soon blocks must flow again after the kill. Raft: libraft draws each election timeout T in
+# [T, 2T), a follower that still hears of a leader refuses to vote (pre-vote), so one round ends
+# after the later of the two followers' timeouts (< 2T) and a failed round adds another: five
+# election timeouts hold two rounds. Kafka: the peers move to the second orderer at once.
+bound_ms = {"raft-fabric": 5 * 5000, "raft-tuned": 5 * 1000,
+            "kafka-1-orderer-default": 15000, "kafka-1-orderer-tuned": 15000}
 assert sorted(rec) == sorted(cells), rec.keys()
 for name, r in rec.items():
     assert r["valid"], (name, r["invalid_reason"])
     assert r["offered_tps"] == 300 and r["fraction"] is None, r
-    assert r["resumed_ms"] is not None and r["resumed_ms"] < 15000, (name, r["resumed_ms"])
+    assert r["resumed_ms"] is not None and r["resumed_ms"] < bound_ms[name], (name, r["resumed_ms"])
     assert r["acked_lost"] == 0, (name, r["ack_check"])
     assert r["ack_check"]["replicas_agree"] and not r["ack_check"]["violations"], r["ack_check"]
     assert r["ack_check"]["acknowledged"] > 1000, r["ack_check"]

@@ -23,7 +23,8 @@ def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None
     series: `first_block_ms` (kill -> the first block after it; a block
     committed before the kill can still arrive just after it),
     `recovery_ms` (kill -> the block that ends the longest silence after
-    the kill: the service ordering again), `silence_ms`, `full_rate_ms`
+    the kill: the service ordering again; the first block when no gap after
+    the kill is longer than blocks are normally apart), `silence_ms`, `full_rate_ms`
     (kill -> the end of the first second, wholly after the kill, that
     begins two seconds delivering together >= 2 x full_rate x offered: an
     upper bound at 1 s resolution, never before the recovery; two seconds,
@@ -50,7 +51,8 @@ def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None
     if not after:
         return out
     out["first_block_ms"] = after[0] - kill_ms
-    resumed = resumed_at(sorted(t for t in block_ms if t < kill_ms), after, end_ms)
+    before = sorted(t for t in block_ms if t < kill_ms)
+    resumed = resumed_at(before, after, end_ms)
     out["resumed_ms"] = None if resumed is None else resumed - kill_ms
     second_ms = _full_rate_second(kill_ms, series, start_unix_ms, offered, full_rate)
     if second_ms is not None and out["resumed_ms"] is not None:
@@ -60,9 +62,14 @@ def recovery_figures(block_ms, kill_ms, series=(), start_unix_ms=0, offered=None
         if t - prev > longest:
             longest, end = t - prev, t
         prev = t
-    if end_ms is not None and end_ms - prev > longest:
+    gap = normal_gap(before)
+    if end_ms is not None and end_ms - prev > max(longest, gap):
         out["silence_ms"] = end_ms - prev   # still silent when the run ended
         return out
+    if longest <= gap:
+        # No gap after the kill longer than blocks are normally apart: the service hardly stopped,
+        # and the longest gap is only the spacing's jitter (it may come long after the kill).
+        longest, end = after[0] - kill_ms, after[0]
     out["silence_ms"], out["recovery_ms"] = longest, end - kill_ms
     if second_ms is not None:
         out["full_rate_ms"] = max(second_ms, out["recovery_ms"])
@@ -88,6 +95,14 @@ def _full_rate_second(kill_ms, series, start_unix_ms, offered, full_rate):
 GAP_FACTOR, MIN_GAP_MS, HOLD_MS = 3.0, 300.0, 5000.0
 
 
+def normal_gap(before):
+    """The longest gap between blocks that is no silence: GAP_FACTOR x the
+    median spacing of `before` (blocks before the kill, sorted), at least
+    MIN_GAP_MS."""
+    spacing = sorted(b - a for a, b in zip(before, before[1:]))
+    return max(MIN_GAP_MS, GAP_FACTOR * spacing[len(spacing) // 2]) if spacing else MIN_GAP_MS
+
+
 def resumed_at(before, after, end_ms=None):
     """The arrival time of the first block of `after` (the blocks after the
     kill, sorted) from which blocks keep coming: none more than the gap
@@ -95,8 +110,7 @@ def resumed_at(before, after, end_ms=None):
     `end_ms`, the last block within a gap of it); None when no block starts
     such a run. `before`: the blocks before the kill, sorted, whose median
     spacing sets the gap."""
-    spacing = sorted(b - a for a, b in zip(before, before[1:]))
-    gap = max(MIN_GAP_MS, GAP_FACTOR * spacing[len(spacing) // 2]) if spacing else MIN_GAP_MS
+    gap = normal_gap(before)
     for i, t in enumerate(after):
         prev, broken = t, False
         for u in after[i + 1:]:

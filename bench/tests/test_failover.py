@@ -375,6 +375,17 @@ class ResumedTest(unittest.TestCase):
         self.assertEqual(f["resumed_ms"], 108)
         self.assertEqual(f["recovery_ms"], 10_345)
 
+    def test_no_gap_longer_than_the_spacing_is_no_silence(self):
+        # Blocks every 333 ms before and after a kill the peers hardly noticed: the longest gap (341 ms,
+        # 12 s later) is jitter, so the recovery is the first block.
+        before = [self.kill - 3330 + 333 * i for i in range(10)]
+        after = [107 + 333 * i for i in range(36)] + [107 + 333 * 36 + 341 + 333 * i for i in range(20)]
+        f = recovery.recovery_figures(before + [self.kill + g for g in after], self.kill, end_ms=self.kill + 18_900)
+        self.assertEqual((f["resumed_ms"], f["recovery_ms"], f["silence_ms"]), (107, 107, 107))
+        # A silence from the last block to the end of submitting still means no recovery.
+        f = recovery.recovery_figures(before + [self.kill + g for g in after], self.kill, end_ms=self.kill + 20_000)
+        self.assertIsNone(f["recovery_ms"])
+
     def test_a_straggler_before_a_long_silence_is_not_the_resumption(self):
         after = [5] + [7_800 + 100 * i for i in range(100)]
         f = recovery.recovery_figures(self._blocks(after), self.kill, end_ms=self.kill + 20_000)

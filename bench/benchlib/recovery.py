@@ -9,11 +9,17 @@ def recovery_from_report(report, kill_ms, rate, full_rate):
     arrival times and per-second series)."""
     clock = report.get("clock") or {}
     series = report.get("series") or []
-    # Blocks were due while peers submitted: until the last second before
-    # the drain (in the drain only lost transactions are awaited, and no
-    # block need come).
+    # Blocks were due while peers submitted: until the end of the measured
+    # window and its cooldown (in the drain only lost transactions are
+    # awaited, and no block need come). Reports without the window: until
+    # the end of the last second before the drain, which may be up to a
+    # second after submitting ended.
     busy = [p for p in series if p.get("phase") != "drain"]
-    end_ms = clock.get("start_unix_ms", 0) + 1000.0 * busy[-1]["t"] if busy and clock else None
+    cooldown = (report.get("config") or {}).get("cooldown_ms")
+    if clock.get("measure_to_unix_ms") and cooldown is not None:
+        end_ms = clock["measure_to_unix_ms"] + cooldown
+    else:
+        end_ms = clock.get("start_unix_ms", 0) + 1000.0 * busy[-1]["t"] if busy and clock else None
     return recovery_figures(report.get("block_unix_ms") or [], kill_ms, series, clock.get("start_unix_ms", 0),
                             rate, full_rate, end_ms=end_ms)
 

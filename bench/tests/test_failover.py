@@ -386,6 +386,19 @@ class ResumedTest(unittest.TestCase):
         f = recovery.recovery_figures(before + [self.kill + g for g in after], self.kill, end_ms=self.kill + 20_000)
         self.assertIsNone(f["recovery_ms"])
 
+    def test_submitting_ends_with_the_cooldown_not_the_last_whole_second(self):
+        # 1,000 tx/s, a block every 100 ms until 82 ms before submitting ended (measured window and a
+        # 700 ms cooldown), which is 300 ms before the end of its last second: blocks flowed to the end.
+        start = self.kill - 20_000
+        blocks = [start + 18 + 100 * i for i in range(467)]
+        report = {"clock": {"start_unix_ms": start, "measure_to_unix_ms": start + 46_000},
+                  "config": {"cooldown_ms": 700}, "block_unix_ms": blocks,
+                  "series": [{"t": t, "phase": "measured" if t < 47 else "cooldown", "delivered": 1000}
+                             for t in range(1, 48)] + [{"t": 48, "phase": "drain", "delivered": 90}]}
+        f = recovery.recovery_from_report(report, self.kill, 1000, 0.9)
+        self.assertEqual(f["resumed_ms"], 18)
+        self.assertEqual(f["recovery_ms"], 18)
+
     def test_a_straggler_before_a_long_silence_is_not_the_resumption(self):
         after = [5] + [7_800 + 100 * i for i in range(100)]
         f = recovery.recovery_figures(self._blocks(after), self.kill, end_ms=self.kill + 20_000)

@@ -1,5 +1,6 @@
 #include "ledger/block_store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -91,6 +92,18 @@ rocksdb::Options RocksOptions(const LedgerOptions& options, bool read_only) {
   if (read_only) ro.max_open_files = 1024;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Index and filter blocks in one bounded cache rather than in each open table file (RocksDB's
+  // default, with max_open_files -1 every table file's): there they grow with the chain, a few
+  // bytes for every transaction in the tx-id index. Partitioned (two-level) index and filters, so
+  // a lookup loads the partition it needs, not a whole table file's filter; the top levels and
+  // the newest files' blocks stay pinned.
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.pin_top_level_index_and_filter = true;
   ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Every append is synced before it is acknowledged, so the only incomplete
   // record a write-ahead log can end in is a write that never completed
@@ -286,6 +299,15 @@ Status BlockStore::Append(const Block& block) {
   }
   info_ = std::move(next);
   return Status::OK();
+}
+
+LedgerMemory BlockStore::Memory() const {
+  LedgerMemory m;
+  uint64_t v = 0;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &v)) m.table_readers = v;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &v)) m.block_cache = v;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) m.memtables = v;
+  return m;
 }
 
 Status BlockStore::GetBlockBytes(BlockNumber number, std::string* bytes) const {

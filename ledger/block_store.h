@@ -69,6 +69,10 @@ struct LedgerOptions {
   // open makes these checks on a read-only handle first (RocksDB deletes the
   // files its MANIFEST does not list as it opens for writing).
   bool check_at_open = true;
+  // Default: 64 MiB. RocksDB's block cache, which holds the table files'
+  // index and filter blocks (the tx-id index's are most of them): the
+  // ledger's memory stays within about this much whatever the chain's length.
+  uint64_t block_cache_bytes = uint64_t{64} << 20;
   // Tests only. Default: null (the operating system's). RocksDB's file
   // operations go through this file system, so a test can make them fail
   // (ledger/testing/faulty_file_system.h).
@@ -112,6 +116,13 @@ std::string VerifyBlockBytes(uint64_t number, const std::string& bytes, const st
                              const std::string& previous_consenter, const VerifyOptions& options, Block* block,
                              std::vector<std::string>* tx_ids);
 
+// What the ledger's RocksDB holds in memory, in bytes (RocksDB's estimates).
+struct LedgerMemory {
+  uint64_t table_readers = 0;  // the open table files' own, outside the block cache
+  uint64_t block_cache = 0;    // index, filter and data blocks in the cache (LedgerOptions::block_cache_bytes)
+  uint64_t memtables = 0;      // writes not yet flushed to table files
+};
+
 class BlockStore final : public Ledger {
  public:
   [[nodiscard]] static Status Open(const LedgerOptions& options, std::unique_ptr<BlockStore>* out);
@@ -125,6 +136,8 @@ class BlockStore final : public Ledger {
   Status FindTx(std::string_view tx_id, TxLocation* location) const override;
 
   [[nodiscard]] Status GetBlockBytes(BlockNumber number, std::string* bytes) const;
+
+  LedgerMemory Memory() const;
 
   // Writes what RocksDB holds in memory (the memtable) to table and blob
   // files now, as it does by itself when the memtable fills (tests).

@@ -13,7 +13,12 @@ namespace ordering::raft_backend {
 
 BlockStateMachine::BlockStateMachine(ConsenterSupport* support, const RaftOptions* options, RaftShared* shared,
                                      RaftPeers* peers, RaftCounters* counters)
-    : support_(support), options_(options), shared_(shared), peers_(peers), counters_(counters) {
+    : support_(support),
+      options_(options),
+      shared_(shared),
+      peers_(peers),
+      counters_(counters),
+      pacer_(options->snapshot_bytes, options->snapshot_interval, options->snapshot_trailing) {
   fsm_.version = 1;
   fsm_.data = this;
   fsm_.apply = &ApplyCb;
@@ -38,6 +43,7 @@ int BlockStateMachine::RestoreCb(raft_fsm* fsm, raft_buffer* buf) {
 
 int BlockStateMachine::Apply(const raft_buffer* buf) {
   if (!shared_->error().ok()) return 0;  // a failed node writes nothing more; it is closing
+  pacer_.Observe(buf->len);
   auto block = std::make_shared<Block>();
   std::string_view bytes;
   if (!DecodeEntry(buf->base, buf->len, &bytes) ||

@@ -25,6 +25,7 @@
 #include "orderer/consensus/raft/raft_options.h"
 #include "orderer/consensus/raft/raft_peers.h"
 #include "orderer/consensus/raft/raft_shared.h"
+#include "orderer/consensus/raft/snapshot_pacer.h"
 
 namespace ordering::raft_backend {
 
@@ -41,6 +42,9 @@ class BlockStateMachine {
   // `first_seen` (for the block-fill latency when it is applied here).
   void Proposed(uint64_t number, int64_t first_seen) { first_seen_[number] = first_seen; }
   void Withdrawn(uint64_t number) { first_seen_.erase(number); }
+
+  // Snapshot spacing from the sizes of the entries applied so far.
+  const SnapshotPacer& pacer() const { return pacer_; }
 
  private:
   static int ApplyCb(raft_fsm* fsm, const raft_buffer* buf, void** result);
@@ -61,6 +65,7 @@ class BlockStateMachine {
   RaftCounters* const counters_;
   raft_fsm fsm_{};
   std::map<uint64_t, int64_t> first_seen_;  // proposed here, not yet applied
+  SnapshotPacer pacer_;
 };
 
 }  // namespace ordering::raft_backend

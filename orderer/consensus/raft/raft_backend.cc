@@ -1,5 +1,6 @@
 #include "orderer/consensus/raft/raft_backend.h"
 
+#include "common/units.h"
 #include "orderer/consensus/raft/raft_chain.h"
 #include "orderer/consensus/raft/raft_format.h"
 
@@ -26,9 +27,12 @@ class RaftBackend final : public Backend {
         "raft-heartbeat", po::value(&options_.heartbeat_ms)->default_value(20),
         "raft: heartbeat interval in ms (followers learn of commits this late)")(
         "raft-election-timeout", po::value(&options_.election_timeout_ms)->default_value(1000),
-        "raft: election timeout in ms")("raft-snapshot-interval",
-                                        po::value(&options_.snapshot_interval)->default_value(1024),
-                                        "raft: entries (blocks) between snapshots of the Raft log")(
+        "raft: election timeout in ms")(
+        "raft-snapshot-bytes", po::value(&snapshot_bytes_)->default_value("16MB"),
+        "raft: a snapshot of the Raft log after about this much of it (B, KB, MB, GB), which bounds the log a "
+        "node holds in memory (Fabric's SnapshotIntervalSize)")(
+        "raft-snapshot-interval", po::value(&options_.snapshot_interval)->default_value(1024),
+        "raft: at most this many entries (blocks) between snapshots of the Raft log")(
         "raft-queue", po::value(&options_.queue_capacity)->default_value(10000),
         "raft: transactions accepted but not yet ordered or forwarded before Broadcast waits")(
         "raft-inflight-blocks", po::value(&options_.max_inflight_blocks)->default_value(8),
@@ -40,6 +44,9 @@ class RaftBackend final : public Backend {
       RaftNodeAddress a;
       ORDERING_RETURN_IF_ERROR(ParseNodeAddress(n, &a));
       options_.cluster.push_back(a);
+    }
+    if (Status st = ParseByteSize(snapshot_bytes_, &options_.snapshot_bytes); !st.ok()) {
+      return Status::InvalidArgument("--raft-snapshot-bytes: " + st.message());
     }
     if (options_.dir.empty() && vm.count("ledger-dir")) options_.dir = vm["ledger-dir"].as<std::string>() + ".raft";
     return options_.Check();
@@ -56,6 +63,7 @@ class RaftBackend final : public Backend {
  private:
   RaftOptions options_;
   std::vector<std::string> nodes_;
+  std::string snapshot_bytes_;
 };
 
 }  // namespace

@@ -246,6 +246,44 @@ TEST(RaftFixtureTest, AFollowerBehindASnapshotFetchesTheMissingBlocks) {
   EXPECT_TRUE(c.node(2).shared.error().ok()) << c.node(2).shared.error().ToString();
 }
 
+// Entries in node i's in-memory Raft log.
+size_t EntriesInMemory(Cluster& c, int i) {
+  const struct raft_log& log = raft_fixture_get(c.fixture(), static_cast<unsigned>(i))->log;
+  return log.back >= log.front ? log.back - log.front : log.size - log.front + log.back;
+}
+
+// Snapshots come after about --raft-snapshot-bytes of log, not after a fixed
+// count of entries: 30 blocks, far fewer than --raft-snapshot-interval, still
+// snapshot on every node, and each node holds only about that many bytes of
+// log in memory.
+TEST(RaftFixtureTest, SnapshotsComeBySizeAndBoundTheLogInMemory) {
+  RaftOptions o = Options();
+  o.snapshot_bytes = 8 * 1024;
+  Cluster c(3, Channel(), o);
+  ASSERT_TRUE(c.Elect(0));
+  Submit(c.node(0), "s-", 300);
+  ASSERT_TRUE(c.StepUntil([&] {
+    for (int i = 0; i < 3; ++i) {
+      if (Count(c.node(i)) != 300) return false;
+    }
+    return true;
+  }));
+  for (int i = 0; i < 3; ++i) {
+    const SnapshotPacer& pacer = c.node(i).fsm.pacer();
+    EXPECT_LT(pacer.threshold(), 30u) << "node " << i << ": blocks of " << pacer.mean_entry_bytes() << " bytes";
+    EXPECT_GT(c.node(i).counters.snapshots->load(), 0) << "node " << i;
+    EXPECT_LE(EntriesInMemory(c, i), pacer.threshold() + pacer.trailing() + 1) << "node " << i;
+  }
+  // The same cluster counting entries only (a byte bound no block reaches) takes no snapshot.
+  o.snapshot_bytes = uint64_t{1} << 40;
+  Cluster d(3, Channel(), o);
+  ASSERT_TRUE(d.Elect(0));
+  Submit(d.node(0), "s-", 300);
+  ASSERT_TRUE(d.StepUntil([&] { return Count(d.node(1)) == 300; }));
+  EXPECT_EQ(d.node(1).counters.snapshots->load(), 0);
+  EXPECT_GE(EntriesInMemory(d, 1), 30u);
+}
+
 // A node whose ledger holds another block where Raft commits one has
 // diverged: it stops with an error that says so, and the others go on.
 TEST(RaftFixtureTest, ANodeWhoseLedgerDivergedStops) {

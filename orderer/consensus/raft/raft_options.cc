@@ -98,6 +98,8 @@ Status RaftOptions::Check() const {
     return Status::InvalidArgument("--raft-election-timeout must be longer than --raft-heartbeat (and both > 0)");
   }
   if (snapshot_interval == 0) return Status::InvalidArgument("--raft-snapshot-interval must be at least 1");
+  if (snapshot_bytes == 0) return Status::InvalidArgument("--raft-snapshot-bytes must be at least 1");
+  if (snapshot_trailing == 0) return Status::InvalidArgument("raft: snapshot_trailing must be at least 1");
   if (queue_capacity == 0) return Status::InvalidArgument("--raft-queue must be at least 1");
   if (max_inflight_blocks == 0) return Status::InvalidArgument("--raft-inflight-blocks must be at least 1");
   return Status::OK();

@@ -27,10 +27,14 @@ struct RaftOptions {
   // --raft-node address (which the others dial: a proxy or NAT in between).
   // Default: "" (listen on the --raft-node address).
   std::string bind_address;
-  unsigned heartbeat_ms = 20;            // Default: 20 ms (followers learn commits this late)
-  unsigned election_timeout_ms = 1000;   // Default: 1 s
-  unsigned snapshot_interval = 1024;     // Default: a snapshot every 1,024 entries
-  unsigned snapshot_trailing = 256;      // Default: entries kept behind a snapshot
+  unsigned heartbeat_ms = 20;           // Default: 20 ms (followers learn commits this late)
+  unsigned election_timeout_ms = 1000;  // Default: 1 s
+  // A snapshot after about this many bytes of log (SnapshotPacer), and
+  // after at most `snapshot_interval` entries. Default: 16 MiB (Fabric's
+  // SnapshotIntervalSize), 1,024 entries.
+  uint64_t snapshot_bytes = uint64_t{16} << 20;
+  unsigned snapshot_interval = 1024;
+  unsigned snapshot_trailing = 256;      // Default: at most 256 entries kept behind a snapshot
   size_t queue_capacity = 10000;         // Default: transactions waiting before Broadcast waits
   size_t max_inflight_blocks = 8;        // Default: blocks proposed and not yet applied
   unsigned catch_up_timeout_ms = 30000;  // Default: 30 s to fetch missing blocks from one node

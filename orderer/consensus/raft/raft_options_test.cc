@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "orderer/consensus/raft/raft_format.h"
+#include "orderer/consensus/raft/snapshot_pacer.h"
 #include "orderer/consensus/registry.h"
 #include "orderer/consensus/testing/test_channel.h"
 
@@ -52,6 +53,42 @@ TEST(RaftOptionsTest, ChecksNameTheFlagAtFault) {
   for (const char* bad : {"node2:7000", "10.77.0.2", "10.77.0.2:", "10.77.0.2:x", ":7000"}) {
     o.bind_address = bad;
     EXPECT_NE(o.Check().message().find("--raft-bind"), std::string::npos) << bad;
+  }
+}
+
+TEST(SnapshotPacerTest, SpacesSnapshotsByBytesWithinTheEntryBounds) {
+  SnapshotPacer p(16 << 20, 1024, 256);
+  EXPECT_EQ(p.threshold(), 1024u);                      // nothing seen yet: the entry bound
+  for (int i = 0; i < 200; ++i) p.Observe(512 * 1024);  // blocks of 500 transactions of 1 KiB
+  EXPECT_EQ(p.threshold(), 32u);
+  EXPECT_EQ(p.trailing(), 8u);
+  for (int i = 0; i < 200; ++i) p.Observe(4 * 1024);  // blocks of a few transactions: the entry bounds
+  EXPECT_EQ(p.threshold(), 1024u);
+  EXPECT_EQ(p.trailing(), 256u);
+  for (int i = 0; i < 200; ++i) p.Observe(64 << 20);  // entries larger than the byte bound: one each
+  EXPECT_EQ(p.threshold(), 1u);
+  EXPECT_EQ(p.trailing(), 1u);
+}
+
+TEST(RaftOptionsTest, SnapshotBytesParseOrNameTheFlag) {
+  auto backend = MakeBackend("raft");
+  ASSERT_NE(backend, nullptr);
+  namespace po = boost::program_options;
+  for (const auto& [value, want] : std::vector<std::pair<std::string, std::string>>{
+           {"64MB", ""}, {"0", "--raft-snapshot-bytes"}, {"lots", "--raft-snapshot-bytes"}}) {
+    po::options_description opts;
+    backend->AddOptions(&opts);
+    po::variables_map vm;
+    const std::vector<std::string> args = {"--raft-id",  "1",      "--raft-node",           "1,127.0.0.1:1,a:1",
+                                           "--raft-dir", "/tmp/x", "--raft-snapshot-bytes", value};
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    po::notify(vm);
+    const Status st = backend->Configure(vm);
+    if (want.empty()) {
+      EXPECT_TRUE(st.ok()) << value << ": " << st.ToString();
+    } else {
+      EXPECT_NE(st.message().find(want), std::string::npos) << value << ": " << st.ToString();
+    }
   }
 }
 

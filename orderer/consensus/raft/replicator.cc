@@ -24,6 +24,11 @@ void Replicator::Configure(struct raft* raft, const RaftOptions& o) {
 }
 
 void Replicator::Poll() {
+  // Snapshots by size (SnapshotPacer): libraft reads both counts when it next considers a snapshot.
+  if (const SnapshotPacer& pacer = fsm_->pacer(); pacer.threshold() != raft_->snapshot.threshold) {
+    raft_set_snapshot_threshold(raft_, pacer.threshold());
+    raft_set_snapshot_trailing(raft_, pacer.trailing());
+  }
   raft_id leader = 0;
   const char* address = nullptr;
   raft_leader(raft_, &leader, &address);

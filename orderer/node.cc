@@ -78,6 +78,7 @@ Status OrdererNode::StartIn(const OrdererOptions& options, const Clock* clock, s
     ORDERING_RETURN_IF_ERROR(
         MonitoringServer::Start(mo,
                                 {std::make_shared<OrdererCollector>(&n->metrics_, options.channel.channel_id, type),
+                                 std::make_shared<LedgerCollector>(n->ledger_.get(), options.channel.channel_id),
                                  std::make_shared<ProcessCollector>()},
                                 &node->monitoring_)
             .WithContext("--metrics-listen"));
@@ -143,8 +144,8 @@ void OrdererNode::Stop() {
   }
   chain_.reset();
   support_.reset();
+  if (monitoring_) monitoring_->Stop();  // its collectors read the ledger
   ledger_.reset();
-  if (monitoring_) monitoring_->Stop();
 }
 
 Status OrdererNode::Errored() const {

@@ -112,4 +112,19 @@ std::vector<prometheus::MetricFamily> OrdererCollector::Collect() const {
   return out;
 }
 
+std::vector<prometheus::MetricFamily> LedgerCollector::Collect() const {
+  const LedgerMemory m = ledger_->Memory();
+  auto f = MakeFamily("orderer_ledger_memory_bytes",
+                      "The ledger's memory beside its data: RocksDB table readers, block cache, memtables.",
+                      prometheus::MetricType::Gauge);
+  for (const auto& [part, bytes] : {std::pair<const char*, uint64_t>{"table_readers", m.table_readers},
+                                    {"block_cache", m.block_cache},
+                                    {"memtables", m.memtables}}) {
+    AddSample(&f, {{"channel", channel_}, {"part", part}}, static_cast<double>(bytes));
+  }
+  std::vector<prometheus::MetricFamily> out;
+  out.push_back(std::move(f));
+  return out;
+}
+
 }  // namespace ordering

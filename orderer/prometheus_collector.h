@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/block_store.h"
 #include "orderer/metrics.h"
 
 namespace ordering {
@@ -26,6 +27,19 @@ class OrdererCollector : public prometheus::Collectable {
   const OrdererMetrics* metrics_;
   std::string channel_;
   std::string consensus_;
+};
+
+// The ledger's memory beside the chain's data (BlockStore::Memory()): RocksDB's
+// table readers, block cache and memtables, read at scrape time. `ledger`
+// must outlive the collector (OrdererNode stops its monitoring first).
+class LedgerCollector : public prometheus::Collectable {
+ public:
+  LedgerCollector(const BlockStore* ledger, std::string channel) : ledger_(ledger), channel_(std::move(channel)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const BlockStore* ledger_;
+  std::string channel_;
 };
 
 // A backend counter's Prometheus name: consensus_<backend>_<counter>, the

@@ -70,6 +70,11 @@ TEST_F(PipelineTest, MetricsEndpointAgreesWithTheLedger) {
   EXPECT_GE(value("orderer_signature_verify_duration_seconds_count" + ch), kTxs + 1) << body;
   EXPECT_GE(value("consensus_kafka_last_offset" + ch), kTxs) << body;
   EXPECT_GT(value("process_resident_memory_bytes"), 0) << body;
+  // The ledger's memory, each part present; what was written sits in the memtables.
+  const std::string mem = "orderer_ledger_memory_bytes{channel=\"" + channel_ + "\",part=\"";
+  EXPECT_GE(value(mem + "table_readers\"}"), 0) << body;
+  EXPECT_GE(value(mem + "block_cache\"}"), 0) << body;
+  EXPECT_GT(value(mem + "memtables\"}"), 0) << body;
   node->Stop();
   EXPECT_EQ(ReadLedger(dir_.path("ledger")).tx_ids.size(), static_cast<size_t>(kTxs));
 }

@@ -28,7 +28,7 @@ import subprocess
 import threading
 import time
 
-from benchlib import ack_check, campaign, drivers, kafka_driver, placement, services, soak_rows
+from benchlib import ack_check, campaign, drivers, kafka_driver, metrics, placement, services, soak_rows
 from benchlib import workload as wl
 from benchlib.record import read_json, read_jsonl, write_json
 from benchlib.runner import cooldown_s
@@ -147,6 +147,19 @@ class Soak:
         if brokers is not None:
             for i in range(1, brokers.count + 1):
                 out[f"broker{i}.data"] = os.path.join(brokers.dir, f"node{i}", "data")
+        return out
+
+    @staticmethod
+    def _ledger_memory(service):
+        """{node: bytes of its ledger's memory (orderer_ledger_memory_bytes, every
+        part) or None when its /metrics did not answer}."""
+        out = {}
+        for n in service.nodes:
+            url = n.metrics_url()
+            try:
+                out[n.name] = metrics.total(metrics.scrape(url), "orderer_ledger_memory_bytes") if url else None
+            except (OSError, ValueError):
+                out[n.name] = None
         return out
 
     def _dead(self, service, brokers):
@@ -280,7 +293,8 @@ class Soak:
                 procs, disk = soak_rows.read_all(self._pids(service, brokers), self._folders(service, brokers))
                 now = time.time()
                 leader = service.main().name if service.backend == "raft" else None
-                row = soak_rows.build_row(k, p, procs, disk, now, prev, leader=leader, note=note)
+                row = soak_rows.build_row(k, p, procs, disk, now, prev, leader=leader, note=note,
+                                          ledger_memory=self._ledger_memory(service))
                 rows.write(json.dumps(row) + "\n")
                 rows.flush()
                 os.fsync(rows.fileno())

@@ -24,6 +24,9 @@ A row, as soak.jsonl keeps it:
              cpu_cores = CPU seconds in the interval / its length, null
              when the pid changed or there is no earlier reading
   disk_bytes {name: bytes}
+  ledger_memory_bytes {node: bytes} the ledger's memory beside its data
+             (the orderer's orderer_ledger_memory_bytes, every part; null
+             when its /metrics did not answer)
   leader     the Raft node that leads (raft only)
   note       what changed in the interval (leadership moved), if anything
 """
@@ -112,7 +115,7 @@ def read_all(pids, folders, proc="/proc"):
             {name: disk_bytes(path) for name, path in folders.items()})
 
 
-def build_row(interval, progress, procs, disk, unix, prev=None, leader=None, note=None):
+def build_row(interval, progress, procs, disk, unix, prev=None, leader=None, note=None, ledger_memory=None):
     """The row of one interval from its progress line (parse_progress),
     this reading (`procs`, `disk`, taken at `unix`) and the previous one
     (`prev`: {"unix", "procs"}, the last row or the reading at the load's
@@ -135,6 +138,8 @@ def build_row(interval, progress, procs, disk, unix, prev=None, leader=None, not
                                          "submitted", "delivered", "failed", "in_flight")})
     row["procs"] = out
     row["disk_bytes"] = dict(disk)
+    if ledger_memory is not None:
+        row["ledger_memory_bytes"] = dict(ledger_memory)
     if leader is not None:
         row["leader"] = leader
     if note:
@@ -144,13 +149,14 @@ def build_row(interval, progress, procs, disk, unix, prev=None, leader=None, not
 
 # What each series is, for the report and the plot: key prefix -> (panel, unit).
 KINDS = {"tps": ("throughput", "tx/s"), "latency": ("latency", "ms"), "rss": ("resident memory", "MiB"),
-         "fds": ("open files", "files"), "cpu": ("CPU", "cores busy"), "disk": ("disk use", "MiB")}
+         "fds": ("open files", "files"), "cpu": ("CPU", "cores busy"), "disk": ("disk use", "MiB"),
+         "ledger": ("ledger memory (RocksDB)", "MiB")}
 
 
 def series(rows):
     """Every series the rows hold, in a fixed order: {key: [(t_s, value)]},
     keys 'tps:delivered', 'latency:p99', 'rss:NAME', 'fds:NAME',
-    'cpu:NAME', 'disk:NAME' (memory and disk in MiB). A missing value
+    'cpu:NAME', 'disk:NAME', 'ledger:NAME' (memory and disk in MiB). A missing value
     (a process gone, no delivery in the interval) is left out."""
     out = {}
 
@@ -167,7 +173,8 @@ def series(rows):
         for r in rows:
             for name, p in (r.get("procs") or {}).items():
                 add(f"{kind}:{name}", r["t_s"], None if p is None or p.get(field) is None else p[field] * scale)
-    for r in rows:
-        for name, b in (r.get("disk_bytes") or {}).items():
-            add(f"disk:{name}", r["t_s"], None if b is None else b / (1 << 20))
+    for field, kind in (("disk_bytes", "disk"), ("ledger_memory_bytes", "ledger")):
+        for r in rows:
+            for name, b in (r.get(field) or {}).items():
+                add(f"{kind}:{name}", r["t_s"], None if b is None else b / (1 << 20))
     return out

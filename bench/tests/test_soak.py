@@ -138,7 +138,7 @@ class RowTest(unittest.TestCase):
         procs = {"node1": {"pid": 1, "rss_bytes": 5 << 20, "fds": 30, "cpu_s": 40.0},
                  "node2": {"pid": 9, "rss_bytes": 4 << 20, "fds": 20, "cpu_s": 1.0}, "broker1": None}
         row = soak_rows.build_row(1, p, procs, {"node1.ledger": 1 << 20}, 1060.0, prev, leader="node1",
-                                  note="raft leadership moved")
+                                  note="raft leadership moved", ledger_memory={"node1": 3 << 20, "node2": None})
         self.assertEqual(row["procs"]["node1"]["cpu_cores"], 0.5)
         self.assertIsNone(row["procs"]["node2"]["cpu_cores"])  # restarted: no earlier reading of it
         self.assertIsNone(row["procs"]["broker1"])
@@ -148,6 +148,8 @@ class RowTest(unittest.TestCase):
         ser = soak_rows.series([row])
         self.assertEqual(ser["rss:node1"], [(60.0, 5.0)])
         self.assertEqual(ser["disk:node1.ledger"], [(60.0, 1.0)])
+        self.assertEqual(ser["ledger:node1"], [(60.0, 3.0)])
+        self.assertNotIn("ledger:node2", ser)  # its /metrics did not answer
         self.assertNotIn("cpu:node2", ser)
         self.assertNotIn("rss:broker1", ser)
         line = soak.progress_line(row, 1, 30, 60)

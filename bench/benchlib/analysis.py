@@ -196,6 +196,7 @@ def _mean(xs):
 
 
 LAT_METRICS = ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
+ACK_METRICS = ("ack_p50_ms", "ack_p99_ms")
 
 
 def latency_runs(rdf, by, cdf=None):
@@ -234,7 +235,11 @@ def latency_table(meta, rdf, by="fraction", cdf=None):
             row["p99_outliers"] = sum(flags)
             row["p99_ms_wo"], row["p99_ms_wo_ci"] = stats.ci95(stats.without_outliers(row["p99_ms_values"], flags))
             row["undelivered"], _ = stats.ci95(gg["undelivered_share"])
-            row["ack_p50_ms"], _ = stats.ci95(gg["ack_p50_ms"])
+            # The answer's latency (the broker's ack on the direct path, Broadcast's SUCCESS through the orderer).
+            for m in ACK_METRICS:
+                vals = [float(x) for x in gg.get(m, []) if pd.notna(x)]
+                row[m], row[m + "_ci"] = stats.ci95(vals) if vals else (math.nan, math.nan)
+                row[m + "_values"] = vals
             batch = [float(x) for x in gg.get("batch_records", []) if pd.notna(x)]
             row["batch_records"] = stats.ci95(batch)[0] if batch else math.nan
             row["txs_per_block"], _ = stats.ci95(gg["txs_per_block"])

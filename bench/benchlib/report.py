@@ -16,8 +16,8 @@ from benchlib import analysis, compare, failover, load, pareto
 from benchlib.record import read_json
 from benchlib.report_plots import (plot_calibration, plot_capacity, plot_latency, plot_load_curves, plot_pareto,
                                    plot_search, plot_series)
-from benchlib.report_sections import (capacity_section, header, integrity_section, latency_comparison_section,
-                                      latency_section, recovery_section, same_work_section)
+from benchlib.report_sections import (ack_section, capacity_section, header, integrity_section,
+                                      latency_comparison_section, latency_section, recovery_section, same_work_section)
 from benchlib.report_tables import (anova_section, calibration_section, cpu_section, metrics_section,
                                     sweep_section, tune_section)
 
@@ -44,6 +44,8 @@ def write(out_dir):
     comps = compare.comparisons(cap_rows, ref) if meta.get("design") != "sweep" else []
     lat_rows = analysis.latency_table(meta, rdf, cdf=cdf)
     rate_rows = analysis.latency_table(meta, rdf, by="rate")
+    # Broadcast's SUCCESS latency has a section of its own; the broker's ack on the direct path does not.
+    broadcast = "submit" in rdf and (rdf["submit"] == "broadcast").any()
     if cap_rows and meta["capacity"].get("max_steps", 1):
         md += capacity_section(meta, cap_rows, comps, ref, cal_rows)
         md += same_work_section(analysis.same_work(meta, rdf, caps))
@@ -62,6 +64,8 @@ def write(out_dir):
                               references=references)
         if meta.get("design") != "sweep":
             md += latency_comparison_section(lat_rows, ref)
+        if broadcast:
+            md += ack_section(lat_rows, ref)
         if plot_latency(lat_rows, os.path.join(out_dir, "latency.png")):
             md += ["![latency at fractions of capacity](latency.png)", ""]
         md += cpu_section(lat_rows, ref)
@@ -70,6 +74,8 @@ def write(out_dir):
         md += latency_section(rate_rows, by="rate")
         if meta.get("design") != "sweep":
             md += latency_comparison_section(rate_rows, ref)
+        if broadcast:
+            md += ack_section(rate_rows, ref)
         if plot_latency(rate_rows, os.path.join(out_dir, "latency-at-rates.png"), by="rate"):
             md += ["![latency at fixed rates](latency-at-rates.png)", ""]
         if len({r["rate"] for r in rate_rows}) >= 3 and plot_load_curves(rate_rows, os.path.join(out_dir, "load.png")):

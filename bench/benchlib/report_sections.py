@@ -352,6 +352,35 @@ def latency_comparison_section(lat_rows, ref):
     return md + [""]
 
 
+def ack_section(lat_rows, ref):
+    """Broadcast's SUCCESS latency per cell and point, against the reference
+    cell's (the `ack` workload's question: what the durable answer costs)."""
+    rows = [r for r in lat_rows if r.get("ack_p50_ms_values")]
+    if not rows:
+        return []
+    comps = {m: compare.latency_comparisons(rows, ref, m) for m in ("ack_p50_ms", "ack_p99_ms")}
+    n = len(comps["ack_p50_ms"])
+    md = ["Acknowledgement latency: each transaction's submit -> Broadcast's SUCCESS (with `--ack durable` it "
+          "includes making the transaction durable, with `accepted` only queueing it for ordering), beside submit "
+          "-> delivery. Mean ± 95% t-interval over repetitions"
+          + (f"; change against `{ref}` at the same point (ratio of means, 95% bootstrap interval; Welch's t-test, "
+             f"Holm-adjusted over the {n} comparisons of each percentile)." if n else "."), "",
+          "| cell | at | n | SUCCESS p50 ms | SUCCESS p99 ms | delivery p50 ms | SUCCESS p50 change | p (Holm) | "
+          "SUCCESS p99 change | p (Holm) |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        point = ("fraction", r["fraction"]) if r.get("fraction") is not None else ("rate", r["rate"])
+        c50, c99 = (comps[m].get((point, r["cell"])) for m in ("ack_p50_ms", "ack_p99_ms"))
+        md.append(f"| {r['cell']} | {_point_name(point)} | {len(r['ack_p50_ms_values'])} | "
+                  f"{fmt(r['ack_p50_ms'], r['ack_p50_ms_ci'], 1)} | {fmt(r['ack_p99_ms'], r['ack_p99_ms_ci'], 1)} | "
+                  f"{fmt(r['p50_ms'], r['p50_ms_ci'], 1)} | "
+                  f"{fmt_ratio(c50['ratio'], c50['lo'], c50['hi']) if c50 else '–'} | "
+                  f"{fmt_p(c50['p_holm']) if c50 else '–'} | "
+                  f"{fmt_ratio(c99['ratio'], c99['lo'], c99['hi']) if c99 else '–'} | "
+                  f"{fmt_p(c99['p_holm']) if c99 else '–'} |")
+    return md + [""]
+
+
 def _point_name(point):
     kind, v = point
     return f"{v:.0%} of capacity" if kind == "fraction" else f"{v:,.0f} tx/s"

@@ -21,11 +21,12 @@ def _series(rate, warm_s, window_s, p99):
     return out
 
 
-def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, recovery_ms=None):
+def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, recovery_ms=None, ack_ms=None):
     """true_capacity: {cell: tx/s}. invalid_run: (cell, rep) whose first
     fraction run lost transactions. outlier: (cell, rep, factor) scaling one
     capacity. recovery_ms: {cell: ms} a recovery run per repetition takes
-    (cells left out have no leader to lose)."""
+    (cells left out have no leader to lose). ack_ms: {cell: (p50, p99)} of
+    Broadcast's SUCCESS: those cells' peers submit through Broadcast."""
     rng = random.Random(seed)
     if w.seed is None:
         w.seed = seed   # the run order's, as bench run would have drawn it
@@ -122,7 +123,8 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, rec
                 r = rec(cell=name, repetition=rep, kind=kind, order=order, search=summ["search"], fraction=f,
                         capacity_used=lo, offered_tps=rate, config=eff, delivered_tps=rate, p50_ms=p99 / 3,
                         p95_ms=p99 * 0.8, p99_ms=p99, p999_ms=p99 * 1.3, max_ms=p99 * 1.6, mean_ms=p99 / 3,
-                        ack_p50_ms=2.0, txs_per_block=500, undelivered_share=0.0, window_s=w.latency.window_s,
+                        ack_p50_ms=2.0, submit="kafka",
+                        txs_per_block=500, undelivered_share=0.0, window_s=w.latency.window_s,
                         steady=True, warmup_s=5, submitted=int(rate * 60), delivered=int(rate * 60),
                         batch_records=4.0, batch_bytes=4.0 * 1060)
                 # The broker's and the peers' cost per transaction fall as the cell's capacity rises.
@@ -130,6 +132,9 @@ def write(out_dir, w, true_capacity, seed=1, invalid_run=None, outlier=None, rec
                                 "us_per_tx": {"orderer": 90.0, "broker": 30.0 * 10000 / true,
                                               "peers": 20.0 * 10000 / true}[role] * (1 + rng.gauss(0, 0.02))}
                          for role, c in roles.items()}
+                if name in (ack_ms or {}):  # drawn only here, so other studies' draws stay as they were
+                    r.submit = "broadcast"
+                    r.ack_p50_ms, r.ack_p99_ms = (v * (1 + rng.gauss(0, 0.02)) for v in ack_ms[name])
                 r.bottleneck, r.bottleneck_util = "orderer", min(1.0, load)
                 if kind == "confirm":
                     r.sustained, r.criteria = True, {"valid": True, "achieved": True, "p99": True, "backlog": True}

@@ -188,6 +188,25 @@ class ReportTest(unittest.TestCase):
         rows = [ln for ln in md.splitlines() if ln.startswith("| raft-3 | node2 (the raft leader) | 5 |")]
         self.assertEqual(len(rows), 1, md)
 
+    def test_an_ack_study_reports_successs_latency_per_mode_against_the_reference(self):
+        w = wl.load("ack", preset="vs-raft")
+        out = os.path.join(self.dir, "ack")
+        fake_study.write(out, w, {"raft-3-durable": 5000, "raft-3-accepted": 5300},
+                         ack_ms={"raft-3-durable": (120.0, 210.0), "raft-3-accepted": (3.0, 9.0)})
+        md = read_text(report.write(out))
+        self.assertIn("Acknowledgement latency: each transaction's submit -> Broadcast's SUCCESS", md)
+        section = md.split("Acknowledgement latency: ")[1].split("\n\n")[1]
+        rows = [ln for ln in section.splitlines() if ln.startswith("| raft-3-accepted | 50% of capacity | 5 |")]
+        self.assertEqual(len(rows), 1, md)
+        cols = rows[0].split(" | ")
+        self.assertTrue(cols[3].startswith("3.0 ± "), cols)     # SUCCESS p50
+        self.assertTrue(cols[4].startswith("9.0 ± "), cols)     # SUCCESS p99
+        self.assertTrue(cols[6].startswith("-97."), cols)       # against durable's 120 ms
+        # A study whose peers produce straight into the topic has no such section.
+        out = os.path.join(self.dir, "direct")
+        fake_study.write(out, wl.load("profiles", preset="vs-balanced"), {"baseline": 9000, "balanced": 9000})
+        self.assertNotIn("Acknowledgement latency", read_text(report.write(out)))
+
     def test_block_interval_is_what_a_block_takes_to_close_at_the_offered_rate(self):
         # 500-transaction blocks at 2,500 tx/s close every 200 ms; a transaction waits 100 ms on average.
         self.assertAlmostEqual(report_sections.block_interval_ms(500, 2500), 200.0)

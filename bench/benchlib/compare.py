@@ -97,13 +97,17 @@ def _rename(term, names):
     return term
 
 
+def point_of(row):
+    """A latency row's point: ('fraction', f) or ('rate', r)."""
+    return ("fraction", row["fraction"]) if row.get("fraction") is not None else ("rate", row["rate"])
+
+
 def latency_points(lat_rows):
-    """The latency points of a study: ('fraction', f) or ('rate', r) keys,
-    in order, with {cell: row} each."""
+    """The latency points of a study: point_of keys, in order, with
+    {cell: row} each."""
     points = {}
     for r in lat_rows:
-        key = ("fraction", r["fraction"]) if r.get("fraction") is not None else ("rate", r["rate"])
-        points.setdefault(key, {})[r["cell"]] = r
+        points.setdefault(point_of(r), {})[r["cell"]] = r
     return dict(sorted(points.items()))
 
 

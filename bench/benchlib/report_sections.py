@@ -369,7 +369,7 @@ def ack_section(lat_rows, ref):
           "SUCCESS p99 change | p (Holm) |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        point = ("fraction", r["fraction"]) if r.get("fraction") is not None else ("rate", r["rate"])
+        point = compare.point_of(r)
         c50, c99 = (comps[m].get((point, r["cell"])) for m in ("ack_p50_ms", "ack_p99_ms"))
         md.append(f"| {r['cell']} | {_point_name(point)} | {len(r['ack_p50_ms_values'])} | "
                   f"{fmt(r['ack_p50_ms'], r['ack_p50_ms_ci'], 1)} | {fmt(r['ack_p99_ms'], r['ack_p99_ms_ci'], 1)} | "

@@ -124,7 +124,7 @@ def cpu_section(lat_rows, ref, by="fraction"):
           "| cell | at | n | " + " | ".join(f"{role} µs/tx | change | p (Holm)" for role in roles) + " |",
           "|---|---|---|" + "---|---|---|" * len(roles)]
     for r in lat_rows:
-        point = ("fraction", r["fraction"]) if r.get("fraction") is not None else ("rate", r["rate"])
+        point = compare.point_of(r)
         line = f"| {r['cell']} | {_point_name(point)} | {r['n']} |"
         for role in roles:
             c = comps[role].get((point, r["cell"]))

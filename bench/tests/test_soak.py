@@ -166,9 +166,10 @@ class RowTest(unittest.TestCase):
         self.assertIsNone(soak_rows.disk_bytes(os.path.join(d, "none")))
 
 
-def fake_soak(out, minutes=12, grow_rss=0.0, end=True, torn=False):
+def fake_soak(out, minutes=12, grow_rss=0.0, end=True, torn=False, stop_growing_at=None):
     """A soak folder as the bench writes it: one-minute rows, node1's memory
-    growing by grow_rss MiB a minute, peer-sim's always growing."""
+    growing by grow_rss MiB a minute (until minute stop_growing_at, if
+    given), peer-sim's always growing."""
     os.makedirs(out, exist_ok=True)
     record.write_json(os.path.join(out, "soak.json"), {
         "driver": "raft-3", "rate": 300, "fraction": None, "capacity": None, "duration_s": minutes * 60,
@@ -181,7 +182,8 @@ def fake_soak(out, minutes=12, grow_rss=0.0, end=True, torn=False):
             wobble = 1 if i % 2 else -1
             row = {"interval": i, "t_s": 60.0 * i, "unix": 1000.0 + 60 * i, "delivered_tps": 300 + wobble,
                    "submitted_tps": 300, "p50_ms": 900.0, "p99_ms": 1700.0 + 10 * wobble,
-                   "procs": {"node1": {"pid": 1, "rss_bytes": int((100 + grow_rss * i + wobble) * (1 << 20)),
+                   "procs": {"node1": {"pid": 1, "rss_bytes": int((100 + grow_rss * min(i, stop_growing_at or i) + wobble)
+                                                                 * (1 << 20)),
                                        "fds": 40, "cpu_s": i, "cpu_cores": 0.2},
                              "peer-sim": {"pid": 2, "rss_bytes": (50 + 5 * i) << 20, "fds": 20, "cpu_s": i,
                                           "cpu_cores": 0.05}},
@@ -231,6 +233,27 @@ class ReportTest(unittest.TestCase):
         self.assertIn("NOT flat", md)
         self.assertIn("No end record", md)
 
+    def test_a_bound_that_filled_grows_over_the_run_and_is_flat_over_the_second_half(self):
+        out = tempfile.mkdtemp()
+        fake_soak(out, minutes=40, grow_rss=3.0, stop_growing_at=15)
+        soak_report.write(out)
+        s = record.read_json(os.path.join(out, "summary.json"))
+        self.assertEqual(s["series"]["rss:node1"]["verdict"], "grows")
+        half = s["second_half"]
+        self.assertEqual(half["claim"]["start_s"], 120 + (2400 - 120) / 2)
+        self.assertEqual(half["series"]["rss:node1"]["verdict"], "flat")
+        self.assertTrue(half["claim"]["memory_flat"])
+        self.assertEqual(sorted(half["series"]), ["latency:p99", "rss:node1"])
+        md = record.read_text(os.path.join(out, "report.md"))
+        self.assertIn("Memory (node1): NOT flat", md)
+        self.assertIn("## The second half", md)
+        self.assertIn("**Memory: flat; p99: flat** (over the second half)", md)
+        # still growing in its second half: not flat there either
+        out = tempfile.mkdtemp()
+        fake_soak(out, minutes=40, grow_rss=3.0)
+        soak_report.write(out)
+        self.assertFalse(record.read_json(os.path.join(out, "summary.json"))["second_half"]["claim"]["memory_flat"])
+
     def test_too_short_a_run_is_not_judged(self):
         out = tempfile.mkdtemp()
         fake_soak(out, minutes=3)
@@ -238,6 +261,7 @@ class ReportTest(unittest.TestCase):
         s = record.read_json(os.path.join(out, "summary.json"))
         self.assertFalse(s["claim"]["judged"])
         self.assertIn("p99: not judged", record.read_text(os.path.join(out, "report.md")))
+        self.assertIsNone(s["second_half"])
 
     def test_a_torn_line_elsewhere_is_refused(self):
         out = tempfile.mkdtemp()

@@ -71,11 +71,12 @@ def verdict(slope, lo, hi, mean, span_h, limit=DRIFT_LIMIT):
     return ("grows" if slope > 0 else "falls"), "the slope's 95% interval excludes 0"
 
 
-def fit(points, warmup_s, limit=DRIFT_LIMIT, edge_s=EDGE_S):
+def fit(points, warmup_s, limit=DRIFT_LIMIT, edge_s=EDGE_S, span_s=None):
     """A series' figures after the warm-up: n, mean, slope_per_h and its
     interval (lo_per_h, hi_per_h), the drift the interval allows over the
     measured span as a share of the mean, first/last window means and the
-    verdict."""
+    verdict. `span_s`: the span the drift is judged over, when not the
+    points' own (the second half's slope is judged over the whole run's)."""
     pts = sorted((t, v) for t, v in points if t > warmup_s)
     out = {"n": len(pts), "mean": None, "slope_per_h": None, "lo_per_h": None, "hi_per_h": None,
            "drift_lo": None, "drift_hi": None, "first_mean": None, "last_mean": None, "edge_s": None}
@@ -85,7 +86,7 @@ def fit(points, warmup_s, limit=DRIFT_LIMIT, edge_s=EDGE_S):
     ts, vs = [t / 3600.0 for t, _ in pts], [v for _, v in pts]
     mean = statistics.fmean(vs)
     slope, lo, hi, _ = stats.slope_ci95(ts, vs)
-    span_h = ts[-1] - ts[0]
+    span_h = ts[-1] - ts[0] if span_s is None else span_s / 3600.0
     step = statistics.median([b - a for a, b in zip(ts, ts[1:])]) * 3600 if len(ts) > 1 else 0
     edge = min(edge_s, (span_h * 3600 + step) / 3)
     k = max(1, int(round(edge / step))) if step else 1
@@ -142,7 +143,9 @@ def second_half(rows, warmup_s, limit=DRIFT_LIMIT):
         return None
     start = warmup_s + (ts[-1] - warmup_s) / 2
     keys = [k for k in ser if _service(k)] + (["latency:p99"] if "latency:p99" in ser else [])
-    fits = {k: fit(ser[k], start, limit) for k in keys}
+    # Judged over the whole measured span: a slope that would move a series by more than the
+    # limit over the run is not flat because the half it was fitted on is shorter.
+    fits = {k: fit(ser[k], start, limit, span_s=ts[-1] - ts[0]) for k in keys}
     memory = [k for k in keys if _service(k)]
     p99 = fits.get("latency:p99", {})
     claim = {"start_s": start, "p99_flat": p99.get("verdict") == "flat", "p99_resolved": p99.get("resolved") is True,
@@ -319,7 +322,7 @@ def write(out):
         lines += ["", "## The second half", "",
                   f"The same fit of the service's memory and p99 over minutes {start / 60:g}-{done_s / 60:g} alone: "
                   f"a bound that fills (a cache growing to its limit) makes the whole run's fit grow even once the "
-                  f"series has stopped; this says whether it has (drift is over the half's span). **Memory: "
+                  f"series has stopped; this says whether it has (its slope's drift judged over the whole measured span, as above). **Memory: "
                   f"{_claim(hc['memory_flat'], hc['memory_resolved'])}; p99: "
                   f"{_claim(hc['p99_flat'], hc['p99_resolved'])}** (over the second half).", ""]
         lines += metric_table(hfits)

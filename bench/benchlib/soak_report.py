@@ -108,6 +108,16 @@ def _service(key):
     return kind == "rss" and name != PEER_SIM
 
 
+def _flatness(fits, memory):
+    """The claim's verdicts over `fits`: p99 and every `memory` series flat,
+    and (resolved) each interval narrow enough to exclude a drift over the
+    limit."""
+    p99 = fits.get("latency:p99", {})
+    return {"p99_flat": p99.get("verdict") == "flat", "p99_resolved": p99.get("resolved") is True,
+            "memory_flat": bool(memory) and all(fits[k]["verdict"] == "flat" for k in memory),
+            "memory_resolved": bool(memory) and all(fits[k].get("resolved") is True for k in memory)}
+
+
 def analyse(rows, warmup_s, limit=DRIFT_LIMIT):
     """{key: fit} for every series of the rows, and the claim: p99 and the
     service's memory flat."""
@@ -123,12 +133,8 @@ def analyse(rows, warmup_s, limit=DRIFT_LIMIT):
             f["expected_growth"] = "keeps a state per transaction sent"
     memory = [k for k in fits if _service(k)]
     p99 = fits.get("latency:p99", {})
-    mem = bool(memory) and all(fits[k]["verdict"] == "flat" for k in memory)
-    claim = {"p99_flat": p99.get("verdict") == "flat", "memory_flat": mem, "memory_series": memory,
-             # flat, and the interval narrow enough to exclude a drift over the limit
-             "p99_resolved": p99.get("resolved") is True,
-             "memory_resolved": bool(memory) and all(fits[k].get("resolved") is True for k in memory)}
-    claim["stable"] = claim["p99_flat"] and mem
+    claim = dict(_flatness(fits, memory), memory_series=memory)
+    claim["stable"] = claim["p99_flat"] and claim["memory_flat"]
     claim["judged"] = p99.get("verdict") not in (None, "too few points") and bool(memory) and \
         all(fits[k]["verdict"] != "too few points" for k in memory)
     return fits, claim
@@ -146,12 +152,7 @@ def second_half(rows, warmup_s, limit=DRIFT_LIMIT):
     # Judged over the whole measured span: a slope that would move a series by more than the
     # limit over the run is not flat because the half it was fitted on is shorter.
     fits = {k: fit(ser[k], start, limit, span_s=ts[-1] - ts[0]) for k in keys}
-    memory = [k for k in keys if _service(k)]
-    p99 = fits.get("latency:p99", {})
-    claim = {"start_s": start, "p99_flat": p99.get("verdict") == "flat", "p99_resolved": p99.get("resolved") is True,
-             "memory_flat": bool(memory) and all(fits[k]["verdict"] == "flat" for k in memory),
-             "memory_resolved": bool(memory) and all(fits[k].get("resolved") is True for k in memory)}
-    return start, fits, claim
+    return start, fits, dict(_flatness(fits, [k for k in keys if _service(k)]), start_s=start)
 
 
 def _claim(flat, narrow, judged=True):
